@@ -1,0 +1,166 @@
+/**
+ * Stream framer: push TCP chunks in, get whole messages out (design 6.1.d: a client never
+ * sees a partial message).
+ *
+ * A two-state machine, one method per state in wire order: `readHeader` then `readBody`.
+ * A state short of bytes returns and waits; running short is never an error. Every
+ * violation goes through `failWith`, which marks the framer failed: after that, input is
+ * refused with ERR_STREAM_FAILED, never half-parsed.
+ *
+ * The length limit is checked as soon as a header is complete, before one body byte is
+ * buffered. Messages inside one chunk are returned as views (no copy); only bytes that
+ * straddle chunks are copied, into a buffer of exactly the message's length.
+ *
+ * @module
+ */
+import { CodecError } from './errors.js';
+import { HEADER_SIZE } from './gen/protocol.js';
+import { checkHeaderAt, type DecodeOptions } from './message.js';
+
+/** Options of a {@link Framer}. */
+export type FramerOptions = Pick<DecodeOptions, 'maxMessage' | 'version'>;
+
+const enum State {
+  Header,
+  Body,
+  Failed,
+}
+
+/** Splits a byte stream into whole messages. */
+export class Framer {
+  private readonly options: FramerOptions;
+  private state = State.Header;
+  /** Header bytes that straddle chunks. */
+  private readonly head = new Uint8Array(HEADER_SIZE);
+  private headFill = 0;
+  /** Message that straddles chunks: exactly `length` bytes once complete. */
+  private partial: Uint8Array | undefined;
+  private partialFill = 0;
+  /** Stream offset of the first byte not yet consumed. */
+  private consumed = 0;
+  private failure: CodecError | undefined;
+
+  constructor(options: FramerOptions = {}) {
+    this.options = options;
+  }
+
+  /** Bytes held for an incomplete message. Never more than the message length limit. */
+  get buffered(): number {
+    return this.state === State.Body ? this.partialFill : this.headFill;
+  }
+
+  /** Stream offset of the next byte to be read. */
+  get offset(): number {
+    return this.consumed;
+  }
+
+  /** The error that stopped the framer, if any. */
+  get error(): CodecError | undefined {
+    return this.failure;
+  }
+
+  /** Changes the negotiated version that every further header must carry. */
+  setVersion(version: number | undefined): void {
+    (this.options as { version?: number }).version = version;
+  }
+
+  /**
+   * Feeds a chunk; returns the messages it completed, in order.
+   *
+   * @throws CodecError on the first violation (offset in stream bytes), and ERR_STREAM_FAILED
+   *   on any push after that.
+   */
+  push(chunk: Uint8Array): Uint8Array[] {
+    if (this.state === State.Failed) {
+      throw new CodecError('ERR_STREAM_FAILED', `stream already failed: ${this.failure?.code ?? ''}`, { offset: this.consumed });
+    }
+    const out: Uint8Array[] = [];
+    let pos = 0;
+    while (pos < chunk.byteLength) {
+      pos = this.state === State.Header ? this.readHeader(chunk, pos, out) : this.readBody(chunk, pos, out);
+    }
+    return out;
+  }
+
+  /**
+   * Declares the end of the stream.
+   *
+   * @throws CodecError ERR_STREAM_TRUNCATED when a message was left incomplete.
+   */
+  end(): void {
+    if (this.state === State.Failed) return;
+    const held = this.buffered;
+    if (held > 0) this.failWith(new CodecError('ERR_STREAM_TRUNCATED', `stream ended inside a message (${held} bytes held)`, { offset: this.consumed }), 0);
+  }
+
+  private readHeader(chunk: Uint8Array, pos: number, out: Uint8Array[]): number {
+    if (this.headFill === 0) {
+      // Fast path: whole messages inside this chunk are returned as views.
+      while (chunk.byteLength - pos >= HEADER_SIZE) {
+        const length = this.check(chunk, pos);
+        if (chunk.byteLength - pos < length) return this.startPartial(chunk, pos, length);
+        out.push(chunk.subarray(pos, pos + length));
+        pos += length;
+        this.consumed += length;
+      }
+      if (pos === chunk.byteLength) return pos;
+    }
+    const take = Math.min(HEADER_SIZE - this.headFill, chunk.byteLength - pos);
+    this.head.set(chunk.subarray(pos, pos + take), this.headFill);
+    this.headFill += take;
+    pos += take;
+    if (this.headFill < HEADER_SIZE) return pos;
+    const length = this.check(this.head, 0);
+    this.headFill = 0;
+    this.partial = new Uint8Array(length);
+    this.partial.set(this.head, 0);
+    this.partialFill = HEADER_SIZE;
+    this.state = State.Body;
+    if (length === HEADER_SIZE) this.finishPartial(out);
+    return pos;
+  }
+
+  private readBody(chunk: Uint8Array, pos: number, out: Uint8Array[]): number {
+    const partial = this.partial!;
+    const take = Math.min(partial.byteLength - this.partialFill, chunk.byteLength - pos);
+    partial.set(chunk.subarray(pos, pos + take), this.partialFill);
+    this.partialFill += take;
+    if (this.partialFill === partial.byteLength) this.finishPartial(out);
+    return pos + take;
+  }
+
+  private startPartial(chunk: Uint8Array, pos: number, length: number): number {
+    const partial = new Uint8Array(length);
+    partial.set(chunk.subarray(pos));
+    this.partial = partial;
+    this.partialFill = chunk.byteLength - pos;
+    this.state = State.Body;
+    return chunk.byteLength;
+  }
+
+  private finishPartial(out: Uint8Array[]): void {
+    const partial = this.partial!;
+    out.push(partial);
+    this.consumed += partial.byteLength;
+    this.partial = undefined;
+    this.partialFill = 0;
+    this.state = State.Header;
+  }
+
+  /** Header checks; a violation fails the stream with the error moved to stream offsets. */
+  private check(b: Uint8Array, o: number): number {
+    try {
+      return checkHeaderAt(b, o, this.options);
+    } catch (err) {
+      return this.failWith(err as CodecError, this.consumed - o);
+    }
+  }
+
+  /** The failure funnel: stops the framer and raises one coded error. */
+  private failWith(err: CodecError, delta: number): never {
+    this.state = State.Failed;
+    this.partial = undefined;
+    this.failure = err.shifted(delta);
+    throw this.failure;
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * The JSR IPC codec: generated encoders and decoders, the stream framer, the JSON form and
+ * a binary-parser decoder built from any spec at run time.
+ *
+ * @module
+ */
+export { CodecError, isCodecError, type ErrorLocation } from './errors.js';
+export { Framer, type FramerOptions } from './framer.js';
+export * from './gen/protocol.js';
+export { fromHex, toHex } from './hex.js';
+export {
+  bundledModel,
+  messageFromJson,
+  messageToJson,
+  stringify,
+  type HeaderJson,
+  type Json,
+  type MessageJson,
+} from './json.js';
+export {
+  checkHeaderAt,
+  decodeHeader,
+  decodeMessage,
+  encodedLength,
+  encodeInto,
+  encodeMessage,
+  encodeRaw,
+  type DecodedMessage,
+  type DecodeOptions,
+  type EncodeOptions,
+  type HeaderInput,
+  type IgnoredMessage,
+  type MessageInput,
+  type RawMessageInput,
+} from './message.js';
+export { decodeStream, iterateStream, type StreamMessage } from './stream.js';

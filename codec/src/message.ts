@@ -1,0 +1,209 @@
+/**
+ * Whole-message encode and decode: the header checks, the may-ignore rule, the static
+ * channel mapping, and the generated body codecs.
+ *
+ * @module
+ */
+import { decodeKnown, readHeader } from './gen/decode.js';
+import { BODY_ENCODERS, writeHeader } from './gen/encode.js';
+import {
+  Flags,
+  FLAGS_RESERVED_MASK,
+  HEADER_OFFSETS,
+  HEADER_SIZE,
+  Limits,
+  MAGIC,
+  PROTOCOL_VERSIONS,
+  TYPE_CHANNEL_MASK,
+  ChannelId,
+  type ChannelName,
+  type Header,
+  type KnownMessage,
+  type MessageBodies,
+  type MessageName,
+} from './gen/protocol.js';
+import { alloc, badInt, fail } from './runtime.js';
+
+/** Options of {@link decodeMessage}, {@link decodeHeader} and the framer. */
+export interface DecodeOptions {
+  /**
+   * Largest message accepted, header included, in bytes.
+   * Default: the spec's `defaultMaxMessage` (262144). [KKCM-FRM-3]
+   */
+  readonly maxMessage?: number;
+  /** Negotiated version: when set, every header must carry exactly it. [KKCM-HDR-4] */
+  readonly version?: number;
+  /** Channel the message arrived on: when set, the static mapping is enforced. [KKCM-CHAN-2] */
+  readonly channel?: ChannelName;
+}
+
+/**
+ * A message of unknown type or subtype that carried the mayIgnore flag: kept whole, body
+ * uninterpreted, so that the receiver can skip it. [KKCM-TYPE-1]
+ */
+export interface IgnoredMessage {
+  readonly name: null;
+  readonly header: Header;
+  readonly body: Uint8Array;
+}
+
+/** A decoded message: one the spec knows, or one skipped under mayIgnore. */
+export type DecodedMessage = KnownMessage | IgnoredMessage;
+
+/** Header fields a caller may set when encoding; type, subtype and length are derived. */
+export interface HeaderInput {
+  /** Sequence number; default 0. */
+  readonly seq?: number;
+  /** Flag bits (see `Flags`); default 0. */
+  readonly flags?: number;
+  /** Protocol version; default the spec's current version. */
+  readonly version?: number;
+}
+
+/** A message to encode, by qualified name. */
+export type MessageInput = { [N in MessageName]: HeaderInput & { readonly name: N; readonly body: MessageBodies[N] } }[MessageName];
+
+/** A message with an uninterpreted body, for any type and subtype (tests, probes, tools). */
+export interface RawMessageInput extends HeaderInput {
+  readonly type: number;
+  readonly subtype: number;
+  readonly body: Uint8Array;
+}
+
+/** Options of the encoders. */
+export interface EncodeOptions {
+  /** Largest message allowed, header included; default the spec's `absoluteMaxMessage`. */
+  readonly maxMessage?: number;
+}
+
+/**
+ * Checks the header at offset `o` of `b` (HEADER_SIZE bytes must be there) and returns its
+ * length field. The one place where header violations are raised, for the framer and for
+ * whole-message decoding alike: magic, version, reserved flags, then the length limits.
+ *
+ * @throws CodecError ERR_BAD_MAGIC, ERR_UNSUPPORTED_VERSION, ERR_RESERVED_FLAG,
+ *   ERR_LENGTH_TOO_SMALL, ERR_FRAME_TOO_LARGE (offsets relative to `b`).
+ */
+export function checkHeaderAt(b: Uint8Array, o: number, options: DecodeOptions = {}): number {
+  const magic = ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+  if (magic !== MAGIC) fail('ERR_BAD_MAGIC', `magic is 0x${magic.toString(16).padStart(8, '0')}, expected 0x${MAGIC.toString(16)}`, o, 'header.magic');
+  const version = b[o + HEADER_OFFSETS.version]!;
+  if (options.version !== undefined ? version !== options.version : version < PROTOCOL_VERSIONS.min || version > PROTOCOL_VERSIONS.max) {
+    const wanted = options.version !== undefined ? `${options.version} (negotiated)` : `${PROTOCOL_VERSIONS.min}..${PROTOCOL_VERSIONS.max}`;
+    fail('ERR_UNSUPPORTED_VERSION', `version ${version}, expected ${wanted}`, o + HEADER_OFFSETS.version, 'header.version');
+  }
+  const flags = b[o + HEADER_OFFSETS.flags]!;
+  if ((flags & FLAGS_RESERVED_MASK) !== 0) fail('ERR_RESERVED_FLAG', `reserved flag bits set: 0x${(flags & FLAGS_RESERVED_MASK).toString(16)}`, o + HEADER_OFFSETS.flags, 'header.flags');
+  const lo = o + HEADER_OFFSETS.length;
+  const length = ((b[lo]! << 24) | (b[lo + 1]! << 16) | (b[lo + 2]! << 8) | b[lo + 3]!) >>> 0;
+  if (length < HEADER_SIZE) fail('ERR_LENGTH_TOO_SMALL', `length ${length} is smaller than the header (${HEADER_SIZE})`, lo, 'header.length');
+  const max = options.maxMessage ?? Limits.defaultMaxMessage;
+  if (length > max) fail('ERR_FRAME_TOO_LARGE', `length ${length} exceeds the limit of ${max} bytes`, lo, 'header.length');
+  return length;
+}
+
+/**
+ * Decodes and checks the header at the start of `b`.
+ *
+ * @throws CodecError as {@link checkHeaderAt}, or ERR_STREAM_TRUNCATED when `b` is shorter
+ *   than a header.
+ */
+export function decodeHeader(b: Uint8Array, options: DecodeOptions = {}): Header {
+  if (b.byteLength < HEADER_SIZE) fail('ERR_STREAM_TRUNCATED', `${b.byteLength} bytes, a header needs ${HEADER_SIZE}`, b.byteLength, 'header');
+  checkHeaderAt(b, 0, options);
+  return readHeader(b);
+}
+
+/**
+ * Decodes exactly one whole message. Body fields of type bytes are views into `frame`
+ * (no copy): copy them if `frame` is reused.
+ *
+ * A message of unknown type or subtype with mayIgnore set decodes as an
+ * {@link IgnoredMessage}; without it, it is an error. Unknown enum values are kept.
+ *
+ * @throws CodecError with the spec's code, the byte offset and the field path.
+ */
+export function decodeMessage(frame: Uint8Array, options: DecodeOptions = {}): DecodedMessage {
+  const header = decodeHeader(frame, options);
+  if (frame.byteLength < header.length) fail('ERR_STREAM_TRUNCATED', `message of ${header.length} bytes, only ${frame.byteLength} present`, frame.byteLength, 'body');
+  if (frame.byteLength > header.length) fail('ERR_TRAILING_BYTES', `${frame.byteLength - header.length} bytes after the message`, header.length, 'body');
+  const mask = TYPE_CHANNEL_MASK[header.type];
+  if (options.channel !== undefined && mask !== undefined && (mask & (1 << ChannelId[options.channel])) === 0) {
+    fail('ERR_WRONG_CHANNEL', `type 0x${header.type.toString(16)} does not travel on the ${options.channel} channel`, HEADER_OFFSETS.type, 'header.type');
+  }
+  const known = decodeKnown(header, frame, header.length);
+  if (known !== undefined) return known;
+  if ((header.flags & Flags.mayIgnore) !== 0) return { name: null, header, body: frame.subarray(HEADER_SIZE, header.length) };
+  if (mask === undefined) fail('ERR_UNKNOWN_TYPE', `unknown type 0x${header.type.toString(16)} without mayIgnore`, HEADER_OFFSETS.type, 'header.type');
+  return fail('ERR_UNKNOWN_SUBTYPE', `unknown subtype 0x${header.subtype.toString(16)} of type 0x${header.type.toString(16)} without mayIgnore`, HEADER_OFFSETS.subtype, 'header.subtype');
+}
+
+function checkHeaderInput(h: HeaderInput): { seq: number; flags: number; version: number } {
+  const seq = h.seq ?? 0;
+  const flags = h.flags ?? 0;
+  const version = h.version ?? PROTOCOL_VERSIONS.current;
+  if (seq >>> 0 !== seq) badInt(seq, 'u32', 'header.seq');
+  if ((flags & 0xff) !== flags) badInt(flags, 'u8', 'header.flags');
+  if ((version & 0xff) !== version) badInt(version, 'u8', 'header.version');
+  return { seq, flags, version };
+}
+
+function checkSize(length: number, options: EncodeOptions): void {
+  const max = options.maxMessage ?? Limits.absoluteMaxMessage;
+  if (length > max) fail('ERR_FRAME_TOO_LARGE', `message of ${length} bytes exceeds the limit of ${max} bytes`, undefined, 'header.length');
+}
+
+/**
+ * Total encoded length of a message, header included. Checks the body's derived fields.
+ *
+ * @throws CodecError ERR_UNKNOWN_MESSAGE, ERR_INVALID_VALUE, ERR_VALUE_OUT_OF_RANGE.
+ */
+export function encodedLength(msg: MessageInput): number {
+  const enc = BODY_ENCODERS[msg.name] as (typeof BODY_ENCODERS)[MessageName] | undefined;
+  if (enc === undefined) fail('ERR_UNKNOWN_MESSAGE', `no message named ${String(msg.name)}`, undefined, 'name');
+  if (typeof msg.body !== 'object' || msg.body === null) fail('ERR_INVALID_VALUE', 'body must be an object', undefined, 'body');
+  return HEADER_SIZE + (enc.size as (v: unknown) => number)(msg.body);
+}
+
+/**
+ * Writes a message into `b` at `offset` (the caller sized `b` with {@link encodedLength});
+ * returns the offset after it. Lets a sender batch many messages into one buffer.
+ */
+export function encodeInto(msg: MessageInput, b: Uint8Array, offset: number, length = encodedLength(msg), options: EncodeOptions = {}): number {
+  checkSize(length, options);
+  const h = checkHeaderInput(msg);
+  const enc = BODY_ENCODERS[msg.name];
+  writeHeader(b, offset, h.version, h.flags, enc.type, enc.subtype, length, h.seq);
+  return (enc.write as (v: unknown, b: Uint8Array, o: number) => number)(msg.body, b, offset + HEADER_SIZE);
+}
+
+/**
+ * Encodes a message. Derived fields (lengths, counts, the header's length, type and
+ * subtype) are computed, never taken from the caller.
+ *
+ * @throws CodecError ERR_UNKNOWN_MESSAGE, ERR_INVALID_VALUE, ERR_VALUE_OUT_OF_RANGE,
+ *   ERR_FRAME_TOO_LARGE.
+ */
+export function encodeMessage(msg: MessageInput, options: EncodeOptions = {}): Uint8Array {
+  const length = encodedLength(msg);
+  const b = alloc(length);
+  encodeInto(msg, b, 0, length, options);
+  return b;
+}
+
+/**
+ * Encodes a message with an uninterpreted body, for any type and subtype. Used to send
+ * unknown types (may-ignore tests) and by tools; ordinary senders use {@link encodeMessage}.
+ */
+export function encodeRaw(msg: RawMessageInput, options: EncodeOptions = {}): Uint8Array {
+  if (!(msg.body instanceof Uint8Array)) fail('ERR_INVALID_VALUE', 'body must be a Uint8Array', undefined, 'body');
+  const h = checkHeaderInput(msg);
+  if ((msg.type & 0xff) !== msg.type) badInt(msg.type, 'u8', 'header.type');
+  if ((msg.subtype & 0xff) !== msg.subtype) badInt(msg.subtype, 'u8', 'header.subtype');
+  const length = HEADER_SIZE + msg.body.byteLength;
+  checkSize(length, options);
+  const b = alloc(length);
+  writeHeader(b, 0, h.version, h.flags, msg.type, msg.subtype, length, h.seq);
+  b.set(msg.body, HEADER_SIZE);
+  return b;
+}

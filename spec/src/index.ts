@@ -1,0 +1,10 @@
+/**
+ * The JSR IPC protocol as data: loading, validation and look-ups.
+ *
+ * @module
+ */
+export { crossReferenceViolations, fixedSize, loadSpec, validateSpec } from './load.js';
+export { SpecModel, type MessageInfo } from './model.js';
+export { defaultSpecPath, packageRoot, specSchemaPath } from './paths.js';
+export { SpecError, type SpecViolation } from './spec-error.js';
+export type * from './types.js';
