@@ -173,6 +173,8 @@ export function readIpv4(b: Uint8Array, o: number): string {
 export function readIpv6(b: Uint8Array, o: number): string {
   const words: number[] = [];
   for (let i = 0; i < 8; i++) words.push((b[o + 2 * i]! << 8) | b[o + 2 * i + 1]!);
+  // IPv4-mapped addresses keep the dotted quad (RFC 5952 section 5).
+  if (words[0] === 0 && words[1] === 0 && words[2] === 0 && words[3] === 0 && words[4] === 0 && words[5] === 0xffff) return `::ffff:${readIpv4(b, o + 12)}`;
   let bestStart = -1;
   let bestLen = 1;
   for (let i = 0; i < 8; ) {
