@@ -476,7 +476,8 @@ function genWriteFields(ctx: Ctx, fields: readonly FieldSpec[], prefix: string):
       } else {
         const source = f.derived !== undefined ? derivedExpr(fields, f, 'v', prefix) : `v.${f.name}`;
         lines.push(`const ${x} = ${source};`);
-        lines.push(`if (${INT_CHECK[type]?.(x) ?? 'false'}) badInt(${x}, '${type}', '${pathOf(f)}');`);
+        // typeof first: a bigint would make the bit operations throw a TypeError.
+        lines.push(`if (typeof ${x} !== 'number' || ${INT_CHECK[type]?.(x) ?? 'false'}) badInt(${x}, '${type}', '${pathOf(f)}');`);
         lines.push(...writeInt(type, 'o', k, x));
       }
       k += s;

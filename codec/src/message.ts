@@ -142,9 +142,10 @@ function checkHeaderInput(h: HeaderInput): { seq: number; flags: number; version
   const seq = h.seq ?? 0;
   const flags = h.flags ?? 0;
   const version = h.version ?? PROTOCOL_VERSIONS.current;
-  if (seq >>> 0 !== seq) badInt(seq, 'u32', 'header.seq');
-  if ((flags & 0xff) !== flags) badInt(flags, 'u8', 'header.flags');
-  if ((version & 0xff) !== version) badInt(version, 'u8', 'header.version');
+  // typeof first: a bigint would make the bit operations throw a TypeError.
+  if (typeof seq !== 'number' || seq >>> 0 !== seq) badInt(seq, 'u32', 'header.seq');
+  if (typeof flags !== 'number' || (flags & 0xff) !== flags) badInt(flags, 'u8', 'header.flags');
+  if (typeof version !== 'number' || (version & 0xff) !== version) badInt(version, 'u8', 'header.version');
   return { seq, flags, version };
 }
 
@@ -198,8 +199,8 @@ export function encodeMessage(msg: MessageInput, options: EncodeOptions = {}): U
 export function encodeRaw(msg: RawMessageInput, options: EncodeOptions = {}): Uint8Array {
   if (!(msg.body instanceof Uint8Array)) fail('ERR_INVALID_VALUE', 'body must be a Uint8Array', undefined, 'body');
   const h = checkHeaderInput(msg);
-  if ((msg.type & 0xff) !== msg.type) badInt(msg.type, 'u8', 'header.type');
-  if ((msg.subtype & 0xff) !== msg.subtype) badInt(msg.subtype, 'u8', 'header.subtype');
+  if (typeof msg.type !== 'number' || (msg.type & 0xff) !== msg.type) badInt(msg.type, 'u8', 'header.type');
+  if (typeof msg.subtype !== 'number' || (msg.subtype & 0xff) !== msg.subtype) badInt(msg.subtype, 'u8', 'header.subtype');
   const length = HEADER_SIZE + msg.body.byteLength;
   checkSize(length, options);
   const b = alloc(length);

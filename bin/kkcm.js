@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+// The kkcm command. Runs the compiled CLI (built by `npm install` through the prepare script).
+import { main } from '../dist/conformance/src/cli/main.js';
+
+process.exitCode = await main(process.argv.slice(2));
