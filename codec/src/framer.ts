@@ -7,6 +7,11 @@
  * violation goes through `failWith`, which marks the framer failed: after that, input is
  * refused with ERR_STREAM_FAILED, never half-parsed.
  *
+ * Messages completed before a violation are never lost: when a chunk holds whole messages
+ * and then a violation, `push` returns those messages, sets `error` at once, and the next
+ * `push` or `end` raises the violation (with its own code and offset). A caller that reads
+ * nothing more checks `error` after each push.
+ *
  * The length limit is checked as soon as a header is complete, before one body byte is
  * buffered. Messages inside one chunk are returned as views (no copy); only bytes that
  * straddle chunks are copied, into a buffer of exactly the message's length.
@@ -39,6 +44,8 @@ export class Framer {
   /** Stream offset of the first byte not yet consumed. */
   private consumed = 0;
   private failure: CodecError | undefined;
+  /** The failure was found after messages of the same push: the next call raises it. */
+  private failurePending = false;
 
   constructor(options: FramerOptions = {}) {
     this.options = options;
@@ -67,19 +74,32 @@ export class Framer {
   /**
    * Feeds a chunk; returns the messages it completed, in order.
    *
-   * @throws CodecError on the first violation (offset in stream bytes), and ERR_STREAM_FAILED
-   *   on any push after that.
+   * @throws CodecError on the first violation (offset in stream bytes) when no message
+   *   precedes it in the chunk, else on the next call; ERR_STREAM_FAILED on any push after
+   *   that.
    */
   push(chunk: Uint8Array): Uint8Array[] {
-    if (this.state === State.Failed) {
-      throw new CodecError('ERR_STREAM_FAILED', `stream already failed: ${this.failure?.code ?? ''}`, { offset: this.consumed });
-    }
+    if (this.state === State.Failed) this.raiseFailed();
     const out: Uint8Array[] = [];
     let pos = 0;
-    while (pos < chunk.byteLength) {
-      pos = this.state === State.Header ? this.readHeader(chunk, pos, out) : this.readBody(chunk, pos, out);
+    try {
+      while (pos < chunk.byteLength) {
+        pos = this.state === State.Header ? this.readHeader(chunk, pos, out) : this.readBody(chunk, pos, out);
+      }
+    } catch (err) {
+      // Whole messages before the violation are delivered; the violation waits for the next call.
+      if (out.length === 0 || !(err instanceof CodecError)) throw err;
+      this.failurePending = true;
     }
     return out;
+  }
+
+  private raiseFailed(): never {
+    if (this.failurePending && this.failure !== undefined) {
+      this.failurePending = false;
+      throw this.failure;
+    }
+    throw new CodecError('ERR_STREAM_FAILED', `stream already failed: ${this.failure?.code ?? ''}`, { offset: this.consumed });
   }
 
   /**
@@ -88,7 +108,10 @@ export class Framer {
    * @throws CodecError ERR_STREAM_TRUNCATED when a message was left incomplete.
    */
   end(): void {
-    if (this.state === State.Failed) return;
+    if (this.state === State.Failed) {
+      if (this.failurePending) this.raiseFailed();
+      return;
+    }
     const held = this.buffered;
     if (held > 0) this.failWith(new CodecError('ERR_STREAM_TRUNCATED', `stream ended inside a message (${held} bytes held)`, { offset: this.consumed }), 0);
   }

@@ -109,7 +109,8 @@ export function checkHeaderAt(b: Uint8Array, o: number, options: DecodeOptions =
  *   than a header.
  */
 export function decodeHeader(b: Uint8Array, options: DecodeOptions = {}): Header {
-  if (b.byteLength < HEADER_SIZE) fail('ERR_STREAM_TRUNCATED', `${b.byteLength} bytes, a header needs ${HEADER_SIZE}`, b.byteLength, 'header');
+  // Like the framer: a truncated message is reported at its first byte.
+  if (b.byteLength < HEADER_SIZE) fail('ERR_STREAM_TRUNCATED', `${b.byteLength} bytes, a header needs ${HEADER_SIZE}`, 0);
   checkHeaderAt(b, 0, options);
   return readHeader(b);
 }
@@ -125,7 +126,7 @@ export function decodeHeader(b: Uint8Array, options: DecodeOptions = {}): Header
  */
 export function decodeMessage(frame: Uint8Array, options: DecodeOptions = {}): DecodedMessage {
   const header = decodeHeader(frame, options);
-  if (frame.byteLength < header.length) fail('ERR_STREAM_TRUNCATED', `message of ${header.length} bytes, only ${frame.byteLength} present`, frame.byteLength, 'body');
+  if (frame.byteLength < header.length) fail('ERR_STREAM_TRUNCATED', `message of ${header.length} bytes, only ${frame.byteLength} present`, 0);
   if (frame.byteLength > header.length) fail('ERR_TRAILING_BYTES', `${frame.byteLength - header.length} bytes after the message`, header.length, 'body');
   const mask = TYPE_CHANNEL_MASK[header.type];
   if (options.channel !== undefined && mask !== undefined && (mask & (1 << ChannelId[options.channel])) === 0) {

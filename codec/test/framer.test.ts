@@ -125,3 +125,18 @@ t.test('copies straddling bytes into a buffer of exactly the message length', as
   t.equal(out?.byteLength, big.byteLength);
   t.not(out?.buffer, big.buffer, 'a copy, since it straddled chunks');
 });
+
+t.test('messages before a violation in the same chunk are delivered, then the violation is raised', async (t) => {
+  const f = new Framer();
+  const chunk = Buffer.concat([frames[0]!, Buffer.alloc(16, 0xee)]);
+  const out = f.push(chunk);
+  t.equal(out.length, 1, 'the whole message before the garbage is not lost');
+  t.equal(f.error?.code, 'ERR_BAD_MAGIC', 'the error is visible at once');
+  t.equal(f.error?.offset, frames[0]!.length);
+  t.equal(codeOf(() => f.push(frames[0]!)), 'ERR_BAD_MAGIC', 'the next push raises the violation itself');
+  t.equal(codeOf(() => f.push(frames[0]!)), 'ERR_STREAM_FAILED', 'and after that input is refused');
+  const g = new Framer();
+  g.push(chunk);
+  t.equal(codeOf(() => g.end()), 'ERR_BAD_MAGIC', 'end() raises a pending violation');
+  t.doesNotThrow(() => g.end(), 'once');
+});
