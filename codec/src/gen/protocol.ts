@@ -320,7 +320,17 @@ export type ErrorCode =
   | 'ERR_INVALID_VALUE'
   | 'ERR_UNKNOWN_MESSAGE'
   | 'ERR_INVALID_SPEC'
-  | 'ERR_BAD_INPUT';
+  | 'ERR_BAD_INPUT'
+  | 'ERR_NOT_CONFIGURED'
+  | 'ERR_NO_SESSION'
+  | 'ERR_QUEUE_FULL'
+  | 'ERR_SESSION_DOWN'
+  | 'ERR_INVALID_REGISTRATION'
+  | 'ERR_DUPLICATE_REGISTRATION'
+  | 'ERR_WRONG_CLIENT'
+  | 'ERR_PEER_REJECTED'
+  | 'ERR_CONNECTION_LOST'
+  | 'ERR_NOT_ALLOWED';
 
 /** Numeric value of each error code (the value an ERROR message carries). */
 export const ERROR_VALUES: Readonly<Record<ErrorCode, number>> = {
@@ -374,6 +384,26 @@ export const ERROR_VALUES: Readonly<Record<ErrorCode, number>> = {
   ERR_INVALID_SPEC: 24,
   /** CLI input is not valid hex or JSON. */
   ERR_BAD_INPUT: 25,
+  /** The module is not configured (NSR disabled): no session can exist. */
+  ERR_NOT_CONFIGURED: 26,
+  /** A send was attempted while no session is up. */
+  ERR_NO_SESSION: 27,
+  /** The channel's output queue is full and the caller asked not to wait (design 7.2.c wait_ok false). */
+  ERR_QUEUE_FULL: 28,
+  /** The session went down before a queued or unconfirmed message was delivered; its fate on the peer is unknown. */
+  ERR_SESSION_DOWN: 29,
+  /** A client registration names an unknown client type or lacks a handler. */
+  ERR_INVALID_REGISTRATION: 30,
+  /** A client type is already registered (design 7.1: one registration per client type). */
+  ERR_DUPLICATE_REGISTRATION: 31,
+  /** A client tried to send a message type owned by another client. */
+  ERR_WRONG_CLIENT: 32,
+  /** The peer refused our HELLO with HELLO-REJECT. */
+  ERR_PEER_REJECTED: 33,
+  /** A KKCM connection closed or failed. */
+  ERR_CONNECTION_LOST: 34,
+  /** A connection came from an address outside the allow-list. */
+  ERR_NOT_ALLOWED: 35,
 };
 
 /** Error codes by numeric value. */
@@ -403,6 +433,16 @@ export const ERROR_CODES: Readonly<Record<number, ErrorCode>> = {
   23: 'ERR_UNKNOWN_MESSAGE',
   24: 'ERR_INVALID_SPEC',
   25: 'ERR_BAD_INPUT',
+  26: 'ERR_NOT_CONFIGURED',
+  27: 'ERR_NO_SESSION',
+  28: 'ERR_QUEUE_FULL',
+  29: 'ERR_SESSION_DOWN',
+  30: 'ERR_INVALID_REGISTRATION',
+  31: 'ERR_DUPLICATE_REGISTRATION',
+  32: 'ERR_WRONG_CLIENT',
+  33: 'ERR_PEER_REJECTED',
+  34: 'ERR_CONNECTION_LOST',
+  35: 'ERR_NOT_ALLOWED',
 };
 
 /** Error codes that may travel in an ERROR message. */

@@ -1,0 +1,67 @@
+/**
+ * Small I/O helpers shared by the CLI commands: usage errors, input reading, output.
+ *
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+
+/** Exit codes of every kkcm command. */
+export const ExitCode = {
+  /** Success (for `conformance`: the peer conforms). */
+  ok: 0,
+  /** Bad input, or (for `conformance`) the peer does not conform. */
+  failure: 1,
+  /** Usage error: unknown command or option, missing argument. */
+  usage: 2,
+  /** Harness error: the tool itself could not do its job. */
+  harness: 3,
+} as const;
+
+/** A usage error: the command line itself is wrong. Exit code 2. */
+export class UsageError extends Error {
+  readonly code = 'ERR_USAGE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** Where a command writes. Injected so that tests capture output without a process. */
+export interface Io {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+  /** Reads all of standard input. */
+  readonly stdin: () => Promise<Uint8Array>;
+  /** True when standard output is a terminal. */
+  readonly isTty: boolean;
+}
+
+/** The process's own standard streams. */
+export function processIo(): Io {
+  return {
+    out: (text) => process.stdout.write(text),
+    err: (text) => process.stderr.write(text),
+    stdin: async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks);
+    },
+    isTty: process.stdout.isTTY === true,
+  };
+}
+
+/** Reads a file, turning a missing file into a usage error. */
+export function readInputFile(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new UsageError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+/** Parses a non-negative integer option. */
+export function intOption(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw new UsageError(`--${name} must be a non-negative integer, got ${JSON.stringify(value)}`);
+  return Number(value);
+}
