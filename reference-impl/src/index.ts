@@ -1,0 +1,22 @@
+/**
+ * The reference KKCM peer: the whole design, as a library.
+ *
+ * @module
+ */
+export { ManualClock, systemClock, Timer, type Clock, type TimerHandle } from './clock.js';
+export { PeerError } from './errors.js';
+export type { PeerEvent, PeerEventName, Role } from './events.js';
+export { MemoryTransport } from './memory-transport.js';
+export {
+  KkcmPeer,
+  type BackoffOptions,
+  type Endpoint,
+  type PeerOptions,
+  type PeerStatus,
+  type SendOptions,
+} from './peer.js';
+export type { CleanupDetailName, CleanupReasonName, Trigger } from './reasons.js';
+export type { CleanupInfo, ClientHandlers, DeliveryContext } from './registry.js';
+export type { ChannelStats, PeerStats, TypeStats } from './stats.js';
+export { tcpTransport } from './tcp-transport.js';
+export type { Connection, ConnectionHandlers, Listener, Transport } from './transport.js';

@@ -1,0 +1,467 @@
+/**
+ * One KKCM connection (one channel): framing, sequence numbers, the per-connection half of
+ * the handshake, control messages, the output queue and batching. Session-wide decisions
+ * (binding, dispatch, cleanup) belong to the owner, the peer.
+ *
+ * @module
+ */
+import {
+  CodecError,
+  ChannelId,
+  decodeMessage,
+  encodeMessage,
+  ERROR_VALUES,
+  Flags,
+  Framer,
+  HEADER_SIZE,
+  Limits,
+  type ChannelName,
+  type ControlErrorBody,
+  type ControlHelloAckBody,
+  type ControlHelloBody,
+  type ControlHelloRejectBody,
+  type ControlShutdownBody,
+  type DecodedMessage,
+  type ErrorCode,
+  type KnownMessage,
+  type MessageInput,
+} from '../../codec/src/index.js';
+import { Timer, type Clock } from './clock.js';
+import { PeerError } from './errors.js';
+import type { Trigger } from './reasons.js';
+import type { Connection } from './transport.js';
+
+/** Which side opened the connection. */
+export type LinkSide = 'connector' | 'acceptor';
+
+/** Link states, in order. */
+export type LinkState = 'handshake' | 'bound' | 'closing' | 'closed';
+
+/** The owner's answer to a HELLO. */
+export type HelloDecision =
+  | { readonly accept: Omit<ControlHelloAckBody, 'channel'> }
+  | { readonly reject: Omit<ControlHelloRejectBody, never> };
+
+/** What a link reports to its owner. */
+export interface LinkOwner {
+  /** Acceptor: a well-formed HELLO arrived; decide. */
+  onHello(link: Link, hello: ControlHelloBody): HelloDecision;
+  /** The handshake completed on this link. */
+  onBound(link: Link): void;
+  /** Connector: the peer refused the HELLO. */
+  onRejected(link: Link, reject: ControlHelloRejectBody): void;
+  /** A client or probe message arrived on a bound link. */
+  onMessage(link: Link, msg: KnownMessage, frame: Uint8Array): void;
+  /** An unknown message was skipped under mayIgnore. */
+  onIgnored(link: Link, msg: DecodedMessage): void;
+  /** The peer confirmed delivery up to `upTo`. */
+  onAck(link: Link, upTo: number): void;
+  /** The peer answered an ECHO-REQUEST. */
+  onEchoReply(link: Link, token: number, payload: Uint8Array): void;
+  /** The peer is closing deliberately. */
+  onShutdown(link: Link, body: ControlShutdownBody): void;
+  /** The link is down (before or after binding); `trigger` says why. Called once. */
+  onDown(link: Link, trigger: Trigger, error?: PeerError | CodecError): void;
+  /** Bytes left the output queue: waiting senders may proceed. */
+  onQueueSpace(link: Link): void;
+  /** A message was written (`tx`) or read (`rx`), for tracing and statistics. */
+  onTrace(link: Link, direction: 'tx' | 'rx', msg: DecodedMessage | undefined, frame: Uint8Array): void;
+}
+
+/** Settings of a link. */
+export interface LinkOptions {
+  readonly side: LinkSide;
+  /** Channel, known to the connector from the start and to the acceptor after HELLO. */
+  readonly channel?: ChannelName;
+  readonly clock: Clock;
+  /** Largest message we accept. */
+  readonly maxMessage: number;
+  readonly handshakeTimeoutMs: number;
+  readonly lingerMs: number;
+  /** Bound of the output queue, in messages and in bytes. */
+  readonly queueMessages: number;
+  readonly queueBytes: number;
+}
+
+/** Largest batch handed to the transport in one write. */
+const BATCH_BYTES = 256 * 1024;
+
+/** One KKCM connection. */
+export class Link {
+  readonly connection: Connection;
+  private readonly options: LinkOptions;
+  private readonly owner: LinkOwner;
+  private readonly framer: Framer;
+  private readonly handshakeTimer: Timer;
+  private readonly lingerTimer: Timer;
+  private stateValue: LinkState = 'handshake';
+  private channelValue: ChannelName | undefined;
+  private rxSeq = 0;
+  private txSeq = 0;
+  private versionValue: number | undefined;
+  /** Largest message the peer accepts (from its HELLO or HELLO-ACK). */
+  peerMaxMessage: number = Limits.defaultMaxMessage;
+  /** Version range of our HELLO (connector). */
+  private offered = { min: 0, max: 255 };
+  /** Features both sides support, once bound. */
+  features = 0;
+  /** Session id once known. */
+  sessionId: bigint | undefined;
+  /** Encoded messages waiting for the transport. */
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
+  private writable = true;
+  private flushScheduled = false;
+  private ackUpTo: number | undefined;
+  private downReported = false;
+  /** Highest queue depth seen, in messages. */
+  highWater = 0;
+  /** Last time input arrived (clock ms). */
+  lastInputAt: number;
+
+  constructor(connection: Connection, options: LinkOptions, owner: LinkOwner) {
+    this.connection = connection;
+    this.options = options;
+    this.owner = owner;
+    this.channelValue = options.channel;
+    this.framer = new Framer({ maxMessage: options.maxMessage });
+    this.handshakeTimer = new Timer(options.clock);
+    this.lingerTimer = new Timer(options.clock);
+    this.lastInputAt = options.clock.now();
+    this.handshakeTimer.start(options.handshakeTimeoutMs, this.onHandshakeTimeout);
+    connection.attach({ data: this.onData, drain: this.onDrain, close: this.onClose });
+  }
+
+  /** Current state. */
+  get state(): LinkState {
+    return this.stateValue;
+  }
+
+  /** Channel this link carries, once known. */
+  get channel(): ChannelName | undefined {
+    return this.channelValue;
+  }
+
+  /** Negotiated version, once bound. */
+  get version(): number | undefined {
+    return this.versionValue;
+  }
+
+  /** True while the link reads and writes (handshake or bound). */
+  isOpen(): boolean {
+    return this.stateValue === 'handshake' || this.stateValue === 'bound';
+  }
+
+  /** Messages waiting in the output queue. */
+  get queueDepth(): number {
+    return this.pending.length;
+  }
+
+  /** Bytes waiting in the output queue. */
+  get queueBytes(): number {
+    return this.pendingBytes;
+  }
+
+  /** True when the output queue has room for a message of `size` bytes. */
+  hasRoom(size: number): boolean {
+    return this.pending.length < this.options.queueMessages && this.pendingBytes + size <= this.options.queueBytes;
+  }
+
+  /** Connector: sends the HELLO that opens the handshake. */
+  sendHello(hello: ControlHelloBody): void {
+    this.sessionId = hello.sessionId;
+    this.offered = { min: hello.minVersion, max: hello.maxVersion };
+    this.enqueue({ name: 'control.hello', body: hello, version: hello.maxVersion });
+  }
+
+  /**
+   * Encodes and queues a message with the next sequence number; the caller checked room.
+   *
+   * @returns the sequence number it was given.
+   * @throws CodecError when the message cannot be encoded or exceeds the peer's limit.
+   */
+  enqueue(msg: MessageInput): number {
+    return this.enqueueFrame(encodeMessage(msg, { maxMessage: this.peerMaxMessage }));
+  }
+
+  /**
+   * Queues an already encoded message, stamping the next sequence number and the
+   * negotiated version into its header (the caller checked room and the peer's limit).
+   *
+   * @returns the sequence number it was given.
+   */
+  enqueueFrame(bytes: Uint8Array): number {
+    const seq = this.txSeq;
+    if (this.versionValue !== undefined) bytes[4] = this.versionValue;
+    bytes[12] = seq >>> 24;
+    bytes[13] = seq >>> 16;
+    bytes[14] = seq >>> 8;
+    bytes[15] = seq;
+    this.txSeq = (seq + 1) >>> 0;
+    this.pending.push(bytes);
+    this.pendingBytes += bytes.byteLength;
+    if (this.pending.length > this.highWater) this.highWater = this.pending.length;
+    this.scheduleFlush();
+    return seq;
+  }
+
+  /** Sends ECHO-REQUEST. */
+  sendEcho(token: number, payload: Uint8Array): void {
+    this.enqueue({ name: 'control.echoRequest', body: { token, payload } });
+  }
+
+  /** Confirms delivery of an ackRequested message; ACKs are coalesced per turn. */
+  scheduleAck(seq: number): void {
+    const first = this.ackUpTo === undefined;
+    this.ackUpTo = seq;
+    if (first) {
+      setImmediate(() => {
+        const upTo = this.ackUpTo;
+        this.ackUpTo = undefined;
+        if (upTo !== undefined && this.stateValue === 'bound') this.enqueue({ name: 'control.ack', body: { upTo } });
+      });
+    }
+  }
+
+  /**
+   * Closes deliberately: SHUTDOWN (when given) is queued behind pending output, then the
+   * connection ends; it is destroyed if it has not closed within the linger time.
+   */
+  close(trigger: Trigger, shutdown?: ControlShutdownBody): void {
+    if (this.stateValue === 'closing' || this.stateValue === 'closed') return;
+    if (shutdown !== undefined && this.stateValue === 'bound') {
+      try {
+        this.enqueue({ name: 'control.shutdown', body: shutdown });
+      } catch {
+        // Best effort: the connection closes either way.
+      }
+    }
+    this.beginClosing(trigger);
+  }
+
+  /** Closes at once, without flushing. */
+  destroy(trigger: Trigger): void {
+    if (this.stateValue === 'closed') return;
+    this.reportDown(trigger);
+    this.finish();
+    this.connection.destroy();
+  }
+
+  // --- input ---
+
+  private readonly onData = (chunk: Uint8Array): void => {
+    if (this.stateValue === 'closed') return;
+    this.lastInputAt = this.options.clock.now();
+    let frames: Uint8Array[];
+    try {
+      frames = this.framer.push(chunk);
+    } catch (err) {
+      this.protocolError(err, undefined);
+      return;
+    }
+    for (const frame of frames) {
+      if (!this.isOpen()) return;
+      this.onFrame(frame);
+    }
+    // A violation after whole messages of the same chunk: they were handled, now fail.
+    if (this.framer.error !== undefined) this.protocolError(this.framer.error, undefined);
+  };
+
+  private onFrame(frame: Uint8Array): void {
+    let msg: DecodedMessage;
+    try {
+      msg = decodeMessage(frame, { maxMessage: this.options.maxMessage, version: this.versionValue, channel: this.channelValue });
+    } catch (err) {
+      this.protocolError(err, frame);
+      return;
+    }
+    this.owner.onTrace(this, 'rx', msg, frame);
+    if (msg.header.seq !== this.rxSeq) {
+      this.protocolError(new CodecError('ERR_BAD_SEQUENCE', `sequence ${msg.header.seq}, expected ${this.rxSeq}`, { offset: 12, path: 'header.seq' }), frame);
+      return;
+    }
+    this.rxSeq = (this.rxSeq + 1) >>> 0;
+    if (this.stateValue === 'handshake') this.onHandshakeMessage(msg, frame);
+    else this.onBoundMessage(msg, frame);
+  }
+
+  private onHandshakeMessage(msg: DecodedMessage, frame: Uint8Array): void {
+    if (this.options.side === 'acceptor' && msg.name === 'control.hello') {
+      this.onHello(msg.body, frame);
+    } else if (this.options.side === 'connector' && msg.name === 'control.helloAck') {
+      this.onHelloAck(msg.body, frame);
+    } else if (this.options.side === 'connector' && msg.name === 'control.helloReject') {
+      this.owner.onRejected(this, msg.body);
+      this.beginClosing({ reason: 'socketIoError', detail: 'protocolError', text: `peer rejected the HELLO: ${msg.body.text}` }, new PeerError('ERR_PEER_REJECTED', msg.body.text));
+    } else if (msg.name === 'control.error') {
+      this.onPeerError(msg.body);
+    } else {
+      this.protocolError(new CodecError('ERR_UNEXPECTED_MESSAGE', `${msg.name ?? 'unknown message'} before the handshake completed`, { offset: 6, path: 'header.type' }), frame);
+    }
+  }
+
+  private onHello(hello: ControlHelloBody, frame: Uint8Array): void {
+    const channel = hello.channel === ChannelId.send ? 'send' : hello.channel === ChannelId.receive ? 'receive' : undefined;
+    if (hello.minVersion > hello.maxVersion || hello.sessionId === 0n || channel === undefined) {
+      this.protocolError(new CodecError('ERR_BAD_HELLO', 'inconsistent HELLO (version range, session id or channel)', { offset: HEADER_SIZE, path: 'body' }), frame);
+      return;
+    }
+    this.channelValue = channel;
+    this.sessionId = hello.sessionId;
+    this.peerMaxMessage = Math.min(hello.maxMessage, Limits.absoluteMaxMessage);
+    const decision = this.owner.onHello(this, hello);
+    if (this.stateValue !== 'handshake') return;
+    if ('reject' in decision) {
+      // Written in the connector's own highest version: the one header it surely accepts.
+      this.enqueue({ name: 'control.helloReject', body: decision.reject, version: hello.maxVersion });
+      this.beginClosing({ reason: 'socketIoError', detail: 'protocolError', text: `HELLO rejected: ${decision.reject.text}` });
+      return;
+    }
+    this.versionValue = decision.accept.version;
+    this.features = decision.accept.features;
+    this.framer.setVersion(this.versionValue);
+    this.enqueue({ name: 'control.helloAck', body: { ...decision.accept, channel: ChannelId[channel] } });
+    this.bind();
+  }
+
+  private onHelloAck(ack: ControlHelloAckBody, frame: Uint8Array): void {
+    if (ack.sessionId !== this.sessionId || ack.channel !== (this.channelValue === undefined ? -1 : ChannelId[this.channelValue]) || ack.version !== frame[4] || ack.version < this.offered.min || ack.version > this.offered.max) {
+      this.protocolError(new CodecError('ERR_BAD_HELLO', 'HELLO-ACK does not match the HELLO (session, channel or version)', { offset: HEADER_SIZE, path: 'body' }), frame);
+      return;
+    }
+    this.versionValue = ack.version;
+    this.features = ack.features;
+    this.framer.setVersion(ack.version);
+    this.peerMaxMessage = Math.min(ack.maxMessage, Limits.absoluteMaxMessage);
+    this.bind();
+  }
+
+  private bind(): void {
+    this.handshakeTimer.stop();
+    this.stateValue = 'bound';
+    this.owner.onBound(this);
+  }
+
+  private onBoundMessage(msg: DecodedMessage, frame: Uint8Array): void {
+    switch (msg.name) {
+      case null:
+        this.owner.onIgnored(this, msg);
+        return;
+      case 'control.echoRequest':
+        this.enqueue({ name: 'control.echoReply', body: { token: msg.body.token, payload: msg.body.payload } });
+        return;
+      case 'control.echoReply':
+        this.owner.onEchoReply(this, msg.body.token, msg.body.payload);
+        return;
+      case 'control.ack':
+        this.owner.onAck(this, msg.body.upTo);
+        return;
+      case 'control.shutdown':
+        this.owner.onShutdown(this, msg.body);
+        return;
+      case 'control.error':
+        this.onPeerError(msg.body);
+        return;
+      case 'control.hello':
+      case 'control.helloAck':
+      case 'control.helloReject':
+        this.protocolError(new CodecError('ERR_UNEXPECTED_MESSAGE', `${msg.name} after the handshake`, { offset: 7, path: 'header.subtype' }), frame);
+        return;
+      default:
+        this.owner.onMessage(this, msg, frame);
+        if ((msg.header.flags & Flags.ackRequested) !== 0 && this.stateValue === 'bound') this.scheduleAck(msg.header.seq);
+    }
+  }
+
+  private onPeerError(body: ControlErrorBody): void {
+    this.beginClosing({ reason: 'socketIoError', detail: 'protocolError', text: `peer sent ERROR ${body.code}: ${body.text}` });
+  }
+
+  /**
+   * The failure funnel for protocol violations: ERROR with the code and the offending
+   * message (when known), then a close. [KKCM-CTL-2]
+   */
+  protocolError(err: unknown, frame: Uint8Array | undefined): void {
+    if (this.stateValue === 'closing' || this.stateValue === 'closed') return;
+    const codecError = err instanceof CodecError ? err : new CodecError('ERR_UNEXPECTED_MESSAGE', String(err));
+    const code: ErrorCode = ERROR_VALUES[codecError.code] !== undefined ? codecError.code : 'ERR_UNEXPECTED_MESSAGE';
+    const offendingSeq = frame !== undefined && frame.byteLength >= HEADER_SIZE ? (((frame[12]! << 24) | (frame[13]! << 16) | (frame[14]! << 8) | frame[15]!) >>> 0) : 0xffffffff;
+    const offendingType = frame !== undefined && frame.byteLength >= HEADER_SIZE ? frame[6]! : 0;
+    const offendingSubtype = frame !== undefined && frame.byteLength >= HEADER_SIZE ? frame[7]! : 0;
+    try {
+      this.enqueue({ name: 'control.error', body: { code: ERROR_VALUES[code], offendingSeq, offendingType, offendingSubtype, text: codecError.message.slice(0, 200) } });
+    } catch {
+      // The ERROR could not be encoded (should not happen): close anyway.
+    }
+    this.beginClosing({ reason: 'socketIoError', detail: 'protocolError', text: `${code}: ${codecError.message}` }, codecError);
+  }
+
+  private readonly onHandshakeTimeout = (): void => {
+    if (this.stateValue !== 'handshake') return;
+    this.protocolError(new CodecError('ERR_HANDSHAKE_TIMEOUT', `no handshake within ${this.options.handshakeTimeoutMs} ms`), undefined);
+  };
+
+  // --- output ---
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(this.flush);
+  }
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    if (this.stateValue === 'closed') return;
+    let wrote = false;
+    while (this.writable && this.pending.length > 0) {
+      let n = 0;
+      let bytes = 0;
+      while (n < this.pending.length && (n === 0 || bytes + this.pending[n]!.byteLength <= BATCH_BYTES)) bytes += this.pending[n++]!.byteLength;
+      const batch = this.pending.splice(0, n);
+      this.pendingBytes -= bytes;
+      for (const frame of batch) this.owner.onTrace(this, 'tx', undefined, frame);
+      this.writable = this.connection.write(batch);
+      wrote = true;
+    }
+    if (wrote) this.owner.onQueueSpace(this);
+    if (this.stateValue === 'closing' && this.pending.length === 0) this.connection.end();
+  };
+
+  private readonly onDrain = (): void => {
+    this.writable = true;
+    this.scheduleFlush();
+  };
+
+  // --- closing ---
+
+  private beginClosing(trigger: Trigger, error?: PeerError | CodecError): void {
+    if (this.stateValue === 'closing' || this.stateValue === 'closed') return;
+    this.stateValue = 'closing';
+    this.handshakeTimer.stop();
+    this.reportDown(trigger, error);
+    if (this.pending.length === 0) this.connection.end();
+    else this.scheduleFlush();
+    this.lingerTimer.start(this.options.lingerMs, () => this.connection.destroy());
+  }
+
+  private readonly onClose = (error?: Error): void => {
+    const wasBound = this.stateValue === 'bound';
+    const detail = error !== undefined ? 'connectionReset' : 'endOfStream';
+    this.reportDown({ reason: 'socketIoError', detail, text: error !== undefined ? `connection failed: ${error.message}` : `connection closed by the peer${wasBound ? '' : ' during the handshake'}` }, new PeerError('ERR_CONNECTION_LOST', error?.message ?? 'end of stream'));
+    this.finish();
+  };
+
+  private finish(): void {
+    this.stateValue = 'closed';
+    this.handshakeTimer.stop();
+    this.lingerTimer.stop();
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+
+  private reportDown(trigger: Trigger, error?: PeerError | CodecError): void {
+    if (this.downReported) return;
+    this.downReported = true;
+    this.owner.onDown(this, trigger, error);
+  }
+}

@@ -1,0 +1,785 @@
+/**
+ * The reference KKCM peer: lifecycle (design 6.2), the two channels and the session
+ * (7.2.b), output (7.2.c/d), input and dispatch (7.2.e), the periodic timer service
+ * (7.2.f) and cleanup (7.2.g), with membership, reconnection and role swap.
+ *
+ * @module
+ */
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import {
+  CleanupDetail,
+  CleanupReason,
+  CodecError,
+  encodeMessage,
+  Feature,
+  Flags,
+  Limits,
+  MESSAGES,
+  PROTOCOL_VERSIONS,
+  RejectReason,
+  Role as RoleValue,
+  Timers,
+  TYPE_CLIENT,
+  type ChannelName,
+  type ClientName,
+  type ControlHelloBody,
+  type ControlHelloRejectBody,
+  type ControlShutdownBody,
+  type DecodedMessage,
+  type KnownMessage,
+  type MessageInput,
+} from '../../codec/src/index.js';
+import { systemClock, Timer, type Clock } from './clock.js';
+import { PeerError } from './errors.js';
+import type { PeerEvent, Role } from './events.js';
+import { Link, type HelloDecision, type LinkOwner } from './link.js';
+import { ProbeClient } from './probe.js';
+import { detailName, reasonName, type CleanupReasonName, type Trigger } from './reasons.js';
+import { ClientRegistry, type ClientHandlers, type CleanupInfo } from './registry.js';
+import { bump, countMessage, emptyStats, type PeerStats } from './stats.js';
+import { tcpTransport } from './tcp-transport.js';
+import type { Listener, Transport } from './transport.js';
+
+/** A host and port. */
+export interface Endpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Reconnection backoff settings. Defaults from the spec's timers. */
+export interface BackoffOptions {
+  readonly initialMs?: number;
+  readonly maxMs?: number;
+  readonly multiplier?: number;
+  /** Fraction of each delay added or removed at random. */
+  readonly jitter?: number;
+}
+
+/** Settings of a {@link KkcmPeer}. Every default comes from the spec. */
+export interface PeerOptions {
+  /** Role at start: the master listens, the backup connects (design 7.2.b). */
+  readonly role: Role;
+  /** Where to listen while master. Required for the master role and for a swap to it. */
+  readonly listen?: Endpoint;
+  /** Where the master listens, for the backup role. Required for it and for a swap to it. */
+  readonly connect?: Endpoint;
+  readonly nodeId?: number;
+  readonly nodeName?: string;
+  readonly transport?: Transport;
+  readonly clock?: Clock;
+  /** Random source in [0, 1), for backoff jitter. */
+  readonly random?: () => number;
+  /** Periodic timer interval in ms (default 1000; design section 9 left it open). */
+  readonly periodicMs?: number;
+  readonly handshakeTimeoutMs?: number;
+  readonly deadConnectionMs?: number;
+  readonly lingerMs?: number;
+  /** Largest message we accept, header included (default 262144). */
+  readonly maxMessage?: number;
+  /** Output queue bound per channel, in messages and bytes. */
+  readonly queueMessages?: number;
+  readonly queueBytes?: number;
+  /** Protocol versions we speak (default the spec's range). */
+  readonly versions?: { readonly min: number; readonly max: number };
+  readonly backoff?: BackoffOptions;
+  /** Hosts allowed to connect; empty or absent means any. */
+  readonly allow?: readonly string[];
+  /** Run the conformance probe client (KKCM-PROBE-1). */
+  readonly conformanceProbe?: boolean;
+}
+
+/** Options of {@link KkcmPeer.send}. */
+export interface SendOptions {
+  /** Wait for room when the channel's queue is full (design `wait_ok`); default false. */
+  readonly wait?: boolean;
+  /** Ask for delivery confirmation: resolve when the peer's handler accepted it. */
+  readonly confirm?: boolean;
+  /** Channel, for types that travel on both (control and probe); default the first. */
+  readonly channel?: ChannelName;
+}
+
+/** What `status()` reports. */
+export interface PeerStatus {
+  readonly configured: boolean;
+  readonly role: Role;
+  readonly state: 'idle' | 'waiting' | 'connecting' | 'handshaking' | 'up' | 'backoff';
+  readonly peerAlive: boolean;
+  readonly session: null | { readonly id: string; readonly version: number; readonly features: number; readonly peerNode: string };
+  readonly listening: Endpoint | null;
+  readonly queues: Record<ChannelName, { readonly depth: number; readonly bytes: number; readonly highWater: number }>;
+  readonly clients: readonly string[];
+}
+
+interface Confirmation {
+  readonly seq: number;
+  readonly resolve: () => void;
+  readonly reject: (err: PeerError) => void;
+}
+
+/** One session: two links bound to the same session id. */
+class Session {
+  readonly links: Partial<Record<ChannelName, Link>> = {};
+  up = false;
+  version = 0;
+  features = 0;
+  peerNode = '';
+  /** Messages that arrived on a bound channel before the other one was bound (connector). */
+  readonly early: { link: Link; msg: KnownMessage }[] = [];
+  readonly confirmations: Record<ChannelName, Confirmation[]> = { send: [], receive: [] };
+  readonly roomWaiters: Record<ChannelName, (() => void)[]> = { send: [], receive: [] };
+  constructor(readonly id: bigint) {}
+
+  allLinks(): Link[] {
+    return [this.links.send, this.links.receive].filter((l): l is Link => l !== undefined);
+  }
+}
+
+const CHANNELS: readonly ChannelName[] = ['send', 'receive'];
+const seqLte = (a: number, b: number): boolean => ((b - a) >>> 0) < 0x80000000;
+
+/**
+ * A KKCM peer: one side of the replication link.
+ *
+ * Lifecycle: `configure()` (NSR enabled) starts it, `deconfigure()` stops it, `stop()`
+ * stops it for good. Events (`peer.on('event', fn)`) follow the event-file contract.
+ */
+export class KkcmPeer extends EventEmitter<{ event: [PeerEvent]; frame: [ChannelName, 'tx' | 'rx', Uint8Array, string] }> {
+  private roleValue: Role;
+  private readonly options: PeerOptions;
+  private readonly clock: Clock;
+  private readonly transport: Transport;
+  private readonly random: () => number;
+  private readonly registry = new ClientRegistry();
+  private readonly probe: ProbeClient | undefined;
+  private readonly statsValue: PeerStats = emptyStats();
+  private readonly periodicTimer: Timer;
+  private readonly watchdogTimer: Timer;
+  private readonly reconnectTimer: Timer;
+  private readonly sessionTimer: Timer;
+  private configured = false;
+  private stopped = false;
+  private peerAlive = true;
+  private listener: Listener | undefined;
+  private listening: Promise<void> | undefined;
+  private connecting = false;
+  private attempt = 0;
+  private current: Session | undefined;
+  private pending: Session | undefined;
+  /** Accepted links not (yet) part of a session. */
+  private readonly loose = new Set<Link>();
+  private readonly linkOwner: LinkOwner;
+
+  constructor(options: PeerOptions) {
+    super();
+    this.options = options;
+    this.roleValue = options.role;
+    this.clock = options.clock ?? systemClock();
+    this.transport = options.transport ?? tcpTransport;
+    this.random = options.random ?? Math.random;
+    this.periodicTimer = new Timer(this.clock);
+    this.watchdogTimer = new Timer(this.clock);
+    this.reconnectTimer = new Timer(this.clock);
+    this.sessionTimer = new Timer(this.clock);
+    this.linkOwner = this.makeLinkOwner();
+    if (options.conformanceProbe === true) {
+      this.probe = new ProbeClient(this, this.periodicMs);
+      this.registry.register('probe', this.probe.handlers);
+    }
+  }
+
+  // ---------------------------------------------------------------- public API
+
+  /** Current role. */
+  get role(): Role {
+    return this.roleValue;
+  }
+
+  /** True while a session is up. */
+  get sessionUp(): boolean {
+    return this.current?.up === true;
+  }
+
+  /** Id of the session that is up, if any. */
+  get sessionId(): bigint | undefined {
+    return this.current?.id;
+  }
+
+  /** Address the master listens on, once listening. */
+  get listenAddress(): Endpoint | undefined {
+    return this.listener === undefined ? undefined : { host: this.listener.host, port: this.listener.port };
+  }
+
+  private get periodicMs(): number {
+    return this.options.periodicMs ?? Timers.periodicMs;
+  }
+
+  private get maxMessage(): number {
+    return Math.min(this.options.maxMessage ?? Limits.defaultMaxMessage, Limits.absoluteMaxMessage);
+  }
+
+  private get versions(): { min: number; max: number } {
+    return this.options.versions ?? { min: PROTOCOL_VERSIONS.min, max: PROTOCOL_VERSIONS.max };
+  }
+
+  private get features(): number {
+    return Feature.deliveryAck | (this.probe !== undefined ? Feature.conformanceProbe : 0);
+  }
+
+  /**
+   * Registers a client (design 7.1).
+   *
+   * @throws PeerError ERR_INVALID_REGISTRATION or ERR_DUPLICATE_REGISTRATION.
+   */
+  register(client: ClientName, handlers: ClientHandlers): void {
+    this.registry.register(client, handlers);
+  }
+
+  /** Unregisters a client; a no-op if it is not registered. */
+  unregister(client: ClientName): void {
+    if (client !== 'probe' || this.probe === undefined) this.registry.unregister(client);
+  }
+
+  /**
+   * Starts the module (NSR configured, design 4.2.a): the master listens, the backup
+   * connects as soon as the membership source says the other side is up.
+   */
+  async configure(): Promise<void> {
+    if (this.stopped) throw new PeerError('ERR_NOT_CONFIGURED', 'the peer was stopped');
+    if (this.configured) return;
+    this.configured = true;
+    this.emitEvent({ event: 'configured', role: this.roleValue });
+    await this.enterRole();
+  }
+
+  /**
+   * Stops the module (NSR deconfigured): SHUTDOWN to the peer, every client's cleanup
+   * with nsrDeconfigured, sockets closed, listener closed.
+   */
+  async deconfigure(): Promise<void> {
+    if (!this.configured) return;
+    this.configured = false;
+    this.endSession({ reason: 'nsrDeconfigured', detail: 'none', text: 'NSR deconfigured' }, { reason: CleanupReason.nsrDeconfigured, detail: CleanupDetail.none, text: 'NSR deconfigured' });
+    await this.leaveRole();
+    this.emitEvent({ event: 'deconfigured' });
+  }
+
+  /**
+   * Stops the peer for good (process exit): SHUTDOWN telling the other side that this one
+   * goes down, cleanup with nsrDeconfigured/localShutdown, everything closed.
+   */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.configured) {
+      this.configured = false;
+      this.endSession({ reason: 'nsrDeconfigured', detail: 'localShutdown', text: 'peer stopping' }, { reason: CleanupReason.peerDown, detail: CleanupDetail.peerShutdown, text: 'peer stopping' });
+      await this.leaveRole();
+    }
+    this.periodicTimer.stop();
+    this.watchdogTimer.stop();
+    this.reconnectTimer.stop();
+    this.sessionTimer.stop();
+  }
+
+  /**
+   * Manual mastership switchover (design 6.2.1.c): SHUTDOWN(switchover) to the peer, every
+   * client's cleanup with switchover, then the roles swap.
+   */
+  async switchover(): Promise<void> {
+    if (!this.configured) throw new PeerError('ERR_NOT_CONFIGURED', 'switchover needs a configured peer');
+    this.endSession({ reason: 'switchover', detail: 'manualSwitchover', text: 'manual switchover' }, { reason: CleanupReason.switchover, detail: CleanupDetail.manualSwitchover, text: 'manual switchover' });
+    await this.swapRole();
+  }
+
+  /**
+   * The membership source says the other side went offline (design 6.2.1.a/b): cleanup
+   * with peerDown; a backup whose master died becomes the master.
+   */
+  async peerDown(): Promise<void> {
+    this.peerAlive = false;
+    this.emitEvent({ event: 'peer-down' });
+    this.reconnectTimer.stop();
+    const detail = this.roleValue === 'backup' ? 'masterOffline' : 'backupOffline';
+    this.endSession({ reason: 'peerDown', detail, text: 'the other side went offline' }, undefined);
+    this.abortPending({ reason: 'peerDown', detail, text: 'the other side went offline' });
+    if (this.configured && this.roleValue === 'backup' && this.options.listen !== undefined) await this.swapRole();
+  }
+
+  /** The membership source says the other side is up again: the backup connects. */
+  peerUp(): void {
+    if (this.peerAlive) return;
+    this.peerAlive = true;
+    this.emitEvent({ event: 'peer-up' });
+    this.attempt = 0;
+    if (this.configured && this.roleValue === 'backup') this.scheduleConnect(0);
+  }
+
+  /**
+   * Sends a message on behalf of a client (design 7.2.c). The message is encoded at once:
+   * after the call the caller's buffers are free. It goes on its type's channel.
+   *
+   * @returns resolves when queued, or with `confirm` when the peer's handler accepted it.
+   * @throws PeerError ERR_WRONG_CLIENT, ERR_NOT_CONFIGURED, ERR_NO_SESSION, ERR_QUEUE_FULL
+   *   (without `wait`), ERR_SESSION_DOWN; CodecError for a message that cannot be encoded.
+   */
+  async send(client: ClientName, msg: MessageInput, options: SendOptions = {}): Promise<void> {
+    const meta = MESSAGES[msg.name] as (typeof MESSAGES)[keyof typeof MESSAGES] | undefined;
+    if (meta === undefined) throw new CodecError('ERR_UNKNOWN_MESSAGE', `no message named ${String(msg.name)}`);
+    if (meta.client !== client) throw this.apiError('ERR_WRONG_CLIENT', `${msg.name} belongs to ${meta.client}, not ${client}`);
+    const channel = options.channel ?? meta.channels[0]!;
+    if (!meta.channels.includes(channel)) throw this.apiError('ERR_WRONG_CHANNEL', `${msg.name} does not travel on the ${channel} channel`);
+    const session = this.current;
+    if (!this.configured) throw this.apiError('ERR_NOT_CONFIGURED', 'NSR is not configured');
+    if (session === undefined || !session.up) throw this.apiError('ERR_NO_SESSION', 'no session is up');
+    const link = session.links[channel]!;
+    const flags = (msg.flags ?? 0) | (options.confirm === true ? Flags.ackRequested : 0);
+    const bytes = encodeMessage({ ...msg, flags } as MessageInput, { maxMessage: link.peerMaxMessage });
+    while (!link.hasRoom(bytes.byteLength)) {
+      if (options.wait !== true) throw this.apiError('ERR_QUEUE_FULL', `the ${channel} queue is full`);
+      await new Promise<void>((resolve) => session.roomWaiters[channel].push(resolve));
+      if (this.current !== session || !session.up) throw this.apiError('ERR_SESSION_DOWN', 'the session went down while waiting for room');
+    }
+    const seq = link.enqueueFrame(bytes);
+    if (options.confirm === true) {
+      return new Promise<void>((resolve, reject) => session.confirmations[channel].push({ seq, resolve, reject }));
+    }
+  }
+
+  /** Current state, roles, negotiated version and queue depths. */
+  status(): PeerStatus {
+    const s = this.current;
+    const queues = {} as PeerStatus['queues'] & Record<string, unknown>;
+    for (const ch of CHANNELS) {
+      const link = s?.links[ch];
+      queues[ch] = { depth: link?.queueDepth ?? 0, bytes: link?.queueBytes ?? 0, highWater: this.statsValue.channels[ch].queueHighWater };
+    }
+    let state: PeerStatus['state'] = 'idle';
+    if (this.configured) {
+      if (s?.up === true) state = 'up';
+      else if (this.pending !== undefined || this.loose.size > 0) state = 'handshaking';
+      else if (this.connecting) state = 'connecting';
+      else if (this.reconnectTimer.active) state = 'backoff';
+      else state = 'waiting';
+    }
+    return {
+      configured: this.configured,
+      role: this.roleValue,
+      state,
+      peerAlive: this.peerAlive,
+      session: s?.up === true ? { id: s.id.toString(), version: s.version, features: s.features, peerNode: s.peerNode } : null,
+      listening: this.listenAddress ?? null,
+      queues,
+      clients: this.registry.entries().map(([name]) => name),
+    };
+  }
+
+  /** A snapshot of the counters. */
+  stats(): PeerStats {
+    const snap = structuredClone(this.statsValue);
+    for (const ch of CHANNELS) snap.channels[ch].queueDepth = this.current?.links[ch]?.queueDepth ?? 0;
+    return snap;
+  }
+
+  /** Resolves with the next event matching `predicate` (for tests and the CLI). */
+  waitFor(predicate: (e: PeerEvent) => boolean): Promise<PeerEvent> {
+    return new Promise((resolve) => {
+      const listener = (e: PeerEvent): void => {
+        if (!predicate(e)) return;
+        this.off('event', listener);
+        resolve(e);
+      };
+      this.on('event', listener);
+    });
+  }
+
+  // ---------------------------------------------------------------- roles
+
+  private async enterRole(): Promise<void> {
+    if (this.roleValue === 'master') {
+      const at = this.options.listen;
+      if (at === undefined) throw new PeerError('ERR_NOT_CONFIGURED', 'the master role needs a listen address');
+      this.listening = this.transport.listen(at.host, at.port, (c) => this.onAccept(c)).then((l) => {
+        this.listener = l;
+        this.emitEvent({ event: 'listening', host: l.host, port: l.port });
+      });
+      await this.listening;
+    } else {
+      if (this.options.connect === undefined) throw new PeerError('ERR_NOT_CONFIGURED', 'the backup role needs a connect address');
+      this.attempt = 0;
+      if (this.peerAlive) this.scheduleConnect(0);
+    }
+  }
+
+  private async leaveRole(): Promise<void> {
+    this.reconnectTimer.stop();
+    this.abortPending({ reason: 'nsrDeconfigured', detail: 'localShutdown', text: 'leaving role' });
+    for (const link of this.loose) link.destroy({ reason: 'nsrDeconfigured', detail: 'localShutdown', text: 'leaving role' });
+    this.loose.clear();
+    await this.listening?.catch(() => undefined);
+    this.listening = undefined;
+    const l = this.listener;
+    this.listener = undefined;
+    await l?.close();
+  }
+
+  private async swapRole(): Promise<void> {
+    const from = this.roleValue;
+    const to: Role = from === 'master' ? 'backup' : 'master';
+    if ((to === 'master' && this.options.listen === undefined) || (to === 'backup' && this.options.connect === undefined)) {
+      // No address for the other role: stay, but the session is gone; keep serving this role.
+      this.emitEvent({ event: 'error', code: 'ERR_NOT_CONFIGURED', channel: null, text: `cannot become ${to}: no ${to === 'master' ? 'listen' : 'connect'} address` });
+      if (this.configured && from === 'backup') this.scheduleConnect(this.nextBackoff());
+      return;
+    }
+    await this.leaveRole();
+    this.roleValue = to;
+    this.emitEvent({ event: 'role-change', from, to });
+    if (this.configured) await this.enterRole();
+  }
+
+  // ---------------------------------------------------------------- connecting (backup)
+
+  private scheduleConnect(ms: number): void {
+    if (!this.configured || this.roleValue !== 'backup' || !this.peerAlive) return;
+    this.reconnectTimer.start(ms, () => void this.connectOnce());
+  }
+
+  private nextBackoff(): number {
+    const b = this.options.backoff ?? {};
+    const initial = b.initialMs ?? Timers.reconnectInitialMs;
+    const max = b.maxMs ?? Timers.reconnectMaxMs;
+    const mult = b.multiplier ?? Timers.reconnectMultiplier;
+    const jitter = b.jitter ?? Timers.reconnectJitter;
+    const base = Math.min(max, initial * mult ** Math.min(this.attempt, 30));
+    this.attempt++;
+    return Math.max(0, Math.round(base * (1 + jitter * (2 * this.random() - 1))));
+  }
+
+  /** One connection attempt: both channels, HELLO on each with one new session id. */
+  private async connectOnce(): Promise<void> {
+    const at = this.options.connect;
+    if (this.connecting || at === undefined || !this.configured || this.roleValue !== 'backup' || this.current !== undefined || this.pending !== undefined) return;
+    this.connecting = true;
+    this.emitEvent({ event: 'connecting', host: at.host, port: at.port, attempt: this.attempt });
+    const session = new Session(randomBytes(8).readBigUInt64BE() | 1n);
+    this.pending = session;
+    this.startSessionTimer(session);
+    try {
+      for (const channel of CHANNELS) {
+        const conn = await this.transport.connect(at.host, at.port);
+        if (this.pending !== session) {
+          conn.destroy();
+          return;
+        }
+        const link = this.newLink(conn, 'connector', channel);
+        session.links[channel] = link;
+        link.sendHello(this.helloBody(channel, session.id));
+      }
+    } catch (err) {
+      const retryMs = this.nextBackoff();
+      this.emitEvent({ event: 'connect-failed', host: at.host, port: at.port, error: (err as Error).message, retryMs });
+      this.abortPending({ reason: 'socketIoError', detail: 'connectionReset', text: 'connect failed' }, retryMs);
+    } finally {
+      this.connecting = false;
+    }
+  }
+
+  private helloBody(channel: ChannelName, sessionId: bigint): ControlHelloBody {
+    return {
+      minVersion: this.versions.min,
+      maxVersion: this.versions.max,
+      role: RoleValue[this.roleValue],
+      channel: channel === 'send' ? 1 : 2,
+      features: this.features,
+      nodeId: this.options.nodeId ?? 0,
+      maxMessage: this.maxMessage,
+      sessionId,
+      nodeName: this.options.nodeName ?? '',
+    };
+  }
+
+  // ---------------------------------------------------------------- accepting (master)
+
+  private onAccept(conn: import('./transport.js').Connection): void {
+    if (!this.configured || this.roleValue !== 'master') {
+      conn.destroy();
+      return;
+    }
+    this.statsValue.connectionsAccepted++;
+    this.emitEvent({ event: 'accepted', remote: conn.remote });
+    this.loose.add(this.newLink(conn, 'acceptor', undefined));
+  }
+
+  private decideHello(link: Link, hello: ControlHelloBody): HelloDecision {
+    const ours = this.versions;
+    const reject = (reason: keyof typeof RejectReason, text: string, retryAfterMs = 0): HelloDecision => {
+      this.statsValue.connectionsRefused++;
+      this.emitEvent({ event: 'refused', remote: link.connection.remote, reason });
+      return { reject: { reason: RejectReason[reason], minVersion: ours.min, maxVersion: ours.max, retryAfterMs, text } };
+    };
+    const allow = this.options.allow ?? [];
+    if (allow.length > 0 && !allow.includes(link.connection.remoteHost)) return reject('notAllowed', `${link.connection.remoteHost} is not on the allow-list`);
+    if (hello.role !== RoleValue.backup) return reject('roleConflict', 'this side is the master; the connecting side must be the backup');
+    const lo = Math.max(ours.min, hello.minVersion);
+    const hi = Math.min(ours.max, hello.maxVersion);
+    if (lo > hi) return reject('versionIncompatible', `no common version: ours ${ours.min}..${ours.max}, yours ${hello.minVersion}..${hello.maxVersion}`);
+    if (hello.maxMessage < Limits.minMaxMessage) return reject('messageLimitTooSmall', `maxMessage ${hello.maxMessage} < ${Limits.minMaxMessage}`);
+    if (this.current !== undefined) return reject('sessionBusy', 'a session is already up', Timers.reconnectMaxMs);
+    const channel = link.channel!;
+    let session = this.pending;
+    if (session !== undefined && session.id !== hello.sessionId) return reject('sessionMismatch', 'another session is being set up', Timers.reconnectInitialMs);
+    if (session?.links[channel] !== undefined) return reject('channelBusy', `the ${channel} channel of this session is already bound`, Timers.reconnectInitialMs);
+    if (session === undefined) {
+      session = new Session(hello.sessionId);
+      this.pending = session;
+      this.startSessionTimer(session);
+    }
+    session.links[channel] = link;
+    session.peerNode = hello.nodeName;
+    this.loose.delete(link);
+    return {
+      accept: {
+        version: hi, role: RoleValue.master, features: this.features & hello.features, nodeId: this.options.nodeId ?? 0,
+        maxMessage: this.maxMessage, sessionId: hello.sessionId, nodeName: this.options.nodeName ?? '',
+      },
+    };
+  }
+
+  // ---------------------------------------------------------------- sessions
+
+  private startSessionTimer(session: Session): void {
+    this.sessionTimer.start(this.options.handshakeTimeoutMs ?? Timers.handshakeTimeoutMs, () => {
+      if (this.pending !== session) return;
+      this.emitEvent({ event: 'error', code: 'ERR_HANDSHAKE_TIMEOUT', channel: null, text: 'the session did not come up in time' });
+      this.abortPending({ reason: 'socketIoError', detail: 'handshakeTimeout', text: 'handshake timeout' });
+    });
+  }
+
+  /** Drops the session being set up; the backup tries again after `retryMs`. */
+  private abortPending(trigger: Trigger, retryMs?: number): void {
+    const session = this.pending;
+    if (session === undefined) return;
+    this.pending = undefined;
+    this.sessionTimer.stop();
+    for (const link of session.allLinks()) link.destroy(trigger);
+    if (this.roleValue === 'backup') this.scheduleConnect(retryMs ?? this.nextBackoff());
+  }
+
+  private onBound(link: Link): void {
+    const session = this.pending;
+    if (session === undefined || !session.allLinks().includes(link)) return;
+    this.emitEvent({ event: 'channel-bound', channel: link.channel!, sessionId: session.id.toString() });
+    if (session.links.send?.state !== 'bound' || session.links.receive?.state !== 'bound') return;
+    this.sessionTimer.stop();
+    this.pending = undefined;
+    this.current = session;
+    session.up = true;
+    session.version = link.version ?? 0;
+    session.features = link.features;
+    this.attempt = 0;
+    this.statsValue.sessions.up++;
+    for (const [client, h] of this.registry.entries()) this.callHandler(client, 'init', () => h.init?.(session.id));
+    this.emitEvent({ event: 'session-up', sessionId: session.id.toString(), version: session.version, role: this.roleValue, features: session.features });
+    this.startPeriodic(session);
+    this.startWatchdog(session);
+    for (const { link: l, msg } of session.early.splice(0)) this.dispatch(l, msg);
+  }
+
+  /**
+   * Ends the current session as a whole (design 7.2.g): periodic timer stopped, every
+   * client's cleanup called once with the reason, then the sockets closed (after SHUTDOWN
+   * when `shutdown` is given).
+   */
+  private endSession(trigger: Trigger, shutdown: ControlShutdownBody | undefined): void {
+    const session = this.current;
+    if (session === undefined) return;
+    this.current = undefined;
+    session.up = false;
+    this.periodicTimer.stop();
+    this.watchdogTimer.stop();
+    this.statsValue.sessions.down++;
+    const down = new PeerError('ERR_SESSION_DOWN', `session ended: ${trigger.reason}`);
+    for (const ch of CHANNELS) {
+      for (const c of session.confirmations[ch].splice(0)) c.reject(down);
+      for (const wake of session.roomWaiters[ch].splice(0)) wake();
+    }
+    const info: CleanupInfo = { reason: trigger.reason, reasonValue: CleanupReason[trigger.reason], detail: trigger.detail, sessionId: session.id };
+    for (const [client, h] of this.registry.entries()) {
+      bump(this.statsValue.cleanups, trigger.reason);
+      this.emitEvent({ event: 'cleanup', client, reason: trigger.reason, detail: trigger.detail, sessionId: session.id.toString() });
+      this.callHandler(client, 'cleanup', () => h.cleanup?.(info));
+    }
+    for (const link of session.allLinks()) link.close(trigger, shutdown);
+    this.emitEvent({ event: 'session-down', sessionId: session.id.toString(), reason: trigger.reason, detail: trigger.detail, text: trigger.text });
+    if (this.configured && this.roleValue === 'backup' && trigger.reason !== 'switchover') this.scheduleConnect(this.nextBackoff());
+  }
+
+  private onLinkDown(link: Link, trigger: Trigger, error?: Error): void {
+    if (error !== undefined && (error as { code?: string }).code !== 'ERR_CONNECTION_LOST') {
+      const code = (error as { code?: string }).code ?? 'ERR_CONNECTION_LOST';
+      bump(this.statsValue.errors, code);
+      this.emitEvent({ event: 'error', code, channel: link.channel ?? null, text: trigger.text });
+    }
+    this.loose.delete(link);
+    if (this.current?.allLinks().includes(link) === true) this.endSession(trigger, undefined);
+    else if (this.pending?.allLinks().includes(link) === true) this.abortPending(trigger);
+  }
+
+  private onShutdown(link: Link, body: ControlShutdownBody): void {
+    if (this.current?.allLinks().includes(link) !== true) return;
+    const name = reasonName(body.reason);
+    const reason: CleanupReasonName = name === 'none' || name.startsWith('reason') ? 'socketIoError' : (name as CleanupReasonName);
+    const detail = detailName(body.detail) as Trigger['detail'];
+    this.endSession({ reason, detail: detail in CleanupDetail ? detail : 'peerShutdown', text: `peer sent SHUTDOWN: ${body.text}` }, undefined);
+    if (reason === 'switchover' && this.configured) void this.swapRole();
+  }
+
+  private onRejected(link: Link, body: ControlHelloRejectBody): void {
+    const reason = Object.entries(RejectReason).find(([, v]) => v === body.reason)?.[0] ?? `reason${body.reason}`;
+    const retryMs = body.retryAfterMs > 0 ? body.retryAfterMs : reason === 'versionIncompatible' ? Timers.incompatibleRetryMs : this.nextBackoff();
+    this.emitEvent({ event: 'rejected', channel: link.channel ?? null, reason, text: body.text, retryMs });
+    bump(this.statsValue.errors, 'ERR_PEER_REJECTED');
+    this.abortPending({ reason: 'socketIoError', detail: 'protocolError', text: `rejected: ${reason}` }, retryMs);
+  }
+
+  // ---------------------------------------------------------------- dispatch
+
+  private onMessage(link: Link, msg: KnownMessage): void {
+    const session = this.current;
+    if (session === undefined || !session.allLinks().includes(link)) {
+      const pending = this.pending;
+      if (pending !== undefined && link.state === 'bound' && this.roleValue === 'backup' && pending.early.length < (this.options.queueMessages ?? Limits.defaultQueueMessages)) {
+        // The master may send as soon as it bound both channels; hold until ours are.
+        pending.early.push({ link, msg });
+        return;
+      }
+      link.protocolError(new CodecError('ERR_UNEXPECTED_MESSAGE', `${msg.name} before the session is up`), undefined);
+      return;
+    }
+    this.dispatch(link, msg);
+  }
+
+  /** Hands a whole message to the handler registered for its type (design 7.2.e). */
+  private dispatch(link: Link, msg: KnownMessage): void {
+    const client = TYPE_CLIENT[msg.header.type] ?? 'kkcm';
+    const handler = this.registry.get(client)?.message;
+    if (handler === undefined) {
+      this.statsValue.undelivered++;
+      this.emitEvent({ event: 'undelivered', channel: link.channel!, name: msg.name, client });
+      return;
+    }
+    this.callHandler(client, 'message', () => handler(msg, { channel: link.channel! }));
+  }
+
+  private callHandler(client: string, handler: 'message' | 'periodic' | 'cleanup' | 'init', fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.statsValue.handlerErrors++;
+      this.emitEvent({ event: 'handler-error', client, handler, error: (err as Error).message ?? String(err) });
+    }
+  }
+
+  // ---------------------------------------------------------------- timers
+
+  private startPeriodic(session: Session): void {
+    const tick = (): void => {
+      if (this.current !== session) return;
+      for (const [client, h] of this.registry.entries()) if (h.periodic !== undefined) this.callHandler(client, 'periodic', h.periodic);
+      if (this.current === session) this.periodicTimer.start(this.periodicMs, tick);
+    };
+    this.periodicTimer.start(this.periodicMs, tick);
+  }
+
+  /** Dead-connection detection: output outstanding and no input for deadConnectionMs. */
+  private startWatchdog(session: Session): void {
+    const limit = this.options.deadConnectionMs ?? Timers.deadConnectionMs;
+    const check = (): void => {
+      if (this.current !== session) return;
+      const now = this.clock.now();
+      for (const ch of CHANNELS) {
+        const link = session.links[ch]!;
+        const outstanding = session.confirmations[ch].length > 0 || link.queueDepth > 0;
+        if (outstanding && now - link.lastInputAt > limit) {
+          this.endSession({ reason: 'socketIoError', detail: 'deadConnection', text: `no input on the ${ch} channel for ${limit} ms with output outstanding` }, undefined);
+          return;
+        }
+      }
+      this.watchdogTimer.start(Math.max(1, limit / 2), check);
+    };
+    this.watchdogTimer.start(Math.max(1, limit / 2), check);
+  }
+
+  // ---------------------------------------------------------------- links
+
+  private newLink(conn: import('./transport.js').Connection, side: 'connector' | 'acceptor', channel: ChannelName | undefined): Link {
+    return new Link(conn, {
+      side, channel, clock: this.clock, maxMessage: this.maxMessage,
+      handshakeTimeoutMs: this.options.handshakeTimeoutMs ?? Timers.handshakeTimeoutMs,
+      lingerMs: this.options.lingerMs ?? Timers.shutdownLingerMs,
+      queueMessages: this.options.queueMessages ?? Limits.defaultQueueMessages,
+      queueBytes: this.options.queueBytes ?? Limits.defaultQueueBytes,
+    }, this.linkOwner);
+  }
+
+  private makeLinkOwner(): LinkOwner {
+    return {
+      onHello: (link, hello) => this.decideHello(link, hello),
+      onBound: (link) => this.onBound(link),
+      onRejected: (link, body) => this.onRejected(link, body),
+      onMessage: (link, msg) => this.onMessage(link, msg),
+      onIgnored: (link, msg: DecodedMessage) => {
+        this.statsValue.ignored++;
+        this.emitEvent({ event: 'ignored', channel: link.channel!, type: msg.header.type, subtype: msg.header.subtype, seq: msg.header.seq });
+      },
+      onAck: (link, upTo) => {
+        const list = this.current?.confirmations[link.channel!];
+        while (list !== undefined && list.length > 0 && seqLte(list[0]!.seq, upTo)) list.shift()!.resolve();
+      },
+      onEchoReply: () => undefined,
+      onShutdown: (link, body) => this.onShutdown(link, body),
+      onDown: (link, trigger, error) => this.onLinkDown(link, trigger, error),
+      onQueueSpace: (link) => {
+        const s = this.current;
+        const ch = link.channel;
+        if (s === undefined || ch === undefined) return;
+        for (const wake of s.roomWaiters[ch].splice(0)) wake();
+      },
+      onTrace: (link, direction, msg, frame) => this.trace(link, direction, msg, frame),
+    };
+  }
+
+  private trace(link: Link, direction: 'tx' | 'rx', msg: DecodedMessage | undefined, frame: Uint8Array): void {
+    const channel = link.channel;
+    if (channel === undefined) return;
+    const type = frame[6]!;
+    const subtype = frame[7]!;
+    const name = msg !== undefined ? msg.name : this.nameOf(type, subtype);
+    countMessage(this.statsValue, channel, direction, name ?? `${type}.${subtype}`, frame.byteLength);
+    if (direction === 'tx') {
+      const hw = this.statsValue.channels[channel];
+      hw.queueHighWater = Math.max(hw.queueHighWater, link.highWater);
+    }
+    if (this.listenerCount('frame') > 0) this.emit('frame', channel, direction, frame, link.connection.remote);
+    if (this.listenerCount('event') > 0) {
+      const seq = ((frame[12]! << 24) | (frame[13]! << 16) | (frame[14]! << 8) | frame[15]!) >>> 0;
+      this.emit('event', { event: direction, channel, type, subtype, seq, length: frame.byteLength, name });
+    }
+  }
+
+  private nameOf(type: number, subtype: number): string | null {
+    for (const m of Object.values(MESSAGES)) if (m.type === type && m.subtype === subtype) return m.name;
+    return null;
+  }
+
+  private apiError(code: ConstructorParameters<typeof PeerError>[0], text: string): PeerError {
+    bump(this.statsValue.errors, code);
+    return new PeerError(code, text);
+  }
+
+  private emitEvent(e: PeerEvent): void {
+    if (e.event === 'error') bump(this.statsValue.errors, e.code);
+    this.emit('event', e);
+  }
+}
