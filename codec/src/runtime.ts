@@ -64,23 +64,35 @@ export function allZero(b: Uint8Array, start: number, end: number): boolean {
   return true;
 }
 
+// 64-bit values go through one 8-byte scratch cell: the two 32-bit halves are written as
+// numbers and the cell is read once as a bigint (and the reverse), so a conversion builds
+// one BigInt instead of the three or more that shifts and ors allocate.
+const scratch64 = new BigUint64Array(1);
+const scratchI64 = new BigInt64Array(scratch64.buffer);
+const scratch32 = new Uint32Array(scratch64.buffer);
+const HI = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
+const LO = 1 - HI;
+
 /** Reads a big-endian unsigned 64-bit integer. */
 export function readU64(b: Uint8Array, o: number): bigint {
-  const hi = ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
-  const lo = ((b[o + 4]! << 24) | (b[o + 5]! << 16) | (b[o + 6]! << 8) | b[o + 7]!) >>> 0;
-  return (BigInt(hi) << 32n) | BigInt(lo);
+  scratch32[HI] = (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!;
+  scratch32[LO] = (b[o + 4]! << 24) | (b[o + 5]! << 16) | (b[o + 6]! << 8) | b[o + 7]!;
+  return scratch64[0]!;
 }
 
 /** Reads a big-endian signed 64-bit integer. */
 export function readI64(b: Uint8Array, o: number): bigint {
-  return BigInt.asIntN(64, readU64(b, o));
+  scratch32[HI] = (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!;
+  scratch32[LO] = (b[o + 4]! << 24) | (b[o + 5]! << 16) | (b[o + 6]! << 8) | b[o + 7]!;
+  return scratchI64[0]!;
 }
 
 /** Writes a big-endian 64-bit integer (signed values are written in two's complement). */
 export function writeU64(b: Uint8Array, o: number, v: bigint): void {
-  const u = BigInt.asUintN(64, v);
-  const hi = Number(u >> 32n);
-  const lo = Number(u & 0xffffffffn);
+  // A BigUint64Array stores v modulo 2^64: two's complement for negative values.
+  scratch64[0] = v;
+  const hi = scratch32[HI]!;
+  const lo = scratch32[LO]!;
   b[o] = hi >>> 24; b[o + 1] = hi >>> 16; b[o + 2] = hi >>> 8; b[o + 3] = hi;
   b[o + 4] = lo >>> 24; b[o + 5] = lo >>> 16; b[o + 6] = lo >>> 8; b[o + 7] = lo;
 }
@@ -151,14 +163,12 @@ export function badInt(v: unknown, type: string, path: string): never {
   return fail('ERR_VALUE_OUT_OF_RANGE', `${path} = ${v} does not fit ${type}`, undefined, path);
 }
 
-const U64_MAX = 0xffffffffffffffffn;
-const I64_MIN = -0x8000000000000000n;
-const I64_MAX = 0x7fffffffffffffffn;
-
 /** Checks a 64-bit field value. */
 export function checkBig(v: unknown, signed: boolean, path: string): bigint {
   if (typeof v !== 'bigint') return fail('ERR_INVALID_VALUE', `${path} must be a bigint`, undefined, path);
-  if (signed ? v < I64_MIN || v > I64_MAX : v < 0n || v > U64_MAX) {
+  // In range exactly when wrapping to 64 bits leaves the value unchanged; cheaper than two
+  // comparisons with bigint constants.
+  if ((signed ? BigInt.asIntN(64, v) : BigInt.asUintN(64, v)) !== v) {
     return fail('ERR_VALUE_OUT_OF_RANGE', `${path} = ${v} does not fit ${signed ? 'i64' : 'u64'}`, undefined, path);
   }
   return v;

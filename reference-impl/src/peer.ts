@@ -562,7 +562,8 @@ export class KkcmPeer extends EventEmitter<{ event: [PeerEvent]; frame: [Channel
     if (session === undefined) return;
     this.pending = undefined;
     this.sessionTimer.stop();
-    for (const link of session.allLinks()) link.destroy(trigger);
+    // close, not destroy: a link that is failing must still get its ERROR out.
+    for (const link of session.allLinks()) link.close(trigger);
     if (this.roleValue === 'backup') this.scheduleConnect(retryMs ?? this.nextBackoff());
   }
 
@@ -618,7 +619,6 @@ export class KkcmPeer extends EventEmitter<{ event: [PeerEvent]; frame: [Channel
   private onLinkDown(link: Link, trigger: Trigger, error?: Error): void {
     if (error !== undefined && (error as { code?: string }).code !== 'ERR_CONNECTION_LOST') {
       const code = (error as { code?: string }).code ?? 'ERR_CONNECTION_LOST';
-      bump(this.statsValue.errors, code);
       this.emitEvent({ event: 'error', code, channel: link.channel ?? null, text: trigger.text });
     }
     this.loose.delete(link);
