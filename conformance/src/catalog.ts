@@ -1,0 +1,57 @@
+/**
+ * The case catalogue: every case, selection by id, glob, tag and level, and the
+ * requirement coverage check.
+ *
+ * @module
+ */
+import { loadSpec } from '../../spec/src/index.js';
+import type { ConformanceCase } from './cases/case.js';
+import { framingCases } from './cases/framing.js';
+import { handshakeCases } from './cases/handshake.js';
+import { sessionCases } from './cases/session.js';
+import type { Level, PeerRole } from './report.js';
+
+/** Every case, in catalogue order. */
+export const CASES: readonly ConformanceCase[] = [...handshakeCases, ...framingCases, ...sessionCases];
+
+/** What to run. */
+export interface Selection {
+  /** Case ids or globs (`framing.*`); when given, exactly these cases run. */
+  readonly cases?: readonly string[];
+  readonly tags?: readonly string[];
+  readonly levels?: readonly Level[];
+  /** Ids or globs to leave out. */
+  readonly exclude?: readonly string[];
+  readonly roles?: readonly PeerRole[];
+}
+
+/** A glob over dotted ids: `*` within a segment run, `**` across segments. */
+export function globToRegExp(glob: string): RegExp {
+  const re = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*\*/g, '\u0000').replace(/\*/g, '[^.]*').replace(/\u0000/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${re}$`);
+}
+
+const matchesAny = (id: string, patterns: readonly string[]): boolean => patterns.some((p) => (p.includes('*') || p.includes('?') ? globToRegExp(p).test(id) : p === id));
+
+/** Cases chosen by a selection, in catalogue order. Unknown exact ids are returned as `unknown`. */
+export function selectCases(selection: Selection, catalogue: readonly ConformanceCase[] = CASES): { cases: ConformanceCase[]; unknown: string[] } {
+  const unknown = (selection.cases ?? []).filter((p) => !p.includes('*') && !p.includes('?') && !catalogue.some((c) => c.id === p));
+  const cases = catalogue.filter((c) =>
+    (selection.cases === undefined || selection.cases.length === 0 || matchesAny(c.id, selection.cases))
+    && (selection.tags === undefined || selection.tags.length === 0 || c.tags.some((t) => selection.tags!.includes(t)))
+    && (selection.levels === undefined || selection.levels.length === 0 || selection.levels.includes(c.level))
+    && (selection.exclude === undefined || !matchesAny(c.id, selection.exclude))
+    && (selection.roles === undefined || c.roles.some((r) => selection.roles!.includes(r))));
+  return { cases, unknown };
+}
+
+/** Requirement ids of level MUST that no case checks. */
+export function uncoveredMusts(catalogue: readonly ConformanceCase[] = CASES): string[] {
+  const covered = new Set(catalogue.flatMap((c) => c.requirements));
+  return loadSpec().requirements.filter((r) => r.level === 'MUST' && !covered.has(r.id)).map((r) => r.id);
+}
+
+/** Case ids that check a requirement. */
+export function casesFor(requirement: string, catalogue: readonly ConformanceCase[] = CASES): string[] {
+  return catalogue.filter((c) => c.requirements.includes(requirement)).map((c) => c.id);
+}

@@ -1,0 +1,269 @@
+/**
+ * What a case sees: connections to the peer in the role it plays, session set-up in both
+ * roles, barriers, scaled timeouts, and the ways a case ends (fail, skip).
+ *
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  ChannelId,
+  CleanupDetail,
+  CleanupReason,
+  ERROR_CODES,
+  Feature,
+  Limits,
+  PROTOCOL_VERSIONS,
+  RejectReason,
+  type ChannelName,
+  type ControlHelloAckBody,
+  type ControlHelloBody,
+  type DecodedMessage,
+} from '../../../codec/src/index.js';
+import type { PeerRole } from '../report.js';
+import type { Incoming, Transcript } from './wire.js';
+import { Wire } from './wire.js';
+import type { Target } from './target.js';
+
+/** The peer did not do what the spec requires. */
+export class CaseFailure extends Error {
+  constructor(readonly expected: string, readonly observed: string) {
+    super(`expected ${expected}; observed ${observed}`);
+    this.name = 'CaseFailure';
+  }
+}
+
+/** The case cannot judge this peer (with the reason). */
+export class CaseSkip extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'CaseSkip';
+  }
+}
+
+/** Facts about the peer under test that cases need. */
+export interface PeerFacts {
+  /** The peer's handshake timeout, ms (default the spec's). */
+  readonly handshakeTimeoutMs: number;
+}
+
+/** A session the suite holds with the peer: both channels bound. */
+export interface SuiteSession {
+  readonly id: bigint;
+  readonly send: Wire;
+  readonly receive: Wire;
+  readonly version: number;
+  /** Features both sides support. */
+  readonly features: number;
+  /** Largest message the peer accepts. */
+  readonly peerMaxMessage: number;
+  /** What the peer said in its HELLO (backup role) or HELLO-ACK (master role). */
+  readonly peerHello: ControlHelloBody | ControlHelloAckBody;
+}
+
+/** Describes an incoming outcome for reports. */
+export function describe(item: Incoming | undefined): string {
+  if (item === undefined) return 'nothing';
+  if (item.kind === 'closed') return item.error === undefined ? 'the connection closed' : `the connection failed (${item.error.message})`;
+  if (item.kind === 'garbage') return `undecodable bytes (${item.error.code})`;
+  return describeMessage(item.message);
+}
+
+/** One-line description of a message. */
+export function describeMessage(m: DecodedMessage): string {
+  if (m.name === null) return `unknown message type 0x${m.header.type.toString(16)} subtype 0x${m.header.subtype.toString(16)}`;
+  if (m.name === 'control.error') {
+    const b = m.body as { code: number; text: string };
+    return `ERROR ${ERROR_CODES[b.code] ?? b.code} ("${b.text}")`;
+  }
+  if (m.name === 'control.helloReject') {
+    const b = m.body as { reason: number };
+    return `HELLO-REJECT ${Object.entries(RejectReason).find(([, v]) => v === b.reason)?.[0] ?? b.reason}`;
+  }
+  return m.name;
+}
+
+/** Features the suite offers. */
+const SUITE_FEATURES = Feature.deliveryAck | Feature.conformanceProbe;
+
+/** Everything a running case can use. */
+export class CaseContext {
+  private connCount = 0;
+  private readonly wires: Wire[] = [];
+  private token = 1;
+
+  constructor(
+    readonly role: PeerRole,
+    private readonly target: Target,
+    readonly transcript: Transcript,
+    private readonly scale: number,
+    readonly facts: PeerFacts,
+  ) {}
+
+  /** A base timeout scaled by `--timeout-scale`. */
+  ms(base: number): number {
+    return Math.round(base * this.scale);
+  }
+
+  /** Default wait for one expected reaction. */
+  get expectMs(): number {
+    return this.ms(2000);
+  }
+
+  /** A fresh token for probes and echoes. */
+  nextToken(): number {
+    return this.token++;
+  }
+
+  /**
+   * A new connection: to the peer when it is the master; the peer's next connection when
+   * it is the backup (it connects, and reconnects after each case).
+   */
+  async connection(channel: ChannelName | null = null): Promise<Wire> {
+    const conn = this.role === 'master' ? await this.target.connect() : await this.target.accept(this.ms(this.facts.handshakeTimeoutMs + 15000));
+    const wire = new Wire(conn, ++this.connCount, channel, this.transcript);
+    this.wires.push(wire);
+    return wire;
+  }
+
+  /** A HELLO as the suite (always the backup side) sends it. */
+  hello(channel: ChannelName, sessionId: bigint, extra: Partial<ControlHelloBody> = {}): ControlHelloBody {
+    return {
+      minVersion: PROTOCOL_VERSIONS.min, maxVersion: PROTOCOL_VERSIONS.max, role: 2, channel: ChannelId[channel], features: SUITE_FEATURES,
+      nodeId: 0xc0f, maxMessage: Limits.defaultMaxMessage, sessionId, nodeName: 'kkcm-conformance', ...extra,
+    };
+  }
+
+  /** A fresh non-zero session id. */
+  newSessionId(): bigint {
+    return randomBytes(8).readBigUInt64BE() | 1n;
+  }
+
+  /**
+   * Sets a session up on both channels, in the role the peer plays.
+   *
+   * @throws CaseFailure when the peer does not complete the handshake as the spec says.
+   */
+  async session(options: { maxMessage?: number } = {}): Promise<SuiteSession> {
+    return this.role === 'master' ? this.sessionAsBackup(options) : this.sessionAsMaster(options);
+  }
+
+  /** The suite connects (peer is master): HELLO on each channel, HELLO-ACK expected. */
+  private async sessionAsBackup(options: { maxMessage?: number }): Promise<SuiteSession> {
+    const id = this.newSessionId();
+    const wires: Partial<Record<ChannelName, Wire>> = {};
+    let ack: ControlHelloAckBody | undefined;
+    for (const channel of ['send', 'receive'] as const) {
+      const w = await this.connection(channel);
+      w.send({ name: 'control.hello', body: this.hello(channel, id, options.maxMessage !== undefined ? { maxMessage: options.maxMessage } : {}) });
+      const r = await w.expectMessage('control.helloAck', this.expectMs);
+      if (r.found === undefined) throw new CaseFailure(`HELLO-ACK on the ${channel} channel`, describe(r.other ?? (r.skipped[0] ? { kind: 'message', message: r.skipped[0], bytes: new Uint8Array(0) } : undefined)));
+      ack = r.found.body;
+      w.version = ack.version;
+      wires[channel] = w;
+    }
+    return { id, send: wires.send!, receive: wires.receive!, version: ack!.version, features: ack!.features & SUITE_FEATURES, peerMaxMessage: ack!.maxMessage, peerHello: ack! };
+  }
+
+  /** The peer connects (peer is backup): HELLO expected on each connection, HELLO-ACK sent. */
+  private async sessionAsMaster(options: { maxMessage?: number }): Promise<SuiteSession> {
+    const wires: Partial<Record<ChannelName, Wire>> = {};
+    let hello: ControlHelloBody | undefined;
+    let id: bigint | undefined;
+    for (let i = 0; i < 2; i++) {
+      const w = await this.connection();
+      const r = await w.expectMessage('control.hello', this.ms(this.facts.handshakeTimeoutMs));
+      if (r.found === undefined) throw new CaseFailure('HELLO as the first message of the connection', describe(r.other));
+      const h = r.found.body;
+      const channel: ChannelName | undefined = h.channel === ChannelId.send ? 'send' : h.channel === ChannelId.receive ? 'receive' : undefined;
+      if (channel === undefined || wires[channel] !== undefined) throw new CaseFailure('one HELLO per channel (send and receive)', `HELLO for channel ${h.channel}`);
+      if (id !== undefined && h.sessionId !== id) throw new CaseFailure('the same session id on both channels', `${id} then ${h.sessionId}`);
+      id = h.sessionId;
+      hello = h;
+      const version = Math.min(h.maxVersion, PROTOCOL_VERSIONS.max);
+      if (version < Math.max(h.minVersion, PROTOCOL_VERSIONS.min)) throw new CaseSkip(`the peer's versions ${h.minVersion}..${h.maxVersion} do not overlap the suite's`);
+      w.channel = channel;
+      w.send({
+        name: 'control.helloAck', version,
+        body: { version, role: 1, channel: h.channel, features: h.features & SUITE_FEATURES, nodeId: 0xc0f, maxMessage: options.maxMessage ?? Limits.defaultMaxMessage, sessionId: h.sessionId, nodeName: 'kkcm-conformance' },
+      });
+      w.version = version;
+      wires[channel] = w;
+    }
+    return { id: id!, send: wires.send!, receive: wires.receive!, version: wires.send!.version, features: hello!.features & SUITE_FEATURES, peerMaxMessage: hello!.maxMessage, peerHello: hello! };
+  }
+
+  /** Skips unless the peer offers the conformance probe. */
+  requireProbe(s: SuiteSession): void {
+    if ((s.features & Feature.conformanceProbe) === 0) throw new CaseSkip('the peer does not offer the conformance probe (KKCM-PROBE-1)');
+  }
+
+  /**
+   * A barrier: ECHO-REQUEST on `wire`, waits for the matching ECHO-REPLY; every message the
+   * peer sent before it is returned. Proves the peer processed everything sent before.
+   */
+  async barrier(wire: Wire, what = 'ECHO-REPLY'): Promise<DecodedMessage[]> {
+    const token = this.nextToken();
+    wire.send({ name: 'control.echoRequest', body: { token, payload: Uint8Array.of(0x6b, 0x6b) } });
+    const r = await wire.expectMessage('control.echoReply', this.expectMs, (m) => (m.body as { token: number }).token === token);
+    if (r.found === undefined) throw new CaseFailure(what, describe(r.other));
+    return r.skipped;
+  }
+
+  /** Ends a session deliberately: SHUTDOWN on both channels, then close. */
+  endSession(s: SuiteSession, reason: keyof typeof CleanupReason = 'peerDown', detail: keyof typeof CleanupDetail = 'peerShutdown'): void {
+    for (const w of [s.send, s.receive]) {
+      if (w.closed) continue;
+      w.send({ name: 'control.shutdown', body: { reason: CleanupReason[reason], detail: CleanupDetail[detail], text: 'conformance suite' } });
+      w.end();
+    }
+  }
+
+  /**
+   * Waits for the peer's reaction to a violation: ERROR with one of `codes`, then a close.
+   * Messages the peer legitimately sent before (replies, ACKs) are skipped.
+   *
+   * @throws CaseFailure naming the allowed outcomes and what happened instead.
+   */
+  async expectErrorAndClose(wire: Wire, codes: readonly string[], others: readonly Wire[] = []): Promise<void> {
+    const expected = `ERROR ${codes.join(' or ')}, then the connection closes`;
+    const r = await wire.expectMessage('control.error', this.expectMs).catch((err: Error) => ({ found: undefined, skipped: [], other: undefined, timeout: err }));
+    if (r.found === undefined) throw new CaseFailure(expected, 'other' in r && r.other !== undefined ? describe(r.other) : 'no ERROR in time');
+    const code = ERROR_CODES[r.found.body.code] ?? `code ${r.found.body.code}`;
+    if (!codes.includes(code)) throw new CaseFailure(expected, `ERROR ${code}`);
+    await this.expectClosed(wire, expected);
+    for (const o of others) await this.expectClosed(o, 'the whole session closes (KKCM-SESS-7)');
+  }
+
+  /** Waits for the peer to close `wire` (messages before the close are ignored). */
+  async expectClosed(wire: Wire, expected = 'the connection closes', ms = this.expectMs): Promise<void> {
+    const deadline = performance.now() + ms;
+    for (;;) {
+      let item: Incoming;
+      try {
+        item = await wire.next(Math.max(0, deadline - performance.now()), 'close');
+      } catch {
+        throw new CaseFailure(expected, 'the connection stayed open');
+      }
+      if (item.kind === 'closed') return;
+      if (item.kind === 'garbage') throw new CaseFailure(expected, describe(item));
+    }
+  }
+
+  /**
+   * Asks the peer to stop deliberately (embedded and launched peers only); the runner
+   * restarts it after the case.
+   *
+   * @returns false when the target cannot do that.
+   */
+  async closePeerDeliberately(): Promise<boolean> {
+    if (this.target.stopPeer === undefined) return false;
+    this.transcript.note('asking the peer to stop deliberately');
+    await this.target.stopPeer();
+    return true;
+  }
+
+  /** Closes every connection the case opened. */
+  dispose(): void {
+    for (const w of this.wires) if (!w.closed) w.destroy();
+  }
+}

@@ -1,0 +1,304 @@
+/**
+ * Targets: where the peer under test is and how the suite reaches it. The suite connects
+ * to a listening peer (the peer is the master), or listens and the peer connects (the peer
+ * is the backup); it can run the embedded reference peer or launch a command.
+ *
+ * @module
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { KkcmPeer } from '../../../reference-impl/src/peer.js';
+import { tcpTransport } from '../../../reference-impl/src/tcp-transport.js';
+import type { Connection, Listener } from '../../../reference-impl/src/transport.js';
+import type { PeerRole } from '../report.js';
+
+/** How the suite reaches the peer for one role. */
+export interface Target {
+  /** Human-readable description, for reports. */
+  readonly description: string;
+  /** Role the peer plays. */
+  readonly role: PeerRole;
+  /** Prepares the target (starts the peer or the listener). */
+  start(): Promise<void>;
+  /** A new connection to the peer (peer is master). */
+  connect(): Promise<Connection>;
+  /** The peer's next connection (peer is backup). */
+  accept(ms: number): Promise<Connection>;
+  /** True when the peer is still there (a launched process has not exited). */
+  alive(): boolean;
+  /** Restarts a peer that died or was stopped, when the target can. */
+  restart(): Promise<void>;
+  /** Stops the peer deliberately (it must send SHUTDOWN first); absent when impossible. */
+  stopPeer?(): Promise<void>;
+  /** True when the peer was stopped and needs `restart()`. */
+  needsRestart(): boolean;
+  /** Stops everything the target started. */
+  close(): Promise<void>;
+}
+
+/** The peer listens at host:port; the suite connects. */
+export class ConnectTarget implements Target {
+  readonly role = 'master' as const;
+  readonly description: string;
+  constructor(readonly host: string, public port: number) {
+    this.description = `connect ${host}:${port}`;
+  }
+  start(): Promise<void> {
+    return Promise.resolve();
+  }
+  connect(): Promise<Connection> {
+    return tcpTransport.connect(this.host, this.port);
+  }
+  accept(): Promise<Connection> {
+    return Promise.reject(new Error('the peer is the master: the suite connects'));
+  }
+  alive(): boolean {
+    return true;
+  }
+  restart(): Promise<void> {
+    return Promise.resolve();
+  }
+  needsRestart(): boolean {
+    return false;
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** The suite listens at host:port; the peer connects (and reconnects). */
+export class ListenTarget implements Target {
+  readonly role = 'backup' as const;
+  private listener: Listener | undefined;
+  private readonly accepted: Connection[] = [];
+  private waiter: (() => void) | undefined;
+  constructor(readonly host: string, private readonly askedPort: number) {}
+
+  get description(): string {
+    return `listen ${this.host}:${this.port}`;
+  }
+
+  /** Port actually listened on. */
+  get port(): number {
+    return this.listener?.port ?? this.askedPort;
+  }
+
+  async start(): Promise<void> {
+    if (this.listener !== undefined) return;
+    this.listener = await tcpTransport.listen(this.host, this.askedPort, (c) => {
+      this.accepted.push(c);
+      this.waiter?.();
+    });
+  }
+
+  connect(): Promise<Connection> {
+    return Promise.reject(new Error('the peer is the backup: it connects to the suite'));
+  }
+
+  async accept(ms: number): Promise<Connection> {
+    const deadline = performance.now() + ms;
+    while (this.accepted.length === 0) {
+      const left = deadline - performance.now();
+      if (left <= 0) throw new Error(`the peer did not connect within ${ms} ms`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiter = () => {
+          clearTimeout(t);
+          this.waiter = undefined;
+          resolve();
+        };
+      });
+    }
+    return this.accepted.shift()!;
+  }
+
+  /** Drops connections accepted but not taken (between cases). */
+  drain(): void {
+    for (const c of this.accepted.splice(0)) c.destroy();
+  }
+
+  alive(): boolean {
+    return true;
+  }
+  restart(): Promise<void> {
+    return Promise.resolve();
+  }
+  needsRestart(): boolean {
+    return false;
+  }
+  async close(): Promise<void> {
+    this.drain();
+    await this.listener?.close();
+    this.listener = undefined;
+  }
+}
+
+/** Timers of the embedded reference peer: short, so the suite runs fast. */
+export const EMBEDDED_TIMERS = { handshakeTimeoutMs: 1500, periodicMs: 50, backoff: { initialMs: 10, maxMs: 100, multiplier: 2, jitter: 0.1 } } as const;
+
+/** The embedded reference peer, in-process on loopback TCP. */
+export class EmbeddedTarget implements Target {
+  private peer: KkcmPeer | undefined;
+  private readonly inner: ConnectTarget | ListenTarget;
+  constructor(readonly role: PeerRole) {
+    this.inner = role === 'master' ? new ConnectTarget('127.0.0.1', 0) : new ListenTarget('127.0.0.1', 0);
+  }
+
+  get description(): string {
+    return `embedded reference peer (${this.role})`;
+  }
+
+  async start(): Promise<void> {
+    await this.inner.start();
+    await this.startPeer();
+  }
+
+  private async startPeer(): Promise<void> {
+    const common = { ...EMBEDDED_TIMERS, nodeName: `reference-${this.role}`, conformanceProbe: true };
+    if (this.inner instanceof ConnectTarget) {
+      this.peer = new KkcmPeer({ ...common, role: 'master', listen: { host: '127.0.0.1', port: 0 } });
+      await this.peer.configure();
+      this.inner.port = this.peer.listenAddress?.port ?? 0;
+    } else {
+      this.peer = new KkcmPeer({ ...common, role: 'backup', connect: { host: '127.0.0.1', port: this.inner.port } });
+      await this.peer.configure();
+    }
+    this.stopped = false;
+  }
+
+  private stopped = false;
+
+  connect(): Promise<Connection> {
+    return this.inner.connect();
+  }
+  accept(ms: number): Promise<Connection> {
+    return this.inner.accept(ms);
+  }
+  alive(): boolean {
+    return true;
+  }
+  async stopPeer(): Promise<void> {
+    this.stopped = true;
+    await this.peer?.stop();
+  }
+  needsRestart(): boolean {
+    return this.stopped;
+  }
+  async restart(): Promise<void> {
+    await this.peer?.stop();
+    if (this.inner instanceof ListenTarget) this.inner.drain();
+    await this.startPeer();
+  }
+  async close(): Promise<void> {
+    await this.peer?.stop();
+    await this.inner.close();
+  }
+}
+
+/** A free TCP port on 127.0.0.1. */
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * A peer launched from a shell command, `{port}` replaced: the port it must listen on
+ * (role master) or the port the suite listens on (role backup). Restarted when it dies.
+ */
+export class ExecTarget implements Target {
+  private child: ChildProcess | undefined;
+  private readonly inner: ConnectTarget | ListenTarget;
+  private exited = true;
+  /** Last lines the command printed, for error reports. */
+  readonly output: string[] = [];
+
+  constructor(private readonly command: string, readonly role: PeerRole, private readonly readyMs: number) {
+    this.inner = role === 'master' ? new ConnectTarget('127.0.0.1', 0) : new ListenTarget('127.0.0.1', 0);
+  }
+
+  get description(): string {
+    return `exec ${this.command} (peer is ${this.role})`;
+  }
+
+  async start(): Promise<void> {
+    if (this.inner instanceof ListenTarget) await this.inner.start();
+    else this.inner.port = await freePort();
+    await this.launch();
+  }
+
+  private async launch(): Promise<void> {
+    const cmd = this.command.replaceAll('{port}', String(this.inner.port));
+    const child = spawn(cmd, { shell: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    this.exited = false;
+    const keep = (d: Buffer): void => {
+      this.output.push(...d.toString('utf8').split('\n').filter((l) => l !== ''));
+      if (this.output.length > 50) this.output.splice(0, this.output.length - 50);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    child.once('exit', () => {
+      this.exited = true;
+    });
+    if (this.inner instanceof ConnectTarget) {
+      const deadline = performance.now() + this.readyMs;
+      for (;;) {
+        try {
+          const c = await this.inner.connect();
+          c.destroy();
+          return;
+        } catch (err) {
+          if (this.exited) throw new Error(`the peer exited before it listened: ${this.output.slice(-5).join(' | ')}`);
+          if (performance.now() > deadline) throw new Error(`the peer did not listen on port ${this.inner.port} within ${this.readyMs} ms: ${(err as Error).message}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+    }
+  }
+
+  connect(): Promise<Connection> {
+    return this.inner.connect();
+  }
+  accept(ms: number): Promise<Connection> {
+    return this.inner.accept(ms);
+  }
+  alive(): boolean {
+    return !this.exited;
+  }
+  async stopPeer(): Promise<void> {
+    await this.stopChild();
+  }
+  needsRestart(): boolean {
+    return this.exited;
+  }
+  async restart(): Promise<void> {
+    await this.stopChild();
+    if (this.inner instanceof ListenTarget) this.inner.drain();
+    await this.launch();
+  }
+
+  private async stopChild(): Promise<void> {
+    const child = this.child;
+    if (child === undefined || this.exited) return;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => child.kill('SIGKILL'), 3000);
+      child.once('exit', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      child.kill('SIGTERM');
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.stopChild();
+    await this.inner.close();
+  }
+}

@@ -1,0 +1,204 @@
+/**
+ * One connection to the peer under test, as the suite sees it: sends messages and raw
+ * bytes, records both directions in the case transcript, and waits for what the peer
+ * sends with a deadline.
+ *
+ * @module
+ */
+import {
+  CodecError,
+  decodeMessage,
+  encodeMessage,
+  Framer,
+  Limits,
+  messageToJson,
+  toHex,
+  type ChannelName,
+  type DecodedMessage,
+  type MessageInput,
+  type MessageName,
+} from '../../../codec/src/index.js';
+import type { Connection } from '../../../reference-impl/src/transport.js';
+import type { TranscriptEntry } from '../report.js';
+
+/** Largest hex shown per transcript line, in bytes. */
+const HEX_LIMIT = 96;
+
+/** Records both channels' traffic of a case, in order. */
+export class Transcript {
+  readonly entries: TranscriptEntry[] = [];
+  private readonly start = performance.now();
+
+  /** Adds an entry. */
+  add(dir: TranscriptEntry['dir'], conn: number, channel: ChannelName | null, bytes: Uint8Array | undefined, decoded: unknown): void {
+    const length = bytes?.byteLength ?? 0;
+    const shown = bytes === undefined ? '' : toHex(bytes.subarray(0, HEX_LIMIT)) + (length > HEX_LIMIT ? '…' : '');
+    this.entries.push({ t: Math.round(performance.now() - this.start), dir, channel, conn, hex: shown, length, decoded });
+  }
+
+  /** A harness note, for context in failure reports. */
+  note(text: string): void {
+    this.add('note', 0, null, undefined, text);
+  }
+}
+
+/** Something the peer did on a connection. */
+export type Incoming =
+  | { readonly kind: 'message'; readonly message: DecodedMessage; readonly bytes: Uint8Array }
+  | { readonly kind: 'garbage'; readonly error: CodecError; readonly bytes: Uint8Array | undefined }
+  | { readonly kind: 'closed'; readonly error: Error | undefined };
+
+/** A peer-side outcome did not come in time. */
+export class WaitTimeout extends Error {
+  readonly code = 'ERR_HARNESS_TIMEOUT';
+  constructor(what: string, ms: number) {
+    super(`${what}: nothing within ${ms} ms`);
+  }
+}
+
+/** One connection to the peer under test. */
+export class Wire {
+  channel: ChannelName | null;
+  /** Next sequence number the suite sends. */
+  seq = 0;
+  /** Version written in headers (the negotiated one once known). */
+  version = 1;
+  closed = false;
+  private readonly queue: Incoming[] = [];
+  private waiter: (() => void) | undefined;
+  private readonly framer = new Framer({ maxMessage: Limits.absoluteMaxMessage });
+  private garbage = false;
+
+  constructor(readonly connection: Connection, readonly number: number, channel: ChannelName | null, private readonly transcript: Transcript) {
+    this.channel = channel;
+    connection.attach({ data: this.onData, drain: () => undefined, close: this.onClose });
+  }
+
+  /** Sends a message with the next sequence number (unless `seq` is given). */
+  send(msg: MessageInput): Uint8Array {
+    const seq = msg.seq ?? this.seq;
+    const bytes = encodeMessage({ ...msg, seq, version: msg.version ?? this.version } as MessageInput, { maxMessage: Limits.absoluteMaxMessage });
+    this.seq = (seq + 1) >>> 0;
+    this.sendBytes(bytes, messageToJson(decodeMessage(bytes, { maxMessage: Limits.absoluteMaxMessage, version: msg.version ?? this.version })));
+    return bytes;
+  }
+
+  /** Sends bytes as they are, in one write. */
+  sendBytes(bytes: Uint8Array, decoded: unknown = 'raw bytes'): void {
+    this.transcript.add('out', this.number, this.channel, bytes, decoded);
+    this.connection.write([bytes]);
+  }
+
+  /** Sends bytes in several writes, one turn of the event loop apart. */
+  async sendInPieces(bytes: Uint8Array, pieceSize: number, decoded: unknown = 'raw bytes'): Promise<void> {
+    this.transcript.add('out', this.number, this.channel, bytes, { sentIn: `${Math.ceil(bytes.byteLength / pieceSize)} writes of ${pieceSize} byte(s)`, message: decoded });
+    for (let i = 0; i < bytes.byteLength; i += pieceSize) {
+      if (this.closed) return;
+      this.connection.write([bytes.subarray(i, i + pieceSize)]);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /**
+   * Waits for the next thing the peer does (a message, garbage, or the close).
+   *
+   * @throws WaitTimeout when nothing happens within `ms`.
+   */
+  async next(ms: number, what = 'a message from the peer'): Promise<Incoming> {
+    const deadline = performance.now() + ms;
+    while (this.queue.length === 0) {
+      const left = deadline - performance.now();
+      if (left <= 0) throw new WaitTimeout(what, ms);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          this.waiter = undefined;
+          resolve();
+        }, left);
+        this.waiter = () => {
+          clearTimeout(timer);
+          this.waiter = undefined;
+          resolve();
+        };
+      });
+    }
+    const item = this.queue.shift()!;
+    if (item.kind === 'closed') this.queue.unshift(item); // a close stays observable
+    return item;
+  }
+
+  /**
+   * Waits for a message satisfying `match`, returning it and every message skipped on the
+   * way. A close or garbage before it is returned as the outcome instead.
+   */
+  async until(match: (m: DecodedMessage) => boolean, ms: number, what: string): Promise<{ found?: DecodedMessage; skipped: DecodedMessage[]; other?: Incoming }> {
+    const skipped: DecodedMessage[] = [];
+    const deadline = performance.now() + ms;
+    for (;;) {
+      const item = await this.next(Math.max(0, deadline - performance.now()), what);
+      if (item.kind !== 'message') return { skipped, other: item };
+      if (match(item.message)) return { found: item.message, skipped };
+      skipped.push(item.message);
+    }
+  }
+
+  /** Waits for the next message named `name`; skipped messages are returned too. */
+  async expectMessage<N extends MessageName>(name: N, ms: number, extra?: (m: DecodedMessage) => boolean): Promise<{ found?: Extract<DecodedMessage, { name: N }>; skipped: DecodedMessage[]; other?: Incoming }> {
+    const r = await this.until((m) => m.name === name && (extra?.(m) ?? true), ms, name);
+    return r as { found?: Extract<DecodedMessage, { name: N }>; skipped: DecodedMessage[]; other?: Incoming };
+  }
+
+  /** True once the peer closed this connection. */
+  get peerClosed(): boolean {
+    return this.queue.some((q) => q.kind === 'closed');
+  }
+
+  /** Closes our side after flushing. */
+  end(): void {
+    this.connection.end();
+  }
+
+  /** Closes at once. */
+  destroy(): void {
+    this.connection.destroy();
+  }
+
+  private push(item: Incoming): void {
+    this.queue.push(item);
+    this.waiter?.();
+  }
+
+  private readonly onData = (chunk: Uint8Array): void => {
+    if (this.garbage) return;
+    let frames: Uint8Array[];
+    try {
+      frames = this.framer.push(chunk);
+    } catch (err) {
+      this.onGarbage(err, chunk);
+      return;
+    }
+    for (const frame of frames) {
+      try {
+        const message = decodeMessage(frame, { maxMessage: Limits.absoluteMaxMessage });
+        this.transcript.add('in', this.number, this.channel, frame, messageToJson(message));
+        this.push({ kind: 'message', message, bytes: frame });
+      } catch (err) {
+        this.onGarbage(err, frame);
+        return;
+      }
+    }
+    if (this.framer.error !== undefined) this.onGarbage(this.framer.error, undefined);
+  };
+
+  private onGarbage(err: unknown, bytes: Uint8Array | undefined): void {
+    this.garbage = true;
+    const error = err instanceof CodecError ? err : new CodecError('ERR_BAD_INPUT', String(err));
+    this.transcript.add('in', this.number, this.channel, bytes, { undecodable: `${error.code}: ${error.message}` });
+    this.push({ kind: 'garbage', error, bytes });
+  }
+
+  private readonly onClose = (error?: Error): void => {
+    this.closed = true;
+    this.transcript.add('note', this.number, this.channel, undefined, error === undefined ? 'peer closed the connection' : `connection failed: ${error.message}`);
+    this.push({ kind: 'closed', error });
+  };
+}

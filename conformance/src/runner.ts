@@ -1,0 +1,245 @@
+/**
+ * Runs the conformance suite against a target, in one or both roles: fresh connections
+ * per case, a health probe between cases, timeouts per expectation, per case and per run,
+ * verdicts, and the report.
+ *
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadSpec, packageRoot } from '../../spec/src/index.js';
+import { SPEC_VERSION, Timers } from '../../codec/src/index.js';
+import type { ConformanceCase } from './cases/case.js';
+import { CASES, selectCases, type Selection } from './catalog.js';
+import { CaseContext, CaseFailure, CaseSkip, type PeerFacts } from './harness/context.js';
+import { ConnectTarget, EMBEDDED_TIMERS, EmbeddedTarget, ExecTarget, ListenTarget, type Target } from './harness/target.js';
+import { Transcript, WaitTimeout } from './harness/wire.js';
+import { emptySummary, type CaseResult, type ConformanceReport, type PeerRole, type Verdict } from './report.js';
+
+/** Where the peer under test is. */
+export type TargetSpec =
+  | { readonly kind: 'embedded' }
+  | { readonly kind: 'connect'; readonly host: string; readonly port: number }
+  | { readonly kind: 'listen'; readonly host: string; readonly port: number }
+  | { readonly kind: 'exec'; readonly command: string; readonly role: PeerRole };
+
+/** Options of {@link runConformance}. */
+export interface ConformanceOptions {
+  /** Default: the embedded reference peer, both roles. */
+  readonly target?: TargetSpec;
+  readonly selection?: Selection;
+  /** Shuffle the case order with this seed (0 or absent: catalogue order). */
+  readonly seed?: number;
+  /** Run each selected case this many times. */
+  readonly repeat?: number;
+  /** Multiplies every timeout (slow machines, slow peers). Default 1. */
+  readonly timeoutScale?: number;
+  /** Budget of one case, ms before scaling (default 30000). */
+  readonly caseTimeoutMs?: number;
+  /** Budget of the whole run, ms before scaling (default none). */
+  readonly runTimeoutMs?: number;
+  /** The peer's handshake timeout, ms (default the spec's; the embedded peer's is shorter). */
+  readonly handshakeTimeoutMs?: number;
+  /** Prefix of the rerun command printed for each case. */
+  readonly rerunPrefix?: string;
+  /** Called when a case starts and ends (live view). */
+  readonly onCaseStart?: (id: string, role: PeerRole) => void;
+  readonly onCaseEnd?: (result: CaseResult) => void;
+}
+
+/** Deterministic PRNG (mulberry32) for the case order. */
+function shuffle<T>(items: T[], seed: number): T[] {
+  let a = seed >>> 0;
+  const rand = (): number => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+  return items;
+}
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    /* c8 ignore next */
+    return '0.0.0';
+  }
+}
+
+function targetsFor(spec: TargetSpec): Target[] {
+  switch (spec.kind) {
+    case 'embedded':
+      return [new EmbeddedTarget('master'), new EmbeddedTarget('backup')];
+    case 'connect':
+      return [new ConnectTarget(spec.host, spec.port)];
+    case 'listen':
+      return [new ListenTarget(spec.host, spec.port)];
+    case 'exec':
+      return [new ExecTarget(spec.command, spec.role, 30000)];
+  }
+}
+
+function describeTarget(spec: TargetSpec): string {
+  switch (spec.kind) {
+    case 'embedded':
+      return 'embedded reference peer';
+    case 'connect':
+      return `connect ${spec.host}:${spec.port}`;
+    case 'listen':
+      return `listen ${spec.host}:${spec.port}`;
+    case 'exec':
+      return `exec ${spec.command} (${spec.role})`;
+  }
+}
+
+function rerunFlags(spec: TargetSpec): string {
+  switch (spec.kind) {
+    case 'embedded':
+      return '';
+    case 'connect':
+      return ` --connect ${spec.host}:${spec.port}`;
+    case 'listen':
+      return ` --listen ${spec.host}:${spec.port}`;
+    case 'exec':
+      return ` --exec ${JSON.stringify(spec.command)} --role ${spec.role}`;
+  }
+}
+
+/** A result without the heavy fields for passing cases. */
+function result(c: ConformanceCase, role: PeerRole, verdict: Verdict, durationMs: number, rerun: string, extra: Partial<CaseResult> = {}): CaseResult {
+  return { id: c.id, title: c.title, requirements: c.requirements, level: c.level, role, channels: c.channels, tags: c.tags, verdict, durationMs: Math.round(durationMs), rerun, ...(c.allowedOutcomes !== undefined ? { allowedOutcomes: c.allowedOutcomes } : {}), ...extra };
+}
+
+/**
+ * Runs one case with its budget. Converts what the case threw into a verdict.
+ */
+async function runCase(c: ConformanceCase, role: PeerRole, target: Target, scale: number, facts: PeerFacts, budgetMs: number, rerun: string): Promise<CaseResult> {
+  const transcript = new Transcript();
+  const ctx = new CaseContext(role, target, transcript, scale, facts);
+  const started = performance.now();
+  const texts = loadSpec().requirements.filter((r) => c.requirements.includes(r.id)).map((r) => `${r.id} (${r.level}): ${r.text}`);
+  let budget: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([
+      c.run(ctx),
+      new Promise<never>((_, reject) => {
+        budget = setTimeout(() => reject(new WaitTimeout(`the whole case (${c.id})`, budgetMs)), budgetMs);
+      }),
+    ]);
+    return result(c, role, 'pass', performance.now() - started, rerun);
+  } catch (err) {
+    const elapsed = performance.now() - started;
+    const soft = c.level !== 'MUST';
+    if (err instanceof CaseSkip) return result(c, role, 'skip', elapsed, rerun, { reason: err.reason });
+    if (err instanceof CaseFailure || err instanceof WaitTimeout) {
+      const expected = err instanceof CaseFailure ? err.expected : 'a reaction from the peer';
+      const observed = err instanceof CaseFailure ? err.observed : err.message;
+      return result(c, role, soft ? 'warn' : 'fail', elapsed, rerun, { expected, observed, requirementTexts: texts, transcript: transcript.entries });
+    }
+    const reason = target.alive() ? `harness error: ${(err as Error).message}` : 'the peer is gone (its process exited)';
+    return result(c, role, 'error', elapsed, rerun, { reason, requirementTexts: texts, transcript: transcript.entries });
+  } finally {
+    clearTimeout(budget);
+    ctx.dispose();
+  }
+}
+
+/** Health probe: a session on both channels answers ECHO, then ends with SHUTDOWN. */
+async function healthy(role: PeerRole, target: Target, scale: number, facts: PeerFacts): Promise<boolean> {
+  const ctx = new CaseContext(role, target, new Transcript(), scale, facts);
+  try {
+    const s = await ctx.session();
+    await ctx.barrier(s.send);
+    await ctx.barrier(s.receive);
+    ctx.endSession(s);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    // Let the SHUTDOWNs reach the peer before the connections are torn down.
+    await new Promise((r) => setTimeout(r, 5));
+    ctx.dispose();
+  }
+}
+
+/**
+ * Runs the suite and returns the report. Never throws for a misbehaving peer: every
+ * problem becomes a verdict. Throws only when the target cannot be started at all.
+ */
+export async function runConformance(options: ConformanceOptions = {}): Promise<ConformanceReport> {
+  const spec = options.target ?? { kind: 'embedded' };
+  const scale = options.timeoutScale ?? 1;
+  const facts: PeerFacts = { handshakeTimeoutMs: options.handshakeTimeoutMs ?? (spec.kind === 'embedded' ? EMBEDDED_TIMERS.handshakeTimeoutMs : Timers.handshakeTimeoutMs) };
+  const seed = options.seed ?? 0;
+  const { cases } = selectCases(options.selection ?? {}, CASES);
+  const startedAt = new Date();
+  const started = performance.now();
+  const results: CaseResult[] = [];
+  const problems: string[] = [];
+  const runDeadline = options.runTimeoutMs === undefined ? Infinity : started + options.runTimeoutMs * scale;
+  const prefix = options.rerunPrefix ?? 'npx kkcm conformance';
+
+  for (const target of targetsFor(spec)) {
+    const role = target.role;
+    if (options.selection?.roles !== undefined && !options.selection.roles.includes(role)) continue;
+    let list = cases.filter((c) => c.roles.includes(role));
+    const repeat = Math.max(1, options.repeat ?? 1);
+    list = Array.from({ length: repeat }, () => list).flat();
+    if (seed !== 0) list = shuffle([...list], seed + (role === 'backup' ? 1 : 0));
+    try {
+      await target.start();
+    } catch (err) {
+      problems.push(`could not start the target for role ${role}: ${(err as Error).message}`);
+      for (const c of list) results.push(result(c, role, 'error', 0, '', { reason: `target did not start: ${(err as Error).message}` }));
+      continue;
+    }
+    try {
+      let unhealthy: string | undefined;
+      for (const c of list) {
+        const rerun = `${prefix} --case ${c.id}${spec.kind === 'embedded' ? ` --role ${role}` : ''}${rerunFlags(spec)}`;
+        if (performance.now() > runDeadline) {
+          results.push(result(c, role, 'error', 0, rerun, { reason: 'the run timeout expired before this case' }));
+          continue;
+        }
+        if (unhealthy !== undefined) {
+          results.push(result(c, role, 'error', 0, rerun, { reason: unhealthy }));
+          continue;
+        }
+        options.onCaseStart?.(c.id, role);
+        const r = await runCase(c, role, target, scale, facts, (c.timeoutMs ?? options.caseTimeoutMs ?? 30000) * scale, rerun);
+        results.push(r);
+        options.onCaseEnd?.(r);
+        if (target.needsRestart() || !target.alive()) await target.restart().catch(() => undefined);
+        if (!(await healthy(role, target, scale, facts))) {
+          await target.restart().catch(() => undefined);
+          if (!(await healthy(role, target, scale, facts))) unhealthy = `the peer failed the health probe after ${c.id}`;
+        }
+      }
+    } finally {
+      await target.close();
+    }
+  }
+
+  const summary = emptySummary();
+  for (const r of results) summary[r.verdict]++;
+  return {
+    tool: 'kkcm',
+    version: packageVersion(),
+    specVersion: SPEC_VERSION,
+    target: describeTarget(spec),
+    seed,
+    startedAt: startedAt.toISOString(),
+    durationMs: Math.round(performance.now() - started),
+    summary,
+    conforming: summary.fail === 0 && summary.error === 0 && summary.xpass === 0 && problems.length === 0,
+    cases: results,
+    problems,
+  };
+}
