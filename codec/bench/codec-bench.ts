@@ -3,7 +3,8 @@
  * a hand-written DataView codec (`baseline-handwritten.ts`), binary-parser compiled from the
  * same spec (`codec/src/bp-decoder.ts`) and protobufjs with equivalent messages
  * (`baseline-protobufjs.ts`) — for a small control message (ACK) and a 256-byte PRL PACKET,
- * plus the stream framer on 1460-byte chunks.
+ * plus stream decoding on 1460-byte chunks: the one-pass `StreamDecoder`, and for information
+ * the `Framer` alone and the `Framer` followed by `decodeMessage`.
  *
  * Run with `npm run bench:codec` (a table), `npm run bench:codec -- --json` (one JSON
  * object) or `-- --smoke` (every case a handful of iterations: checks that the benchmark
@@ -17,7 +18,7 @@ import { pathToFileURL } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { loadSpec } from '../../spec/src/index.js';
 import { createBinaryParserDecoder, type BinaryParserDecoder } from '../src/bp-decoder.js';
-import { decodeMessage, encodeMessage, Framer } from '../src/index.js';
+import { decodeMessage, encodeMessage, Framer, StreamDecoder } from '../src/index.js';
 import { decodeHandwritten, encodeHandwritten } from './baseline-handwritten.js';
 import { fromProtoU64, ProtoAck, ProtoPacket, toProtoU64 } from './baseline-protobufjs.js';
 import { measure, median, type BenchCase, type CaseResult } from './measure.js';
@@ -103,6 +104,11 @@ function selfCheck(bp: BinaryParserDecoder): void {
     pkt.body.handle === packet.body.handle && fromProtoU64(pkt.body.timestampNs) === packet.body.timestampNs && Buffer.compare(pkt.body.packet, packet.body.packet) === 0,
     'protobufjs round trip of the PACKET',
   );
+  // The one-pass decoder decodes exactly what decode alone decodes.
+  const decoder = new StreamDecoder();
+  const streamed = chunks.flatMap((c) => decoder.push(c));
+  decoder.end();
+  check(isDeepStrictEqual(streamed, framedMessages.map((m) => decodeMessage(m))), 'StreamDecoder of the PACKET stream');
 }
 
 const protoHeader = (frame: Uint8Array): object => ({ ...decodeMessage(frame).header });
@@ -114,6 +120,9 @@ const protoPacketFrame = ProtoPacket.encode(protoPacketInput).finish();
 function buildCases(bp: BinaryParserDecoder): BenchCase[] {
   const framer = new Framer();
   const framerDecode = new Framer();
+  const streamDecoder = new StreamDecoder();
+  // The peer's tracing use: every frame handed to a callback, as a view.
+  const tracingDecoder = new StreamDecoder({ onFrame: (frame) => { sink = frame; } });
   // Each case has its own loop (call sites stay monomorphic) and stores every result in `sink`.
   return [
     { name: `decode/${ACK}`, impl: 'kkcm', opsPerIteration: 1, run: (n) => { for (let i = 0; i < n; i++) sink = decodeMessage(ackFrame); } },
@@ -140,6 +149,22 @@ function buildCases(bp: BinaryParserDecoder): BenchCase[] {
     },
     {
       name: `framer${CHUNK_BYTES}+decode/${PACKET}`,
+      impl: 'kkcm',
+      opsPerIteration: STREAM_PACKETS,
+      run: (n) => {
+        for (let i = 0; i < n; i++) for (let j = 0; j < chunks.length; j++) sink = streamDecoder.push(chunks[j]!);
+      },
+    },
+    {
+      name: `framer${CHUNK_BYTES}+decode+onFrame/${PACKET}`,
+      impl: 'kkcm',
+      opsPerIteration: STREAM_PACKETS,
+      run: (n) => {
+        for (let i = 0; i < n; i++) for (let j = 0; j < chunks.length; j++) sink = tracingDecoder.push(chunks[j]!);
+      },
+    },
+    {
+      name: `framer${CHUNK_BYTES}+decodeMessage/${PACKET}`,
       impl: 'kkcm',
       opsPerIteration: STREAM_PACKETS,
       run: (n) => {
@@ -240,7 +265,8 @@ export function runCodecBench(options: CodecBenchOptions = {}): CodecBenchReport
       ratios: 'ours / theirs, above 1 means ours is faster: the median over rounds of the ratio of the two throughputs measured in the same round',
       decode: 'decodeMessage(frame) of one whole message, all checks on; baselines decode the same message',
       encode: 'encodeMessage(input) into a fresh buffer; baselines encode the same values into a fresh buffer',
-      framer1460_vs_decode: `messages/s of Framer.push over a stream of ${STREAM_PACKETS} PACKETs cut into ${CHUNK_BYTES}-byte chunks plus decodeMessage of every message it returns, divided by messages/s of decodeMessage alone over the same ${STREAM_PACKETS} messages (the views and copies the framer returned, collected beforehand)`,
+      framer1460_vs_decode: `messages/s of StreamDecoder.push (framing and decoding in one pass, all checks on) over a stream of ${STREAM_PACKETS} PACKETs cut into ${CHUNK_BYTES}-byte chunks, divided by messages/s of decodeMessage alone over the same ${STREAM_PACKETS} messages (the views and copies a Framer returned, collected beforehand)`,
+      informational: `framer${CHUNK_BYTES}/… is Framer.push alone; framer${CHUNK_BYTES}+decodeMessage/… is Framer.push then decodeMessage of each message it returns (the two-pass way); framer${CHUNK_BYTES}+decode+onFrame/… is the one-pass decoder with an onFrame callback (a view per frame, as a tracing peer asks)`,
     },
     targets: TARGETS,
     met,

@@ -2,10 +2,15 @@
  * Stream framer: push TCP chunks in, get whole messages out (design 6.1.d: a client never
  * sees a partial message).
  *
+ * The state machine lives in {@link FrameReader}, the one source of framing truth; what a
+ * whole message becomes is its subclass's business: {@link Framer} returns its bytes, the
+ * `StreamDecoder` (`stream-decoder.ts`) decodes it in place.
+ *
  * A two-state machine, one method per state in wire order: `readHeader` then `readBody`.
  * A state short of bytes returns and waits; running short is never an error. Every
- * violation goes through `failWith`, which marks the framer failed: after that, input is
- * refused with ERR_STREAM_FAILED, never half-parsed.
+ * violation goes through `failWith`, which marks the reader failed: after that, input is
+ * refused with ERR_STREAM_FAILED, never half-parsed. A violation the subclass finds in a
+ * whole message (a body error) goes through the same funnel.
  *
  * Messages completed before a violation are never lost: when a chunk holds whole messages
  * and then a violation, `push` returns those messages, sets `error` at once, and the next
@@ -13,9 +18,9 @@
  * nothing more checks `error` after each push.
  *
  * The length limit is checked as soon as a header is complete, before one body byte is
- * buffered. Messages inside one chunk are returned as views (no copy); only bytes that
+ * buffered. Messages inside one chunk are handed over in place (no copy); only bytes that
  * straddle chunks are copied, into a view of exactly the message's length. Those views are
- * carved from a slab the framer owns (32 KiB, allocated when the previous one is full), as
+ * carved from a slab the reader owns (32 KiB, allocated when the previous one is full), as
  * Node carves small Buffers from its pool: one ArrayBuffer per straddling message took a
  * quarter of the framing time (256-byte messages in 1460-byte chunks). Messages above 4 KiB
  * get a buffer of their own; a kept small message keeps its slab alive, as a view into a
@@ -24,11 +29,18 @@
  * @module
  */
 import { CodecError } from './errors.js';
-import { HEADER_SIZE } from './gen/protocol.js';
+import { HEADER_SIZE, type ChannelName } from './gen/protocol.js';
 import { checkHeaderAt, type DecodeOptions } from './message.js';
 
 /** Options of a {@link Framer}. */
 export type FramerOptions = Pick<DecodeOptions, 'maxMessage' | 'version'>;
+
+/** The options a reader checks with: always the same shape, owned by the reader. */
+interface ReaderOptions {
+  maxMessage: number | undefined;
+  version: number | undefined;
+  channel: ChannelName | undefined;
+}
 
 /** Size of a straddling-message slab, in bytes. */
 const SLAB_BYTES = 32768;
@@ -49,9 +61,13 @@ const enum State {
   Failed,
 }
 
-/** Splits a byte stream into whole messages. */
-export class Framer {
-  private readonly options: FramerOptions;
+/**
+ * The framing state machine, generic in what a whole message becomes: a subclass implements
+ * {@link FrameReader.deliver}. Internal: the package exports its subclasses.
+ */
+export abstract class FrameReader<T> {
+  /** A copy: `setVersion` never writes into the caller's object. */
+  protected readonly options: ReaderOptions;
   private state = State.Header;
   /** Header bytes that straddle chunks. */
   private readonly head = new Uint8Array(HEADER_SIZE);
@@ -68,8 +84,8 @@ export class Framer {
   private slab: ArrayBuffer | undefined;
   private slabUsed = 0;
 
-  constructor(options: FramerOptions = {}) {
-    this.options = options;
+  constructor(options: DecodeOptions) {
+    this.options = { maxMessage: options.maxMessage, version: options.version, channel: options.channel };
   }
 
   /** Bytes held for an incomplete message. Never more than the message length limit. */
@@ -77,31 +93,34 @@ export class Framer {
     return this.state === State.Body ? this.partialFill : this.headFill;
   }
 
-  /** Stream offset of the next byte to be read. */
+  /**
+   * Stream offset of the next byte to be read: the bytes of every message delivered so far.
+   * While a message is being delivered, the stream offset of its first byte.
+   */
   get offset(): number {
     return this.consumed;
   }
 
-  /** The error that stopped the framer, if any. */
+  /** The error that stopped the reader, if any. */
   get error(): CodecError | undefined {
     return this.failure;
   }
 
-  /** Changes the negotiated version that every further header must carry. */
+  /** Changes the negotiated version that every further header must carry. [KKCM-HDR-4] */
   setVersion(version: number | undefined): void {
-    (this.options as { version?: number }).version = version;
+    this.options.version = version;
   }
 
   /**
-   * Feeds a chunk; returns the messages it completed, in order.
+   * Feeds a chunk; returns what the messages it completed became, in order.
    *
    * @throws CodecError on the first violation (offset in stream bytes) when no message
    *   precedes it in the chunk, else on the next call; ERR_STREAM_FAILED on any push after
    *   that.
    */
-  push(chunk: Uint8Array): Uint8Array[] {
+  push(chunk: Uint8Array): T[] {
     if (this.state === State.Failed) this.raiseFailed();
-    const out: Uint8Array[] = [];
+    const out: T[] = [];
     let pos = 0;
     try {
       while (pos < chunk.byteLength) {
@@ -114,6 +133,14 @@ export class Framer {
     }
     return out;
   }
+
+  /**
+   * Turns the whole message `b[start, end)` into what `push` returns and appends it to `out`.
+   * Its header passed `checkHeaderAt` with {@link FrameReader.options}; `b` is the pushed chunk
+   * or, for a message that straddled chunks, a copy of exactly the message. A CodecError it
+   * throws (offsets relative to `b`) fails the stream at the right stream offset.
+   */
+  protected abstract deliver(b: Uint8Array, start: number, end: number, out: T[]): void;
 
   private raiseFailed(): never {
     if (this.failurePending && this.failure !== undefined) {
@@ -137,14 +164,14 @@ export class Framer {
     if (held > 0) this.failWith(new CodecError('ERR_STREAM_TRUNCATED', `stream ended inside a message (${held} bytes held)`, { offset: this.consumed }), 0);
   }
 
-  private readHeader(chunk: Uint8Array, pos: number, out: Uint8Array[]): number {
+  private readHeader(chunk: Uint8Array, pos: number, out: T[]): number {
     if (this.headFill === 0) {
-      // Fast path: whole messages inside this chunk are returned as views.
+      // Fast path: whole messages inside this chunk are delivered in place, without a copy.
       const size = chunk.byteLength;
       while (size - pos >= HEADER_SIZE) {
         const length = this.check(chunk, pos);
         if (size - pos < length) return this.startPartial(chunk, pos, length);
-        out.push(chunk.subarray(pos, pos + length));
+        this.emit(chunk, pos, pos + length, out);
         pos += length;
         this.consumed += length;
       }
@@ -165,7 +192,7 @@ export class Framer {
     return pos;
   }
 
-  private readBody(chunk: Uint8Array, pos: number, out: Uint8Array[]): number {
+  private readBody(chunk: Uint8Array, pos: number, out: T[]): number {
     const partial = this.partial!;
     const take = Math.min(partial.byteLength - this.partialFill, chunk.byteLength - pos);
     partial.set(bytesOf(chunk, pos, pos + take), this.partialFill);
@@ -195,13 +222,26 @@ export class Framer {
     return view;
   }
 
-  private finishPartial(out: Uint8Array[]): void {
+  private finishPartial(out: T[]): void {
     const partial = this.partial!;
-    out.push(partial);
-    this.consumed += partial.byteLength;
     this.partial = undefined;
     this.partialFill = 0;
     this.state = State.Header;
+    this.emit(partial, 0, partial.byteLength, out);
+    this.consumed += partial.byteLength;
+  }
+
+  /** Hands a whole message to the subclass; a violation it finds fails the stream. */
+  private emit(b: Uint8Array, start: number, end: number, out: T[]): void {
+    try {
+      this.deliver(b, start, end, out);
+    } catch (err) {
+      // `consumed` is the stream offset of the message, which starts at `start` in `b`.
+      if (err instanceof CodecError) this.failWith(err, this.consumed - start);
+      // Not a violation (a caller's callback threw): the position in the stream is lost.
+      this.state = State.Failed;
+      throw err;
+    }
   }
 
   /** Header checks; a violation fails the stream with the error moved to stream offsets. */
@@ -213,11 +253,23 @@ export class Framer {
     }
   }
 
-  /** The failure funnel: stops the framer and raises one coded error. */
+  /** The failure funnel: stops the reader and raises one coded error. */
   private failWith(err: CodecError, delta: number): never {
     this.state = State.Failed;
     this.partial = undefined;
     this.failure = err.shifted(delta);
     throw this.failure;
+  }
+}
+
+/** Splits a byte stream into whole messages, returned as bytes. */
+export class Framer extends FrameReader<Uint8Array> {
+  constructor(options: FramerOptions = {}) {
+    super(options);
+  }
+
+  /** A message inside one chunk is a view into it; a straddling one is its copy, as is. */
+  protected deliver(b: Uint8Array, start: number, end: number, out: Uint8Array[]): void {
+    out.push(start === 0 && end === b.byteLength ? b : b.subarray(start, end));
   }
 }

@@ -315,17 +315,17 @@ function genDecode(ctx: Ctx): string {
   out += '__IMPORTS__';
   out += '// Set by struct decoders: the offset just past the struct they read.\nlet cursor = 0;\n\n';
 
-  out += '/**\n * Reads the header fields at offset 0 of `b` (which holds at least HEADER_SIZE bytes).\n * Checks nothing: see `decodeHeader` for the checks.\n */\n';
-  out += 'export function readHeader(b: Uint8Array): P.Header {\n';
+  out += '/**\n * Reads the header fields at offset `o` of `b` (which holds at least HEADER_SIZE bytes there).\n * Checks nothing: see `checkHeaderAt` for the checks.\n */\n';
+  out += 'export function readHeader(b: Uint8Array, o: number): P.Header {\n';
   let k = 0;
   const hf: string[] = [];
   for (const f of spec.header.fields) {
-    if (f.name !== 'magic') hf.push(`${f.name}: ${readExpr(f.type, '', k)}`);
+    if (f.name !== 'magic') hf.push(`${f.name}: ${readExpr(f.type, 'o', k)}`);
     k += fixedSize(f.type) ?? 0;
   }
   out += `  return {\n    ${hf.join(',\n    ')},\n  };\n}\n\n`;
-  out += '/** Reads the magic field of the header at offset 0 of `b`. */\n';
-  out += `export function readMagic(b: Uint8Array): number {\n  return ${readExpr('u32', '', 0)};\n}\n\n`;
+  out += '/** Reads the magic field of the header at offset `o` of `b`. */\n';
+  out += `export function readMagic(b: Uint8Array, o: number): number {\n  return ${readExpr('u32', 'o', 0)};\n}\n\n`;
   out += '/** Reads the length field of the header at offset `o` of `b`. */\n';
   const lengthOffset = offsetOf(spec, 'length');
   out += `export function readLength(b: Uint8Array, o: number): number {\n  return ${readExpr('u32', 'o', lengthOffset)};\n}\n\n`;
@@ -339,11 +339,11 @@ function genDecode(ctx: Ctx): string {
     out += `export function decode${pascal(m.name)}(b: Uint8Array, o: number, end: number): P.${pascal(m.name)}Body {\n`;
     out += genDecodeFields(ctx, m.fields, 'body', true).map((l) => `  ${l}`).join('\n') + '\n}\n\n';
   }
-  out += '/**\n * Decodes the body of a known message (body from HEADER_SIZE to `end`).\n * Returns undefined when the type or subtype is not in the spec.\n */\n';
-  out += 'export function decodeKnown(header: P.Header, b: Uint8Array, end: number): P.KnownMessage | undefined {\n';
+  out += '/**\n * Decodes the body of the known message whose header is at offset `o` of `b`: the body runs\n * from `o + HEADER_SIZE` to `end`. Bytes fields are views into `b`; error offsets are\n * relative to `b`. Returns undefined when the type or subtype is not in the spec.\n */\n';
+  out += 'export function decodeKnown(header: P.Header, b: Uint8Array, o: number, end: number): P.KnownMessage | undefined {\n';
   out += '  switch ((header.type << 8) | header.subtype) {\n';
   for (const m of ctx.model.messages) {
-    out += `    case ${hex((m.type << 8) | m.subtype, 4)}:\n      return { name: '${m.name}', header, body: decode${pascal(m.name)}(b, ${spec.header.size}, end) };\n`;
+    out += `    case ${hex((m.type << 8) | m.subtype, 4)}:\n      return { name: '${m.name}', header, body: decode${pascal(m.name)}(b, o + ${spec.header.size}, end) };\n`;
   }
   out += '    default:\n      return undefined;\n  }\n}\n';
   return withRuntimeImports(out, ['allZero', 'badCount', 'badLength', 'readI64', 'readIpv4', 'readIpv6', 'readU64', 'readUtf8', 'reservedNonzero', 'trailing', 'truncated', 'withPathPrefix']);

@@ -1,6 +1,6 @@
 /**
- * The JSR IPC codec: generated encoders and decoders, the stream framer, the JSON form and
- * a binary-parser decoder built from any spec at run time.
+ * The JSR IPC codec: generated encoders and decoders, the stream framer and decoder, the JSON
+ * form and a binary-parser decoder built from any spec at run time.
  *
  * @module
  */
@@ -33,4 +33,5 @@ export {
   type MessageInput,
   type RawMessageInput,
 } from './message.js';
+export { StreamDecoder, type StreamDecoderOptions } from './stream-decoder.js';
 export { decodeStream, iterateStream, type StreamMessage } from './stream.js';

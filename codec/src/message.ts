@@ -102,6 +102,11 @@ export function checkHeaderAt(b: Uint8Array, o: number, options: DecodeOptions =
   return length;
 }
 
+/** Like the framer: a message too short for its header is truncated, at its first byte. */
+function needHeader(b: Uint8Array): void {
+  if (b.byteLength < HEADER_SIZE) fail('ERR_STREAM_TRUNCATED', `${b.byteLength} bytes, a header needs ${HEADER_SIZE}`, 0);
+}
+
 /**
  * Decodes and checks the header at the start of `b`.
  *
@@ -109,10 +114,9 @@ export function checkHeaderAt(b: Uint8Array, o: number, options: DecodeOptions =
  *   than a header.
  */
 export function decodeHeader(b: Uint8Array, options: DecodeOptions = {}): Header {
-  // Like the framer: a truncated message is reported at its first byte.
-  if (b.byteLength < HEADER_SIZE) fail('ERR_STREAM_TRUNCATED', `${b.byteLength} bytes, a header needs ${HEADER_SIZE}`, 0);
+  needHeader(b);
   checkHeaderAt(b, 0, options);
-  return readHeader(b);
+  return readHeader(b, 0);
 }
 
 /**
@@ -125,18 +129,35 @@ export function decodeHeader(b: Uint8Array, options: DecodeOptions = {}): Header
  * @throws CodecError with the spec's code, the byte offset and the field path.
  */
 export function decodeMessage(frame: Uint8Array, options: DecodeOptions = {}): DecodedMessage {
-  const header = decodeHeader(frame, options);
-  if (frame.byteLength < header.length) fail('ERR_STREAM_TRUNCATED', `message of ${header.length} bytes, only ${frame.byteLength} present`, 0);
-  if (frame.byteLength > header.length) fail('ERR_TRAILING_BYTES', `${frame.byteLength - header.length} bytes after the message`, header.length, 'body');
+  needHeader(frame);
+  const length = checkHeaderAt(frame, 0, options);
+  if (frame.byteLength < length) fail('ERR_STREAM_TRUNCATED', `message of ${length} bytes, only ${frame.byteLength} present`, 0);
+  if (frame.byteLength > length) fail('ERR_TRAILING_BYTES', `${frame.byteLength - length} bytes after the message`, length, 'body');
+  return decodeCheckedAt(frame, 0, options);
+}
+
+/**
+ * Decodes the message at offset `o` of `b` whose header already passed
+ * {@link checkHeaderAt} with the same options, and whose `length` bytes are all in `b`:
+ * the static channel mapping, the body, and the may-ignore rule. What `decodeMessage` and
+ * the stream decoder check after the header, in one place. Bytes fields are views into `b`.
+ * Internal: not exported from the package.
+ *
+ * @throws CodecError ERR_WRONG_CHANNEL, ERR_UNKNOWN_TYPE, ERR_UNKNOWN_SUBTYPE or a body
+ *   error (offsets relative to `b`).
+ */
+export function decodeCheckedAt(b: Uint8Array, o: number, options: DecodeOptions): DecodedMessage {
+  const header = readHeader(b, o);
+  const end = o + header.length;
   const mask = TYPE_CHANNEL_MASK[header.type];
   if (options.channel !== undefined && mask !== undefined && (mask & (1 << ChannelId[options.channel])) === 0) {
-    fail('ERR_WRONG_CHANNEL', `type 0x${header.type.toString(16)} does not travel on the ${options.channel} channel`, HEADER_OFFSETS.type, 'header.type');
+    fail('ERR_WRONG_CHANNEL', `type 0x${header.type.toString(16)} does not travel on the ${options.channel} channel`, o + HEADER_OFFSETS.type, 'header.type');
   }
-  const known = decodeKnown(header, frame, header.length);
+  const known = decodeKnown(header, b, o, end);
   if (known !== undefined) return known;
-  if ((header.flags & Flags.mayIgnore) !== 0) return { name: null, header, body: frame.subarray(HEADER_SIZE, header.length) };
-  if (mask === undefined) fail('ERR_UNKNOWN_TYPE', `unknown type 0x${header.type.toString(16)} without mayIgnore`, HEADER_OFFSETS.type, 'header.type');
-  return fail('ERR_UNKNOWN_SUBTYPE', `unknown subtype 0x${header.subtype.toString(16)} of type 0x${header.type.toString(16)} without mayIgnore`, HEADER_OFFSETS.subtype, 'header.subtype');
+  if ((header.flags & Flags.mayIgnore) !== 0) return { name: null, header, body: b.subarray(o + HEADER_SIZE, end) };
+  if (mask === undefined) fail('ERR_UNKNOWN_TYPE', `unknown type 0x${header.type.toString(16)} without mayIgnore`, o + HEADER_OFFSETS.type, 'header.type');
+  return fail('ERR_UNKNOWN_SUBTYPE', `unknown subtype 0x${header.subtype.toString(16)} of type 0x${header.type.toString(16)} without mayIgnore`, o + HEADER_OFFSETS.subtype, 'header.subtype');
 }
 
 function checkHeaderInput(h: HeaderInput): { seq: number; flags: number; version: number } {

@@ -3,9 +3,8 @@
  *
  * @module
  */
-import { CodecError } from './errors.js';
-import { Framer } from './framer.js';
-import { decodeMessage, type DecodedMessage, type DecodeOptions } from './message.js';
+import type { DecodedMessage, DecodeOptions } from './message.js';
+import { StreamDecoder } from './stream-decoder.js';
 
 /** One message of a stream and where it starts. */
 export interface StreamMessage {
@@ -17,28 +16,23 @@ export interface StreamMessage {
 }
 
 /**
- * Decodes every message of a stream given as chunks, in order. The stream must end on a
- * message boundary.
+ * Decodes every message of a stream given as chunks, in order, with a {@link StreamDecoder}.
+ * The stream must end on a message boundary.
  *
  * @throws CodecError at the first violation, with its stream offset; messages before it
  *   have been yielded.
  */
 export function* iterateStream(chunks: Iterable<Uint8Array>, options: DecodeOptions = {}): Generator<StreamMessage> {
-  const framer = new Framer(options);
-  let offset = 0;
+  // The decoder reports each frame before decoding it: the i-th frame of a push is that of
+  // its i-th message.
+  let frames: { bytes: Uint8Array; offset: number }[] = [];
+  const decoder = new StreamDecoder({ ...options, onFrame: (bytes, offset) => frames.push({ bytes, offset }) });
   for (const chunk of chunks) {
-    for (const bytes of framer.push(chunk)) {
-      let message: DecodedMessage;
-      try {
-        message = decodeMessage(bytes, options);
-      } catch (err) {
-        throw err instanceof CodecError ? err.shifted(offset) : err;
-      }
-      yield { offset, bytes, message };
-      offset += bytes.byteLength;
-    }
+    frames = [];
+    const messages = decoder.push(chunk);
+    for (let i = 0; i < messages.length; i++) yield { ...frames[i]!, message: messages[i]! };
   }
-  framer.end();
+  decoder.end();
 }
 
 /** Decodes every message of a byte stream held in one buffer. @see iterateStream */

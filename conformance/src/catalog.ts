@@ -27,7 +27,10 @@ export interface Selection {
 
 /** A glob over dotted ids: `*` within a segment run, `**` across segments. */
 export function globToRegExp(glob: string): RegExp {
-  const re = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*\*/g, '\u0000').replace(/\*/g, '[^.]*').replace(/\u0000/g, '.*').replace(/\?/g, '.');
+  const re = glob
+    .split('**')
+    .map((part) => part.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^.]*').replace(/\?/g, '.'))
+    .join('.*');
   return new RegExp(`^${re}$`);
 }
 

@@ -11,23 +11,23 @@ import { badCount, badLength, readIpv4, readIpv6, readU64, readUtf8, reservedNon
 let cursor = 0;
 
 /**
- * Reads the header fields at offset 0 of `b` (which holds at least HEADER_SIZE bytes).
- * Checks nothing: see `decodeHeader` for the checks.
+ * Reads the header fields at offset `o` of `b` (which holds at least HEADER_SIZE bytes there).
+ * Checks nothing: see `checkHeaderAt` for the checks.
  */
-export function readHeader(b: Uint8Array): P.Header {
+export function readHeader(b: Uint8Array, o: number): P.Header {
   return {
-    version: b[4]!,
-    flags: b[5]!,
-    type: b[6]!,
-    subtype: b[7]!,
-    length: ((b[8]! << 24) | (b[9]! << 16) | (b[10]! << 8) | b[11]!) >>> 0,
-    seq: ((b[12]! << 24) | (b[13]! << 16) | (b[14]! << 8) | b[15]!) >>> 0,
+    version: b[o + 4]!,
+    flags: b[o + 5]!,
+    type: b[o + 6]!,
+    subtype: b[o + 7]!,
+    length: ((b[o + 8]! << 24) | (b[o + 9]! << 16) | (b[o + 10]! << 8) | b[o + 11]!) >>> 0,
+    seq: ((b[o + 12]! << 24) | (b[o + 13]! << 16) | (b[o + 14]! << 8) | b[o + 15]!) >>> 0,
   };
 }
 
-/** Reads the magic field of the header at offset 0 of `b`. */
-export function readMagic(b: Uint8Array): number {
-  return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+/** Reads the magic field of the header at offset `o` of `b`. */
+export function readMagic(b: Uint8Array, o: number): number {
+  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
 }
 
 /** Reads the length field of the header at offset `o` of `b`. */
@@ -439,67 +439,68 @@ export function decodeProbeBurstDone(b: Uint8Array, o: number, end: number): P.P
 }
 
 /**
- * Decodes the body of a known message (body from HEADER_SIZE to `end`).
- * Returns undefined when the type or subtype is not in the spec.
+ * Decodes the body of the known message whose header is at offset `o` of `b`: the body runs
+ * from `o + HEADER_SIZE` to `end`. Bytes fields are views into `b`; error offsets are
+ * relative to `b`. Returns undefined when the type or subtype is not in the spec.
  */
-export function decodeKnown(header: P.Header, b: Uint8Array, end: number): P.KnownMessage | undefined {
+export function decodeKnown(header: P.Header, b: Uint8Array, o: number, end: number): P.KnownMessage | undefined {
   switch ((header.type << 8) | header.subtype) {
     case 0x0101:
-      return { name: 'control.hello', header, body: decodeControlHello(b, 16, end) };
+      return { name: 'control.hello', header, body: decodeControlHello(b, o + 16, end) };
     case 0x0102:
-      return { name: 'control.helloAck', header, body: decodeControlHelloAck(b, 16, end) };
+      return { name: 'control.helloAck', header, body: decodeControlHelloAck(b, o + 16, end) };
     case 0x0103:
-      return { name: 'control.helloReject', header, body: decodeControlHelloReject(b, 16, end) };
+      return { name: 'control.helloReject', header, body: decodeControlHelloReject(b, o + 16, end) };
     case 0x0104:
-      return { name: 'control.echoRequest', header, body: decodeControlEchoRequest(b, 16, end) };
+      return { name: 'control.echoRequest', header, body: decodeControlEchoRequest(b, o + 16, end) };
     case 0x0105:
-      return { name: 'control.echoReply', header, body: decodeControlEchoReply(b, 16, end) };
+      return { name: 'control.echoReply', header, body: decodeControlEchoReply(b, o + 16, end) };
     case 0x0106:
-      return { name: 'control.error', header, body: decodeControlError(b, 16, end) };
+      return { name: 'control.error', header, body: decodeControlError(b, o + 16, end) };
     case 0x0107:
-      return { name: 'control.shutdown', header, body: decodeControlShutdown(b, 16, end) };
+      return { name: 'control.shutdown', header, body: decodeControlShutdown(b, o + 16, end) };
     case 0x0108:
-      return { name: 'control.ack', header, body: decodeControlAck(b, 16, end) };
+      return { name: 'control.ack', header, body: decodeControlAck(b, o + 16, end) };
     case 0x1001:
-      return { name: 'iha.handleSetupV4', header, body: decodeIhaHandleSetupV4(b, 16, end) };
+      return { name: 'iha.handleSetupV4', header, body: decodeIhaHandleSetupV4(b, o + 16, end) };
     case 0x1002:
-      return { name: 'iha.handleSetupV6', header, body: decodeIhaHandleSetupV6(b, 16, end) };
+      return { name: 'iha.handleSetupV6', header, body: decodeIhaHandleSetupV6(b, o + 16, end) };
     case 0x1003:
-      return { name: 'iha.handleTeardown', header, body: decodeIhaHandleTeardown(b, 16, end) };
+      return { name: 'iha.handleTeardown', header, body: decodeIhaHandleTeardown(b, o + 16, end) };
     case 0x1004:
-      return { name: 'iha.asyncNotify', header, body: decodeIhaAsyncNotify(b, 16, end) };
+      return { name: 'iha.asyncNotify', header, body: decodeIhaAsyncNotify(b, o + 16, end) };
     case 0x1101:
-      return { name: 'sdrl.socketData', header, body: decodeSdrlSocketData(b, 16, end) };
+      return { name: 'sdrl.socketData', header, body: decodeSdrlSocketData(b, o + 16, end) };
     case 0x1102:
-      return { name: 'sdrl.socketDataAck', header, body: decodeSdrlSocketDataAck(b, 16, end) };
+      return { name: 'sdrl.socketDataAck', header, body: decodeSdrlSocketDataAck(b, o + 16, end) };
     case 0x1201:
-      return { name: 'psrm.tcpState', header, body: decodePsrmTcpState(b, 16, end) };
+      return { name: 'psrm.tcpState', header, body: decodePsrmTcpState(b, o + 16, end) };
     case 0x1202:
-      return { name: 'psrm.stateBatch', header, body: decodePsrmStateBatch(b, 16, end) };
+      return { name: 'psrm.stateBatch', header, body: decodePsrmStateBatch(b, o + 16, end) };
     case 0x2001:
-      return { name: 'prl.packet', header, body: decodePrlPacket(b, 16, end) };
+      return { name: 'prl.packet', header, body: decodePrlPacket(b, o + 16, end) };
     case 0x2002:
-      return { name: 'prl.packetDrop', header, body: decodePrlPacketDrop(b, 16, end) };
+      return { name: 'prl.packetDrop', header, body: decodePrlPacketDrop(b, o + 16, end) };
     case 0x2003:
-      return { name: 'prl.opaque', header, body: decodePrlOpaque(b, 16, end) };
+      return { name: 'prl.opaque', header, body: decodePrlOpaque(b, o + 16, end) };
     case 0x7f01:
-      return { name: 'probe.echo', header, body: decodeProbeEcho(b, 16, end) };
+      return { name: 'probe.echo', header, body: decodeProbeEcho(b, o + 16, end) };
     case 0x7f02:
-      return { name: 'probe.echoReply', header, body: decodeProbeEchoReply(b, 16, end) };
+      return { name: 'probe.echoReply', header, body: decodeProbeEchoReply(b, o + 16, end) };
     case 0x7f03:
-      return { name: 'probe.queryCleanup', header, body: decodeProbeQueryCleanup(b, 16, end) };
+      return { name: 'probe.queryCleanup', header, body: decodeProbeQueryCleanup(b, o + 16, end) };
     case 0x7f04:
-      return { name: 'probe.cleanupReport', header, body: decodeProbeCleanupReport(b, 16, end) };
+      return { name: 'probe.cleanupReport', header, body: decodeProbeCleanupReport(b, o + 16, end) };
     case 0x7f05:
-      return { name: 'probe.queryTicks', header, body: decodeProbeQueryTicks(b, 16, end) };
+      return { name: 'probe.queryTicks', header, body: decodeProbeQueryTicks(b, o + 16, end) };
     case 0x7f06:
-      return { name: 'probe.ticksReport', header, body: decodeProbeTicksReport(b, 16, end) };
+      return { name: 'probe.ticksReport', header, body: decodeProbeTicksReport(b, o + 16, end) };
     case 0x7f07:
-      return { name: 'probe.burst', header, body: decodeProbeBurst(b, 16, end) };
+      return { name: 'probe.burst', header, body: decodeProbeBurst(b, o + 16, end) };
     case 0x7f08:
-      return { name: 'probe.burstItem', header, body: decodeProbeBurstItem(b, 16, end) };
+      return { name: 'probe.burstItem', header, body: decodeProbeBurstItem(b, o + 16, end) };
     case 0x7f09:
-      return { name: 'probe.burstDone', header, body: decodeProbeBurstDone(b, 16, end) };
+      return { name: 'probe.burstDone', header, body: decodeProbeBurstDone(b, o + 16, end) };
     default:
       return undefined;
   }

@@ -6,7 +6,10 @@
 import { parseArgs } from 'node:util';
 import { SpecError } from '../../../spec/src/index.js';
 import { decodeCommand, encodeCommand, specCommand, type CommandArgs } from './codec-commands.js';
+import { ctlCommand, CTL_HELP } from './ctl-command.js';
+import { DEMO_HELP, demoCommand } from './demo-command.js';
 import { ExitCode, processIo, UsageError, type Io } from './io.js';
+import { PEER_HELP, peerCommand } from './peer-command.js';
 import { vectorsCommand } from './vectors-command.js';
 
 type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
@@ -104,6 +107,32 @@ Examples:
 `,
     options: { json: { type: 'boolean' }, verbose: { type: 'boolean' } },
     run: vectorsCommand,
+  },
+  peer: {
+    summary: 'run a reference peer (master or backup) until SIGINT/SIGTERM',
+    help: PEER_HELP,
+    options: {
+      role: { type: 'string' }, listen: { type: 'string' }, connect: { type: 'string' }, 'node-id': { type: 'string' },
+      'node-name': { type: 'string' }, events: { type: 'string' }, pcap: { type: 'string' }, 'trace-filter': { type: 'string' },
+      'periodic-ms': { type: 'string' }, 'conformance-probe': { type: 'boolean' }, admin: { type: 'string' },
+      'log-level': { type: 'string' }, 'max-message': { type: 'string' }, allow: { type: 'string' },
+    },
+    run: peerCommand,
+  },
+  ctl: {
+    summary: 'control a running peer through its admin socket',
+    help: CTL_HELP,
+    options: {
+      admin: { type: 'string' }, json: { type: 'boolean' }, timeout: { type: 'string' }, client: { type: 'string' },
+      message: { type: 'string' }, confirm: { type: 'boolean' }, wait: { type: 'boolean' },
+    },
+    run: ctlCommand,
+  },
+  demo: {
+    summary: 'two peers in one process: traffic, live counters, every cleanup reason',
+    help: DEMO_HELP,
+    options: { seconds: { type: 'string' }, 'no-failover': { type: 'boolean' } },
+    run: demoCommand,
   },
 };
 
