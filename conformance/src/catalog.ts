@@ -25,12 +25,9 @@ export interface Selection {
   readonly roles?: readonly PeerRole[];
 }
 
-/** A glob over dotted ids: `*` within a segment run, `**` across segments. */
+/** A glob over case ids: `*` matches any run of characters (dots included), `?` one. */
 export function globToRegExp(glob: string): RegExp {
-  const re = glob
-    .split('**')
-    .map((part) => part.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^.]*').replace(/\?/g, '.'))
-    .join('.*');
+  const re = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*+/g, '.*').replace(/\?/g, '.');
   return new RegExp(`^${re}$`);
 }
 
