@@ -28,6 +28,8 @@ export interface ConformanceOptions {
   /** Default: the embedded reference peer, both roles. */
   readonly target?: TargetSpec;
   readonly selection?: Selection;
+  /** Cases to choose from (default: the whole catalogue); for extensions and self-tests. */
+  readonly catalogue?: readonly ConformanceCase[];
   /** Shuffle the case order with this seed (0 or absent: catalogue order). */
   readonly seed?: number;
   /** Run each selected case this many times. */
@@ -178,7 +180,7 @@ export async function runConformance(options: ConformanceOptions = {}): Promise<
   const scale = options.timeoutScale ?? 1;
   const facts: PeerFacts = { handshakeTimeoutMs: options.handshakeTimeoutMs ?? (spec.kind === 'embedded' ? EMBEDDED_TIMERS.handshakeTimeoutMs : Timers.handshakeTimeoutMs) };
   const seed = options.seed ?? 0;
-  const { cases } = selectCases(options.selection ?? {}, CASES);
+  const { cases } = selectCases(options.selection ?? {}, options.catalogue ?? CASES);
   const startedAt = new Date();
   const started = performance.now();
   const results: CaseResult[] = [];
