@@ -72,8 +72,13 @@ export abstract class FrameReader<T> {
   /** Header bytes that straddle chunks. */
   private readonly head = new Uint8Array(HEADER_SIZE);
   private headFill = 0;
-  /** Message that straddles chunks: exactly `length` bytes once complete. */
+  /**
+   * Message that straddles chunks: copied into `partial[partialStart, partialEnd)` (a region
+   * of the slab, or a buffer of its own), of which `partialFill` bytes are there.
+   */
   private partial: Uint8Array | undefined;
+  private partialStart = 0;
+  private partialEnd = 0;
   private partialFill = 0;
   /** Stream offset of the first byte not yet consumed. */
   private consumed = 0;
@@ -81,7 +86,7 @@ export abstract class FrameReader<T> {
   /** The failure was found after messages of the same push: the next call raises it. */
   private failurePending = false;
   /** Slab that straddling messages are copied into, and the bytes of it already handed out. */
-  private slab: ArrayBuffer | undefined;
+  private slab: Uint8Array | undefined;
   private slabUsed = 0;
 
   constructor(options: DecodeOptions) {
@@ -184,8 +189,8 @@ export abstract class FrameReader<T> {
     if (this.headFill < HEADER_SIZE) return pos;
     const length = this.check(this.head, 0);
     this.headFill = 0;
-    this.partial = this.allocate(length);
-    this.partial.set(this.head, 0);
+    const partial = this.allocate(length);
+    partial.set(this.head, this.partialStart);
     this.partialFill = HEADER_SIZE;
     this.state = State.Body;
     if (length === HEADER_SIZE) this.finishPartial(out);
@@ -193,42 +198,54 @@ export abstract class FrameReader<T> {
   }
 
   private readBody(chunk: Uint8Array, pos: number, out: T[]): number {
-    const partial = this.partial!;
-    const take = Math.min(partial.byteLength - this.partialFill, chunk.byteLength - pos);
-    partial.set(bytesOf(chunk, pos, pos + take), this.partialFill);
+    const at = this.partialStart + this.partialFill;
+    const take = Math.min(this.partialEnd - at, chunk.byteLength - pos);
+    this.partial!.set(bytesOf(chunk, pos, pos + take), at);
     this.partialFill += take;
-    if (this.partialFill === partial.byteLength) this.finishPartial(out);
+    if (at + take === this.partialEnd) this.finishPartial(out);
     return pos + take;
   }
 
   private startPartial(chunk: Uint8Array, pos: number, length: number): number {
-    const partial = this.allocate(length);
-    partial.set(bytesOf(chunk, pos, chunk.byteLength));
-    this.partial = partial;
+    this.allocate(length).set(bytesOf(chunk, pos, chunk.byteLength), this.partialStart);
     this.partialFill = chunk.byteLength - pos;
     this.state = State.Body;
     return chunk.byteLength;
   }
 
-  /** Room for a straddling message of `length` bytes (checked against the limit already). */
+  /**
+   * Room for a straddling message of `length` bytes (checked against the limit already):
+   * sets `partial`, `partialStart` and `partialEnd`, returns `partial`. No view is made per
+   * message: the subclass gets the slab and the message's bounds in it.
+   */
   private allocate(length: number): Uint8Array {
-    if (length > SLAB_MESSAGE_MAX) return new Uint8Array(length);
-    if (this.slab === undefined || this.slabUsed + length > SLAB_BYTES) {
-      this.slab = new ArrayBuffer(SLAB_BYTES);
-      this.slabUsed = 0;
+    let partial: Uint8Array;
+    if (length > SLAB_MESSAGE_MAX) {
+      partial = new Uint8Array(length);
+      this.partialStart = 0;
+    } else {
+      if (this.slab === undefined || this.slabUsed + length > SLAB_BYTES) {
+        this.slab = new Uint8Array(SLAB_BYTES);
+        this.slabUsed = 0;
+      }
+      partial = this.slab;
+      this.partialStart = this.slabUsed;
+      this.slabUsed += length;
     }
-    const view = new Uint8Array(this.slab, this.slabUsed, length);
-    this.slabUsed += length;
-    return view;
+    this.partial = partial;
+    this.partialEnd = this.partialStart + length;
+    return partial;
   }
 
   private finishPartial(out: T[]): void {
     const partial = this.partial!;
+    const start = this.partialStart;
+    const end = this.partialEnd;
     this.partial = undefined;
     this.partialFill = 0;
     this.state = State.Header;
-    this.emit(partial, 0, partial.byteLength, out);
-    this.consumed += partial.byteLength;
+    this.emit(partial, start, end, out);
+    this.consumed += end - start;
   }
 
   /** Hands a whole message to the subclass; a violation it finds fails the stream. */

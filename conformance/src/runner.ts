@@ -12,13 +12,13 @@ import { SPEC_VERSION, Timers } from '../../codec/src/index.js';
 import type { ConformanceCase } from './cases/case.js';
 import { CASES, selectCases, type Selection } from './catalog.js';
 import { CaseContext, CaseFailure, CaseSkip, type PeerFacts } from './harness/context.js';
-import { ConnectTarget, EMBEDDED_TIMERS, EmbeddedTarget, ExecTarget, ListenTarget, type Target } from './harness/target.js';
+import { ConnectTarget, EMBEDDED_TIMERS, EmbeddedTarget, ExecTarget, ListenTarget, type PeerCustomizer, type Target } from './harness/target.js';
 import { Transcript, WaitTimeout } from './harness/wire.js';
 import { emptySummary, type CaseResult, type ConformanceReport, type PeerRole, type Verdict } from './report.js';
 
 /** Where the peer under test is. */
 export type TargetSpec =
-  | { readonly kind: 'embedded' }
+  | { readonly kind: 'embedded'; readonly customize?: PeerCustomizer; readonly roles?: readonly PeerRole[] }
   | { readonly kind: 'connect'; readonly host: string; readonly port: number }
   | { readonly kind: 'listen'; readonly host: string; readonly port: number }
   | { readonly kind: 'exec'; readonly command: string; readonly role: PeerRole };
@@ -78,7 +78,7 @@ function packageVersion(): string {
 function targetsFor(spec: TargetSpec): Target[] {
   switch (spec.kind) {
     case 'embedded':
-      return [new EmbeddedTarget('master'), new EmbeddedTarget('backup')];
+      return (spec.roles ?? ['master', 'backup']).map((role) => new EmbeddedTarget(role, spec.customize));
     case 'connect':
       return [new ConnectTarget(spec.host, spec.port)];
     case 'listen':

@@ -7,7 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { KkcmPeer } from '../../../reference-impl/src/peer.js';
+import { KkcmPeer, type PeerOptions } from '../../../reference-impl/src/peer.js';
 import { tcpTransport } from '../../../reference-impl/src/tcp-transport.js';
 import type { Connection, Listener } from '../../../reference-impl/src/transport.js';
 import type { PeerRole } from '../report.js';
@@ -136,11 +136,14 @@ export class ListenTarget implements Target {
 /** Timers of the embedded reference peer: short, so the suite runs fast. */
 export const EMBEDDED_TIMERS = { handshakeTimeoutMs: 1500, periodicMs: 50, backoff: { initialMs: 10, maxMs: 100, multiplier: 2, jitter: 0.1 } } as const;
 
+/** Adjusts the options of an embedded peer (mutant peers, custom transports). */
+export type PeerCustomizer = (options: PeerOptions) => PeerOptions;
+
 /** The embedded reference peer, in-process on loopback TCP. */
 export class EmbeddedTarget implements Target {
   private peer: KkcmPeer | undefined;
   private readonly inner: ConnectTarget | ListenTarget;
-  constructor(readonly role: PeerRole) {
+  constructor(readonly role: PeerRole, private readonly customize: PeerCustomizer = (o) => o) {
     this.inner = role === 'master' ? new ConnectTarget('127.0.0.1', 0) : new ListenTarget('127.0.0.1', 0);
   }
 
@@ -156,11 +159,11 @@ export class EmbeddedTarget implements Target {
   private async startPeer(): Promise<void> {
     const common = { ...EMBEDDED_TIMERS, nodeName: `reference-${this.role}`, conformanceProbe: true };
     if (this.inner instanceof ConnectTarget) {
-      this.peer = new KkcmPeer({ ...common, role: 'master', listen: { host: '127.0.0.1', port: 0 } });
+      this.peer = new KkcmPeer(this.customize({ ...common, role: 'master', listen: { host: '127.0.0.1', port: 0 } }));
       await this.peer.configure();
       this.inner.port = this.peer.listenAddress?.port ?? 0;
     } else {
-      this.peer = new KkcmPeer({ ...common, role: 'backup', connect: { host: '127.0.0.1', port: this.inner.port } });
+      this.peer = new KkcmPeer(this.customize({ ...common, role: 'backup', connect: { host: '127.0.0.1', port: this.inner.port } }));
       await this.peer.configure();
     }
     this.stopped = false;
