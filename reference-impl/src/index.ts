@@ -5,6 +5,7 @@
  */
 export { ManualClock, systemClock, Timer, type Clock, type TimerHandle } from './clock.js';
 export { PeerError } from './errors.js';
+export type { PeerFaults } from './faults.js';
 export type { PeerEvent, PeerEventName, Role } from './events.js';
 export { MemoryTransport } from './memory-transport.js';
 export {
@@ -19,4 +20,16 @@ export type { CleanupDetailName, CleanupReasonName, Trigger } from './reasons.js
 export type { CleanupInfo, ClientHandlers, DeliveryContext } from './registry.js';
 export type { ChannelStats, PeerStats, TypeStats } from './stats.js';
 export { tcpTransport } from './tcp-transport.js';
+export { attachEventLog, EventLog, type EventLogOptions, type TraceDroppedLine } from './trace/event-log.js';
+export { compileTraceFilter, parseTraceFilter, type TracedMessage, type TraceFilter, type TraceMatcher } from './trace/filter.js';
+export {
+  attachPcapng,
+  buildPcapng,
+  PCAPNG_ENDPOINTS,
+  PCAPNG_MAX_SEGMENT,
+  PcapngWriter,
+  type BuildPcapngOptions,
+  type PcapngRecord,
+  type PcapngWriterOptions,
+} from './trace/pcapng.js';
 export type { Connection, ConnectionHandlers, Listener, Transport } from './transport.js';

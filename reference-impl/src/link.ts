@@ -28,6 +28,7 @@ import {
 } from '../../codec/src/index.js';
 import { Timer, type Clock } from './clock.js';
 import { PeerError } from './errors.js';
+import type { PeerFaults } from './faults.js';
 import type { Trigger } from './reasons.js';
 import type { Connection } from './transport.js';
 
@@ -81,6 +82,8 @@ export interface LinkOptions {
   /** Bound of the output queue, in messages and in bytes. */
   readonly queueMessages: number;
   readonly queueBytes: number;
+  /** Deliberate faults, for the conformance suite's self-test only (see {@link PeerFaults}). */
+  readonly faults?: PeerFaults | undefined;
 }
 
 /** Largest batch handed to the transport in one write. */
@@ -270,10 +273,17 @@ export class Link {
   private onFrame(frame: Uint8Array): void {
     let msg: DecodedMessage;
     try {
-      msg = decodeMessage(frame, { maxMessage: this.options.maxMessage, version: this.versionValue, channel: this.channelValue });
+      const channel = this.options.faults?.acceptWrongChannel === true ? undefined : this.channelValue;
+      msg = decodeMessage(frame, { maxMessage: this.options.maxMessage, version: this.versionValue, channel });
     } catch (err) {
       this.protocolError(err, frame);
       return;
+    }
+    if (this.channelValue === undefined && msg.name === 'control.hello') {
+      // Name the channel before tracing, so that the HELLO itself is traced on it.
+      const ch = msg.body.channel;
+      if (ch === ChannelId.send) this.channelValue = 'send';
+      else if (ch === ChannelId.receive) this.channelValue = 'receive';
     }
     this.owner.onTrace(this, 'rx', msg, frame);
     if (msg.header.seq !== this.rxSeq) {

@@ -38,6 +38,7 @@ import { ProbeClient } from './probe.js';
 import { detailName, reasonName, type CleanupReasonName, type Trigger } from './reasons.js';
 import { ClientRegistry, type ClientHandlers, type CleanupInfo } from './registry.js';
 import { bump, countMessage, emptyStats, type PeerStats } from './stats.js';
+import type { PeerFaults } from './faults.js';
 import { tcpTransport } from './tcp-transport.js';
 import type { Listener, Transport } from './transport.js';
 
@@ -87,6 +88,8 @@ export interface PeerOptions {
   readonly allow?: readonly string[];
   /** Run the conformance probe client (KKCM-PROBE-1). */
   readonly conformanceProbe?: boolean;
+  /** Deliberate faults, for the conformance suite's self-test only: never set in production. */
+  readonly faults?: PeerFaults;
 }
 
 /** Options of {@link KkcmPeer.send}. */
@@ -136,6 +139,8 @@ class Session {
 }
 
 const CHANNELS: readonly ChannelName[] = ['send', 'receive'];
+/** Message names by `type << 8 | subtype`. */
+const MESSAGE_NAMES = new Map<number, string>(Object.values(MESSAGES).map((m) => [(m.type << 8) | m.subtype, m.name]));
 const seqLte = (a: number, b: number): boolean => ((b - a) >>> 0) < 0x80000000;
 
 /**
@@ -144,7 +149,14 @@ const seqLte = (a: number, b: number): boolean => ((b - a) >>> 0) < 0x80000000;
  * Lifecycle: `configure()` (NSR enabled) starts it, `deconfigure()` stops it, `stop()`
  * stops it for good. Events (`peer.on('event', fn)`) follow the event-file contract.
  */
-export class KkcmPeer extends EventEmitter<{ event: [PeerEvent]; frame: [ChannelName, 'tx' | 'rx', Uint8Array, string] }> {
+export class KkcmPeer extends EventEmitter<{
+  event: [PeerEvent];
+  /**
+   * Every whole message written (`tx`) or read (`rx`), with the remote address. The bytes
+   * may be a view into a transport buffer: copy them to keep them.
+   */
+  frame: [ChannelName, 'tx' | 'rx', Uint8Array, string];
+}> {
   private roleValue: Role;
   private readonly options: PeerOptions;
   private readonly clock: Clock;
@@ -523,9 +535,9 @@ export class KkcmPeer extends EventEmitter<{ event: [PeerEvent]; frame: [Channel
     if (hello.role !== RoleValue.backup) return reject('roleConflict', 'this side is the master; the connecting side must be the backup');
     const lo = Math.max(ours.min, hello.minVersion);
     const hi = Math.min(ours.max, hello.maxVersion);
-    if (lo > hi) return reject('versionIncompatible', `no common version: ours ${ours.min}..${ours.max}, yours ${hello.minVersion}..${hello.maxVersion}`);
+    if (lo > hi && this.options.faults?.ignoreVersionRanges !== true) return reject('versionIncompatible', `no common version: ours ${ours.min}..${ours.max}, yours ${hello.minVersion}..${hello.maxVersion}`);
     if (hello.maxMessage < Limits.minMaxMessage) return reject('messageLimitTooSmall', `maxMessage ${hello.maxMessage} < ${Limits.minMaxMessage}`);
-    if (this.current !== undefined) return reject('sessionBusy', 'a session is already up', Timers.reconnectMaxMs);
+    if (this.current !== undefined && this.options.faults?.acceptSecondSession !== true) return reject('sessionBusy', 'a session is already up', Timers.reconnectMaxMs);
     const channel = link.channel!;
     let session = this.pending;
     if (session !== undefined && session.id !== hello.sessionId) return reject('sessionMismatch', 'another session is being set up', Timers.reconnectInitialMs);
@@ -628,7 +640,7 @@ export class KkcmPeer extends EventEmitter<{ event: [PeerEvent]; frame: [Channel
 
   private onShutdown(link: Link, body: ControlShutdownBody): void {
     if (this.current?.allLinks().includes(link) !== true) return;
-    const name = reasonName(body.reason);
+    const name = this.options.faults?.ignoreShutdownReason === true ? 'none' : reasonName(body.reason);
     const reason: CleanupReasonName = name === 'none' || name.startsWith('reason') ? 'socketIoError' : (name as CleanupReasonName);
     const detail = detailName(body.detail) as Trigger['detail'];
     this.endSession({ reason, detail: detail in CleanupDetail ? detail : 'peerShutdown', text: `peer sent SHUTDOWN: ${body.text}` }, undefined);
@@ -684,6 +696,7 @@ export class KkcmPeer extends EventEmitter<{ event: [PeerEvent]; frame: [Channel
   // ---------------------------------------------------------------- timers
 
   private startPeriodic(session: Session): void {
+    if (this.options.faults?.periodicNeverFires === true) return;
     const tick = (): void => {
       if (this.current !== session) return;
       for (const [client, h] of this.registry.entries()) if (h.periodic !== undefined) this.callHandler(client, 'periodic', h.periodic);
@@ -720,6 +733,7 @@ export class KkcmPeer extends EventEmitter<{ event: [PeerEvent]; frame: [Channel
       lingerMs: this.options.lingerMs ?? Timers.shutdownLingerMs,
       queueMessages: this.options.queueMessages ?? Limits.defaultQueueMessages,
       queueBytes: this.options.queueBytes ?? Limits.defaultQueueBytes,
+      faults: this.options.faults,
     }, this.linkOwner);
   }
 
@@ -769,8 +783,7 @@ export class KkcmPeer extends EventEmitter<{ event: [PeerEvent]; frame: [Channel
   }
 
   private nameOf(type: number, subtype: number): string | null {
-    for (const m of Object.values(MESSAGES)) if (m.type === type && m.subtype === subtype) return m.name;
-    return null;
+    return MESSAGE_NAMES.get((type << 8) | subtype) ?? null;
   }
 
   private apiError(code: ConstructorParameters<typeof PeerError>[0], text: string): PeerError {

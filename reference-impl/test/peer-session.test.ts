@@ -1,7 +1,7 @@
 import t from 'tap';
 import { MESSAGES, type KnownMessage, type MessageInput } from '../../codec/src/index.js';
 import { KkcmPeer, ManualClock, MemoryTransport, PeerError, type CleanupInfo, type PeerEvent } from '../src/index.js';
-import { FaultyTransport, pair, RawClient, settle, type FaultyConnection } from './helpers.js';
+import { FaultyTransport, pair, settle, type FaultyConnection } from './helpers.js';
 
 const ofType = <E extends PeerEvent['event']>(events: PeerEvent[], name: E): Extract<PeerEvent, { event: E }>[] =>
   events.filter((e): e is Extract<PeerEvent, { event: E }> => e.event === name);
