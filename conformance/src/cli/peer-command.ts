@@ -1,0 +1,252 @@
+/**
+ * `kkcm peer`: runs the reference peer as a process — master (listens) or backup
+ * (connects) — with the four illustrative clients, optional event and pcapng files, an
+ * admin socket for `kkcm ctl`, and a clean shutdown on SIGINT/SIGTERM.
+ *
+ * @module
+ */
+import { KkcmPeer, type Endpoint, type PeerOptions, type Role } from '../../../reference-impl/src/index.js';
+import { parseAdminAddress, startAdminServer, type AdminServer } from '../../../reference-impl/src/admin.js';
+import { attachEventLog, type EventLog } from '../../../reference-impl/src/trace/event-log.js';
+import { parseTraceFilter, type TraceFilter } from '../../../reference-impl/src/trace/filter.js';
+import { attachPcapng } from '../../../reference-impl/src/trace/pcapng.js';
+import { Limits } from '../../../codec/src/index.js';
+import type { CommandArgs } from './codec-commands.js';
+import { registerCountingClients } from './clients.js';
+import { ExitCode, intOption, UsageError, type Io } from './io.js';
+import { attachLogger, LOG_LEVELS, logLevelOption, type LogLevel } from './peer-log.js';
+
+/** Help text of `kkcm peer`. */
+export const PEER_HELP = `Usage: kkcm peer --role master --listen HOST:PORT [options]
+       kkcm peer --role backup --connect HOST:PORT [options]
+
+Runs a reference KKCM peer until SIGINT or SIGTERM. The master listens for the backup's
+two connections (send and receive channels); the backup connects to the master. Give both
+--listen and --connect to let the roles swap after a switchover or a peer-down. The four
+illustrative clients (iha, sdrl, psrm, prl) are registered and count what they receive
+(see \`kkcm ctl stats\`).
+
+Once listening (master) or configured (backup) it prints one line on standard output:
+  kkcm peer: ready role=master listen=127.0.0.1:41234 admin=127.0.0.1:41235
+with the actual ports when port 0 was asked. On SIGINT/SIGTERM it stops: SHUTDOWN to the
+other side, every client's cleanup, files flushed and closed, admin socket closed; exit 0.
+
+Options:
+  --role ROLE           master or backup (required)
+  --listen HOST:PORT    where to listen as master (port 0: any free port)
+  --connect HOST:PORT   where the master listens, for the backup role
+  --node-id N           node id sent in HELLO (default 0)
+  --node-name NAME      node name sent in HELLO (default empty)
+  --admin HOST:PORT|PATH  admin socket for \`kkcm ctl\` (TCP or a Unix socket path)
+  --events FILE         write every event as JSON Lines to FILE
+  --pcap FILE           write every message to FILE (pcapng)
+  --trace-filter EXPR   keep only some events/messages in --events and --pcap:
+                        clauses key=value[,value…] with key event, type, name or channel,
+                        e.g. "type=prl,0x7f" or "name=prl.* event=tx,rx,session-up"
+  --periodic-ms N       periodic timer interval in ms (default 1000)
+  --max-message N       largest message accepted, header included (default ${Limits.defaultMaxMessage})
+  --allow HOST[,HOST]   hosts allowed to connect (default any)
+  --conformance-probe   register the conformance probe client (for \`kkcm conformance\`)
+  --log-level LEVEL     ${LOG_LEVELS.join(', ')} (default info): human log lines on
+                        standard error; info shows session up/down, cleanups, errors
+
+Examples:
+  kkcm peer --role master --listen 127.0.0.1:7000 --admin /tmp/kkcm-re0.sock
+  kkcm peer --role backup --connect 127.0.0.1:7000 --listen 127.0.0.1:7001 --node-name re1
+  kkcm peer --role master --listen 127.0.0.1:0 --events events.jsonl --pcap kkcm.pcapng \\
+      --trace-filter "type=prl" --log-level debug
+`;
+
+const str = (args: CommandArgs, name: string): string | undefined => {
+  const v = args.values[name];
+  return typeof v === 'string' ? v : undefined;
+};
+
+/**
+ * Parses a `HOST:PORT` option (`[v6]:PORT` for IPv6).
+ *
+ * @throws UsageError when the value is not HOST:PORT with a port from 0 to 65535.
+ */
+export function endpointOption(name: string, value: string | undefined): Endpoint | undefined {
+  if (value === undefined) return undefined;
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(value) ?? /^([^:[\]]+):(\d+)$/.exec(value);
+  if (m === null || Number(m[2]) > 65535) throw new UsageError(`--${name} must be HOST:PORT, got ${JSON.stringify(value)}`);
+  return { host: m[1]!, port: Number(m[2]) };
+}
+
+const formatEndpoint = (e: Endpoint): string => (e.host.includes(':') ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`);
+
+/** A stop request: resolves with the signal name; `dispose` removes the handlers. */
+export interface StopSignal {
+  readonly promise: Promise<string>;
+  dispose(): void;
+}
+
+/** Resolves on the first SIGINT or SIGTERM; a second one gets Node's default (exit). */
+export function processStopSignal(): StopSignal {
+  let dispose = (): void => undefined;
+  const promise = new Promise<string>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      dispose();
+      resolve(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    dispose = () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    };
+  });
+  return { promise, dispose: () => dispose() };
+}
+
+interface PeerSettings {
+  readonly options: PeerOptions;
+  readonly admin: string | undefined;
+  readonly events: string | undefined;
+  readonly pcap: string | undefined;
+  readonly filter: TraceFilter | undefined;
+  readonly logLevel: LogLevel;
+}
+
+function settings(args: CommandArgs): PeerSettings {
+  if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args.positionals[0])}`);
+  const role = str(args, 'role');
+  if (role !== 'master' && role !== 'backup') throw new UsageError(role === undefined ? '--role is required (master or backup)' : `--role must be master or backup, got ${JSON.stringify(role)}`);
+  const listen = endpointOption('listen', str(args, 'listen'));
+  const connect = endpointOption('connect', str(args, 'connect'));
+  if (role === 'master' && listen === undefined) throw new UsageError('the master role needs --listen HOST:PORT');
+  if (role === 'backup' && connect === undefined) throw new UsageError('the backup role needs --connect HOST:PORT');
+  const nodeId = intOption('node-id', str(args, 'node-id'));
+  if (nodeId !== undefined && nodeId > 0xffffffff) throw new UsageError('--node-id must fit in 32 bits');
+  const periodicMs = intOption('periodic-ms', str(args, 'periodic-ms'));
+  if (periodicMs === 0) throw new UsageError('--periodic-ms must be at least 1');
+  const maxMessage = intOption('max-message', str(args, 'max-message'));
+  if (maxMessage !== undefined && (maxMessage < Limits.minMaxMessage || maxMessage > Limits.absoluteMaxMessage)) {
+    throw new UsageError(`--max-message must be from ${Limits.minMaxMessage} to ${Limits.absoluteMaxMessage}`);
+  }
+  const allowText = str(args, 'allow');
+  const allow = allowText?.split(',').map((h) => h.trim()).filter((h) => h !== '');
+  if (allowText !== undefined && allow!.length === 0) throw new UsageError('--allow needs at least one host');
+  const admin = str(args, 'admin');
+  if (admin !== undefined) {
+    try {
+      parseAdminAddress(admin);
+    } catch (err) {
+      throw new UsageError(`--admin: ${(err as Error).message}`);
+    }
+  }
+  const filterText = str(args, 'trace-filter');
+  let filter: TraceFilter | undefined;
+  if (filterText !== undefined) {
+    try {
+      filter = parseTraceFilter(filterText);
+    } catch (err) {
+      throw new UsageError(`--trace-filter: ${(err as Error).message}`);
+    }
+  }
+  const nodeName = str(args, 'node-name');
+  return {
+    options: {
+      role: role as Role,
+      ...(listen !== undefined ? { listen } : {}),
+      ...(connect !== undefined ? { connect } : {}),
+      ...(nodeId !== undefined ? { nodeId } : {}),
+      ...(nodeName !== undefined ? { nodeName } : {}),
+      ...(periodicMs !== undefined ? { periodicMs } : {}),
+      ...(maxMessage !== undefined ? { maxMessage } : {}),
+      ...(allow !== undefined ? { allow } : {}),
+      conformanceProbe: args.values['conformance-probe'] === true,
+    },
+    admin,
+    events: str(args, 'events'),
+    pcap: str(args, 'pcap'),
+    filter,
+    logLevel: logLevelOption(str(args, 'log-level')),
+  };
+}
+
+/** Anything with an async close: trace files, the admin server. */
+interface Closable {
+  close(): Promise<void>;
+}
+
+const describe = (err: unknown): string => {
+  const code = (err as { code?: unknown }).code;
+  return `${typeof code === 'string' ? `${code}: ` : ''}${err instanceof Error ? err.message : String(err)}`;
+};
+
+/**
+ * Runs a peer until `stop` resolves (the CLI passes SIGINT/SIGTERM).
+ *
+ * @returns 0 after a clean stop; 1 when it could not start (address in use, a file that
+ *   cannot be created…) or a file failed while closing.
+ * @throws UsageError for bad options.
+ */
+export async function runPeer(args: CommandArgs, io: Io, stop: StopSignal): Promise<number> {
+  let s: PeerSettings;
+  try {
+    s = settings(args);
+  } catch (err) {
+    stop.dispose();
+    throw err;
+  }
+  const say = (level: LogLevel, text: string): void => {
+    if (LOG_LEVELS.indexOf(level) <= LOG_LEVELS.indexOf(s.logLevel)) io.err(`${new Date().toISOString()} ${level.padEnd(5)} ${text}\n`);
+  };
+  const peer = new KkcmPeer(s.options);
+  const counters = registerCountingClients(peer);
+  const detachLogger = attachLogger(peer, s.logLevel, io.err);
+  const closables: Closable[] = [];
+  let events: EventLog | undefined;
+  let admin: AdminServer | undefined;
+  let code: number = ExitCode.ok;
+  try {
+    try {
+      if (s.events !== undefined) {
+        events = attachEventLog(peer, s.events, { filter: s.filter });
+        closables.push(events);
+      }
+      if (s.pcap !== undefined) closables.push(attachPcapng(peer, s.pcap, { filter: s.filter }));
+      if (s.admin !== undefined) {
+        admin = await startAdminServer(peer, s.admin, { extraStats: () => ({ clients: counters }) });
+        closables.push(admin);
+      }
+      await peer.configure();
+    } catch (err) {
+      io.err(`kkcm peer: ${describe(err)}\n`);
+      return ExitCode.failure;
+    }
+    const parts = [`role=${peer.role}`];
+    const listening = peer.listenAddress;
+    if (listening !== undefined) parts.push(`listen=${formatEndpoint(listening)}`);
+    if (s.options.connect !== undefined) parts.push(`connect=${formatEndpoint(s.options.connect)}`);
+    if (admin !== undefined) parts.push(`admin=${admin.address}`);
+    if (s.events !== undefined) parts.push(`events=${s.events}`);
+    if (s.pcap !== undefined) parts.push(`pcap=${s.pcap}`);
+    io.out(`kkcm peer: ready ${parts.join(' ')}\n`);
+    const signal = await stop.promise;
+    say('info', `${signal}: stopping`);
+  } finally {
+    stop.dispose();
+    await peer.stop();
+    detachLogger();
+    // Files last: they hold the SHUTDOWN and cleanup lines that stop() just produced.
+    for (const c of closables.reverse()) {
+      try {
+        await c.close();
+      } catch (err) {
+        io.err(`kkcm peer: ${describe(err)}\n`);
+        code = ExitCode.failure;
+      }
+    }
+  }
+  if (events !== undefined && events.dropped > 0) say('warn', `${events.dropped} event lines were dropped (the disk could not keep up)`);
+  say('info', 'stopped');
+  return code;
+}
+
+/** `kkcm peer …`: runs a peer until SIGINT or SIGTERM. */
+export function peerCommand(args: CommandArgs, io: Io): Promise<number> {
+  return runPeer(args, io, processStopSignal());
+}
