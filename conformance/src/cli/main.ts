@@ -6,13 +6,14 @@
 import { parseArgs } from 'node:util';
 import { SpecError } from '../../../spec/src/index.js';
 import { decodeCommand, encodeCommand, specCommand, type CommandArgs } from './codec-commands.js';
+import { CONFORMANCE_HELP, CONFORMANCE_OPTIONS, conformanceCommand } from './conformance-command.js';
 import { ctlCommand, CTL_HELP } from './ctl-command.js';
 import { DEMO_HELP, demoCommand } from './demo-command.js';
 import { ExitCode, processIo, UsageError, type Io } from './io.js';
 import { PEER_HELP, peerCommand } from './peer-command.js';
 import { vectorsCommand } from './vectors-command.js';
 
-type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
+type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
 
 interface Command {
   readonly summary: string;
@@ -22,6 +23,12 @@ interface Command {
 }
 
 const COMMANDS: Readonly<Record<string, Command>> = {
+  conformance: {
+    summary: 'run the conformance suite against a peer (default: the embedded reference peer)',
+    help: CONFORMANCE_HELP,
+    options: CONFORMANCE_OPTIONS,
+    run: conformanceCommand,
+  },
   spec: {
     summary: 'print the protocol spec',
     help: `Usage: kkcm spec [--json] [--spec FILE]

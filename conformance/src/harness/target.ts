@@ -238,7 +238,8 @@ export class ExecTarget implements Target {
 
   private async launch(): Promise<void> {
     const cmd = this.command.replaceAll('{port}', String(this.inner.port));
-    const child = spawn(cmd, { shell: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group: signals reach the peer itself, not only the shell around it.
+    const child = spawn(cmd, { shell: true, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     this.child = child;
     this.exited = false;
     const keep = (d: Buffer): void => {
@@ -289,15 +290,33 @@ export class ExecTarget implements Target {
 
   private async stopChild(): Promise<void> {
     const child = this.child;
-    if (child === undefined || this.exited) return;
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(() => child.kill('SIGKILL'), 3000);
-      child.once('exit', () => {
-        clearTimeout(t);
-        resolve();
-      });
-      child.kill('SIGTERM');
-    });
+    if (child === undefined || child.pid === undefined) return;
+    const group = -child.pid;
+    const groupAlive = (): boolean => {
+      try {
+        process.kill(group, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    if (!groupAlive()) return;
+    try {
+      process.kill(group, 'SIGTERM');
+    } catch {
+      return;
+    }
+    // The shell may exit before the peer: wait for the whole group, then insist.
+    const deadline = performance.now() + 5000;
+    while (groupAlive() && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    if (groupAlive()) {
+      try {
+        process.kill(group, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }
+    this.exited = true;
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,183 @@
+/**
+ * `kkcm conformance`: runs the suite against the embedded reference peer (both roles), a
+ * listening peer (`--connect`), a connecting peer (`--listen`) or a launched one (`--exec`).
+ *
+ * @module
+ */
+import { writeFileSync } from 'node:fs';
+import { CASES, selectCases } from '../catalog.js';
+import { loadBaseline, loadExpectedFailures } from '../expectations.js';
+import { colorEnabled, isReportFormat, LiveView, renderReport, type ReportFormat } from '../reporters/index.js';
+import type { ConformanceReport, Level, PeerRole } from '../report.js';
+import { runConformance, type TargetSpec } from '../runner.js';
+import type { CommandArgs } from './codec-commands.js';
+import { ExitCode, UsageError, type Io } from './io.js';
+
+/** Options of the command, for the CLI table. */
+export const CONFORMANCE_OPTIONS = {
+  connect: { type: 'string' },
+  listen: { type: 'string' },
+  exec: { type: 'string' },
+  role: { type: 'string' },
+  list: { type: 'boolean' },
+  case: { type: 'string', multiple: true },
+  tag: { type: 'string', multiple: true },
+  level: { type: 'string', multiple: true },
+  exclude: { type: 'string', multiple: true },
+  seed: { type: 'string' },
+  repeat: { type: 'string' },
+  'timeout-scale': { type: 'string' },
+  'case-timeout': { type: 'string' },
+  'run-timeout': { type: 'string' },
+  'handshake-timeout': { type: 'string' },
+  format: { type: 'string' },
+  out: { type: 'string' },
+  'expected-failures': { type: 'string' },
+  baseline: { type: 'string' },
+  'no-color': { type: 'boolean' },
+} as const;
+
+/** Help text. */
+export const CONFORMANCE_HELP = `Usage: kkcm conformance [target] [selection] [output]
+
+Runs the conformance suite over real TCP sockets and judges the peer case by case.
+Without a target it runs against the embedded reference peer in both roles.
+
+Target (at most one):
+  --connect HOST:PORT     the peer listens there (it plays the master); the suite connects
+  --listen HOST:PORT      the suite listens there; the peer connects (it plays the backup)
+  --exec "CMD"            launches the peer; {port} in CMD is replaced by the port to listen
+                          on (--role master) or the suite's port to connect to (--role backup);
+                          restarted after a case that killed it
+  --role master|backup    the peer's role: required with --exec; with no target, only this role
+
+Selection:
+  --list                  print the case catalogue (with --format json: as JSON) and exit
+  --case ID|GLOB          run exactly these cases (repeatable; * matches anything)
+  --tag TAG               cases with this tag (repeatable)
+  --level MUST|SHOULD|MAY cases of this level (repeatable)
+  --exclude ID|GLOB       leave these out (repeatable)
+  --seed N                shuffle the order with this seed (printed in the report)
+  --repeat N              run each case N times
+
+Timing:
+  --timeout-scale F       multiply every timeout (slow machines or peers), default 1
+  --case-timeout MS       budget of one case before it is judged, default 30000
+  --run-timeout MS        budget of the whole run
+  --handshake-timeout MS  the peer's handshake timeout, default 5000 (spec)
+
+Output:
+  --format human|json|junit|tap|html   default human
+  --out FILE              write the report there (a live view still goes to the terminal)
+  --expected-failures FILE  one case-id[@role] per line (# comments): failing ones are
+                          xfail, passing ones xpass; entries matching no case fail the run
+  --baseline REPORT.json  fail only on regressions against an earlier JSON report
+  --no-color              no ANSI colours (NO_COLOR is honoured too)
+
+Exit codes: 0 conforming, 1 not conforming, 2 usage error, 3 harness error.
+
+Examples:
+  kkcm conformance
+  kkcm conformance --connect 10.0.0.1:7000
+  kkcm conformance --listen 0.0.0.0:7000 --format junit --out kkcm-junit.xml
+  kkcm conformance --exec "./my-peer --listen 127.0.0.1:{port}" --role master
+  kkcm conformance --case 'framing.*' --case handshake.version.incompatible
+  kkcm conformance --list --tag probe
+`;
+
+function endpoint(flag: string, value: string): { host: string; port: number } {
+  const m = /^(.*):(\d{1,5})$/.exec(value);
+  const port = m === null ? NaN : Number(m[2]);
+  if (m === null || m[1] === '' || port > 65535) throw new UsageError(`--${flag} wants HOST:PORT, got ${JSON.stringify(value)}`);
+  return { host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port };
+}
+
+function number(flag: string, value: string | undefined, integer: boolean): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n))) throw new UsageError(`--${flag} wants a ${integer ? 'non-negative integer' : 'non-negative number'}, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function strings(v: unknown): string[] {
+  return Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : [];
+}
+
+function roleOf(value: string | undefined): PeerRole | undefined {
+  if (value === undefined) return undefined;
+  if (value !== 'master' && value !== 'backup') throw new UsageError(`--role wants master or backup, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+/** Exit code of a finished run. */
+export function exitCodeOf(report: ConformanceReport): number {
+  if (report.summary.fail > 0 || report.summary.xpass > 0 || report.problems.length > 0) return ExitCode.failure;
+  if (report.summary.error > 0) return ExitCode.harness;
+  return ExitCode.ok;
+}
+
+/** `kkcm conformance`. */
+export async function conformanceCommand(args: CommandArgs, io: Io): Promise<number> {
+  const v = args.values as Record<string, unknown>;
+  const str = (k: string): string | undefined => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
+  const format = str('format') ?? 'human';
+  if (!isReportFormat(format)) throw new UsageError(`--format wants human, json, junit, tap or html, got ${JSON.stringify(format)}`);
+  const levels = strings(v.level).map((l) => l.toUpperCase());
+  for (const l of levels) if (l !== 'MUST' && l !== 'SHOULD' && l !== 'MAY') throw new UsageError(`--level wants MUST, SHOULD or MAY, got ${JSON.stringify(l)}`);
+  const role = roleOf(str('role'));
+  const selection = { cases: strings(v.case), tags: strings(v.tag), levels: levels as Level[], exclude: strings(v.exclude), roles: role === undefined ? undefined : [role] };
+
+  if (v.list === true) {
+    const { cases } = selectCases(selection);
+    if (format === 'json') {
+      io.out(`${JSON.stringify(cases.map(({ id, title, requirements, level, roles, channels, tags, allowedOutcomes }) => ({ id, title, requirements, level, roles, channels, tags, allowedOutcomes })), null, 2)}\n`);
+    } else {
+      for (const c of cases) io.out(`${c.id.padEnd(42)} ${c.level.padEnd(6)} ${c.roles.join(',').padEnd(13)} ${c.requirements.join(',').padEnd(30)} ${c.title}\n`);
+      io.out(`${cases.length} of ${CASES.length} cases\n`);
+    }
+    return ExitCode.ok;
+  }
+
+  const { unknown } = selectCases(selection);
+  if (unknown.length > 0) throw new UsageError(`no such case: ${unknown.join(', ')} (see --list)`);
+  const targets = ['connect', 'listen', 'exec'].filter((k) => str(k) !== undefined);
+  if (targets.length > 1) throw new UsageError('give at most one of --connect, --listen, --exec');
+  let target: TargetSpec = { kind: 'embedded' };
+  if (str('connect') !== undefined) target = { kind: 'connect', ...endpoint('connect', str('connect')!) };
+  if (str('listen') !== undefined) target = { kind: 'listen', ...endpoint('listen', str('listen')!) };
+  if (str('exec') !== undefined) {
+    if (role === undefined) throw new UsageError('--exec needs --role master or --role backup');
+    target = { kind: 'exec', command: str('exec')!, role };
+  }
+  const expectedFailures = str('expected-failures') !== undefined ? loadExpectedFailures(str('expected-failures')!) : undefined;
+  const baseline = str('baseline') !== undefined ? loadBaseline(str('baseline')!) : undefined;
+  const color = v['no-color'] !== true && colorEnabled(io.isTty);
+  const toTerminal = str('out') === undefined && format === 'human';
+  // The live view shares stdout with a human report; otherwise it goes to stderr.
+  const live = new LiveView({ out: toTerminal ? io.out : io.err, isTty: io.isTty }, { color, total: selectCases(selection).cases.length * (target.kind === 'embedded' && role === undefined ? 2 : 1) });
+  const seed = number('seed', str('seed'), true);
+  const report = await runConformance({
+    target,
+    selection,
+    seed,
+    repeat: number('repeat', str('repeat'), true),
+    timeoutScale: number('timeout-scale', str('timeout-scale'), false),
+    caseTimeoutMs: number('case-timeout', str('case-timeout'), true),
+    runTimeoutMs: number('run-timeout', str('run-timeout'), true),
+    handshakeTimeoutMs: number('handshake-timeout', str('handshake-timeout'), true),
+    expectedFailures,
+    baseline,
+    onCaseStart: (id) => live.caseStarted(id),
+    onCaseEnd: (r) => live.caseFinished(r),
+  });
+  live.finish(report);
+  const text = renderReport(report, format as ReportFormat, { color: toTerminal && color });
+  const out = str('out');
+  if (out !== undefined) {
+    writeFileSync(out, text);
+    io.err(`kkcm conformance: ${format} report written to ${out}\n`);
+  } else {
+    io.out(text.endsWith('\n') ? text : `${text}\n`);
+  }
+  return exitCodeOf(report);
+}

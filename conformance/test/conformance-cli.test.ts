@@ -1,0 +1,99 @@
+import t from 'tap';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { packageRoot } from '../../spec/src/index.js';
+import { main } from '../src/cli/main.js';
+import type { Io } from '../src/cli/io.js';
+import type { ConformanceReport } from '../src/report.js';
+
+interface Run { code: number; out: string; err: string }
+
+async function run(argv: string[]): Promise<Run> {
+  let out = '';
+  let err = '';
+  const io: Io = { out: (s) => { out += s; }, err: (s) => { err += s; }, stdin: async () => Buffer.alloc(0), isTty: false };
+  const code = await main(argv, io);
+  return { code, out, err };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'kkcm-conf-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+const schema = JSON.parse(readFileSync(join(packageRoot(), 'conformance', 'report.schema.json'), 'utf8')) as object;
+const validate = new Ajv2020({ allErrors: true, strictTypes: false }).compile(schema);
+/** The peer CLI, from source, as a shell command line. */
+const peerCmd = `${JSON.stringify(process.execPath)} --import tsx ${JSON.stringify(join(packageRoot(), 'conformance', 'src', 'cli', 'run.ts'))} peer --conformance-probe --periodic-ms 50`;
+
+t.test('--list prints the catalogue, as text and as JSON', async (t) => {
+  const text = await run(['conformance', '--list']);
+  t.equal(text.code, 0);
+  t.match(text.out, /framing\.magic\.bad +MUST/);
+  const json = JSON.parse((await run(['conformance', '--list', '--format', 'json', '--tag', 'probe'])).out) as { id: string; tags: string[] }[];
+  t.ok(json.length > 3 && json.every((c) => c.tags.includes('probe')));
+});
+
+t.test('usage errors exit 2', async (t) => {
+  t.equal((await run(['conformance', '--case', 'no.such.case'])).code, 2);
+  t.equal((await run(['conformance', '--format', 'pdf'])).code, 2);
+  t.equal((await run(['conformance', '--exec', 'true'])).code, 2, '--exec needs --role');
+  t.equal((await run(['conformance', '--connect', 'nowhere'])).code, 2);
+  t.equal((await run(['conformance', '--connect', 'a:1', '--listen', 'b:2'])).code, 2);
+  t.equal((await run(['conformance', '--level', 'OFTEN'])).code, 2);
+  t.equal((await run(['conformance', '--seed', '-3'])).code, 2);
+  t.equal((await run(['conformance', '--role', 'leader'])).code, 2);
+});
+
+t.test('a selected run writes a JSON report that validates against the published schema', async (t) => {
+  const out = join(dir, 'report.json');
+  const r = await run(['conformance', '--case', 'framing.*', '--case', 'control.echo.exact', '--format', 'json', '--out', out, '--seed', '42']);
+  t.equal(r.code, 0, r.err);
+  const report = JSON.parse(readFileSync(out, 'utf8')) as ConformanceReport;
+  t.ok(validate(report), JSON.stringify(validate.errors));
+  t.equal(report.seed, 42);
+  t.equal(report.summary.pass, report.cases.length);
+  t.ok(report.cases.some((c) => c.role === 'backup') && report.cases.some((c) => c.role === 'master'), 'both roles');
+});
+
+t.test('JUnit and TAP reports come out in their formats', async (t) => {
+  const junit = await run(['conformance', '--case', 'control.echo.exact', '--role', 'master', '--format', 'junit']);
+  t.match(junit.out, /^<\?xml[^>]*\?>\s*<testsuites/);
+  t.match(junit.out, /testcase[^>]+control\.echo\.exact/);
+  const tap = await run(['conformance', '--case', 'control.echo.exact', '--role', 'master', '--format', 'tap']);
+  t.match(tap.out, /^TAP version 14/);
+  t.match(tap.out, /^ok 1 /m);
+});
+
+t.test('a stale expected-failures entry fails the run; a listed failing case becomes xfail', async (t) => {
+  const stale = join(dir, 'stale.txt');
+  writeFileSync(stale, 'control.echo.exact  # we thought echo was broken\n');
+  const r = await run(['conformance', '--case', 'control.echo.exact', '--role', 'master', '--expected-failures', stale, '--format', 'json']);
+  const report = JSON.parse(r.out) as ConformanceReport;
+  t.equal(report.summary.xpass, 1, 'a listed case that passes is xpass');
+  t.equal(r.code, 1);
+});
+
+t.test('a baseline turns known failures into xfail and keeps regressions failing', async (t) => {
+  const base = join(dir, 'base.json');
+  await run(['conformance', '--case', 'control.echo.exact', '--role', 'master', '--format', 'json', '--out', base]);
+  const r = await run(['conformance', '--case', 'control.echo.exact', '--role', 'master', '--baseline', base, '--format', 'json']);
+  t.equal(r.code, 0);
+  t.equal((JSON.parse(r.out) as ConformanceReport).summary.pass, 1);
+});
+
+t.test('the reference peer as its own process passes the suite through --exec as master (the suite connects)', async (t) => {
+  const r = await run(['conformance', '--exec', `${peerCmd} --role master --listen 127.0.0.1:{port}`, '--role', 'master', '--format', 'json', '--exclude', 'handshake.timeout.*']);
+  const report = JSON.parse(r.out) as ConformanceReport;
+  const bad = report.cases.filter((c) => c.verdict !== 'pass' && c.verdict !== 'skip');
+  t.same(bad.map((c) => `${c.id}: ${c.verdict} ${c.observed ?? c.reason ?? ''}`), []);
+  t.ok(report.summary.pass > 30);
+  t.match(report.target, /^exec /);
+});
+
+t.test('the reference peer as its own process passes the suite through --exec as backup (the peer connects to the suite)', async (t) => {
+  const r = await run(['conformance', '--exec', `${peerCmd} --role backup --connect 127.0.0.1:{port}`, '--role', 'backup', '--format', 'json', '--exclude', 'handshake.backup.timeout']);
+  const report = JSON.parse(r.out) as ConformanceReport;
+  const bad = report.cases.filter((c) => c.verdict !== 'pass' && c.verdict !== 'skip');
+  t.same(bad.map((c) => `${c.id}: ${c.verdict} ${c.observed ?? c.reason ?? ''}`), []);
+  t.ok(report.summary.pass > 30);
+});
