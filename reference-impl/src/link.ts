@@ -57,6 +57,8 @@ export interface LinkOwner {
   onIgnored(link: Link, msg: DecodedMessage): void;
   /** The peer confirmed delivery up to `upTo`. */
   onAck(link: Link, upTo: number): void;
+  /** The peer did not accept the message numbered `seq` (`code`: numeric error code). */
+  onNack(link: Link, seq: number, code: number): void;
   /** The peer answered an ECHO-REQUEST. */
   onEchoReply(link: Link, token: number, payload: Uint8Array): void;
   /** The peer is closing deliberately. */
@@ -106,6 +108,8 @@ export class Link {
   peerMaxMessage: number = Limits.defaultMaxMessage;
   /** Version range of our HELLO (connector). */
   private offered = { min: 0, max: 255 };
+  /** Node name the peer gave in its HELLO-ACK (connector). */
+  peerNodeName: string | undefined;
   /** Features both sides support, once bound. */
   features = 0;
   /** Session id once known. */
@@ -211,6 +215,11 @@ export class Link {
   /** Sends ECHO-REQUEST. */
   sendEcho(token: number, payload: Uint8Array): void {
     this.enqueue({ name: 'control.echoRequest', body: { token, payload } });
+  }
+
+  /** Reports an ackRequested message that was not accepted; goes out before any later ACK. */
+  sendNack(seq: number, code: ErrorCode): void {
+    if (this.stateValue === 'bound') this.enqueue({ name: 'control.nack', body: { seq, code: ERROR_VALUES[code] } });
   }
 
   /** Confirms delivery of an ackRequested message; ACKs are coalesced per turn. */
@@ -341,6 +350,7 @@ export class Link {
     }
     this.versionValue = ack.version;
     this.features = ack.features;
+    this.peerNodeName = ack.nodeName;
     this.framer.setVersion(ack.version);
     this.peerMaxMessage = Math.min(ack.maxMessage, Limits.absoluteMaxMessage);
     this.bind();
@@ -377,9 +387,12 @@ export class Link {
       case 'control.helloReject':
         this.protocolError(new CodecError('ERR_UNEXPECTED_MESSAGE', `${msg.name} after the handshake`, { offset: 7, path: 'header.subtype' }), frame);
         return;
+      case 'control.nack':
+        this.owner.onNack(this, msg.body.seq, msg.body.code);
+        return;
       default:
+        // Delivery confirmation (ACK or NACK) is the owner's: it knows whether a handler accepted it.
         this.owner.onMessage(this, msg, frame);
-        if ((msg.header.flags & Flags.ackRequested) !== 0 && this.stateValue === 'bound') this.scheduleAck(msg.header.seq);
     }
   }
 

@@ -12,6 +12,7 @@ import {
   CleanupReason,
   CodecError,
   encodeMessage,
+  ERROR_CODES,
   Feature,
   Flags,
   Limits,
@@ -96,7 +97,11 @@ export interface PeerOptions {
 export interface SendOptions {
   /** Wait for room when the channel's queue is full (design `wait_ok`); default false. */
   readonly wait?: boolean;
-  /** Ask for delivery confirmation: resolve when the peer's handler accepted it. */
+  /**
+   * Ask for delivery confirmation: resolve when the peer's client handler accepted it;
+   * reject with ERR_HANDLER_FAILED or ERR_NO_HANDLER when it did not (NACK), or with
+   * ERR_SESSION_DOWN when the session ended first (the message's fate is then unknown).
+   */
   readonly confirm?: boolean;
   /** Channel, for types that travel on both (control and probe); default the first. */
   readonly channel?: ChannelName;
@@ -589,6 +594,7 @@ export class KkcmPeer extends EventEmitter<{
     this.current = session;
     session.up = true;
     session.version = link.version ?? 0;
+    if (link.peerNodeName !== undefined) session.peerNode = link.peerNodeName;
     session.features = link.features;
     this.attempt = 0;
     this.statsValue.sessions.up++;
@@ -672,24 +678,36 @@ export class KkcmPeer extends EventEmitter<{
     this.dispatch(link, msg);
   }
 
-  /** Hands a whole message to the handler registered for its type (design 7.2.e). */
+  /**
+   * Hands a whole message to the handler registered for its type (design 7.2.e), then
+   * confirms an ackRequested one: ACK when the handler accepted it, NACK when it threw or
+   * no client is registered (KKCM-CTL-4).
+   */
   private dispatch(link: Link, msg: KnownMessage): void {
     const client = TYPE_CLIENT[msg.header.type] ?? 'kkcm';
     const handler = this.registry.get(client)?.message;
+    const confirm = (msg.header.flags & Flags.ackRequested) !== 0;
     if (handler === undefined) {
       this.statsValue.undelivered++;
       this.emitEvent({ event: 'undelivered', channel: link.channel!, name: msg.name, client });
+      if (confirm) link.sendNack(msg.header.seq, 'ERR_NO_HANDLER');
       return;
     }
-    this.callHandler(client, 'message', () => handler(msg, { channel: link.channel! }));
+    const accepted = this.callHandler(client, 'message', () => handler(msg, { channel: link.channel! }));
+    if (!confirm) return;
+    if (accepted) link.scheduleAck(msg.header.seq);
+    else link.sendNack(msg.header.seq, 'ERR_HANDLER_FAILED');
   }
 
-  private callHandler(client: string, handler: 'message' | 'periodic' | 'cleanup' | 'init', fn: () => void): void {
+  /** Calls a client handler, isolating its exception (counted and traced). @returns false when it threw. */
+  private callHandler(client: string, handler: 'message' | 'periodic' | 'cleanup' | 'init', fn: () => void): boolean {
     try {
       fn();
+      return true;
     } catch (err) {
       this.statsValue.handlerErrors++;
       this.emitEvent({ event: 'handler-error', client, handler, error: (err as Error).message ?? String(err) });
+      return false;
     }
   }
 
@@ -750,6 +768,13 @@ export class KkcmPeer extends EventEmitter<{
       onAck: (link, upTo) => {
         const list = this.current?.confirmations[link.channel!];
         while (list !== undefined && list.length > 0 && seqLte(list[0]!.seq, upTo)) list.shift()!.resolve();
+      },
+      onNack: (link, seq, code) => {
+        const list = this.current?.confirmations[link.channel!];
+        const i = list === undefined ? -1 : list.findIndex((c) => c.seq === seq);
+        if (list === undefined || i < 0) return;
+        const errorCode = ERROR_CODES[code] ?? 'ERR_HANDLER_FAILED';
+        list.splice(i, 1)[0]!.reject(new PeerError(errorCode, `the peer did not accept message ${seq}: ${errorCode}`));
       },
       onEchoReply: () => undefined,
       onShutdown: (link, body) => this.onShutdown(link, body),

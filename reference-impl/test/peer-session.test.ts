@@ -341,3 +341,29 @@ t.test('stop leaves no timer behind', async (t) => {
   await p.master.stop();
   t.equal(await codeOf(p.master.configure()), 'ERR_NOT_CONFIGURED', 'a stopped peer does not start again');
 });
+
+t.test('a message the peer handler refuses is NACKed: its confirmation rejects, later ones still resolve', async (t) => {
+  const p = await pair();
+  p.backup.register('prl', { message: (m) => { if ((m.body as { handle: number }).handle === 2) throw new Error('refused'); } });
+  const outcomes = await Promise.allSettled([1, 2, 3].map((h) => p.master.send('prl', { name: 'prl.packetDrop', body: { handle: h, count: 0 } }, { confirm: true })));
+  t.same(outcomes.map((o) => o.status), ['fulfilled', 'rejected', 'fulfilled']);
+  t.equal(((outcomes[1] as PromiseRejectedResult).reason as { code: string }).code, 'ERR_HANDLER_FAILED');
+  await p.master.stop();
+  await p.backup.stop();
+});
+
+t.test('a confirmed message for a client the peer has not registered is NACKed with ERR_NO_HANDLER', async (t) => {
+  const p = await pair();
+  t.equal(await codeOf(p.master.send('sdrl', samples.sdrl, { confirm: true })), 'ERR_NO_HANDLER');
+  t.equal(p.backup.stats().undelivered, 1);
+  await p.master.stop();
+  await p.backup.stop();
+});
+
+t.test('the connecting side learns the node name of the listening side', async (t) => {
+  const p = await pair();
+  t.equal(p.backup.status().session?.peerNode, 're0');
+  t.equal(p.master.status().session?.peerNode, 're1');
+  await p.master.stop();
+  await p.backup.stop();
+});

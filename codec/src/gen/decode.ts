@@ -171,6 +171,17 @@ export function decodeControlAck(b: Uint8Array, o: number, end: number): P.Contr
   return { upTo: f_upTo };
 }
 
+/** Decodes the body of NACK (type 0x01, subtype 0x09) in `b[o, end)`. */
+export function decodeControlNack(b: Uint8Array, o: number, end: number): P.ControlNackBody {
+  if (end - o < 8) truncated(o, end, [4, 2, 2], ['body.seq', 'body.code', 'body.reserved']);
+  const f_seq = ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+  const f_code = (b[o + 4]! << 8) | b[o + 5]!;
+  if (b[o + 6] !== 0 || b[o + 7] !== 0) reservedNonzero('body.reserved', o + 6);
+  o += 8;
+  if (o !== end) trailing(o, end);
+  return { seq: f_seq, code: f_code };
+}
+
 /** Decodes the body of HANDLE-SETUP-IPV4 (type 0x10, subtype 0x01) in `b[o, end)`. */
 export function decodeIhaHandleSetupV4(b: Uint8Array, o: number, end: number): P.IhaHandleSetupV4Body {
   if (end - o < 21) truncated(o, end, [4, 1, 1, 2, 2, 2, 4, 4, 1], ['body.handle', 'body.protocol', 'body.reserved', 'body.localPort', 'body.remotePort', 'body.reserved2', 'body.localAddress', 'body.remoteAddress', 'body.appNameLength']);
@@ -461,6 +472,8 @@ export function decodeKnown(header: P.Header, b: Uint8Array, o: number, end: num
       return { name: 'control.shutdown', header, body: decodeControlShutdown(b, o + 16, end) };
     case 0x0108:
       return { name: 'control.ack', header, body: decodeControlAck(b, o + 16, end) };
+    case 0x0109:
+      return { name: 'control.nack', header, body: decodeControlNack(b, o + 16, end) };
     case 0x1001:
       return { name: 'iha.handleSetupV4', header, body: decodeIhaHandleSetupV4(b, o + 16, end) };
     case 0x1002:

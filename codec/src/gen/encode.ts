@@ -320,6 +320,29 @@ export function writeControlAck(v: P.ControlAckBody, b: Uint8Array, o: number): 
   return o;
 }
 
+/** Body size of NACK; checks every derived length and count fits its field. */
+export function sizeControlNack(_v: P.ControlNackBody): number {
+  return 8;
+}
+
+/** Writes the body of NACK at `o`; returns the offset after it. */
+export function writeControlNack(v: P.ControlNackBody, b: Uint8Array, o: number): number {
+  const x_seq = v.seq;
+  if (typeof x_seq !== 'number' || (x_seq >>> 0) !== x_seq) badInt(x_seq, 'u32', 'body.seq');
+  b[o] = x_seq >>> 24;
+  b[o + 1] = x_seq >>> 16;
+  b[o + 2] = x_seq >>> 8;
+  b[o + 3] = x_seq;
+  const x_code = v.code;
+  if (typeof x_code !== 'number' || (x_code & 0xffff) !== x_code) badInt(x_code, 'u16', 'body.code');
+  b[o + 4] = x_code >>> 8;
+  b[o + 5] = x_code;
+  b[o + 6] = 0;
+  b[o + 7] = 0;
+  o += 8;
+  return o;
+}
+
 /** Body size of HANDLE-SETUP-IPV4; checks every derived length and count fits its field. */
 export function sizeIhaHandleSetupV4(v: P.IhaHandleSetupV4Body): number {
   const d_appNameLength = utf8Length(v.appName, 'body.appName');
@@ -907,6 +930,7 @@ export const BODY_ENCODERS: { readonly [N in P.MessageName]: BodyEncoder<N> } = 
   'control.error': { type: 0x01, subtype: 0x06, size: sizeControlError, write: writeControlError },
   'control.shutdown': { type: 0x01, subtype: 0x07, size: sizeControlShutdown, write: writeControlShutdown },
   'control.ack': { type: 0x01, subtype: 0x08, size: sizeControlAck, write: writeControlAck },
+  'control.nack': { type: 0x01, subtype: 0x09, size: sizeControlNack, write: writeControlNack },
   'iha.handleSetupV4': { type: 0x10, subtype: 0x01, size: sizeIhaHandleSetupV4, write: writeIhaHandleSetupV4 },
   'iha.handleSetupV6': { type: 0x10, subtype: 0x02, size: sizeIhaHandleSetupV6, write: writeIhaHandleSetupV6 },
   'iha.handleTeardown': { type: 0x10, subtype: 0x03, size: sizeIhaHandleTeardown, write: writeIhaHandleTeardown },

@@ -330,7 +330,9 @@ export type ErrorCode =
   | 'ERR_WRONG_CLIENT'
   | 'ERR_PEER_REJECTED'
   | 'ERR_CONNECTION_LOST'
-  | 'ERR_NOT_ALLOWED';
+  | 'ERR_NOT_ALLOWED'
+  | 'ERR_HANDLER_FAILED'
+  | 'ERR_NO_HANDLER';
 
 /** Numeric value of each error code (the value an ERROR message carries). */
 export const ERROR_VALUES: Readonly<Record<ErrorCode, number>> = {
@@ -404,6 +406,10 @@ export const ERROR_VALUES: Readonly<Record<ErrorCode, number>> = {
   ERR_CONNECTION_LOST: 34,
   /** A connection came from an address outside the allow-list. */
   ERR_NOT_ALLOWED: 35,
+  /** NACK: the receiving client's handler threw on the message. */
+  ERR_HANDLER_FAILED: 36,
+  /** NACK: no client is registered for the message's type on the receiving side. */
+  ERR_NO_HANDLER: 37,
 };
 
 /** Error codes by numeric value. */
@@ -443,6 +449,8 @@ export const ERROR_CODES: Readonly<Record<number, ErrorCode>> = {
   33: 'ERR_PEER_REJECTED',
   34: 'ERR_CONNECTION_LOST',
   35: 'ERR_NOT_ALLOWED',
+  36: 'ERR_HANDLER_FAILED',
+  37: 'ERR_NO_HANDLER',
 };
 
 /** Error codes that may travel in an ERROR message. */
@@ -465,6 +473,8 @@ export const WIRE_ERROR_CODES: readonly ErrorCode[] = [
   'ERR_UNEXPECTED_MESSAGE',
   'ERR_HANDSHAKE_TIMEOUT',
   'ERR_BAD_HELLO',
+  'ERR_HANDLER_FAILED',
+  'ERR_NO_HANDLER',
 ];
 
 /** Byte offset of each header field. */
@@ -480,7 +490,7 @@ export const HEADER_OFFSETS = {
 
 /** Decoded header (the magic is checked, not returned). */
 export interface Header {
-  /** Protocol version this message is written in. Before the handshake completes it is the sender's highest version; after it, the negotiated version. */
+  /** Protocol version this message is written in. After the handshake, the negotiated version. HELLO is written in the sender's highest version, HELLO-ACK in the negotiated one, HELLO-REJECT in the HELLO's highest version; these three keep one layout in every version and a receiver in the handshake accepts them whatever their header version. */
   version: number;
   /** Bit set; see the flags table. Undefined bits are reserved and must be zero. */
   flags: number;
@@ -608,6 +618,14 @@ export interface ControlShutdownBody {
 export interface ControlAckBody {
   /** Sequence number of the newest confirmed message. (u32) */
   upTo: number;
+}
+
+/** Body of NACK: An ackRequested message was delivered but not accepted: its client handler threw, or no client is registered for its type. Sent before any ACK that covers the same sequence number; cumulative ACKs continue past it. */
+export interface ControlNackBody {
+  /** Sequence number of the message that was not accepted. (u32) */
+  seq: number;
+  /** Why: ERR_HANDLER_FAILED or ERR_NO_HANDLER (error codes table). (u16) */
+  code: number;
 }
 
 /** Body of HANDLE-SETUP-IPV4: Set up replication of an IPv4 socket under a handle. */
@@ -832,6 +850,7 @@ export interface MessageBodies {
   'control.error': ControlErrorBody;
   'control.shutdown': ControlShutdownBody;
   'control.ack': ControlAckBody;
+  'control.nack': ControlNackBody;
   'iha.handleSetupV4': IhaHandleSetupV4Body;
   'iha.handleSetupV6': IhaHandleSetupV6Body;
   'iha.handleTeardown': IhaHandleTeardownBody;
@@ -879,6 +898,7 @@ export const MESSAGES: { readonly [N in MessageName]: MessageMeta & { readonly n
   'control.error': { name: 'control.error', type: 0x01, subtype: 0x06, client: 'kkcm', channels: ['send', 'receive'] },
   'control.shutdown': { name: 'control.shutdown', type: 0x01, subtype: 0x07, client: 'kkcm', channels: ['send', 'receive'] },
   'control.ack': { name: 'control.ack', type: 0x01, subtype: 0x08, client: 'kkcm', channels: ['send', 'receive'] },
+  'control.nack': { name: 'control.nack', type: 0x01, subtype: 0x09, client: 'kkcm', channels: ['send', 'receive'] },
   'iha.handleSetupV4': { name: 'iha.handleSetupV4', type: 0x10, subtype: 0x01, client: 'iha', channels: ['send'] },
   'iha.handleSetupV6': { name: 'iha.handleSetupV6', type: 0x10, subtype: 0x02, client: 'iha', channels: ['send'] },
   'iha.handleTeardown': { name: 'iha.handleTeardown', type: 0x10, subtype: 0x03, client: 'iha', channels: ['send'] },
