@@ -11,7 +11,6 @@ import {
   decodeMessage,
   encodeMessage,
   ERROR_VALUES,
-  Flags,
   Framer,
   HEADER_SIZE,
   Limits,
