@@ -216,6 +216,18 @@ export class Link {
     this.enqueue({ name: 'control.echoRequest', body: { token, payload } });
   }
 
+  /**
+   * Queues a reply the protocol requires; a reply that cannot be encoded (for example an
+   * ECHO-REPLY larger than the peer's own limit) is the peer's protocol error, not a crash.
+   */
+  private reply(msg: MessageInput, frame: Uint8Array): void {
+    try {
+      this.enqueue(msg);
+    } catch (err) {
+      this.protocolError(err, frame);
+    }
+  }
+
   /** Reports an ackRequested message that was not accepted; goes out before any later ACK. */
   sendNack(seq: number, code: ErrorCode): void {
     if (this.stateValue === 'bound') this.enqueue({ name: 'control.nack', body: { seq, code: ERROR_VALUES[code] } });
@@ -367,7 +379,7 @@ export class Link {
         this.owner.onIgnored(this, msg);
         return;
       case 'control.echoRequest':
-        this.enqueue({ name: 'control.echoReply', body: { token: msg.body.token, payload: msg.body.payload } });
+        this.reply({ name: 'control.echoReply', body: { token: msg.body.token, payload: msg.body.payload } }, frame);
         return;
       case 'control.echoReply':
         this.owner.onEchoReply(this, msg.body.token, msg.body.payload);

@@ -72,7 +72,9 @@ export class ProbeClient {
 
   private async burst(token: number, channelId: number, count: number, itemSize: number, requestChannel: ChannelName): Promise<void> {
     const channel: ChannelName | undefined = channelId === ChannelId.send ? 'send' : channelId === ChannelId.receive ? 'receive' : undefined;
-    const size = Math.min(itemSize, Limits.minMaxMessage - 32);
+    // Items as large as asked: the send path, not the probe, must keep them within the
+    // peer's advertised limit (KKCM-SESS-11); a refused item ends the burst early.
+    const size = Math.min(itemSize, Limits.absoluteMaxMessage);
     if (channel === undefined || count * size > MAX_BURST_BYTES) {
       this.reply({ name: 'probe.burstDone', body: { token, count: 0 } }, requestChannel);
       return;
@@ -85,6 +87,8 @@ export class ProbeClient {
         await this.host.send('probe', { name: 'probe.burstItem', body: { token, index, payload } }, { channel, wait: true });
         sent++;
       }
+    } catch {
+      // A refused item (too large for the peer, session gone) ends the burst; DONE says how far it got.
     } finally {
       this.reply({ name: 'probe.burstDone', body: { token, count: sent } }, channel);
     }

@@ -297,3 +297,35 @@ t.test('the probe reports the last cleanup reason across sessions', async (t) =>
   await p.master.stop();
   await p.backup.stop();
 });
+
+t.test('an ECHO-REQUEST whose reply would exceed the requester\'s own limit is a protocol error, not a crash', async (t) => {
+  const m = await master();
+  const send = await RawClient.connect(m.transport);
+  send.send({ name: 'control.hello', body: RawClient.hello('send', 50n, { maxMessage: 4096 }) });
+  const receive = await RawClient.connect(m.transport);
+  receive.send({ name: 'control.hello', body: RawClient.hello('receive', 50n, { maxMessage: 4096 }) });
+  await settle();
+  send.send({ name: 'control.echoRequest', body: { token: 1, payload: new Uint8Array(5000) } });
+  await settle();
+  t.equal(errorOf(send)?.code, ERROR_VALUES.ERR_FRAME_TOO_LARGE);
+  t.ok(send.closed);
+  t.equal(m.peer.status().state, 'waiting', 'the peer is healthy');
+  await m.peer.stop();
+});
+
+t.test('a probe burst never exceeds the largest message the requester advertised', async (t) => {
+  const m = await master();
+  const send = await RawClient.connect(m.transport);
+  send.send({ name: 'control.hello', body: RawClient.hello('send', 51n, { maxMessage: 4096 }) });
+  const receive = await RawClient.connect(m.transport);
+  receive.send({ name: 'control.hello', body: RawClient.hello('receive', 51n, { maxMessage: 4096 }) });
+  await settle();
+  send.send({ name: 'probe.burst', body: { token: 9, channel: 1, count: 3, itemSize: 4096 } });
+  send.send({ name: 'probe.burst', body: { token: 10, channel: 1, count: 3, itemSize: 100 } });
+  await settle(40);
+  t.ok(send.received.every((x) => x.header.length <= 4096), 'nothing above 4096 bytes');
+  t.match(send.received.find((x) => x.name === 'probe.burstDone' && (x.body as { token: number }).token === 9)?.body, { count: 0 });
+  t.match(send.received.find((x) => x.name === 'probe.burstDone' && (x.body as { token: number }).token === 10)?.body, { count: 3 });
+  t.ok(m.peer.sessionUp);
+  await m.peer.stop();
+});

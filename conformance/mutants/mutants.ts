@@ -1,0 +1,358 @@
+/**
+ * Mutant peers: the reference peer with exactly one requirement broken, each with the
+ * conformance case(s) that must fail it. Most break the wire behaviour through a transport
+ * tap or a peer option, without touching the peer; the few that need a decision inside the
+ * peer use its documented fault switches (`PeerOptions.faults`, reference-impl/src/faults.ts).
+ *
+ * @module
+ */
+import { Flags, FLAGS_RESERVED_MASK, HEADER_SIZE, Limits, MAGIC } from '../../codec/src/index.js';
+import type { PeerFaults } from '../../reference-impl/src/faults.js';
+import type { PeerOptions } from '../../reference-impl/src/peer.js';
+import { tcpTransport } from '../../reference-impl/src/tcp-transport.js';
+import type { Connection } from '../../reference-impl/src/transport.js';
+import type { PeerCustomizer } from '../src/harness/target.js';
+import type { PeerRole } from '../src/report.js';
+import { frameName, Header, HeaderRewriter, readU32, rewriteBody, writeU32 } from './frames.js';
+import { tapTransport, type Tap, type TapFactory } from './tap-transport.js';
+
+/** One deliberately broken peer. */
+export interface Mutant {
+  /** Stable kebab-case name. */
+  readonly name: string;
+  /** The requirement it breaks (`KKCM-FRM-1`). */
+  readonly breaks: string;
+  /** How it breaks it, in one sentence. */
+  readonly description: string;
+  /** Case ids that must fail it (each of them). */
+  readonly expectKilledBy: readonly string[];
+  /** Roles the peer plays in the runs (those its killers run in). */
+  readonly roles: readonly PeerRole[];
+  /** Turns the embedded reference peer's options into the mutant's. */
+  readonly customize: PeerCustomizer;
+}
+
+/** A customizer that routes the peer's connections through a tap. */
+const tapped = (factory: (options: PeerOptions) => TapFactory): PeerCustomizer => (options) => ({
+  ...options,
+  transport: tapTransport(options.transport ?? tcpTransport, factory(options)),
+});
+
+/** A customizer that sets fault switches of the peer. */
+const faulty = (faults: PeerFaults): PeerCustomizer => (options) => ({ ...options, faults: { ...options.faults, ...faults } });
+
+/** A tap that rewrites every header the peer reads. */
+const readHeaders = (rewrite: (header: Uint8Array, index: number, tap: { lastWrittenVersion: number | undefined }) => void): PeerCustomizer =>
+  tapped(() => () => {
+    const state = { lastWrittenVersion: undefined as number | undefined };
+    let index = 0;
+    const rewriter = new HeaderRewriter((h) => rewrite(h, index++, state));
+    return {
+      read: (chunk) => rewriter.push(chunk),
+      write: (frames) => {
+        const last = frames[frames.length - 1];
+        if (last !== undefined) state.lastWrittenVersion = last[Header.version];
+        return frames;
+      },
+    };
+  });
+
+/** A tap that rewrites the frames the peer writes, one by one (null drops a frame). */
+const writeFrames = (rewrite: (frame: Uint8Array) => Uint8Array | null, restamp?: number): PeerCustomizer =>
+  tapped(() => () => ({
+    write: (frames) => frames.map((f) => rewrite(f)).filter((f): f is Uint8Array => f !== null),
+    ...(restamp !== undefined ? { restamp } : {}),
+  }));
+
+/** The peer's largest message (what it enforces). */
+const enforced = (options: PeerOptions): number => Math.min(options.maxMessage ?? Limits.defaultMaxMessage, Limits.absoluteMaxMessage);
+
+/** A tap that advertises `advertised(enforced)` in HELLO and HELLO-ACK while the peer enforces its own limit. */
+const advertise = (advertised: (enforcedLimit: number) => number): PeerCustomizer =>
+  tapped((options) => () => ({
+    write: (frames) => frames.map((f) => {
+      const name = frameName(f);
+      if (name === 'control.hello') return rewriteBody(f, name, (b) => ({ ...b, maxMessage: advertised(enforced(options)) }));
+      if (name === 'control.helloAck') return rewriteBody(f, name, (b) => ({ ...b, maxMessage: advertised(enforced(options)) }));
+      return f;
+    }),
+  }));
+
+/**
+ * Reads each TCP chunk as if it held whole messages: a message cut at the end of a chunk is
+ * dropped, so the next chunk starts in the middle of one. A fragment whose header already
+ * announces more than the peer's limit is still handed on (the peer refuses it at once).
+ */
+const noReassembly: PeerCustomizer = tapped((options) => (): Tap => ({
+  read(chunk) {
+    let o = 0;
+    while (chunk.byteLength - o >= HEADER_SIZE) {
+      const length = readU32(chunk, o + Header.length);
+      if (readU32(chunk, o) !== MAGIC || length < HEADER_SIZE) return [chunk];
+      if (length > enforced(options)) return [chunk.subarray(0, o + HEADER_SIZE)];
+      if (chunk.byteLength - o < length) break;
+      o += length;
+    }
+    return [chunk.subarray(0, o)];
+  },
+}));
+
+/**
+ * When the other side closes one channel, the peer's request to close the other channel
+ * (made while it handles that close) is ignored: the other channel stays open.
+ */
+const keepsOtherChannel: PeerCustomizer = tapped(() => {
+  let closingNow: Connection | undefined;
+  return (conn) => {
+    let zombie = false;
+    return {
+      closing(deliver) {
+        closingNow = conn;
+        try {
+          deliver();
+        } finally {
+          closingNow = undefined;
+        }
+      },
+      closeRequested() {
+        if (closingNow !== undefined && closingNow !== conn) zombie = true;
+        return !zombie;
+      },
+    };
+  };
+});
+
+/** Swaps neighbouring PROBE-BURST-ITEMs of each write (the numbering stays legal). */
+const reordersBurst: PeerCustomizer = tapped(() => () => ({
+  restamp: 0,
+  write(frames) {
+    const out = [...frames];
+    for (let i = 0; i + 1 < out.length; i++) {
+      if (frameName(out[i]!) === 'probe.burstItem' && frameName(out[i + 1]!) === 'probe.burstItem') {
+        [out[i], out[i + 1]] = [out[i + 1]!, out[i]!];
+        i++;
+      }
+    }
+    return out;
+  },
+}));
+
+const copy = (f: Uint8Array): Uint8Array => Uint8Array.from(f);
+
+/** Every mutant, in requirement order. */
+export const MUTANTS: readonly Mutant[] = [
+  {
+    name: 'length-little-endian',
+    breaks: 'KKCM-HDR-1',
+    description: 'writes the header length field in little-endian byte order',
+    expectKilledBy: ['handshake.hello.compatible'],
+    roles: ['master'],
+    customize: writeFrames((f) => {
+      const b = copy(f);
+      b.set([f[11]!, f[10]!, f[9]!, f[8]!], Header.length);
+      return b;
+    }),
+  },
+  {
+    name: 'ignores-reserved-flags',
+    breaks: 'KKCM-HDR-3',
+    description: 'clears reserved flag bits of what it reads instead of refusing them',
+    expectKilledBy: ['header.flags.reserved-bit'],
+    roles: ['master', 'backup'],
+    customize: readHeaders((h) => {
+      h[Header.flags] = h[Header.flags]! & ~FLAGS_RESERVED_MASK;
+    }),
+  },
+  {
+    name: 'accepts-any-version',
+    breaks: 'KKCM-HDR-4',
+    description: 'after the handshake, reads every header as if it carried the negotiated version',
+    expectKilledBy: ['header.version.not-negotiated'],
+    roles: ['master', 'backup'],
+    customize: readHeaders((h, index, state) => {
+      if (index > 0 && state.lastWrittenVersion !== undefined) h[Header.version] = state.lastWrittenVersion;
+    }),
+  },
+  {
+    name: 'no-reassembly',
+    breaks: 'KKCM-FRM-1',
+    description: 'reads each TCP chunk as whole messages and drops a message split across chunks',
+    expectKilledBy: ['framing.split.byte-by-byte', 'framing.split.header-straddle'],
+    roles: ['master', 'backup'],
+    customize: noReassembly,
+  },
+  {
+    name: 'accepts-more-than-advertised',
+    breaks: 'KKCM-FRM-3',
+    description: 'advertises 65536 bytes as its largest message but waits for the body of anything up to 262144',
+    expectKilledBy: ['framing.limit.too-large'],
+    roles: ['master', 'backup'],
+    customize: advertise(() => 65536),
+  },
+  {
+    name: 'no-magic-check',
+    breaks: 'KKCM-FRM-5',
+    description: 'reads any magic value as the right one',
+    expectKilledBy: ['framing.magic.bad'],
+    roles: ['master', 'backup'],
+    customize: readHeaders((h) => writeU32(h, Header.magic, MAGIC)),
+  },
+  {
+    name: 'limit-off-by-one',
+    breaks: 'KKCM-FRM-6',
+    description: 'advertises one byte more than the largest message it accepts',
+    expectKilledBy: ['framing.limit.largest-accepted'],
+    roles: ['master', 'backup'],
+    customize: advertise((limit) => limit + 1),
+  },
+  {
+    name: 'numbers-from-one',
+    breaks: 'KKCM-SEQ-1',
+    description: 'numbers the messages it sends on a connection from 1',
+    expectKilledBy: ['sequence.peer-numbering'],
+    roles: ['master', 'backup'],
+    customize: writeFrames((f) => f, 1),
+  },
+  {
+    name: 'no-sequence-check',
+    breaks: 'KKCM-SEQ-2',
+    description: 'reads every message as if it carried the next sequence number',
+    expectKilledBy: ['sequence.gap', 'sequence.repeat'],
+    roles: ['master', 'backup'],
+    customize: readHeaders((h, index) => writeU32(h, Header.seq, index)),
+  },
+  {
+    name: 'accepts-wrong-channel',
+    breaks: 'KKCM-CHAN-2',
+    description: 'dispatches a message that arrived on a channel its type does not travel on',
+    expectKilledBy: ['channels.wrong.prl-on-send', 'channels.wrong.iha-on-receive'],
+    roles: ['master', 'backup'],
+    customize: faulty({ acceptWrongChannel: true }),
+  },
+  {
+    name: 'ignores-may-ignore',
+    breaks: 'KKCM-TYPE-1',
+    description: 'reads every message as if its mayIgnore flag were clear',
+    expectKilledBy: ['types.may-ignore.unknown-type', 'types.may-ignore.unknown-subtype'],
+    roles: ['master', 'backup'],
+    customize: readHeaders((h) => {
+      h[Header.flags] = h[Header.flags]! & ~Flags.mayIgnore;
+    }),
+  },
+  {
+    name: 'skips-unknown-types',
+    breaks: 'KKCM-TYPE-2',
+    description: 'skips every unknown type or subtype, as if mayIgnore were always set',
+    expectKilledBy: ['types.unknown-type.error', 'types.unknown-subtype.error'],
+    roles: ['master', 'backup'],
+    customize: readHeaders((h) => {
+      h[Header.flags] = h[Header.flags]! | Flags.mayIgnore;
+    }),
+  },
+  {
+    name: 'ignores-version-ranges',
+    breaks: 'KKCM-SESS-3',
+    description: 'accepts every HELLO with its own highest version, even when the ranges do not overlap',
+    expectKilledBy: ['handshake.version.incompatible'],
+    roles: ['master'],
+    customize: faulty({ ignoreVersionRanges: true }),
+  },
+  {
+    name: 'accepts-second-session',
+    breaks: 'KKCM-SESS-6',
+    description: 'accepts a HELLO for a second session while one is up',
+    expectKilledBy: ['handshake.second-session.refused'],
+    roles: ['master'],
+    customize: faulty({ acceptSecondSession: true }),
+  },
+  {
+    name: 'keeps-other-channel-open',
+    breaks: 'KKCM-SESS-7',
+    description: 'when one channel is lost, cleans up but leaves the other channel open',
+    expectKilledBy: ['session.one-channel-lost'],
+    roles: ['master', 'backup'],
+    customize: keepsOtherChannel,
+  },
+  {
+    name: 'no-handshake-timeout',
+    breaks: 'KKCM-SESS-8',
+    description: 'waits for a handshake for ever (a timeout of 10^9 ms)',
+    expectKilledBy: ['handshake.timeout.silent-connection'],
+    roles: ['master'],
+    customize: (options) => ({ ...options, handshakeTimeoutMs: 1e9 }),
+  },
+  {
+    name: 'echo-payload-altered',
+    breaks: 'KKCM-CTL-1',
+    description: 'returns an ECHO payload with its last byte inverted',
+    expectKilledBy: ['control.echo.exact'],
+    roles: ['master', 'backup'],
+    customize: writeFrames((f) => {
+      if (frameName(f) !== 'control.echoReply' || f.byteLength <= HEADER_SIZE + 8) return f;
+      const b = copy(f);
+      b[b.byteLength - 1] = b[b.byteLength - 1]! ^ 0xff;
+      return b;
+    }),
+  },
+  {
+    name: 'no-error-before-close',
+    breaks: 'KKCM-CTL-2',
+    description: 'closes on a protocol error without sending ERROR',
+    expectKilledBy: ['control.error.names-offender'],
+    roles: ['master', 'backup'],
+    customize: writeFrames((f) => (frameName(f) === 'control.error' ? null : f), 0),
+  },
+  {
+    name: 'no-shutdown-before-close',
+    breaks: 'KKCM-CTL-3',
+    description: 'closes deliberately without sending SHUTDOWN',
+    expectKilledBy: ['control.shutdown.on-deliberate-close'],
+    roles: ['master', 'backup'],
+    customize: writeFrames((f) => (frameName(f) === 'control.shutdown' ? null : f), 0),
+  },
+  {
+    name: 'ack-off-by-one',
+    breaks: 'KKCM-CTL-4',
+    description: 'confirms delivery only up to the message before the last one accepted',
+    expectKilledBy: ['control.ack.cumulative'],
+    roles: ['master', 'backup'],
+    customize: writeFrames((f) => {
+      if (frameName(f) !== 'control.ack') return f;
+      const b = copy(f);
+      writeU32(b, HEADER_SIZE, (readU32(f, HEADER_SIZE) - 1) >>> 0);
+      return b;
+    }),
+  },
+  {
+    name: 'wrong-cleanup-reason',
+    breaks: 'KKCM-CLN-2',
+    description: 'cleans up with socketIoError whatever reason the SHUTDOWN carries',
+    expectKilledBy: ['cleanup.shutdown.peer-down', 'cleanup.shutdown.nsr-deconfigured'],
+    roles: ['master', 'backup'],
+    customize: faulty({ ignoreShutdownReason: true }),
+  },
+  {
+    name: 'reorders-burst',
+    breaks: 'KKCM-DISP-2',
+    description: 'swaps neighbouring messages of a burst on output (sequence numbers still in order)',
+    expectKilledBy: ['dispatch.probe.burst-order'],
+    roles: ['master', 'backup'],
+    customize: reordersBurst,
+  },
+  {
+    name: 'periodic-never-fires',
+    breaks: 'KKCM-PER-1',
+    description: 'never calls the periodic handlers, while reporting its configured interval',
+    expectKilledBy: ['periodic.ticks'],
+    roles: ['master', 'backup'],
+    customize: faulty({ periodicNeverFires: true }),
+  },
+  {
+    name: 'advertises-tiny-limit',
+    breaks: 'KKCM-LIM-1',
+    description: 'advertises 2048 bytes as its largest message, below the protocol minimum',
+    expectKilledBy: ['handshake.limit.advertised'],
+    roles: ['master', 'backup'],
+    customize: (options) => ({ ...options, maxMessage: 2048 }),
+  },
+];
