@@ -33,6 +33,11 @@ export interface DecodeOptions {
   readonly maxMessage?: number;
   /** Negotiated version: when set, every header must carry exactly it. [KKCM-HDR-4] */
   readonly version?: number;
+  /**
+   * Accept any header version (when `version` is not set). For the handshake, whose
+   * messages keep one layout in every version [KKCM-SESS-3], and for observers.
+   */
+  readonly anyVersion?: boolean;
   /** Channel the message arrived on: when set, the static mapping is enforced. [KKCM-CHAN-2] */
   readonly channel?: ChannelName;
 }
@@ -88,7 +93,7 @@ export function checkHeaderAt(b: Uint8Array, o: number, options: DecodeOptions =
   const magic = ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
   if (magic !== MAGIC) fail('ERR_BAD_MAGIC', `magic is 0x${magic.toString(16).padStart(8, '0')}, expected 0x${MAGIC.toString(16)}`, o, 'header.magic');
   const version = b[o + HEADER_OFFSETS.version]!;
-  if (options.version !== undefined ? version !== options.version : version < PROTOCOL_VERSIONS.min || version > PROTOCOL_VERSIONS.max) {
+  if (options.version !== undefined ? version !== options.version : options.anyVersion !== true && (version < PROTOCOL_VERSIONS.min || version > PROTOCOL_VERSIONS.max)) {
     const wanted = options.version !== undefined ? `${options.version} (negotiated)` : `${PROTOCOL_VERSIONS.min}..${PROTOCOL_VERSIONS.max}`;
     fail('ERR_UNSUPPORTED_VERSION', `version ${version}, expected ${wanted}`, o + HEADER_OFFSETS.version, 'header.version');
   }

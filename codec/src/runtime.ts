@@ -119,12 +119,21 @@ export function readUtf8(b: Uint8Array, start: number, end: number, path: string
   }
 }
 
-/** UTF-8 byte length of a string; raises ERR_INVALID_VALUE for a non-string. */
+/** `String.prototype.isWellFormed` (ES2024, in Node 20; the package compiles against ES2022). */
+const isWellFormed = (String.prototype as unknown as { isWellFormed: (this: string) => boolean }).isWellFormed;
+
+/**
+ * UTF-8 byte length of a string; raises ERR_INVALID_VALUE for a non-string, and for a
+ * string that is not well-formed UTF-16 (a lone surrogate), which has no UTF-8 form: the
+ * encoder would otherwise write U+FFFD in its place, silently sending another string.
+ */
 export function utf8Length(s: unknown, path: string): number {
   if (typeof s !== 'string') return fail('ERR_INVALID_VALUE', `${path} must be a string`, undefined, path);
   let n = s.length;
   for (let i = 0; i < s.length; i++) {
+    // Surrogates are above 0x7f: an ASCII string is well-formed and needs no further look.
     if (s.charCodeAt(i) >= 0x80) {
+      if (!isWellFormed.call(s)) return fail('ERR_INVALID_VALUE', `${path} is not well-formed UTF-16 (it holds a lone surrogate)`, undefined, path);
       n = Buffer.byteLength(s, 'utf8');
       break;
     }

@@ -10,7 +10,10 @@ import { StreamDecoder } from './stream-decoder.js';
 export interface StreamMessage {
   /** Stream offset of the message's first byte. */
   readonly offset: number;
-  /** The message's bytes (a view into the input when it did not straddle chunks). */
+  /**
+   * The message's bytes: a plain Uint8Array view into the input's memory when it did not
+   * straddle chunks, else into the decoder's copy of it.
+   */
   readonly bytes: Uint8Array;
   readonly message: DecodedMessage;
 }

@@ -162,3 +162,20 @@ t.test('a bigint where a number belongs is ERR_INVALID_VALUE, not a TypeError', 
   t.equal(codeOf(() => encodeMessage({ ...hello, body: { ...hello.body, minVersion: 1n } } as unknown as MessageInput)), 'ERR_INVALID_VALUE');
   t.equal(codeOf(() => encodeMessage({ name: 'control.ack', body: { upTo: 5n } } as unknown as MessageInput)), 'ERR_INVALID_VALUE');
 });
+
+t.test('a string holding a lone surrogate is ERR_INVALID_VALUE, not silently sent as U+FFFD', async (t) => {
+  for (const nodeName of ['\uD800', 'a\uDC00b', 'é\uD83D', '\uDE00😀']) {
+    const msg = { ...hello, body: { ...hello.body, nodeName } } as MessageInput;
+    let err: unknown;
+    try {
+      encodeMessage(msg);
+    } catch (e) {
+      err = e;
+    }
+    t.ok(isCodecError(err, 'ERR_INVALID_VALUE'), `${JSON.stringify(nodeName)} is refused`);
+    t.equal((err as CodecError | undefined)?.path, 'body.nodeName');
+    t.equal(codeOf(() => encodedLength(msg)), 'ERR_INVALID_VALUE', 'sizing refuses it too');
+  }
+  const pair = { ...hello, body: { ...hello.body, nodeName: 'x😀' } } as MessageInput;
+  t.equal((decodeMessage(encodeMessage(pair)).body as { nodeName: string }).nodeName, 'x😀', 'a surrogate pair is one character and round-trips');
+});

@@ -14,6 +14,7 @@ import {
   Framer,
   HEADER_SIZE,
   Limits,
+  PROTOCOL_VERSIONS,
   type ChannelName,
   type ControlErrorBody,
   type ControlHelloAckBody,
@@ -87,6 +88,9 @@ export interface LinkOptions {
   readonly faults?: PeerFaults | undefined;
 }
 
+/** Messages that keep one layout in every version and are read whatever their header version. */
+const HANDSHAKE_MESSAGES: ReadonlySet<string> = new Set(['control.hello', 'control.helloAck', 'control.helloReject']);
+
 /** Largest batch handed to the transport in one write. */
 const BATCH_BYTES = 256 * 1024;
 
@@ -130,7 +134,9 @@ export class Link {
     this.options = options;
     this.owner = owner;
     this.channelValue = options.channel;
-    this.framer = new Framer({ maxMessage: options.maxMessage });
+    // Until a version is negotiated, any header version gets through the framer: handshake
+    // messages are readable in every version (KKCM-SESS-3); onFrame refuses the rest.
+    this.framer = new Framer({ maxMessage: options.maxMessage, anyVersion: true });
     this.handshakeTimer = new Timer(options.clock);
     this.lingerTimer = new Timer(options.clock);
     this.lastInputAt = options.clock.now();
@@ -294,7 +300,7 @@ export class Link {
     let msg: DecodedMessage;
     try {
       const channel = this.options.faults?.acceptWrongChannel === true ? undefined : this.channelValue;
-      msg = decodeMessage(frame, { maxMessage: this.options.maxMessage, version: this.versionValue, channel });
+      msg = decodeMessage(frame, { maxMessage: this.options.maxMessage, version: this.versionValue, anyVersion: this.stateValue === 'handshake', channel });
     } catch (err) {
       this.protocolError(err, frame);
       return;
@@ -306,6 +312,11 @@ export class Link {
       else if (ch === ChannelId.receive) this.channelValue = 'receive';
     }
     this.owner.onTrace(this, 'rx', msg, frame);
+    const v = msg.header.version;
+    if (this.stateValue === 'handshake' && !HANDSHAKE_MESSAGES.has(msg.name ?? '') && (v < PROTOCOL_VERSIONS.min || v > PROTOCOL_VERSIONS.max)) {
+      this.protocolError(new CodecError('ERR_UNSUPPORTED_VERSION', `version ${v}, expected ${PROTOCOL_VERSIONS.min}..${PROTOCOL_VERSIONS.max}`, { offset: 4, path: 'header.version' }), frame);
+      return;
+    }
     if (msg.header.seq !== this.rxSeq) {
       this.protocolError(new CodecError('ERR_BAD_SEQUENCE', `sequence ${msg.header.seq}, expected ${this.rxSeq}`, { offset: 12, path: 'header.seq' }), frame);
       return;

@@ -108,7 +108,7 @@ export async function pair(options: { up?: boolean; master?: Partial<PeerOptions
 /** A scripted raw connection speaking bytes to a peer: for negative tests. */
 export class RawClient {
   readonly received: DecodedMessage[] = [];
-  readonly framer = new Framer({ maxMessage: 16 * 1024 * 1024 });
+  readonly framer = new Framer({ maxMessage: 16 * 1024 * 1024, anyVersion: true });
   closed = false;
   closeError: Error | undefined;
   seq = 0;
@@ -118,7 +118,7 @@ export class RawClient {
     connection.attach({
       data: (chunk) => {
         try {
-          for (const f of this.framer.push(chunk)) this.received.push(decodeMessage(f, { maxMessage: 16 * 1024 * 1024 }));
+          for (const f of this.framer.push(chunk)) this.received.push(decodeMessage(f, { maxMessage: 16 * 1024 * 1024, anyVersion: true }));
         } catch (err) {
           this.decodeError = err;
         }

@@ -329,3 +329,24 @@ t.test('a probe burst never exceeds the largest message the requester advertised
   t.ok(m.peer.sessionUp);
   await m.peer.stop();
 });
+
+t.test('a HELLO written in a version the master does not speak is still read and answered', async (t) => {
+  const m = await master();
+  const overlap = await RawClient.connect(m.transport);
+  overlap.send({ name: 'control.hello', version: 200, body: RawClient.hello('send', 60n, { minVersion: 1, maxVersion: 200 }) });
+  const disjoint = await RawClient.connect(m.transport);
+  disjoint.send({ name: 'control.hello', version: 250, body: RawClient.hello('send', 61n, { minVersion: 200, maxVersion: 250 }) });
+  await settle();
+  t.match(overlap.received[0], { name: 'control.helloAck', header: { version: 1 }, body: { version: 1 } });
+  t.match(disjoint.received[0], { name: 'control.helloReject', header: { version: 250 }, body: { reason: RejectReason.versionIncompatible } });
+  await m.peer.stop();
+});
+
+t.test('before the handshake, only handshake messages may carry an unknown version', async (t) => {
+  const m = await master();
+  const c = await RawClient.connect(m.transport);
+  c.send({ name: 'control.echoRequest', version: 9, body: { token: 1, payload: new Uint8Array(0) } });
+  await settle();
+  t.equal(errorOf(c)?.code, ERROR_VALUES.ERR_UNSUPPORTED_VERSION);
+  await m.peer.stop();
+});

@@ -1,0 +1,86 @@
+/**
+ * One-pass stream decoding: TCP chunks in, decoded messages out. The framer's state machine
+ * ({@link FrameReader}) finds each whole message and checks its header; the message is then
+ * decoded where it lies in the chunk, with no view made just for decoding (a message that
+ * straddles chunks is decoded in the copy the framer makes of it). Decoding each message the
+ * framer returns with `decodeMessage` costs a view per message and a second header check:
+ * about half the throughput on 256-byte messages in 1460-byte chunks (docs/performance.md).
+ *
+ * @module
+ */
+import type { ChannelName } from './gen/protocol.js';
+import { FrameReader } from './framer.js';
+import { decodeCheckedAt, type DecodedMessage, type DecodeOptions } from './message.js';
+
+/** Options of a {@link StreamDecoder}. */
+export interface StreamDecoderOptions extends DecodeOptions {
+  /**
+   * Called with the whole bytes of each message (header included) and its stream offset,
+   * once the message is complete and its header checked, before its body is decoded; in
+   * stream order. So a message that fails to decode has been seen here (the frame to trace
+   * or to quote in an ERROR): after a push, the frame of its i-th message is the i-th frame
+   * reported during that push, and one more frame means the last one failed.
+   *
+   * The frame is a view into the pushed chunk, or the framer's copy when the message
+   * straddled chunks: copy it to keep it past the chunk's lifetime. Without this option no
+   * view is made. It must not throw: an exception propagates out of `push` and leaves the
+   * decoder failed.
+   */
+  readonly onFrame?: ((frame: Uint8Array, offset: number) => void) | undefined;
+}
+
+/**
+ * Decodes a byte stream pushed in chunks: the framer's rules and `decodeMessage`'s checks
+ * in one pass.
+ *
+ * - Framing as {@link Framer}: the length limit is checked as soon as a header is complete,
+ *   before one body byte is buffered; only bytes that straddle chunks are copied.
+ * - Every header goes through `checkHeaderAt` once (magic, version — the negotiated one when
+ *   set —, reserved flags, length bounds), then the static channel mapping when `channel`
+ *   is set, the body and the may-ignore rule, exactly as `decodeMessage` with the same
+ *   options: same codes, same paths. [KKCM-FRM-3] [KKCM-HDR-4] [KKCM-CHAN-2] [KKCM-TYPE-1]
+ * - Error offsets are stream offsets.
+ * - Messages decoded before a violation in the same chunk are returned; `error` is set at
+ *   once and the next `push` or `end` raises the violation; after that every push raises
+ *   ERR_STREAM_FAILED.
+ *
+ * Body fields of type bytes are plain `Uint8Array` views (never Node Buffers) into the
+ * pushed chunk's memory, or into the framer's copy of a straddling message: copy them if
+ * the chunk's memory is reused. Options changed with
+ * {@link StreamDecoder.setVersion} or {@link StreamDecoder.setChannel} apply from the next
+ * push: every message of one push is checked with the same options.
+ */
+export class StreamDecoder extends FrameReader<DecodedMessage> {
+  private readonly onFrame: ((frame: Uint8Array, offset: number) => void) | undefined;
+
+  constructor(options: StreamDecoderOptions = {}) {
+    super(options);
+    this.onFrame = options.onFrame;
+  }
+
+  /**
+   * Feeds a chunk; returns the messages it completed, decoded, in order.
+   *
+   * @throws CodecError on the first violation (offset in stream bytes) when no message
+   *   precedes it in the chunk, else on the next call; ERR_STREAM_FAILED on any push after
+   *   that.
+   */
+  override push(chunk: Uint8Array): DecodedMessage[] {
+    // Decoded from a plain view of the chunk: `subarray` of a Node Buffer (every socket
+    // chunk) builds a Buffer through its class constructor, which every bytes field and
+    // every straddling copy would pay. One view per chunk pays for itself from about three
+    // messages per chunk, and bytes fields are the same type however the stream was cut.
+    return super.push(Object.getPrototypeOf(chunk) === Uint8Array.prototype ? chunk : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+  }
+
+  /** Changes the channel whose static mapping every further message must respect; undefined: none. */
+  setChannel(channel: ChannelName | undefined): void {
+    this.options.channel = channel;
+  }
+
+  protected deliver(b: Uint8Array, start: number, end: number, out: DecodedMessage[]): void {
+    // `b` is a plain view (see push), so a plain view of the frame is the cheapest one.
+    if (this.onFrame !== undefined) this.onFrame(start === 0 && end === b.byteLength ? b : new Uint8Array(b.buffer, b.byteOffset + start, end - start), this.offset);
+    out.push(decodeCheckedAt(b, start, this.options));
+  }
+}
