@@ -20,12 +20,11 @@ import { LENIENT } from './lenient.js';
 import { MUTANTS, type Mutant } from './mutants.js';
 
 /**
- * Cases that the reference peer itself fails today, because of a known spec issue being
- * fixed (a HELLO written in a version the listener does not speak is refused by the header
- * check before its range is looked at). The lenient peer is not blamed for them, and a kill
- * by one of them proves nothing yet (the table marks it). Remove the ids once fixed.
+ * Cases that the reference peer itself fails today: the lenient peer is not blamed for
+ * them, and a kill by one of them proves nothing (the table marks it). Empty: the reference
+ * peer passes every case. Add an id only with the issue that tracks its fix.
  */
-export const KNOWN_FAILING: readonly string[] = ['handshake.version.overlap', 'handshake.version.incompatible'];
+export const KNOWN_FAILING: readonly string[] = [];
 
 /** Cases every mutant run includes besides its killers: can the mutant hold a session at all? */
 const SANITY: readonly string[] = ['handshake.binding.two-channels', 'control.echo.exact'];

@@ -3,6 +3,22 @@
  *
  * @module
  */
+export {
+  ADMIN_COMMANDS,
+  AdminError,
+  adminRequest,
+  formatAdminAddress,
+  parseAdminAddress,
+  startAdminServer,
+  type AdminCommand,
+  type AdminEndpoint,
+  type AdminErrorCode,
+  type AdminRequest,
+  type AdminRequestOptions,
+  type AdminResponse,
+  type AdminServer,
+  type AdminServerOptions,
+} from './admin.js';
 export { ManualClock, systemClock, Timer, type Clock, type TimerHandle } from './clock.js';
 export { PeerError } from './errors.js';
 export type { PeerFaults } from './faults.js';
