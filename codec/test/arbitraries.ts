@@ -308,3 +308,18 @@ export function comparable(v: unknown): unknown {
   if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, comparable(x)]));
   return v;
 }
+
+/** Cut points of a stream, as fractions of its length so that they shrink well. */
+export const cuts = fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 12 });
+
+/** Cuts `bytes` into chunks at the fractions `at`. */
+export function chunked(bytes: Uint8Array, at: readonly number[]): Uint8Array[] {
+  const points = [...new Set(at.map((x) => Math.floor(x * bytes.byteLength)))].sort((a, b) => a - b);
+  const out: Uint8Array[] = [];
+  let from = 0;
+  for (const p of [...points, bytes.byteLength]) {
+    out.push(bytes.subarray(from, p));
+    from = p;
+  }
+  return out;
+}

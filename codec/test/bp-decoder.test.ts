@@ -14,20 +14,12 @@ import { defaultSpecPath, loadSpec, SpecModel } from '../../spec/src/index.js';
 import { createBinaryParserDecoder, type BinaryParserDecoder } from '../src/bp-decoder.js';
 import { CodecError, decodeMessage, encodeMessage, encodeRaw, type DecodeOptions, type MessageInput } from '../src/index.js';
 import { arbitraryHeaderShapedFrame, arbitraryMessage, arbitraryMutatedFrame } from './arbitraries.js';
+import { codeOf } from './support.js';
 
 const SEED = Number(process.env.FC_SEED ?? 0x4b4b434d);
 const spec = loadSpec();
 const model = new SpecModel(spec);
 const bp = createBinaryParserDecoder(spec);
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return err instanceof CodecError ? err.code : `not a CodecError: ${String(err)}`;
-  }
-  return undefined;
-}
 
 const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 

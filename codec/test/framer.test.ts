@@ -1,5 +1,6 @@
 import t from 'tap';
 import { CodecError, encodeMessage, encodeRaw, Framer, HEADER_SIZE, type MessageInput } from '../src/index.js';
+import { codeOf } from './support.js';
 
 const msgs: MessageInput[] = [
   { name: 'control.ack', seq: 0, body: { upTo: 1 } },
@@ -8,15 +9,6 @@ const msgs: MessageInput[] = [
 ];
 const frames = msgs.map((m) => encodeMessage(m));
 const stream = Buffer.concat(frames);
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return err instanceof CodecError ? err.code : `not a CodecError: ${String(err)}`;
-  }
-  return undefined;
-}
 
 t.test('returns every message of one chunk as a view into it, without copying', async (t) => {
   const f = new Framer();

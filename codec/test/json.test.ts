@@ -1,14 +1,6 @@
 import t from 'tap';
 import { CodecError, decodeMessage, encodeMessage, encodeRaw, fromHex, messageFromJson, messageToJson, stringify, toHex } from '../src/index.js';
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return err instanceof CodecError ? err.code : `not a CodecError: ${String(err)}`;
-  }
-  return undefined;
-}
+import { codeOf } from './support.js';
 
 t.test('the JSON form uses names for known enum values and keeps unknown ones as numbers', async (t) => {
   const m = decodeMessage(encodeMessage({ name: 'control.shutdown', body: { reason: 1, detail: 999, text: 'bye' } }));

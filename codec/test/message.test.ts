@@ -1,17 +1,9 @@
 import t from 'tap';
 import {
   CodecError, decodeHeader, decodeMessage, encodedLength, encodeInto, encodeMessage, encodeRaw, ERROR_VALUES, Flags,
-  isCodecError, Limits, type ErrorCode, type MessageInput,
+  isCodecError, Limits, type MessageInput,
 } from '../src/index.js';
-
-function codeOf(fn: () => unknown): ErrorCode | string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return err instanceof CodecError ? err.code : `not a CodecError: ${String(err)}`;
-  }
-  return undefined;
-}
+import { codeOf } from './support.js';
 
 const hello: MessageInput = {
   name: 'control.hello', seq: 0,

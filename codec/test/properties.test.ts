@@ -12,9 +12,7 @@ import { SpecModel, loadSpec } from '../../spec/src/index.js';
 import {
   CodecError, decodeMessage, encodeMessage, Framer, HEADER_SIZE, Limits, type DecodeOptions, type MessageInput,
 } from '../src/index.js';
-import {
-  arbitraryHeaderShapedFrame, arbitraryMessage, arbitraryMutatedFrame, comparable, expectedBody, type BodyValue,
-} from './arbitraries.js';
+import { arbitraryHeaderShapedFrame, arbitraryMessage, arbitraryMutatedFrame, chunked, comparable, cuts, expectedBody, type BodyValue } from './arbitraries.js';
 
 const SEED = Number(process.env.FC_SEED ?? 0x4b4b434d);
 const RUNS = 200;
@@ -69,20 +67,6 @@ const stream = fc
     { maxLength: 6 },
   )
   .map((parts) => new Uint8Array(Buffer.concat(parts)));
-
-/** Cut points of a stream, as fractions so that they shrink well. */
-const cuts = fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 12 });
-
-function chunked(bytes: Uint8Array, at: readonly number[]): Uint8Array[] {
-  const points = [...new Set(at.map((x) => Math.floor(x * bytes.byteLength)))].sort((a, b) => a - b);
-  const out: Uint8Array[] = [];
-  let from = 0;
-  for (const p of [...points, bytes.byteLength]) {
-    out.push(bytes.subarray(from, p));
-    from = p;
-  }
-  return out;
-}
 
 const framerOptions = fc.record(
   {

@@ -13,7 +13,8 @@ import {
   CodecError, decodeMessage, encodeMessage, encodeRaw, Flags, Framer, fromHex, HEADER_SIZE, Limits, messageToJson, StreamDecoder, toHex,
   type DecodedMessage, type DecodeOptions, type MessageInput,
 } from '../src/index.js';
-import { arbitraryHeaderShapedFrame, arbitraryMessage, arbitraryMutatedFrame } from './arbitraries.js';
+import { arbitraryHeaderShapedFrame, arbitraryMessage, arbitraryMutatedFrame, chunked, cuts } from './arbitraries.js';
+import { codeOf } from './support.js';
 
 const SEED = Number(process.env.FC_SEED ?? 0x4b4b434d);
 const RUNS = 300;
@@ -188,19 +189,6 @@ const stream = fc
   )
   .map((parts) => new Uint8Array(Buffer.concat(parts)));
 
-const cuts = fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 12 });
-
-function chunked(bytes: Uint8Array, at: readonly number[]): Uint8Array[] {
-  const points = [...new Set(at.map((x) => Math.floor(x * bytes.byteLength)))].sort((a, b) => a - b);
-  const out: Uint8Array[] = [];
-  let from = 0;
-  for (const p of [...points, bytes.byteLength]) {
-    out.push(bytes.subarray(from, p));
-    from = p;
-  }
-  return out;
-}
-
 const decodeOptions = fc.record(
   {
     maxMessage: fc.oneof(fc.integer({ min: HEADER_SIZE, max: 600 }), fc.constant(Limits.defaultMaxMessage)),
@@ -346,15 +334,6 @@ t.test('enforces the negotiated version and the channel mapping, from the option
   const f = new StreamDecoder({ channel: 'send' });
   t.equal(f.push(hello)[0]?.name, 'control.hello', 'control messages travel on both');
 });
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return err instanceof CodecError ? err.code : `not a CodecError: ${String(err)}`;
-  }
-  return undefined;
-}
 
 t.test('skips an unknown type under mayIgnore and rejects it without', async (t) => {
   const ignored = encodeRaw({ type: 0x55, subtype: 1, flags: Flags.mayIgnore, body: Uint8Array.of(1, 2, 3) });
