@@ -123,6 +123,7 @@ Examples:
       'node-name': { type: 'string' }, events: { type: 'string' }, pcap: { type: 'string' }, 'trace-filter': { type: 'string' },
       'periodic-ms': { type: 'string' }, 'conformance-probe': { type: 'boolean' }, admin: { type: 'string' },
       'log-level': { type: 'string' }, 'max-message': { type: 'string' }, allow: { type: 'string' },
+      'queue-messages': { type: 'string' }, 'handshake-timeout-ms': { type: 'string' }, 'backoff-max-ms': { type: 'string' },
     },
     run: peerCommand,
   },

@@ -10,7 +10,7 @@ import { parseAdminAddress, startAdminServer, type AdminServer } from '../../../
 import { attachEventLog, type EventLog } from '../../../reference-impl/src/trace/event-log.js';
 import { parseTraceFilter, type TraceFilter } from '../../../reference-impl/src/trace/filter.js';
 import { attachPcapng } from '../../../reference-impl/src/trace/pcapng.js';
-import { Limits } from '../../../codec/src/index.js';
+import { Limits, Timers } from '../../../codec/src/index.js';
 import type { CommandArgs } from './codec-commands.js';
 import { registerCountingClients } from './clients.js';
 import { ExitCode, intOption, UsageError, type Io } from './io.js';
@@ -45,6 +45,12 @@ Options:
                         e.g. "type=prl,0x7f" or "name=prl.* event=tx,rx,session-up"
   --periodic-ms N       periodic timer interval in ms (default 1000)
   --max-message N       largest message accepted, header included (default ${Limits.defaultMaxMessage})
+  --queue-messages N    output queue bound per channel, in messages (default ${Limits.defaultQueueMessages});
+                        a send finds the queue full beyond it (ERR_QUEUE_FULL, or waits)
+  --handshake-timeout-ms N  time for a connection's handshake and for a session's two
+                        channels to come up, in ms (default ${Timers.handshakeTimeoutMs})
+  --backoff-max-ms N    largest delay between the backup's connection attempts, in ms
+                        (default ${Timers.reconnectMaxMs})
   --allow HOST[,HOST]   hosts allowed to connect (default any)
   --conformance-probe   register the conformance probe client (for \`kkcm conformance\`)
   --log-level LEVEL     ${LOG_LEVELS.join(', ')} (default info): human log lines on
@@ -125,6 +131,12 @@ function settings(args: CommandArgs): PeerSettings {
   if (maxMessage !== undefined && (maxMessage < Limits.minMaxMessage || maxMessage > Limits.absoluteMaxMessage)) {
     throw new UsageError(`--max-message must be from ${Limits.minMaxMessage} to ${Limits.absoluteMaxMessage}`);
   }
+  const queueMessages = intOption('queue-messages', str(args, 'queue-messages'));
+  if (queueMessages === 0) throw new UsageError('--queue-messages must be at least 1');
+  const handshakeTimeoutMs = intOption('handshake-timeout-ms', str(args, 'handshake-timeout-ms'));
+  if (handshakeTimeoutMs === 0) throw new UsageError('--handshake-timeout-ms must be at least 1');
+  const backoffMaxMs = intOption('backoff-max-ms', str(args, 'backoff-max-ms'));
+  if (backoffMaxMs === 0) throw new UsageError('--backoff-max-ms must be at least 1');
   const allowText = str(args, 'allow');
   const allow = allowText?.split(',').map((h) => h.trim()).filter((h) => h !== '');
   if (allowText !== undefined && allow!.length === 0) throw new UsageError('--allow needs at least one host');
@@ -155,6 +167,9 @@ function settings(args: CommandArgs): PeerSettings {
       ...(nodeName !== undefined ? { nodeName } : {}),
       ...(periodicMs !== undefined ? { periodicMs } : {}),
       ...(maxMessage !== undefined ? { maxMessage } : {}),
+      ...(queueMessages !== undefined ? { queueMessages } : {}),
+      ...(handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs } : {}),
+      ...(backoffMaxMs !== undefined ? { backoff: { maxMs: backoffMaxMs } } : {}),
       ...(allow !== undefined ? { allow } : {}),
       conformanceProbe: args.values['conformance-probe'] === true,
     },

@@ -120,7 +120,14 @@ export class ListenTarget implements Target {
   alive(): boolean {
     return true;
   }
+  /**
+   * The suite cannot restart a peer it did not launch; it can forget what the peer's earlier
+   * attempts left behind. A connection accepted but never taken (the second channel of an
+   * attempt a case let time out) would otherwise be paired with the next attempt's first
+   * channel by every later health probe, and no case could run again.
+   */
   restart(): Promise<void> {
+    this.drain();
     return Promise.resolve();
   }
   needsRestart(): boolean {

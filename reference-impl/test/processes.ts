@@ -1,0 +1,217 @@
+/**
+ * Test helpers for end-to-end tests with every peer in its own process: `kkcm peer` and
+ * `kkcm ctl` run from source, the peer's event file read back, bounded polling, free
+ * loopback ports. Every process is killed (by its handle) at the end of the test that
+ * started it.
+ */
+import type { Test } from 'tap';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { adminRequest, type AdminRequest, type AdminResponse } from '../src/admin.js';
+import type { PeerEvent, PeerStats, PeerStatus } from '../src/index.js';
+
+/** Root of the package: where `conformance/src/cli/run.ts` is. */
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Bound of every wait. Generous: each process compiles TypeScript as it starts. */
+export const DEADLINE_MS = 30_000;
+
+/** How often a poll looks again. */
+const POLL_MS = 20;
+
+/**
+ * Calls `probe` until it returns something other than undefined, at most `ms` long.
+ *
+ * @throws Error naming `what` when the deadline passes.
+ */
+export async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, ms = DEADLINE_MS): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}
+
+/** A free TCP port on 127.0.0.1 (for peers that must know each other's address up front). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A `kkcm` child process, run from source; killed at teardown if it is still running. */
+export class KkcmProcess {
+  out = '';
+  err = '';
+  /** Exit code (null when killed by a signal); undefined while running. */
+  exitCode: number | null | undefined;
+  readonly exited: Promise<number | null>;
+  readonly child: ChildProcessWithoutNullStreams;
+
+  constructor(t: Test, args: readonly string[]) {
+    this.child = spawn(process.execPath, ['--import', 'tsx', 'conformance/src/cli/run.ts', ...args], { cwd: ROOT });
+    this.child.stdout.setEncoding('utf8').on('data', (s: string) => {
+      this.out += s;
+    });
+    this.child.stderr.setEncoding('utf8').on('data', (s: string) => {
+      this.err += s;
+    });
+    this.exited = new Promise((resolve) => {
+      this.child.once('exit', (code) => {
+        this.exitCode = code;
+        resolve(code);
+      });
+    });
+    t.teardown(async () => {
+      if (this.exitCode !== undefined) return;
+      // SIGKILL also ends a process stopped with SIGSTOP.
+      this.child.kill('SIGKILL');
+      await this.exit();
+    });
+  }
+
+  /** True until the process exited. */
+  get running(): boolean {
+    return this.exitCode === undefined;
+  }
+
+  /** Sends a signal to this process (and only to it). */
+  signal(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+  }
+
+  /** Waits (bounded) until standard output matches `re`. */
+  waitForOutput(re: RegExp): Promise<RegExpMatchArray> {
+    return until(`${re} on the standard output of kkcm ${this.child.spawnargs.slice(4, 5).join(' ')}`, () => {
+      const m = re.exec(this.out);
+      if (m !== null) return m;
+      if (this.exitCode !== undefined) throw new Error(`exited with ${String(this.exitCode)} before printing ${re}: ${this.err}`);
+      return undefined;
+    });
+  }
+
+  /** Waits (bounded) for the exit code. */
+  async exit(): Promise<number | null> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`no exit within ${DEADLINE_MS} ms: ${this.err}`)), DEADLINE_MS);
+    });
+    try {
+      return await Promise.race([this.exited, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** What a finished `kkcm ctl` printed. */
+export interface CtlRun {
+  readonly code: number | null;
+  readonly out: string;
+  readonly err: string;
+}
+
+/** Runs `kkcm ctl …` as its own process, to completion. */
+export async function ctl(t: Test, args: readonly string[]): Promise<CtlRun> {
+  const p = new KkcmProcess(t, ['ctl', ...args]);
+  const code = await p.exit();
+  return { code, out: p.out, err: p.err };
+}
+
+/** One line of an event file: an event and its time stamp. */
+export type EventLine = PeerEvent & { readonly ts: number };
+
+/** The lines of one event kind, typed. */
+export type EventOf<E extends PeerEvent['event']> = Extract<PeerEvent, { event: E }> & { readonly ts: number };
+
+/** Counters of the illustrative clients, as `kkcm peer` adds them to `stats`. */
+export type CliStats = PeerStats & { readonly clients: Record<string, { messages: number; byName: Record<string, number>; cleanups: Record<string, number> }> };
+
+/** Value of `key=` in the ready line, if present. */
+const field = (line: string, key: string): string | undefined => new RegExp(`\\b${key}=(\\S+)`).exec(line)?.[1];
+
+/**
+ * A `kkcm peer` process with an event file and a TCP admin socket on an ephemeral port.
+ */
+export class PeerProcess {
+  private constructor(
+    readonly proc: KkcmProcess,
+    readonly name: string,
+    readonly eventsPath: string,
+    /** `HOST:PORT` it listens on, when it started as the master. */
+    readonly listen: string | undefined,
+    /** `HOST:PORT` of its admin socket. */
+    readonly admin: string,
+  ) {}
+
+  /**
+   * Starts `kkcm peer ARGS --events DIR/NAME.jsonl --admin 127.0.0.1:0` and waits for its
+   * ready line.
+   */
+  static async start(t: Test, dir: string, name: string, args: readonly string[]): Promise<PeerProcess> {
+    const eventsPath = join(dir, `${name}.jsonl`);
+    const p = new KkcmProcess(t, ['peer', ...args, '--events', eventsPath, '--admin', '127.0.0.1:0']);
+    const line = (await p.waitForOutput(/kkcm peer: ready .*\n/))[0];
+    const admin = field(line, 'admin');
+    if (admin === undefined) throw new Error(`no admin= in ${line}`);
+    return new PeerProcess(p, name, eventsPath, field(line, 'listen'), admin);
+  }
+
+  /** Every complete line of the event file so far. */
+  events(): EventLine[] {
+    if (!existsSync(this.eventsPath)) return [];
+    const text = readFileSync(this.eventsPath, 'utf8');
+    // The last line may still be on its way to the disk: only whole lines count.
+    const whole = text.slice(0, text.lastIndexOf('\n') + 1);
+    return whole.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as EventLine);
+  }
+
+  /** The lines of one event kind so far, optionally filtered. */
+  eventsOf<E extends PeerEvent['event']>(event: E, where: (e: EventOf<E>) => boolean = () => true): EventOf<E>[] {
+    return this.events().filter((e): e is EventOf<E> => e.event === event).filter(where);
+  }
+
+  /** Waits (bounded) for the first line of `event` that satisfies `where`. */
+  waitEvent<E extends PeerEvent['event']>(event: E, where: (e: EventOf<E>) => boolean = () => true): Promise<EventOf<E>> {
+    return until(`a ${event} line in the event file of ${this.name}`, () => {
+      const hit = this.eventsOf(event, where)[0];
+      if (hit === undefined && !this.proc.running) throw new Error(`${this.name} exited (${String(this.proc.exitCode)}) without a ${event} line: ${this.proc.err}`);
+      return hit;
+    });
+  }
+
+  /** One admin request over the admin socket. */
+  request(req: AdminRequest, timeoutMs = DEADLINE_MS): Promise<AdminResponse> {
+    return adminRequest(this.admin, req, { timeoutMs });
+  }
+
+  /** The result of an admin request that must succeed. */
+  async result<T>(req: AdminRequest): Promise<T> {
+    const r = await this.request(req);
+    if (!r.ok) throw new Error(`${this.name} answered ${req.cmd} with ${r.error.code}: ${r.error.message}`);
+    return r.result as T;
+  }
+
+  status(): Promise<PeerStatus> {
+    return this.result<PeerStatus>({ cmd: 'status' });
+  }
+
+  stats(): Promise<CliStats> {
+    return this.result<CliStats>({ cmd: 'stats' });
+  }
+
+  /** Sends a signal to the peer process. */
+  signal(signal: NodeJS.Signals): void {
+    this.proc.signal(signal);
+  }
+}
