@@ -22,9 +22,13 @@ export interface ErrorLocation {
  * - `offset`, `path`: where in the input the problem is, when known.
  */
 export class CodecError extends Error {
+  /** Stable string code (`ERR_FRAME_TOO_LARGE`), listed in the spec. */
   readonly code: ErrorCode;
+  /** Numeric value of the code: what an ERROR message carries. */
   readonly wireCode: number;
+  /** Byte offset in the input where the problem is, when known. */
   readonly offset: number | undefined;
+  /** Field path of the offending field (`body.nodeName`), when known. */
   readonly path: string | undefined;
 
   constructor(code: ErrorCode, message: string, location: ErrorLocation = {}) {

@@ -88,7 +88,11 @@ function genProtocol(ctx: Ctx): string {
   out += `/** Version of the spec this code was generated from. */\nexport const SPEC_VERSION = '${spec.specVersion}';\n`;
   out += `/** Header magic: ${hex(spec.header.magic, 8)}. */\nexport const MAGIC = ${hex(spec.header.magic, 8)};\n`;
   out += `/** Header size in bytes. */\nexport const HEADER_SIZE = ${spec.header.size};\n`;
-  out += `/** Protocol versions this code speaks. */\nexport const PROTOCOL_VERSIONS = { min: ${spec.protocolVersions.min}, max: ${spec.protocolVersions.max}, current: ${spec.protocolVersions.current} } as const;\n`;
+  out += '/** Protocol versions this code speaks. */\nexport const PROTOCOL_VERSIONS = {\n';
+  out += `  /** Lowest version this code speaks. */\n  min: ${spec.protocolVersions.min},\n`;
+  out += `  /** Highest version this code speaks. */\n  max: ${spec.protocolVersions.max},\n`;
+  out += `  /** Version this code writes by default. */\n  current: ${spec.protocolVersions.current},\n`;
+  out += '} as const;\n';
   out += `/** Default TCP port of the master. */\nexport const DEFAULT_PORT = ${spec.defaultPort};\n\n`;
 
   out += '/** Header flag masks. */\nexport const Flags = {\n';
@@ -153,7 +157,7 @@ function genProtocol(ctx: Ctx): string {
   {
     let k = 0;
     for (const f of spec.header.fields) {
-      out += `  ${f.name}: ${k},\n`;
+      out += docComment(`Offset of \`${f.name}\` (${f.type}).`, '  ') + `  ${f.name}: ${k},\n`;
       k += fixedSize(f.type) ?? 0;
     }
   }
@@ -166,13 +170,22 @@ function genProtocol(ctx: Ctx): string {
   for (const m of ctx.model.messages) out += genInterface(ctx, `${pascal(m.name)}Body`, `Body of ${m.subtypeSpec.label}: ${m.subtypeSpec.doc}`, m.fields);
 
   out += '/** Body type of every message, by qualified name. */\nexport interface MessageBodies {\n';
-  for (const m of ctx.model.messages) out += `  '${m.name}': ${pascal(m.name)}Body;\n`;
+  for (const m of ctx.model.messages) out += docComment(`${m.subtypeSpec.label}: ${m.subtypeSpec.doc}`, '  ') + `  '${m.name}': ${pascal(m.name)}Body;\n`;
   out += '}\n\n';
   out += '/** Qualified message name (`<type>.<subtype>`). */\nexport type MessageName = keyof MessageBodies;\n\n';
-  out += '/** A decoded message the spec knows. */\nexport type KnownMessage = { [N in MessageName]: { name: N; header: Header; body: MessageBodies[N] } }[MessageName];\n\n';
+  out += '/** A decoded message the spec knows. */\nexport type KnownMessage = {\n  [N in MessageName]: {\n'
+    + '    /** Qualified name (`<type>.<subtype>`). */\n    name: N;\n'
+    + '    /** The decoded header. */\n    header: Header;\n'
+    + '    /** The decoded body: derived fields left out, enums as names where known. */\n    body: MessageBodies[N];\n'
+    + '  };\n}[MessageName];\n\n';
 
-  out += '/** Static facts of each message: numbers, owning client, channels (design 8.4). */\nexport interface MessageMeta {\n  readonly name: MessageName;\n  readonly type: number;\n  readonly subtype: number;\n  readonly client: ClientName;\n  readonly channels: readonly ChannelName[];\n}\n\n';
-  out += '/** Static facts of every message, by qualified name. */\nexport const MESSAGES: { readonly [N in MessageName]: MessageMeta & { readonly name: N } } = {\n';
+  out += '/** Static facts of each message: numbers, owning client, channels (design 8.4). */\nexport interface MessageMeta {\n'
+    + '  /** Qualified name (`<type>.<subtype>`). */\n  readonly name: MessageName;\n'
+    + '  /** Type number (header `type`). */\n  readonly type: number;\n'
+    + '  /** Subtype number (header `subtype`). */\n  readonly subtype: number;\n'
+    + '  /** Client that owns the type: the only one allowed to send it. */\n  readonly client: ClientName;\n'
+    + '  /** Channels the type travels on (static mapping). */\n  readonly channels: readonly ChannelName[];\n}\n\n';
+  out += '/** Static facts of every message, by qualified name. */\nexport const MESSAGES: {\n  readonly [N in MessageName]: MessageMeta & {\n    /** Qualified name: the key. */\n    readonly name: N;\n  };\n} = {\n';
   for (const m of ctx.model.messages) {
     out += `  '${m.name}': { name: '${m.name}', type: ${hex(m.type)}, subtype: ${hex(m.subtype)}, client: '${m.client}', channels: [${m.channels.map((c) => `'${c}'`).join(', ')}] },\n`;
   }

@@ -2,7 +2,7 @@
  * The JSR IPC codec: generated encoders and decoders, the stream framer and decoder, the JSON
  * form and a binary-parser decoder built from any spec at run time.
  *
- * @module
+ * @module kkcm/codec
  */
 export { CodecError, isCodecError, type ErrorLocation } from './errors.js';
 export { Framer, type FramerOptions } from './framer.js';

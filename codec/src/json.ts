@@ -16,18 +16,27 @@ export type Json = null | boolean | number | string | Json[] | { [key: string]: 
 
 /** JSON form of a decoded header. */
 export interface HeaderJson {
+  /** Protocol version. */
   version: number;
+  /** Flag bits, as a number. */
   flags: number;
+  /** Type number. */
   type: number;
+  /** Subtype number. */
   subtype: number;
+  /** Total length in bytes, header included. */
   length: number;
+  /** Sequence number. */
   seq: number;
 }
 
 /** JSON form of a decoded message. `name` is null for a message skipped under mayIgnore. */
 export interface MessageJson {
+  /** Qualified name, or null for a message skipped under mayIgnore. */
   name: string | null;
+  /** The header. */
   header: HeaderJson;
+  /** The body: 64-bit integers as decimal strings, bytes as hex, known enum values by name; the raw body as hex for a skipped message. */
   body: Json;
 }
 

@@ -47,8 +47,11 @@ export interface DecodeOptions {
  * uninterpreted, so that the receiver can skip it. [KKCM-TYPE-1]
  */
 export interface IgnoredMessage {
+  /** Always null: the spec does not know the message. */
   readonly name: null;
+  /** The decoded header. */
   readonly header: Header;
+  /** The body, uninterpreted (a view into the input). */
   readonly body: Uint8Array;
 }
 
@@ -66,12 +69,22 @@ export interface HeaderInput {
 }
 
 /** A message to encode, by qualified name. */
-export type MessageInput = { [N in MessageName]: HeaderInput & { readonly name: N; readonly body: MessageBodies[N] } }[MessageName];
+export type MessageInput = {
+  [N in MessageName]: HeaderInput & {
+    /** Qualified name (`control.ack`). */
+    readonly name: N;
+    /** The body: every field but the derived ones, enums as numbers. */
+    readonly body: MessageBodies[N];
+  };
+}[MessageName];
 
 /** A message with an uninterpreted body, for any type and subtype (tests, probes, tools). */
 export interface RawMessageInput extends HeaderInput {
+  /** Type number. */
   readonly type: number;
+  /** Subtype number. */
   readonly subtype: number;
+  /** The body bytes, written as they are. */
   readonly body: Uint8Array;
 }
 

@@ -15,6 +15,7 @@ export interface StreamMessage {
    * straddle chunks, else into the decoder's copy of it.
    */
   readonly bytes: Uint8Array;
+  /** The decoded message. */
   readonly message: DecodedMessage;
 }
 

@@ -15,11 +15,22 @@ import type { CaseResult, ConformanceReport } from './report.js';
 import { runConformance, type ConformanceOptions } from './runner.js';
 
 /** The shape shared by `node:test`'s `test` and tap's `t.test`. */
-export type TestFunction = (name: string, options: { skip?: string; todo?: string }, fn: () => void | Promise<void>) => unknown;
+export type TestFunction = (
+  name: string,
+  options: {
+    /** Skip the test, with this reason. */
+    skip?: string;
+    /** Mark the test as a todo, with this reason. */
+    todo?: string;
+  },
+  fn: () => void | Promise<void>,
+) => unknown;
 
 /** A case that did not conform, as a test failure. */
 export class ConformanceCaseError extends Error {
+  /** Always `ERR_NOT_CONFORMING`. */
   readonly code = 'ERR_NOT_CONFORMING';
+  /** @param result - the case's result: verdict, expected, observed, rerun command. */
   constructor(readonly result: CaseResult) {
     const detail = result.expected !== undefined ? `expected ${result.expected}; observed ${result.observed ?? '?'}` : (result.reason ?? result.verdict);
     super(`${result.id} [${result.role}] ${result.verdict}: ${detail} (rerun: ${result.rerun})`);

@@ -18,10 +18,13 @@ export const CASES: readonly ConformanceCase[] = [...handshakeCases, ...framingC
 export interface Selection {
   /** Case ids or globs (`framing.*`); when given, exactly these cases run. */
   readonly cases?: readonly string[];
+  /** Only cases with one of these tags. */
   readonly tags?: readonly string[];
+  /** Only cases of these levels. */
   readonly levels?: readonly Level[];
   /** Ids or globs to leave out. */
   readonly exclude?: readonly string[];
+  /** Only cases the peer can play in one of these roles. */
   readonly roles?: readonly PeerRole[];
 }
 
@@ -34,7 +37,12 @@ export function globToRegExp(glob: string): RegExp {
 const matchesAny = (id: string, patterns: readonly string[]): boolean => patterns.some((p) => (p.includes('*') || p.includes('?') ? globToRegExp(p).test(id) : p === id));
 
 /** Cases chosen by a selection, in catalogue order. Unknown exact ids are returned as `unknown`. */
-export function selectCases(selection: Selection, catalogue: readonly ConformanceCase[] = CASES): { cases: ConformanceCase[]; unknown: string[] } {
+export function selectCases(selection: Selection, catalogue: readonly ConformanceCase[] = CASES): {
+  /** The selected cases, in catalogue order. */
+  cases: ConformanceCase[];
+  /** Exact ids of the selection that name no case. */
+  unknown: string[];
+} {
   const unknown = (selection.cases ?? []).filter((p) => !p.includes('*') && !p.includes('?') && !catalogue.some((c) => c.id === p));
   const cases = catalogue.filter((c) =>
     (selection.cases === undefined || selection.cases.length === 0 || matchesAny(c.id, selection.cases))

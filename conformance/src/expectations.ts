@@ -46,6 +46,7 @@ export interface ExpectedFailure {
 export interface ExpectedFailures {
   /** Name of the file (or `<text>`), for messages. */
   readonly source: string;
+  /** The entries, in file order. */
   readonly entries: readonly ExpectedFailure[];
 }
 
@@ -59,7 +60,9 @@ export interface ExpectationOutcome {
 
 /** A case that failed in the baseline and passes now. */
 export interface Improvement {
+  /** Case id. */
   readonly id: string;
+  /** Role the peer played. */
   readonly role: PeerRole;
   /** Verdict in the baseline (fail, error or xfail). */
   readonly was: Verdict;
@@ -69,6 +72,7 @@ export interface Improvement {
 
 /** Results after a baseline was applied, with the improvements found. */
 export interface BaselineOutcome extends ExpectationOutcome {
+  /** Cases that failed in the baseline and pass now (reported, never failing the run). */
   readonly improvements: readonly Improvement[];
 }
 
@@ -98,7 +102,7 @@ function globToRegExp(glob: string): RegExp {
  *
  * @param text - the file's content.
  * @param source - its name, used in `where` and in errors (default `<text>`).
- * @throws {@link UsageError} (`ERR_USAGE`, exit code 2) naming `source:line` for a line with
+ * @throws `UsageError` (`ERR_USAGE`, exit code 2) naming `source:line` for a line with
  *   more than one id, a bad character in an id, an unknown role, or a duplicate entry.
  */
 export function parseExpectedFailures(text: string, source = '<text>'): ExpectedFailures {
@@ -131,7 +135,7 @@ export function parseExpectedFailures(text: string, source = '<text>'): Expected
 /**
  * Reads and parses an expected-failures file.
  *
- * @throws {@link UsageError} when the file cannot be read or a line is malformed (see
+ * @throws `UsageError` when the file cannot be read or a line is malformed (see
  *   {@link parseExpectedFailures}).
  */
 export function loadExpectedFailures(path: string): ExpectedFailures {
@@ -245,7 +249,7 @@ export function reportViolations(data: unknown): string[] {
 /**
  * Reads a baseline: a JSON report written by an earlier run (`--format json`).
  *
- * @throws {@link UsageError} when the file cannot be read, is not JSON, or is not a valid
+ * @throws `UsageError` when the file cannot be read, is not JSON, or is not a valid
  *   report (the first violations are named).
  */
 export function loadBaseline(path: string): ConformanceReport {

@@ -2,15 +2,27 @@
  * The conformance suite as a library: run it, select cases, render reports, or run it
  * inside your own test runner.
  *
- * @module
+ * @module kkcm/conformance
  */
 export { conformanceTests, ConformanceCaseError, type TestFunction } from './adapter.js';
 export { BOTH, CHANNELS, defineCase, type ConformanceCase } from './cases/case.js';
 export { CASES, casesFor, globToRegExp, selectCases, uncoveredMusts, type Selection } from './catalog.js';
-export { applyBaseline, applyExpectations, loadBaseline, loadExpectedFailures, parseExpectedFailures, type ExpectedFailures } from './expectations.js';
+export {
+  applyBaseline,
+  applyExpectations,
+  loadBaseline,
+  loadExpectedFailures,
+  parseExpectedFailures,
+  type ApplyExpectationsOptions,
+  type BaselineOutcome,
+  type ExpectationOutcome,
+  type ExpectedFailure,
+  type ExpectedFailures,
+  type Improvement,
+} from './expectations.js';
 export { CaseContext, CaseFailure, CaseSkip, type PeerFacts, type SuiteSession } from './harness/context.js';
 export type { PeerCustomizer } from './harness/target.js';
 export { Transcript, Wire, WaitTimeout, type Incoming } from './harness/wire.js';
-export { LiveView, renderReport, REPORT_FORMATS, type ReportFormat } from './reporters/index.js';
+export { LiveView, renderReport, REPORT_FORMATS, type LiveIo, type LiveOptions, type RenderOptions, type ReportFormat } from './reporters/index.js';
 export { emptySummary, VERDICTS, type CaseResult, type ConformanceReport, type Level, type PeerRole, type Summary, type TranscriptEntry, type Verdict } from './report.js';
-export { runConformance, type ConformanceOptions, type TargetSpec } from './runner.js';
+export { runConformance, type ConformanceOptions, type TargetSpec, type TargetTransport } from './runner.js';

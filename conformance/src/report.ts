@@ -37,15 +37,23 @@ export interface TranscriptEntry {
 
 /** Result of one case. */
 export interface CaseResult {
+  /** Case id. */
   readonly id: string;
+  /** Case title. */
   readonly title: string;
+  /** Requirement ids the case checks. */
   readonly requirements: readonly string[];
+  /** Case level: a failed MUST fails the run, a failed SHOULD warns. */
   readonly level: Level;
   /** Role the peer played in this run of the case. */
   readonly role: PeerRole;
+  /** Channels the case exercises. */
   readonly channels: readonly string[];
+  /** Case tags. */
   readonly tags: readonly string[];
+  /** The verdict. */
   readonly verdict: Verdict;
+  /** How long the case ran, in ms. */
   readonly durationMs: number;
   /** Why a case was skipped, or what an error was. */
   readonly reason?: string;
@@ -68,18 +76,25 @@ export type Summary = Record<Verdict, number>;
 
 /** A whole run. */
 export interface ConformanceReport {
+  /** The tool that wrote the report. */
   readonly tool: 'kkcm';
+  /** kkcm version. */
   readonly version: string;
+  /** Version of the spec the suite checks. */
   readonly specVersion: string;
   /** What was tested: `embedded`, `connect HOST:PORT`, `listen HOST:PORT`, `exec CMD`. */
   readonly target: string;
   /** Seed of the case order (0 when cases ran in catalogue order). */
   readonly seed: number;
+  /** Start of the run, ISO 8601. */
   readonly startedAt: string;
+  /** Duration of the run, in ms. */
   readonly durationMs: number;
+  /** Count of cases per verdict. */
   readonly summary: Summary;
   /** True when no case failed, errored or passed unexpectedly. */
   readonly conforming: boolean;
+  /** Every case result, in run order. */
   readonly cases: readonly CaseResult[];
   /** Problems with the run itself (stale expected failures, regressions against a baseline). */
   readonly problems: readonly string[];

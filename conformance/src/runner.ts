@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadSpec, packageRoot } from '../../spec/src/index.js';
 import { SPEC_VERSION, Timers } from '../../codec/src/index.js';
+import type { Transport } from '../../reference-impl/src/transport.js';
 import type { ConformanceCase } from './cases/case.js';
 import { CASES, selectCases, type Selection } from './catalog.js';
 import { CaseContext, CaseFailure, CaseSkip, type PeerFacts } from './harness/context.js';
@@ -19,15 +20,52 @@ import type { CaseResult, ConformanceReport, PeerRole, Verdict } from './report.
 
 /** Where the peer under test is. */
 export type TargetSpec =
-  | { readonly kind: 'embedded'; readonly customize?: PeerCustomizer; readonly roles?: readonly PeerRole[] }
-  | { readonly kind: 'connect'; readonly host: string; readonly port: number }
-  | { readonly kind: 'listen'; readonly host: string; readonly port: number }
-  | { readonly kind: 'exec'; readonly command: string; readonly role: PeerRole };
+  | {
+      /** The reference peer, run in this process. */
+      readonly kind: 'embedded';
+      /** Changes the peer before each case (mutant peers, faults). */
+      readonly customize?: PeerCustomizer;
+      /** Roles to judge it in (default both). */
+      readonly roles?: readonly PeerRole[];
+    }
+  | ({
+      /** A peer that listens (it plays the master): the suite connects. */
+      readonly kind: 'connect';
+      /** The peer's host. */
+      readonly host: string;
+      /** The peer's port. */
+      readonly port: number;
+    } & TargetTransport)
+  | ({
+      /** A peer that connects (it plays the backup): the suite listens. */
+      readonly kind: 'listen';
+      /** Address the suite listens on. */
+      readonly host: string;
+      /** Port the suite listens on. */
+      readonly port: number;
+    } & TargetTransport)
+  | ({
+      /** A peer the suite launches itself, and restarts after a case that killed it. */
+      readonly kind: 'exec';
+      /** Shell command; `{port}` is replaced by the port to listen on or connect to. */
+      readonly command: string;
+      /** The role the launched peer plays. */
+      readonly role: PeerRole;
+    } & TargetTransport);
+
+/** How the suite reaches a peer that is not embedded. */
+export interface TargetTransport {
+  /** Default TCP; a `TlsTransport` for a peer that requires TLS (`kkcm conformance --tls-*`). */
+  readonly transport?: Transport;
+  /** Options that make the same transport on a rerun command line (` --tls-cert … --tls-ca …`). */
+  readonly transportFlags?: string;
+}
 
 /** Options of {@link runConformance}. */
 export interface ConformanceOptions {
   /** Default: the embedded reference peer, both roles. */
   readonly target?: TargetSpec;
+  /** Which cases to run (default all). */
   readonly selection?: Selection;
   /** Cases to choose from (default: the whole catalogue); for extensions and self-tests. */
   readonly catalogue?: readonly ConformanceCase[];
@@ -51,6 +89,7 @@ export interface ConformanceOptions {
   readonly baseline?: Pick<ConformanceReport, 'cases'>;
   /** Called when a case starts and ends (live view). */
   readonly onCaseStart?: (id: string, role: PeerRole) => void;
+  /** Called with each result as soon as its case is judged. */
   readonly onCaseEnd?: (result: CaseResult) => void;
 }
 
@@ -85,11 +124,11 @@ function targetsFor(spec: TargetSpec): Target[] {
     case 'embedded':
       return (spec.roles ?? ['master', 'backup']).map((role) => new EmbeddedTarget(role, spec.customize));
     case 'connect':
-      return [new ConnectTarget(spec.host, spec.port)];
+      return [new ConnectTarget(spec.host, spec.port, spec.transport)];
     case 'listen':
-      return [new ListenTarget(spec.host, spec.port)];
+      return [new ListenTarget(spec.host, spec.port, spec.transport)];
     case 'exec':
-      return [new ExecTarget(spec.command, spec.role, 30000)];
+      return [new ExecTarget(spec.command, spec.role, 30000, spec.transport)];
   }
 }
 
@@ -111,11 +150,11 @@ function rerunFlags(spec: TargetSpec): string {
     case 'embedded':
       return '';
     case 'connect':
-      return ` --connect ${spec.host}:${spec.port}`;
+      return ` --connect ${spec.host}:${spec.port}${spec.transportFlags ?? ''}`;
     case 'listen':
-      return ` --listen ${spec.host}:${spec.port}`;
+      return ` --listen ${spec.host}:${spec.port}${spec.transportFlags ?? ''}`;
     case 'exec':
-      return ` --exec ${JSON.stringify(spec.command)} --role ${spec.role}`;
+      return ` --exec ${JSON.stringify(spec.command)} --role ${spec.role}${spec.transportFlags ?? ''}`;
   }
 }
 

@@ -17,7 +17,17 @@ import { messageFromJson, stringify, type ChannelName, type ClientName, type Mes
 import type { KkcmPeer, SendOptions } from './peer.js';
 
 /** Where an admin server listens: a TCP host and port, or a Unix socket path. */
-export type AdminEndpoint = { readonly host: string; readonly port: number } | { readonly path: string };
+export type AdminEndpoint =
+  | {
+      /** TCP host. */
+      readonly host: string;
+      /** TCP port (0: any free port). */
+      readonly port: number;
+    }
+  | {
+      /** Unix socket path. */
+      readonly path: string;
+    };
 
 /**
  * Codes of the admin protocol's own errors. Errors raised by the peer (`ERR_NO_SESSION`…)
@@ -45,6 +55,7 @@ export type AdminErrorCode =
 
 /** An error of the admin protocol, on either side. */
 export class AdminError extends Error {
+  /** What went wrong. */
   readonly code: AdminErrorCode;
 
   constructor(code: AdminErrorCode, message: string) {
@@ -62,19 +73,48 @@ export type AdminCommand = (typeof ADMIN_COMMANDS)[number];
 
 /** One request line. `client`, `message` and `options` belong to `send`. */
 export interface AdminRequest {
+  /** The command (one of {@link ADMIN_COMMANDS}). */
   readonly cmd: string;
   /** Echoed in the response, to match answers to requests. */
   readonly id?: unknown;
+  /** `send`: the sending client. */
   readonly client?: string;
   /** A message in the JSON form `kkcm encode` takes (named messages only). */
   readonly message?: unknown;
-  readonly options?: { readonly wait?: boolean; readonly confirm?: boolean; readonly channel?: ChannelName };
+  /** `send`: the {@link SendOptions}. */
+  readonly options?: {
+    /** Wait for room when the queue is full. */
+    readonly wait?: boolean;
+    /** Wait for the other side's delivery confirmation. */
+    readonly confirm?: boolean;
+    /** Channel, for types that travel on both. */
+    readonly channel?: ChannelName;
+  };
 }
 
 /** One response line. */
 export type AdminResponse =
-  | { readonly ok: true; readonly result: unknown; readonly id?: unknown }
-  | { readonly ok: false; readonly error: { readonly code: string; readonly message: string }; readonly id?: unknown };
+  | {
+      /** The command succeeded. */
+      readonly ok: true;
+      /** What it returned (`status()`, `stats()`…). */
+      readonly result: unknown;
+      /** The request's id. */
+      readonly id?: unknown;
+    }
+  | {
+      /** The command failed. */
+      readonly ok: false;
+      /** Why. */
+      readonly error: {
+        /** Error code (`ERR_NO_SESSION`, `ERR_ADMIN_BAD_REQUEST`…). */
+        readonly code: string;
+        /** What happened, for people. */
+        readonly message: string;
+      };
+      /** The request's id. */
+      readonly id?: unknown;
+    };
 
 /** Settings of {@link startAdminServer}. */
 export interface AdminServerOptions {

@@ -7,6 +7,7 @@
 
 /** Opaque handle of a scheduled callback. */
 export interface TimerHandle {
+  /** Identifies the scheduled call to its clock. */
   readonly id: number;
 }
 

@@ -8,6 +8,7 @@ import { ERROR_VALUES, type ErrorCode } from '../../codec/src/index.js';
 
 /** A coded error raised by the reference peer's API or its session logic. */
 export class PeerError extends Error {
+  /** Stable string code from the spec (`ERR_NO_SESSION`). */
   readonly code: ErrorCode;
   /** Numeric value of the code, as in the spec. */
   readonly value: number;

@@ -1,7 +1,7 @@
 /**
  * The reference KKCM peer: the whole design, as a library.
  *
- * @module
+ * @module kkcm/reference
  */
 export {
   ADMIN_COMMANDS,
@@ -25,6 +25,7 @@ export type { PeerFaults } from './faults.js';
 export type { PeerEvent, PeerEventName, Role } from './events.js';
 export { MemoryTransport } from './memory-transport.js';
 export {
+  DEFAULT_MAX_PENDING_CONNECTIONS,
   KkcmPeer,
   type BackoffOptions,
   type Endpoint,
@@ -36,6 +37,7 @@ export type { CleanupDetailName, CleanupReasonName, Trigger } from './reasons.js
 export type { CleanupInfo, ClientHandlers, DeliveryContext } from './registry.js';
 export type { ChannelStats, PeerStats, TypeStats } from './stats.js';
 export { tcpTransport } from './tcp-transport.js';
+export { TlsTransport, type TlsTransportOptions } from './tls-transport.js';
 export { attachEventLog, EventLog, type EventLogOptions, type TraceDroppedLine } from './trace/event-log.js';
 export { compileTraceFilter, parseTraceFilter, type TracedMessage, type TraceFilter, type TraceMatcher } from './trace/filter.js';
 export {

@@ -227,16 +227,37 @@ export class Link {
    * ECHO-REPLY larger than the peer's own limit) is the peer's protocol error, not a crash.
    */
   private reply(msg: MessageInput, frame: Uint8Array): void {
+    let bytes: Uint8Array;
     try {
-      this.enqueue(msg);
+      bytes = encodeMessage(msg, { maxMessage: this.peerMaxMessage });
     } catch (err) {
       this.protocolError(err, frame);
+      return;
     }
+    this.enqueueReply(bytes);
+  }
+
+  /**
+   * Queues a reply that the other side's input obliges us to send (ECHO-REPLY, ACK, NACK).
+   * Client sends stop at the queue's bound; replies may go past it, so that a full queue of
+   * client data never costs the session, but not past twice the bound: a side that keeps
+   * asking and never reads would otherwise grow our queue without end. Past it the link is
+   * destroyed with ERR_PEER_NOT_READING (cleanup detail deadConnection).
+   */
+  private enqueueReply(bytes: Uint8Array): void {
+    if (this.pending.length < 2 * this.options.queueMessages && this.pendingBytes + bytes.byteLength <= 2 * this.options.queueBytes) {
+      this.enqueueFrame(bytes);
+      return;
+    }
+    const text = `the peer does not read: ${this.pending.length} messages (${this.pendingBytes} bytes) queued, twice the queue's bound`;
+    this.reportDown({ reason: 'socketIoError', detail: 'deadConnection', text }, new PeerError('ERR_PEER_NOT_READING', text));
+    this.finish();
+    this.connection.destroy();
   }
 
   /** Reports an ackRequested message that was not accepted; goes out before any later ACK. */
   sendNack(seq: number, code: ErrorCode): void {
-    if (this.stateValue === 'bound') this.enqueue({ name: 'control.nack', body: { seq, code: ERROR_VALUES[code] } });
+    if (this.stateValue === 'bound') this.enqueueReply(encodeMessage({ name: 'control.nack', body: { seq, code: ERROR_VALUES[code] } }));
   }
 
   /** Confirms delivery of an ackRequested message; ACKs are coalesced per turn. */
@@ -247,7 +268,7 @@ export class Link {
       setImmediate(() => {
         const upTo = this.ackUpTo;
         this.ackUpTo = undefined;
-        if (upTo !== undefined && this.stateValue === 'bound') this.enqueue({ name: 'control.ack', body: { upTo } });
+        if (upTo !== undefined && this.stateValue === 'bound') this.enqueueReply(encodeMessage({ name: 'control.ack', body: { upTo } }));
       });
     }
   }
@@ -492,7 +513,10 @@ export class Link {
   private readonly onClose = (error?: Error): void => {
     const wasBound = this.stateValue === 'bound';
     const detail = error !== undefined ? 'connectionReset' : 'endOfStream';
-    this.reportDown({ reason: 'socketIoError', detail, text: error !== undefined ? `connection failed: ${error.message}` : `connection closed by the peer${wasBound ? '' : ' during the handshake'}` }, new PeerError('ERR_CONNECTION_LOST', error?.message ?? 'end of stream'));
+    // A transport that knows why it failed says so with a spec code (ERR_TLS_HANDSHAKE…).
+    const code = (error as { code?: unknown } | undefined)?.code;
+    const coded = typeof code === 'string' && code in ERROR_VALUES ? (code as ErrorCode) : 'ERR_CONNECTION_LOST';
+    this.reportDown({ reason: 'socketIoError', detail, text: error !== undefined ? `connection failed: ${error.message}` : `connection closed by the peer${wasBound ? '' : ' during the handshake'}` }, new PeerError(coded, error?.message ?? 'end of stream'));
     this.finish();
   };
 

@@ -13,6 +13,7 @@ import {
   CodecError,
   encodeMessage,
   ERROR_CODES,
+  ERROR_VALUES,
   Feature,
   Flags,
   Limits,
@@ -45,14 +46,19 @@ import type { Listener, Transport } from './transport.js';
 
 /** A host and port. */
 export interface Endpoint {
+  /** Host name or IP address. */
   readonly host: string;
+  /** TCP port (0 when listening: any free port). */
   readonly port: number;
 }
 
 /** Reconnection backoff settings. Defaults from the spec's timers. */
 export interface BackoffOptions {
+  /** First delay after a failure, in ms (default the spec's reconnectInitialMs). */
   readonly initialMs?: number;
+  /** Largest delay, in ms (default the spec's reconnectMaxMs). */
   readonly maxMs?: number;
+  /** Delay multiplier per failed attempt (default the spec's reconnectMultiplier). */
   readonly multiplier?: number;
   /** Fraction of each delay added or removed at random. */
   readonly jitter?: number;
@@ -66,32 +72,60 @@ export interface PeerOptions {
   readonly listen?: Endpoint;
   /** Where the master listens, for the backup role. Required for it and for a swap to it. */
   readonly connect?: Endpoint;
+  /** Node id sent in HELLO (default 0). */
   readonly nodeId?: number;
+  /** Node name sent in HELLO (default empty). */
   readonly nodeName?: string;
+  /** How connections are made (default TCP; `MemoryTransport` for tests). */
   readonly transport?: Transport;
+  /** Time source for every timer (default the system clock; `ManualClock` for tests). */
   readonly clock?: Clock;
   /** Random source in [0, 1), for backoff jitter. */
   readonly random?: () => number;
   /** Periodic timer interval in ms (default 1000; design section 9 left it open). */
   readonly periodicMs?: number;
+  /** Time for a connection's handshake and a session's two channels, in ms (default the spec's handshakeTimeoutMs). */
   readonly handshakeTimeoutMs?: number;
+  /** Output outstanding and no input for this long declares a connection dead, in ms (default the spec's deadConnectionMs). */
   readonly deadConnectionMs?: number;
+  /** Time a SHUTDOWN gets to be written before the sockets close anyway, in ms (default the spec's shutdownLingerMs). */
   readonly lingerMs?: number;
   /** Largest message we accept, header included (default 262144). */
   readonly maxMessage?: number;
   /** Output queue bound per channel, in messages and bytes. */
   readonly queueMessages?: number;
+  /** Output queue bound per channel, in bytes (default the spec's defaultQueueBytes). */
   readonly queueBytes?: number;
   /** Protocol versions we speak (default the spec's range). */
-  readonly versions?: { readonly min: number; readonly max: number };
+  readonly versions?: {
+    /** Lowest version. */
+    readonly min: number;
+    /** Highest version. */
+    readonly max: number;
+  };
+  /** Reconnection backoff of the backup. */
   readonly backoff?: BackoffOptions;
-  /** Hosts allowed to connect; empty or absent means any. */
+  /**
+   * Hosts allowed to connect; empty or absent means any. An IPv4 address also matches its
+   * IPv4-mapped IPv6 form (`::ffff:10.0.0.1`), as a dual-stack listener reports it.
+   */
   readonly allow?: readonly string[];
+  /**
+   * Largest number of accepted connections that have not finished their handshake (default
+   * {@link DEFAULT_MAX_PENDING_CONNECTIONS}). A connection beyond it is destroyed as soon
+   * as it is accepted, counted in `connectionsShed` and reported as an `error` event
+   * ERR_TOO_MANY_CONNECTIONS: with the handshake timeout, it bounds what a flood of
+   * connections can hold. A local defence, not a protocol quantity.
+   */
+  readonly maxPendingConnections?: number;
   /** Run the conformance probe client (KKCM-PROBE-1). */
   readonly conformanceProbe?: boolean;
   /** Deliberate faults, for the conformance suite's self-test only: never set in production. */
   readonly faults?: PeerFaults;
 }
+
+/** Default of {@link PeerOptions.maxPendingConnections}. */
+export const DEFAULT_MAX_PENDING_CONNECTIONS = 64;
 
 /** Options of {@link KkcmPeer.send}. */
 export interface SendOptions {
@@ -109,13 +143,37 @@ export interface SendOptions {
 
 /** What `status()` reports. */
 export interface PeerStatus {
+  /** NSR configured: the module runs. */
   readonly configured: boolean;
+  /** Current role. */
   readonly role: Role;
+  /** Session state (see the spec's session state machine). */
   readonly state: 'idle' | 'waiting' | 'connecting' | 'handshaking' | 'up' | 'backoff';
+  /** What the membership source last said about the other side. */
   readonly peerAlive: boolean;
-  readonly session: null | { readonly id: string; readonly version: number; readonly features: number; readonly peerNode: string };
+  /** The session that is up, or null. */
+  readonly session: null | {
+    /** Session id, as a decimal string. */
+    readonly id: string;
+    /** Negotiated protocol version. */
+    readonly version: number;
+    /** Feature bits in use. */
+    readonly features: number;
+    /** The other side's node name. */
+    readonly peerNode: string;
+  };
+  /** Where the master listens, or null. */
   readonly listening: Endpoint | null;
-  readonly queues: Record<ChannelName, { readonly depth: number; readonly bytes: number; readonly highWater: number }>;
+  /** Output queue of each channel. */
+  readonly queues: Record<ChannelName, {
+    /** Messages queued now. */
+    readonly depth: number;
+    /** Bytes queued now. */
+    readonly bytes: number;
+    /** Highest depth seen, in messages. */
+    readonly highWater: number;
+  }>;
+  /** Registered clients, in registration order. */
   readonly clients: readonly string[];
 }
 
@@ -134,6 +192,8 @@ class Session {
   peerNode = '';
   /** Messages that arrived on a bound channel before the other one was bound (connector). */
   readonly early: { link: Link; msg: KnownMessage }[] = [];
+  /** Bytes of `early`, held within the output queue's byte bound. */
+  earlyBytes = 0;
   readonly confirmations: Record<ChannelName, Confirmation[]> = { send: [], receive: [] };
   readonly roomWaiters: Record<ChannelName, (() => void)[]> = { send: [], receive: [] };
   constructor(readonly id: bigint) {}
@@ -155,6 +215,7 @@ const seqLte = (a: number, b: number): boolean => ((b - a) >>> 0) < 0x80000000;
  * stops it for good. Events (`peer.on('event', fn)`) follow the event-file contract.
  */
 export class KkcmPeer extends EventEmitter<{
+  /** Every {@link PeerEvent}: state changes, traffic, errors (the event file's lines). */
   event: [PeerEvent];
   /**
    * Every whole message written (`tx`) or read (`rx`), with the remote address. The bytes
@@ -178,6 +239,8 @@ export class KkcmPeer extends EventEmitter<{
   private stopped = false;
   private peerAlive = true;
   private listener: Listener | undefined;
+  /** Port the master listens on once resolved (0 until then). */
+  private boundPort = 0;
   private listening: Promise<void> | undefined;
   private connecting = false;
   private attempt = 0;
@@ -395,6 +458,7 @@ export class KkcmPeer extends EventEmitter<{
   stats(): PeerStats {
     const snap = structuredClone(this.statsValue);
     for (const ch of CHANNELS) snap.channels[ch].queueDepth = this.current?.links[ch]?.queueDepth ?? 0;
+    snap.connectionsPending = this.loose.size;
     return snap;
   }
 
@@ -416,8 +480,11 @@ export class KkcmPeer extends EventEmitter<{
     if (this.roleValue === 'master') {
       const at = this.options.listen;
       if (at === undefined) throw new PeerError('ERR_NOT_CONFIGURED', 'the master role needs a listen address');
-      this.listening = this.transport.listen(at.host, at.port, (c) => this.onAccept(c)).then((l) => {
+      // Port 0 is resolved once: after a deconfigure or a role swap the master comes back on
+      // the same port, so that its backup finds it again.
+      this.listening = this.transport.listen(at.host, at.port === 0 ? this.boundPort : at.port, (c) => this.onAccept(c)).then((l) => {
         this.listener = l;
+        this.boundPort = l.port;
         this.emitEvent({ event: 'listening', host: l.host, port: l.port });
       });
       await this.listening;
@@ -495,6 +562,9 @@ export class KkcmPeer extends EventEmitter<{
       }
     } catch (err) {
       const retryMs = this.nextBackoff();
+      // A transport that knows why it failed (TLS: the master's certificate) says so with a spec code.
+      const code = (err as { code?: unknown }).code;
+      if (typeof code === 'string' && code in ERROR_VALUES) this.emitEvent({ event: 'error', code, channel: null, text: (err as Error).message });
       this.emitEvent({ event: 'connect-failed', host: at.host, port: at.port, error: (err as Error).message, retryMs });
       this.abortPending({ reason: 'socketIoError', detail: 'connectionReset', text: 'connect failed' }, retryMs);
     } finally {
@@ -523,6 +593,12 @@ export class KkcmPeer extends EventEmitter<{
       conn.destroy();
       return;
     }
+    if (this.loose.size >= (this.options.maxPendingConnections ?? DEFAULT_MAX_PENDING_CONNECTIONS)) {
+      conn.destroy();
+      this.statsValue.connectionsShed++;
+      this.emitEvent({ event: 'error', code: 'ERR_TOO_MANY_CONNECTIONS', channel: null, text: `${conn.remote}: ${this.loose.size} connections are already handshaking` });
+      return;
+    }
     this.statsValue.connectionsAccepted++;
     this.emitEvent({ event: 'accepted', remote: conn.remote });
     this.loose.add(this.newLink(conn, 'acceptor', undefined));
@@ -536,7 +612,7 @@ export class KkcmPeer extends EventEmitter<{
       return { reject: { reason: RejectReason[reason], minVersion: ours.min, maxVersion: ours.max, retryAfterMs, text } };
     };
     const allow = this.options.allow ?? [];
-    if (allow.length > 0 && !allow.includes(link.connection.remoteHost)) return reject('notAllowed', `${link.connection.remoteHost} is not on the allow-list`);
+    if (allow.length > 0 && !allow.includes(link.connection.remoteHost.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, ''))) return reject('notAllowed', `${link.connection.remoteHost} is not on the allow-list`);
     if (hello.role !== RoleValue.backup) return reject('roleConflict', 'this side is the master; the connecting side must be the backup');
     const lo = Math.max(ours.min, hello.minVersion);
     const hi = Math.min(ours.max, hello.maxVersion);
@@ -667,9 +743,11 @@ export class KkcmPeer extends EventEmitter<{
     const session = this.current;
     if (session === undefined || !session.allLinks().includes(link)) {
       const pending = this.pending;
-      if (pending !== undefined && link.state === 'bound' && this.roleValue === 'backup' && pending.early.length < (this.options.queueMessages ?? Limits.defaultQueueMessages)) {
+      const fits = pending !== undefined && pending.early.length < (this.options.queueMessages ?? Limits.defaultQueueMessages) && pending.earlyBytes + msg.header.length <= (this.options.queueBytes ?? Limits.defaultQueueBytes);
+      if (pending !== undefined && fits && link.state === 'bound' && this.roleValue === 'backup') {
         // The master may send as soon as it bound both channels; hold until ours are.
         pending.early.push({ link, msg });
+        pending.earlyBytes += msg.header.length;
         return;
       }
       link.protocolError(new CodecError('ERR_UNEXPECTED_MESSAGE', `${msg.name} before the session is up`), undefined);

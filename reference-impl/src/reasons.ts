@@ -13,7 +13,9 @@ export type CleanupDetailName = keyof typeof CleanupDetail;
 
 /** Why a session ended. */
 export interface Trigger {
+  /** Cleanup reason every client receives. */
   readonly reason: CleanupReasonName;
+  /** Finer detail. */
   readonly detail: CleanupDetailName;
   /** Human-readable context. */
   readonly text: string;

@@ -10,6 +10,7 @@ import { PeerError } from './errors.js';
 
 /** What a cleanup handler learns: the reason (design 6.2.1) and finer detail. */
 export interface CleanupInfo {
+  /** Cleanup reason name (design 6.2.1). */
   readonly reason: CleanupReasonName;
   /** Numeric cleanup reason, as on the wire. */
   readonly reasonValue: number;

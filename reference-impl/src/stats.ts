@@ -8,9 +8,13 @@ import type { ChannelName } from '../../codec/src/index.js';
 
 /** Counters of one channel. */
 export interface ChannelStats {
+  /** Messages written. */
   txMessages: number;
+  /** Bytes written, headers included. */
   txBytes: number;
+  /** Messages read. */
   rxMessages: number;
+  /** Bytes read, headers included. */
   rxBytes: number;
   /** Messages in the output queue now. */
   queueDepth: number;
@@ -20,26 +24,47 @@ export interface ChannelStats {
 
 /** Counters of one message name (or `type.subtype` for unknown ones). */
 export interface TypeStats {
+  /** Messages written. */
   tx: number;
+  /** Messages read. */
   rx: number;
+  /** Bytes written, headers included. */
   txBytes: number;
+  /** Bytes read, headers included. */
   rxBytes: number;
 }
 
 /** Everything a peer counts. */
 export interface PeerStats {
+  /** Counters per channel. */
   channels: Record<ChannelName, ChannelStats>;
+  /** Counters per message name. */
   types: Record<string, TypeStats>;
   /** Protocol and API errors by code. */
   errors: Record<string, number>;
-  sessions: { up: number; down: number };
+  /** Sessions that came up and went down. */
+  sessions: {
+    /** Sessions that came up. */
+    up: number;
+    /** Sessions that went down. */
+    down: number;
+  };
   /** Cleanup handler calls by reason. */
   cleanups: Record<string, number>;
+  /** Client handler calls that threw (isolated, traced). */
   handlerErrors: number;
+  /** Messages for a client that is not registered. */
   undelivered: number;
+  /** Unknown messages skipped under mayIgnore. */
   ignored: number;
+  /** Connections the master accepted. */
   connectionsAccepted: number;
+  /** HELLOs refused with HELLO-REJECT. */
   connectionsRefused: number;
+  /** Connections closed as soon as accepted: `maxPendingConnections` were already handshaking. */
+  connectionsShed: number;
+  /** Accepted connections that have not finished their handshake, now. */
+  connectionsPending: number;
 }
 
 const channelStats = (): ChannelStats => ({ txMessages: 0, txBytes: 0, rxMessages: 0, rxBytes: 0, queueDepth: 0, queueHighWater: 0 });
@@ -57,6 +82,8 @@ export function emptyStats(): PeerStats {
     ignored: 0,
     connectionsAccepted: 0,
     connectionsRefused: 0,
+    connectionsShed: 0,
+    connectionsPending: 0,
   };
 }
 

@@ -39,6 +39,7 @@ export interface Connection {
 export interface Listener {
   /** Actual bound address (the port is resolved when 0 was asked). */
   readonly host: string;
+  /** Actual bound port. */
   readonly port: number;
   /** Stops accepting; open connections are not touched. */
   close(): Promise<void>;

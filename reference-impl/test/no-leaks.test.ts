@@ -119,3 +119,15 @@ t.test('stopping with the session up (what SIGTERM does to kkcm peer) and a back
   }, 5000).catch(() => leftOver(baseline));
   t.same(remaining, {}, 'no resource left beyond the baseline');
 });
+
+t.test('a master asked for port 0 comes back on the same port after deconfigure and configure', async (t) => {
+  const { KkcmPeer, tcpTransport } = await import('../src/index.js');
+  const peer = new KkcmPeer({ role: 'master', listen: { host: '127.0.0.1', port: 0 }, transport: tcpTransport });
+  await peer.configure();
+  const first = peer.listenAddress?.port;
+  t.ok(first !== undefined && first > 0);
+  await peer.deconfigure();
+  await peer.configure();
+  t.equal(peer.listenAddress?.port, first);
+  await peer.stop();
+});

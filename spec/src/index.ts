@@ -1,7 +1,7 @@
 /**
  * The JSR IPC protocol as data: loading, validation and look-ups.
  *
- * @module
+ * @module kkcm/spec
  */
 export { crossReferenceViolations, fixedSize, loadSpec, validateSpec } from './load.js';
 export { SpecModel, type MessageInfo } from './model.js';

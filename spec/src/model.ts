@@ -11,12 +11,19 @@ import type { ChannelName, FieldSpec, MessageTypeSpec, ProtocolSpec, Requirement
 export interface MessageInfo {
   /** Qualified name: `<type name>.<subtype name>`, e.g. `control.hello`. */
   readonly name: string;
+  /** Type number (header `type`). */
   readonly type: number;
+  /** Subtype number (header `subtype`). */
   readonly subtype: number;
+  /** Name of the owning client. */
   readonly client: string;
+  /** Channels the type travels on. */
   readonly channels: readonly ChannelName[];
+  /** The type as the spec defines it. */
   readonly typeSpec: MessageTypeSpec;
+  /** The subtype as the spec defines it. */
   readonly subtypeSpec: SubtypeSpec;
+  /** Body layout: fields in wire order. */
   readonly fields: readonly FieldSpec[];
   /** Smallest body size in bytes (every variable part empty). */
   readonly minBodySize: number;
@@ -24,7 +31,9 @@ export interface MessageInfo {
 
 /** Indexed, read-only view of a spec. */
 export class SpecModel {
+  /** The validated spec this view indexes. */
   readonly spec: ProtocolSpec;
+  /** Every message, in spec order. */
   readonly messages: readonly MessageInfo[];
   private readonly byName = new Map<string, MessageInfo>();
   private readonly byKey = new Map<number, MessageInfo>();
@@ -69,7 +78,10 @@ export class SpecModel {
   }
 
   /** A struct by name. @throws Error when absent (the loader makes that impossible for a valid spec). */
-  struct(name: string): { readonly fields: readonly FieldSpec[] } {
+  struct(name: string): {
+    /** The struct's fields in wire order. */
+    readonly fields: readonly FieldSpec[];
+  } {
     const s = this.spec.structs[name];
     if (s === undefined) throw new Error(`unknown struct ${name}`);
     return s;

@@ -20,8 +20,11 @@ export interface Derived {
 
 /** One field of a body layout or struct. */
 export interface FieldSpec {
+  /** Field name: the property name in decoded bodies (camelCase). */
   readonly name: string;
+  /** Field type in the layout language. */
   readonly type: FieldType;
+  /** What the field means: units, ranges, the design section. */
   readonly doc: string;
   /** Unsigned integers only: this field is a length or count of a later field. */
   readonly derived?: Derived;
@@ -43,30 +46,43 @@ export interface FieldSpec {
 
 /** A named value of an enum. */
 export interface EnumValueSpec {
+  /** Value name: what decoders return for a known value. */
   readonly name: string;
+  /** Numeric value on the wire. */
   readonly value: number;
+  /** What the value means. */
   readonly doc: string;
 }
 
 /** An enum: unknown values decode as plain numbers and are never rejected. */
 export interface EnumSpec {
+  /** Integer type the enum is carried in. */
   readonly base: 'u8' | 'u16' | 'u32';
+  /** What the enum is for. */
   readonly doc: string;
+  /** Known values; append-only. */
   readonly values: readonly EnumValueSpec[];
 }
 
 /** A struct usable as a nested field or array item. */
 export interface StructSpec {
+  /** What the struct holds. */
   readonly doc: string;
+  /** Fields in wire order. */
   readonly fields: readonly FieldSpec[];
 }
 
 /** One subtype of a message type, with its body layout. */
 export interface SubtypeSpec {
+  /** Subtype number (header `subtype`), unique within the type. */
   readonly subtype: number;
+  /** Subtype name: the second half of the qualified name (`hello` in `control.hello`). */
   readonly name: string;
+  /** Upper-case label used in prose and traces (`HELLO-ACK`). */
   readonly label: string;
+  /** What the message is for. */
   readonly doc: string;
+  /** Body layout: fields in wire order. */
   readonly fields: readonly FieldSpec[];
 }
 
@@ -75,65 +91,95 @@ export type ChannelName = 'send' | 'receive';
 
 /** One message type: owning client, channels, subtypes. */
 export interface MessageTypeSpec {
+  /** Type number (header `type`). */
   readonly type: number;
+  /** Name of the owning client (an entry of {@link ProtocolSpec.clients}). */
   readonly client: string;
+  /** Type name: the first half of the qualified name (`control` in `control.hello`). */
   readonly name: string;
+  /** Channels this type travels on (static mapping, design 8.4). */
   readonly channels: readonly ChannelName[];
+  /** True when the bodies are a documented example set, not the real (unpublished) formats. */
   readonly illustrative?: boolean;
+  /** What the type is for. */
   readonly doc: string;
+  /** The subtypes, each with its body layout. */
   readonly subtypes: readonly SubtypeSpec[];
 }
 
 /** A header field. */
 export interface HeaderFieldSpec {
+  /** Field name. */
   readonly name: string;
+  /** Integer type. */
   readonly type: IntegerType;
+  /** What the field means. */
   readonly doc: string;
 }
 
 /** A flag bit of the header. */
 export interface FlagSpec {
+  /** Flag name (`mayIgnore`). */
   readonly name: string;
+  /** Bit number, 0 being the least significant. */
   readonly bit: number;
+  /** Mask: `1 << bit`. */
   readonly mask: number;
+  /** What the flag asks of the receiver. */
   readonly doc: string;
 }
 
 /** A channel. */
 export interface ChannelSpec {
+  /** Channel name. */
   readonly name: ChannelName;
+  /** Channel id, as carried in HELLO. */
   readonly id: number;
+  /** What travels on the channel. */
   readonly doc: string;
 }
 
 /** A KKCM client. */
 export interface ClientSpec {
+  /** Client name (`prl`). */
   readonly name: string;
+  /** Client id. */
   readonly id: number;
+  /** Name used in prose (`PRL`). */
   readonly label: string;
+  /** What the client is. */
   readonly doc: string;
 }
 
 /** A feature bit negotiated in HELLO. */
 export interface FeatureSpec {
+  /** Feature name (`deliveryAck`). */
   readonly name: string;
+  /** Bit number in the `features` field, 0 being the least significant. */
   readonly bit: number;
+  /** What a peer that advertises the feature does. */
   readonly doc: string;
 }
 
 /** An error code. Codes are append-only: never renumbered or reused. */
 export interface ErrorSpec {
+  /** Stable string code (`ERR_BAD_MAGIC`). */
   readonly code: string;
+  /** Numeric value, as carried in ERROR and NACK; never renumbered or reused. */
   readonly value: number;
   /** Whether the code may travel in an ERROR message. */
   readonly wire: boolean;
+  /** When the error happens. */
   readonly doc: string;
 }
 
 /** A limit or timer value. */
 export interface QuantitySpec {
+  /** The value, in `unit`. */
   readonly value: number;
+  /** Unit of `value`. */
   readonly unit: 'bytes' | 'messages' | 'ms' | 'factor' | 'fraction';
+  /** What the quantity bounds or times. */
   readonly doc: string;
 }
 
@@ -142,38 +188,90 @@ export type RequirementLevel = 'MUST' | 'SHOULD' | 'MAY';
 
 /** A numbered requirement. */
 export interface RequirementSpec {
+  /** Stable id (`KKCM-SESS-3`); never reused. */
   readonly id: string;
+  /** MUST, SHOULD or MAY. */
   readonly level: RequirementLevel;
+  /** Section of the spec the requirement belongs to (`session`). */
   readonly section: string;
+  /** The requirement itself. */
   readonly text: string;
 }
 
 /** Session state machine and rules. */
 export interface SessionSpec {
-  readonly states: readonly { readonly name: string; readonly doc: string }[];
-  readonly transitions: readonly { readonly from: string; readonly to: string; readonly on: string }[];
+  /** The states of one session, first the initial one. */
+  readonly states: readonly {
+    /** State name (`idle`, `up`…). */
+    readonly name: string;
+    /** What holds in this state. */
+    readonly doc: string;
+  }[];
+  /** The transitions between states. */
+  readonly transitions: readonly {
+    /** State left. */
+    readonly from: string;
+    /** State entered. */
+    readonly to: string;
+    /** What causes the transition. */
+    readonly on: string;
+  }[];
+  /** Session rules in prose (design 7.2.b and the sections the requirements cite). */
   readonly rules: readonly string[];
 }
 
 /** A whole kkcm spec file. */
 export interface ProtocolSpec {
+  /** Protocol name. */
   readonly name: string;
+  /** Version of this spec document (semver), not the protocol version. */
   readonly specVersion: string;
+  /** One-paragraph description of the protocol. */
   readonly summary?: string;
+  /** Byte order of every integer on the wire. */
   readonly byteOrder: 'big-endian';
-  readonly protocolVersions: { readonly min: number; readonly max: number; readonly current: number };
+  /** Protocol versions this spec defines. */
+  readonly protocolVersions: {
+    /** Lowest version. */
+    readonly min: number;
+    /** Highest version. */
+    readonly max: number;
+    /** Version implementations of this spec write by default. */
+    readonly current: number;
+  };
+  /** TCP port the master listens on unless configured otherwise. */
   readonly defaultPort: number;
-  readonly header: { readonly size: number; readonly magic: number; readonly fields: readonly HeaderFieldSpec[] };
+  /** The fixed header every message starts with. */
+  readonly header: {
+    /** Header size in bytes; a multiple of 4. */
+    readonly size: number;
+    /** Value of the magic field. */
+    readonly magic: number;
+    /** Header fields in wire order. */
+    readonly fields: readonly HeaderFieldSpec[];
+  };
+  /** Header flag bits. */
   readonly flags: readonly FlagSpec[];
+  /** The two channels. */
   readonly channels: readonly ChannelSpec[];
+  /** KKCM clients, the module itself included. */
   readonly clients: readonly ClientSpec[];
+  /** Enums by name. */
   readonly enums: Readonly<Record<string, EnumSpec>>;
+  /** Feature bits negotiated in HELLO and HELLO-ACK. */
   readonly features: readonly FeatureSpec[];
+  /** Structs by name, for nested fields and array items. */
   readonly structs: Readonly<Record<string, StructSpec>>;
+  /** Message types, each with its subtypes. */
   readonly messages: readonly MessageTypeSpec[];
+  /** Error codes; append-only. */
   readonly errors: readonly ErrorSpec[];
+  /** Limits by name (sizes and counts). */
   readonly limits: Readonly<Record<string, QuantitySpec>>;
+  /** Timer defaults by name. */
   readonly timers: Readonly<Record<string, QuantitySpec>>;
+  /** The session state machine and rules. */
   readonly session: SessionSpec;
+  /** Numbered requirements. */
   readonly requirements: readonly RequirementSpec[];
 }

@@ -29,12 +29,17 @@ export type VectorJson = null | boolean | number | string | VectorJson[] | { [ke
 
 /** The header of an expected message, every field a number. */
 export interface VectorHeader {
+  /** Header version. */
   version: number;
+  /** Header flags, as a number. */
   flags: number;
+  /** Message type number. */
   type: number;
+  /** Message subtype number. */
   subtype: number;
   /** Total length in bytes, header included. */
   length: number;
+  /** Sequence number. */
   seq: number;
 }
 
@@ -45,8 +50,11 @@ export interface VectorHeader {
  * mayIgnore, whose body is then its raw bytes as hex.
  */
 export interface VectorMessage {
+  /** Qualified message name, or null for a message skipped under mayIgnore. */
   name: string | null;
+  /** The decoded header. */
   header: VectorHeader;
+  /** The decoded body in JSON form. */
   body: VectorJson;
 }
 
@@ -76,12 +84,15 @@ export interface VectorError {
 
 /** What a valid vector decodes to: every message of the stream, in order. */
 export interface VectorExpectMessages {
+  /** Every message of the stream, in order. */
   messages: VectorMessage[];
 }
 
 /** What an invalid vector raises, and how many whole messages come out before it (default 0). */
 export interface VectorExpectError {
+  /** The error, with its code, offset and field path. */
   error: VectorError;
+  /** Whole messages the decoder returns before the error (default 0). */
   messagesBefore?: number;
 }
 
@@ -89,27 +100,38 @@ export interface VectorExpectError {
 export interface Vector {
   /** Stable id, `<message or topic>/<case>`, e.g. `control.hello/basic`. */
   id: string;
+  /** What the vector shows, in a sentence. */
   description: string;
   /** The bytes of `hex` split into fields, in order. */
   fields: VectorField[];
   /** The whole input as lower-case hex: the concatenation of `fields[].hex`. */
   hex: string;
+  /** Receiver settings to decode with (default the spec's). */
   decodeOptions?: VectorDecodeOptions;
+  /** What decoding must produce: messages, or an error. */
   expect: VectorExpectMessages | VectorExpectError;
 }
 
 /** A valid vector: its expectation is a list of messages. */
-export type ValidVector = Vector & { expect: VectorExpectMessages };
+export type ValidVector = Vector & {
+  /** The messages the bytes decode to. */
+  expect: VectorExpectMessages;
+};
 
 /** An invalid vector: its expectation is an error. */
-export type InvalidVector = Vector & { expect: VectorExpectError };
+export type InvalidVector = Vector & {
+  /** The error the bytes raise. */
+  expect: VectorExpectError;
+};
 
 /** Which vector file: the vectors every decoder accepts, or those it rejects. */
 export type VectorKind = 'valid' | 'invalid';
 
 /** Both vector files, loaded and checked. */
 export interface VectorSet {
+  /** Vectors every decoder accepts (`spec/vectors/valid.json`). */
   valid: ValidVector[];
+  /** Vectors every decoder rejects (`spec/vectors/invalid.json`). */
   invalid: InvalidVector[];
 }
 

@@ -12,7 +12,14 @@ export const MAGIC = 0x4b4b434d;
 /** Header size in bytes. */
 export const HEADER_SIZE = 16;
 /** Protocol versions this code speaks. */
-export const PROTOCOL_VERSIONS = { min: 1, max: 1, current: 1 } as const;
+export const PROTOCOL_VERSIONS = {
+  /** Lowest version this code speaks. */
+  min: 1,
+  /** Highest version this code speaks. */
+  max: 1,
+  /** Version this code writes by default. */
+  current: 1,
+} as const;
 /** Default TCP port of the master. */
 export const DEFAULT_PORT = 7000;
 
@@ -332,7 +339,11 @@ export type ErrorCode =
   | 'ERR_CONNECTION_LOST'
   | 'ERR_NOT_ALLOWED'
   | 'ERR_HANDLER_FAILED'
-  | 'ERR_NO_HANDLER';
+  | 'ERR_NO_HANDLER'
+  | 'ERR_TLS_REQUIRED'
+  | 'ERR_TLS_HANDSHAKE'
+  | 'ERR_TOO_MANY_CONNECTIONS'
+  | 'ERR_PEER_NOT_READING';
 
 /** Numeric value of each error code (the value an ERROR message carries). */
 export const ERROR_VALUES: Readonly<Record<ErrorCode, number>> = {
@@ -410,6 +421,14 @@ export const ERROR_VALUES: Readonly<Record<ErrorCode, number>> = {
   ERR_HANDLER_FAILED: 36,
   /** NACK: no client is registered for the message's type on the receiving side. */
   ERR_NO_HANDLER: 37,
+  /** A cleartext connection reached a peer configured for TLS: it is closed before any of its bytes is read as KKCM. */
+  ERR_TLS_REQUIRED: 38,
+  /** The TLS handshake failed: the other side sent no certificate, one not signed by the configured CA or not naming it, or refused ours. */
+  ERR_TLS_HANDSHAKE: 39,
+  /** A connection was closed as soon as it was accepted: the peer already holds its limit of connections that have not finished their handshake. */
+  ERR_TOO_MANY_CONNECTIONS: 40,
+  /** The other side does not read: the replies the protocol obliges a peer to send (ECHO-REPLY, NACK, ACK) outgrew the output queue's bound, and the connection is closed. */
+  ERR_PEER_NOT_READING: 41,
 };
 
 /** Error codes by numeric value. */
@@ -451,6 +470,10 @@ export const ERROR_CODES: Readonly<Record<number, ErrorCode>> = {
   35: 'ERR_NOT_ALLOWED',
   36: 'ERR_HANDLER_FAILED',
   37: 'ERR_NO_HANDLER',
+  38: 'ERR_TLS_REQUIRED',
+  39: 'ERR_TLS_HANDSHAKE',
+  40: 'ERR_TOO_MANY_CONNECTIONS',
+  41: 'ERR_PEER_NOT_READING',
 };
 
 /** Error codes that may travel in an ERROR message. */
@@ -479,12 +502,19 @@ export const WIRE_ERROR_CODES: readonly ErrorCode[] = [
 
 /** Byte offset of each header field. */
 export const HEADER_OFFSETS = {
+  /** Offset of `magic` (u32). */
   magic: 0,
+  /** Offset of `version` (u8). */
   version: 4,
+  /** Offset of `flags` (u8). */
   flags: 5,
+  /** Offset of `type` (u8). */
   type: 6,
+  /** Offset of `subtype` (u8). */
   subtype: 7,
+  /** Offset of `length` (u32). */
   length: 8,
+  /** Offset of `seq` (u32). */
   seq: 12,
 } as const;
 
@@ -842,34 +872,63 @@ export interface ProbeBurstDoneBody {
 
 /** Body type of every message, by qualified name. */
 export interface MessageBodies {
+  /** HELLO: First message the connecting side (the backup) sends on each channel. Carries the version range, features, role, node, channel, session id and largest message the sender accepts. */
   'control.hello': ControlHelloBody;
+  /** HELLO-ACK: The listening side (the master) accepts a HELLO. The channel is bound to the session once this is sent. */
   'control.helloAck': ControlHelloAckBody;
+  /** HELLO-REJECT: The listening side refuses a HELLO, then closes the connection. */
   'control.helloReject': ControlHelloRejectBody;
+  /** ECHO-REQUEST: Asks the peer's KKCM to return the payload exactly in an ECHO-REPLY on the same channel. Used for diagnostics and as a barrier. */
   'control.echoRequest': ControlEchoRequestBody;
+  /** ECHO-REPLY: Answer to ECHO-REQUEST: same token and payload. */
   'control.echoReply': ControlEchoReplyBody;
+  /** ERROR: Reports a protocol error. The sender closes the session right after sending it. */
   'control.error': ControlErrorBody;
+  /** SHUTDOWN: Sent on both channels before a deliberate close, so the peer cleans up with the right reason. */
   'control.shutdown': ControlShutdownBody;
+  /** ACK: Cumulative delivery confirmation on the channel it travels on: every ackRequested message with a sequence number up to upTo (modulo 2^32, within the window of unconfirmed messages) was accepted by its client handler. */
   'control.ack': ControlAckBody;
+  /** NACK: An ackRequested message was delivered but not accepted: its client handler threw, or no client is registered for its type. Sent before any ACK that covers the same sequence number; cumulative ACKs continue past it. */
   'control.nack': ControlNackBody;
+  /** HANDLE-SETUP-IPV4: Set up replication of an IPv4 socket under a handle. */
   'iha.handleSetupV4': IhaHandleSetupV4Body;
+  /** HANDLE-SETUP-IPV6: Set up replication of an IPv6 socket under a handle. */
   'iha.handleSetupV6': IhaHandleSetupV6Body;
+  /** HANDLE-TEARDOWN: Stop replicating the socket under a handle. */
   'iha.handleTeardown': IhaHandleTeardownBody;
+  /** ASYNC-NOTIFY: Asynchronous notification about a replicated socket. */
   'iha.asyncNotify': IhaAsyncNotifyBody;
+  /** SOCKET-DATA: Data an application wrote to a replicated socket. */
   'sdrl.socketData': SdrlSocketDataBody;
+  /** SOCKET-DATA-ACK: The backup has stored socket data up to an offset. */
   'sdrl.socketDataAck': SdrlSocketDataAckBody;
+  /** TCP-STATE: TCP state of one replicated socket. */
   'psrm.tcpState': PsrmTcpStateBody;
+  /** STATE-BATCH: TCP state of several sockets at once. */
   'psrm.stateBatch': PsrmStateBatchBody;
+  /** PACKET: One replicated packet. */
   'prl.packet': PrlPacketBody;
+  /** PACKET-DROP: Packets dropped for a handle since the last report. */
   'prl.packetDrop': PrlPacketDropBody;
+  /** OPAQUE: A PRL body that KKCM carries without interpreting it. */
   'prl.opaque': PrlOpaqueBody;
+  /** PROBE-ECHO: Delivered to the probe client's message handler, which sends it back as PROBE-ECHO-REPLY: proves whole-message dispatch through a registered client. */
   'probe.echo': ProbeEchoBody;
+  /** PROBE-ECHO-REPLY: The probe client's answer to PROBE-ECHO. */
   'probe.echoReply': ProbeEchoReplyBody;
+  /** PROBE-QUERY-CLEANUP: Asks for the last cleanup reason the probe client's cleanup handler saw. */
   'probe.queryCleanup': ProbeQueryCleanupBody;
+  /** PROBE-CLEANUP-REPORT: The last cleanup the probe client saw, and how many it saw since the peer started. */
   'probe.cleanupReport': ProbeCleanupReportBody;
+  /** PROBE-QUERY-TICKS: Asks how many periodic calls the probe client received in this session. */
   'probe.queryTicks': ProbeQueryTicksBody;
+  /** PROBE-TICKS-REPORT: Periodic calls the probe client received in this session, and the configured interval. */
   'probe.ticksReport': ProbeTicksReportBody;
+  /** PROBE-BURST: Asks the probe client to send count PROBE-BURST-ITEM messages through the ordinary send path, then PROBE-BURST-DONE, on the given channel. */
   'probe.burst': ProbeBurstBody;
+  /** PROBE-BURST-ITEM: One item of a burst; index counts from 0; payload byte i is (index + i) mod 256. */
   'probe.burstItem': ProbeBurstItemBody;
+  /** PROBE-BURST-DONE: End of a burst. */
   'probe.burstDone': ProbeBurstDoneBody;
 }
 
@@ -877,19 +936,38 @@ export interface MessageBodies {
 export type MessageName = keyof MessageBodies;
 
 /** A decoded message the spec knows. */
-export type KnownMessage = { [N in MessageName]: { name: N; header: Header; body: MessageBodies[N] } }[MessageName];
+export type KnownMessage = {
+  [N in MessageName]: {
+    /** Qualified name (`<type>.<subtype>`). */
+    name: N;
+    /** The decoded header. */
+    header: Header;
+    /** The decoded body: derived fields left out, enums as names where known. */
+    body: MessageBodies[N];
+  };
+}[MessageName];
 
 /** Static facts of each message: numbers, owning client, channels (design 8.4). */
 export interface MessageMeta {
+  /** Qualified name (`<type>.<subtype>`). */
   readonly name: MessageName;
+  /** Type number (header `type`). */
   readonly type: number;
+  /** Subtype number (header `subtype`). */
   readonly subtype: number;
+  /** Client that owns the type: the only one allowed to send it. */
   readonly client: ClientName;
+  /** Channels the type travels on (static mapping). */
   readonly channels: readonly ChannelName[];
 }
 
 /** Static facts of every message, by qualified name. */
-export const MESSAGES: { readonly [N in MessageName]: MessageMeta & { readonly name: N } } = {
+export const MESSAGES: {
+  readonly [N in MessageName]: MessageMeta & {
+    /** Qualified name: the key. */
+    readonly name: N;
+  };
+} = {
   'control.hello': { name: 'control.hello', type: 0x01, subtype: 0x01, client: 'kkcm', channels: ['send', 'receive'] },
   'control.helloAck': { name: 'control.helloAck', type: 0x01, subtype: 0x02, client: 'kkcm', channels: ['send', 'receive'] },
   'control.helloReject': { name: 'control.helloReject', type: 0x01, subtype: 0x03, client: 'kkcm', channels: ['send', 'receive'] },

@@ -12,6 +12,7 @@ import type { Level, PeerRole } from '../report.js';
 export interface ConformanceCase {
   /** Stable, dotted, meaningful id (`framing.split.byte-by-byte`); never positional. */
   readonly id: string;
+  /** What the case checks, as a sentence about the peer's behaviour. */
   readonly title: string;
   /** Requirement ids it checks (`KKCM-FRM-1`). */
   readonly requirements: readonly string[];
@@ -19,7 +20,9 @@ export interface ConformanceCase {
   readonly level: Level;
   /** Roles the peer under test can play in this case. */
   readonly roles: readonly PeerRole[];
+  /** Channels the case exercises. */
   readonly channels: readonly ChannelName[];
+  /** Tags for selection (`--tag`): `framing`, `negative`, `probe`… */
   readonly tags: readonly string[];
   /** For negative cases: exactly the outcomes the spec allows, printed in reports. */
   readonly allowedOutcomes?: readonly string[];

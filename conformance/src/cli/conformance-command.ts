@@ -5,13 +5,14 @@
  * @module
  */
 import { writeFileSync } from 'node:fs';
+import { TlsTransport } from '../../../reference-impl/src/tls-transport.js';
 import { CASES, selectCases } from '../catalog.js';
 import { loadBaseline, loadExpectedFailures } from '../expectations.js';
 import { colorEnabled, isReportFormat, LiveView, renderReport, type ReportFormat } from '../reporters/index.js';
 import type { ConformanceReport, Level, PeerRole } from '../report.js';
 import { runConformance, type TargetSpec } from '../runner.js';
 import type { CommandArgs } from './codec-commands.js';
-import { ExitCode, UsageError, type Io } from './io.js';
+import { ExitCode, readInputFile, UsageError, type Io } from './io.js';
 
 /** Options of the command, for the CLI table. */
 export const CONFORMANCE_OPTIONS = {
@@ -35,6 +36,9 @@ export const CONFORMANCE_OPTIONS = {
   'expected-failures': { type: 'string' },
   baseline: { type: 'string' },
   'no-color': { type: 'boolean' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'tls-ca': { type: 'string' },
 } as const;
 
 /** Help text. */
@@ -50,6 +54,11 @@ Target (at most one):
                           on (--role master) or the suite's port to connect to (--role backup);
                           restarted after a case that killed it
   --role master|backup    the peer's role: required with --exec; with no target, only this role
+  --tls-cert FILE         with --tls-key and --tls-ca: reach the peer over TLS with mutual
+                          authentication, showing this certificate (PEM); the peer's must be
+                          signed by the CA (with --connect, --listen or --exec)
+  --tls-key FILE          the suite's private key (PEM)
+  --tls-ca FILE           the CA that signs the peer's certificate (PEM)
 
 Selection:
   --list                  print the case catalogue (with --format json: as JSON) and exit
@@ -148,6 +157,17 @@ export async function conformanceCommand(args: CommandArgs, io: Io): Promise<num
   if (str('exec') !== undefined) {
     if (role === undefined) throw new UsageError('--exec needs --role master or --role backup');
     target = { kind: 'exec', command: str('exec')!, role };
+  }
+  const tls = [str('tls-cert'), str('tls-key'), str('tls-ca')];
+  if (tls.some((f) => f !== undefined)) {
+    if (tls.some((f) => f === undefined)) throw new UsageError('TLS needs --tls-cert, --tls-key and --tls-ca together');
+    if (target.kind === 'embedded') throw new UsageError('--tls-* need a target: --connect, --listen or --exec');
+    const [cert, key, ca] = tls as [string, string, string];
+    target = {
+      ...target,
+      transport: new TlsTransport({ cert: readInputFile(cert), key: readInputFile(key), ca: readInputFile(ca) }),
+      transportFlags: ` --tls-cert ${cert} --tls-key ${key} --tls-ca ${ca}`,
+    };
   }
   const expectedFailures = str('expected-failures') !== undefined ? loadExpectedFailures(str('expected-failures')!) : undefined;
   const baseline = str('baseline') !== undefined ? loadBaseline(str('baseline')!) : undefined;

@@ -36,8 +36,15 @@ export interface Io {
   readonly isTty: boolean;
 }
 
+/** A reader that went away (`kkcm … | head`) is not an error: stop quietly. */
+function onOutputError(err: NodeJS.ErrnoException): void {
+  if (err.code === 'EPIPE') process.exit(ExitCode.ok);
+  throw err;
+}
+
 /** The process's own standard streams. */
 export function processIo(): Io {
+  process.stdout.on('error', onOutputError);
   return {
     out: (text) => process.stdout.write(text),
     err: (text) => process.stderr.write(text),

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { KkcmPeer, type Endpoint, type PeerOptions, type Role } from '../../../reference-impl/src/index.js';
+import { DEFAULT_MAX_PENDING_CONNECTIONS, KkcmPeer, TlsTransport, type Endpoint, type PeerOptions, type Role } from '../../../reference-impl/src/index.js';
 import { parseAdminAddress, startAdminServer, type AdminServer } from '../../../reference-impl/src/admin.js';
 import { attachEventLog, type EventLog } from '../../../reference-impl/src/trace/event-log.js';
 import { parseTraceFilter, type TraceFilter } from '../../../reference-impl/src/trace/filter.js';
@@ -13,7 +13,7 @@ import { attachPcapng } from '../../../reference-impl/src/trace/pcapng.js';
 import { Limits, Timers } from '../../../codec/src/index.js';
 import type { CommandArgs } from './codec-commands.js';
 import { registerCountingClients } from './clients.js';
-import { ExitCode, intOption, UsageError, type Io } from './io.js';
+import { ExitCode, intOption, readInputFile, UsageError, type Io } from './io.js';
 import { attachLogger, LOG_LEVELS, logLevelOption, type LogLevel } from './peer-log.js';
 
 /** Help text of `kkcm peer`. */
@@ -52,6 +52,15 @@ Options:
   --backoff-max-ms N    largest delay between the backup's connection attempts, in ms
                         (default ${Timers.reconnectMaxMs})
   --allow HOST[,HOST]   hosts allowed to connect (default any)
+  --max-pending N       connections that may be handshaking at once (default ${DEFAULT_MAX_PENDING_CONNECTIONS});
+                        one more is closed as soon as it is accepted (ERR_TOO_MANY_CONNECTIONS)
+  --tls-cert FILE       this peer's certificate (PEM). With --tls-key and --tls-ca, every
+                        connection uses TLS with mutual authentication: each side's
+                        certificate must be signed by the CA, and cleartext is refused
+                        (ERR_TLS_REQUIRED); a refused certificate is ERR_TLS_HANDSHAKE
+  --tls-key FILE        this peer's private key (PEM)
+  --tls-ca FILE         the CA that signs the other side's certificate (PEM)
+  --tls-required        refuse to start unless the three --tls-* files are given
   --conformance-probe   register the conformance probe client (for \`kkcm conformance\`)
   --log-level LEVEL     ${LOG_LEVELS.join(', ')} (default info): human log lines on
                         standard error; info shows session up/down, cleanups, errors
@@ -115,6 +124,26 @@ interface PeerSettings {
   readonly logLevel: LogLevel;
 }
 
+/**
+ * The TLS transport of `--tls-cert`, `--tls-key` and `--tls-ca` (all three or none).
+ *
+ * @throws UsageError when only some are given, a file cannot be read, or `--tls-required`
+ *   is given without them.
+ */
+function tlsOption(args: CommandArgs, handshakeTimeoutMs: number | undefined): TlsTransport | undefined {
+  const files = { cert: str(args, 'tls-cert'), key: str(args, 'tls-key'), ca: str(args, 'tls-ca') };
+  const given = Object.entries(files).filter(([, v]) => v !== undefined).map(([k]) => `--tls-${k}`);
+  if (given.length === 0) {
+    if (args.values['tls-required'] === true) throw new UsageError('--tls-required needs --tls-cert, --tls-key and --tls-ca');
+    return undefined;
+  }
+  if (given.length < 3) throw new UsageError(`TLS needs --tls-cert, --tls-key and --tls-ca together; got only ${given.join(', ')}`);
+  return new TlsTransport({
+    cert: readInputFile(files.cert!), key: readInputFile(files.key!), ca: readInputFile(files.ca!),
+    ...(handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs } : {}),
+  });
+}
+
 function settings(args: CommandArgs): PeerSettings {
   if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args.positionals[0])}`);
   const role = str(args, 'role');
@@ -140,6 +169,9 @@ function settings(args: CommandArgs): PeerSettings {
   const allowText = str(args, 'allow');
   const allow = allowText?.split(',').map((h) => h.trim()).filter((h) => h !== '');
   if (allowText !== undefined && allow!.length === 0) throw new UsageError('--allow needs at least one host');
+  const maxPendingConnections = intOption('max-pending', str(args, 'max-pending'));
+  if (maxPendingConnections === 0) throw new UsageError('--max-pending must be at least 1');
+  const tls = tlsOption(args, handshakeTimeoutMs);
   const admin = str(args, 'admin');
   if (admin !== undefined) {
     try {
@@ -171,6 +203,8 @@ function settings(args: CommandArgs): PeerSettings {
       ...(handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs } : {}),
       ...(backoffMaxMs !== undefined ? { backoff: { maxMs: backoffMaxMs } } : {}),
       ...(allow !== undefined ? { allow } : {}),
+      ...(maxPendingConnections !== undefined ? { maxPendingConnections } : {}),
+      ...(tls !== undefined ? { transport: tls } : {}),
       conformanceProbe: args.values['conformance-probe'] === true,
     },
     admin,
@@ -236,6 +270,7 @@ export async function runPeer(args: CommandArgs, io: Io, stop: StopSignal): Prom
     const listening = peer.listenAddress;
     if (listening !== undefined) parts.push(`listen=${formatEndpoint(listening)}`);
     if (s.options.connect !== undefined) parts.push(`connect=${formatEndpoint(s.options.connect)}`);
+    if (s.options.transport instanceof TlsTransport) parts.push('tls=mutual');
     if (admin !== undefined) parts.push(`admin=${admin.address}`);
     if (s.events !== undefined) parts.push(`events=${s.events}`);
     if (s.pcap !== undefined) parts.push(`pcap=${s.pcap}`);

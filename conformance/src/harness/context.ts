@@ -26,6 +26,10 @@ import type { Target } from './target.js';
 
 /** The peer did not do what the spec requires. */
 export class CaseFailure extends Error {
+  /**
+   * @param expected - what the spec requires, in words.
+   * @param observed - what the peer did instead.
+   */
   constructor(readonly expected: string, readonly observed: string) {
     super(`expected ${expected}; observed ${observed}`);
     this.name = 'CaseFailure';
@@ -34,6 +38,7 @@ export class CaseFailure extends Error {
 
 /** The case cannot judge this peer (with the reason). */
 export class CaseSkip extends Error {
+  /** @param reason - why the case cannot judge this peer. */
   constructor(readonly reason: string) {
     super(reason);
     this.name = 'CaseSkip';
@@ -48,9 +53,13 @@ export interface PeerFacts {
 
 /** A session the suite holds with the peer: both channels bound. */
 export interface SuiteSession {
+  /** Session id, the same on both channels. */
   readonly id: bigint;
+  /** The send channel's connection. */
   readonly send: Wire;
+  /** The receive channel's connection. */
   readonly receive: Wire;
+  /** Negotiated protocol version. */
   readonly version: number;
   /** Features both sides support. */
   readonly features: number;
@@ -91,6 +100,16 @@ export class CaseContext {
   private readonly wires: Wire[] = [];
   private token = 1;
 
+  /**
+   * Made by the runner for each case and role.
+   *
+   * @param role - the role the peer under test plays in this run of the case.
+   * @param target - how to reach the peer.
+   * @param transcript - where the case's traffic is recorded.
+   * @param scale - the timeout scale factor.
+   * @param facts - what the case needs to know about the peer.
+   * @internal
+   */
   constructor(
     readonly role: PeerRole,
     private readonly target: Target,
@@ -143,7 +162,10 @@ export class CaseContext {
    *
    * @throws CaseFailure when the peer does not complete the handshake as the spec says.
    */
-  async session(options: { maxMessage?: number } = {}): Promise<SuiteSession> {
+  async session(options: {
+    /** Largest message the suite advertises (default the spec's default). */
+    maxMessage?: number;
+  } = {}): Promise<SuiteSession> {
     return this.role === 'master' ? this.sessionAsBackup(options) : this.sessionAsMaster(options);
   }
 

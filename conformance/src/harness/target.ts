@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { KkcmPeer, type PeerOptions } from '../../../reference-impl/src/peer.js';
 import { tcpTransport } from '../../../reference-impl/src/tcp-transport.js';
-import type { Connection, Listener } from '../../../reference-impl/src/transport.js';
+import type { Connection, Listener, Transport } from '../../../reference-impl/src/transport.js';
 import type { PeerRole } from '../report.js';
 
 /** How the suite reaches the peer for one role. */
@@ -40,14 +40,14 @@ export interface Target {
 export class ConnectTarget implements Target {
   readonly role = 'master' as const;
   readonly description: string;
-  constructor(readonly host: string, public port: number) {
+  constructor(readonly host: string, public port: number, private readonly transport: Transport = tcpTransport) {
     this.description = `connect ${host}:${port}`;
   }
   start(): Promise<void> {
     return Promise.resolve();
   }
   connect(): Promise<Connection> {
-    return tcpTransport.connect(this.host, this.port);
+    return this.transport.connect(this.host, this.port);
   }
   accept(): Promise<Connection> {
     return Promise.reject(new Error('the peer is the master: the suite connects'));
@@ -72,7 +72,7 @@ export class ListenTarget implements Target {
   private listener: Listener | undefined;
   private readonly accepted: Connection[] = [];
   private waiter: (() => void) | undefined;
-  constructor(readonly host: string, private readonly askedPort: number) {}
+  constructor(readonly host: string, private readonly askedPort: number, private readonly transport: Transport = tcpTransport) {}
 
   get description(): string {
     return `listen ${this.host}:${this.port}`;
@@ -85,7 +85,7 @@ export class ListenTarget implements Target {
 
   async start(): Promise<void> {
     if (this.listener !== undefined) return;
-    this.listener = await tcpTransport.listen(this.host, this.askedPort, (c) => {
+    this.listener = await this.transport.listen(this.host, this.askedPort, (c) => {
       this.accepted.push(c);
       this.waiter?.();
     });
@@ -229,8 +229,8 @@ export class ExecTarget implements Target {
   /** Last lines the command printed, for error reports. */
   readonly output: string[] = [];
 
-  constructor(private readonly command: string, readonly role: PeerRole, private readonly readyMs: number) {
-    this.inner = role === 'master' ? new ConnectTarget('127.0.0.1', 0) : new ListenTarget('127.0.0.1', 0);
+  constructor(private readonly command: string, readonly role: PeerRole, private readonly readyMs: number, transport: Transport = tcpTransport) {
+    this.inner = role === 'master' ? new ConnectTarget('127.0.0.1', 0, transport) : new ListenTarget('127.0.0.1', 0, transport);
   }
 
   get description(): string {

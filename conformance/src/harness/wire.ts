@@ -26,6 +26,7 @@ const HEX_LIMIT = 96;
 
 /** Records both channels' traffic of a case, in order. */
 export class Transcript {
+  /** Entries in the order they happened. */
   readonly entries: TranscriptEntry[] = [];
   private readonly start = performance.now();
 
@@ -44,12 +45,32 @@ export class Transcript {
 
 /** Something the peer did on a connection. */
 export type Incoming =
-  | { readonly kind: 'message'; readonly message: DecodedMessage; readonly bytes: Uint8Array }
-  | { readonly kind: 'garbage'; readonly error: CodecError; readonly bytes: Uint8Array | undefined }
-  | { readonly kind: 'closed'; readonly error: Error | undefined };
+  | {
+      /** A whole message arrived. */
+      readonly kind: 'message';
+      /** The decoded message. */
+      readonly message: DecodedMessage;
+      /** Its bytes. */
+      readonly bytes: Uint8Array;
+    }
+  | {
+      /** Bytes arrived that are not a valid message. */
+      readonly kind: 'garbage';
+      /** Why the bytes are not a message. */
+      readonly error: CodecError;
+      /** The offending bytes, when known. */
+      readonly bytes: Uint8Array | undefined;
+    }
+  | {
+      /** The peer closed the connection (or it failed). */
+      readonly kind: 'closed';
+      /** The socket error, for a failure. */
+      readonly error: Error | undefined;
+    };
 
 /** A peer-side outcome did not come in time. */
 export class WaitTimeout extends Error {
+  /** Always `ERR_HARNESS_TIMEOUT`. */
   readonly code = 'ERR_HARNESS_TIMEOUT';
   constructor(what: string, ms: number) {
     super(`${what}: nothing within ${ms} ms`);
@@ -58,11 +79,13 @@ export class WaitTimeout extends Error {
 
 /** One connection to the peer under test. */
 export class Wire {
+  /** Channel the connection carries, once known (null before the handshake says). */
   channel: ChannelName | null;
   /** Next sequence number the suite sends. */
   seq = 0;
   /** Version written in headers (the negotiated one once known). */
   version = 1;
+  /** True once the connection closed. */
   closed = false;
   private readonly queue: Incoming[] = [];
   private waiter: (() => void) | undefined;
@@ -70,6 +93,12 @@ export class Wire {
   private readonly framer = new Framer({ maxMessage: Limits.absoluteMaxMessage, anyVersion: true });
   private garbage = false;
 
+  /**
+   * @param connection - the connection to the peer.
+   * @param number - the connection's number in the case, for the transcript.
+   * @param channel - the channel it carries, when known.
+   * @param transcript - where its traffic is recorded.
+   */
   constructor(readonly connection: Connection, readonly number: number, channel: ChannelName | null, private readonly transcript: Transcript) {
     this.channel = channel;
     connection.attach({ data: this.onData, drain: () => undefined, close: this.onClose });
@@ -131,7 +160,14 @@ export class Wire {
    * Waits for a message satisfying `match`, returning it and every message skipped on the
    * way. A close or garbage before it is returned as the outcome instead.
    */
-  async until(match: (m: DecodedMessage) => boolean, ms: number, what: string): Promise<{ found?: DecodedMessage; skipped: DecodedMessage[]; other?: Incoming }> {
+  async until(match: (m: DecodedMessage) => boolean, ms: number, what: string): Promise<{
+    /** The message that matched. */
+    found?: DecodedMessage;
+    /** Messages that arrived before it and did not match. */
+    skipped: DecodedMessage[];
+    /** What came instead of a match: a close or garbage. */
+    other?: Incoming;
+  }> {
     const skipped: DecodedMessage[] = [];
     const deadline = performance.now() + ms;
     for (;;) {
@@ -143,7 +179,20 @@ export class Wire {
   }
 
   /** Waits for the next message named `name`; skipped messages are returned too. */
-  async expectMessage<N extends MessageName>(name: N, ms: number, extra?: (m: DecodedMessage) => boolean): Promise<{ found?: Extract<DecodedMessage, { name: N }>; skipped: DecodedMessage[]; other?: Incoming }> {
+  async expectMessage<N extends MessageName>(name: N, ms: number, extra?: (m: DecodedMessage) => boolean): Promise<{
+    /** The message that matched. */
+    found?: Extract<
+      DecodedMessage,
+      {
+        /** The name asked for. */
+        name: N;
+      }
+    >;
+    /** Messages that arrived before it and did not match. */
+    skipped: DecodedMessage[];
+    /** What came instead of a match: a close or garbage. */
+    other?: Incoming;
+  }> {
     const r = await this.until((m) => m.name === name && (extra?.(m) ?? true), ms, name);
     return r as { found?: Extract<DecodedMessage, { name: N }>; skipped: DecodedMessage[]; other?: Incoming };
   }

@@ -26,7 +26,9 @@ export interface EventLogOptions {
 
 /** The line written in place of lines the disk could not take: how many were lost. */
 export interface TraceDroppedLine {
+  /** Time of the line, in ms since the epoch. */
   readonly ts: number;
+  /** Always `trace-dropped`. */
   readonly event: 'trace-dropped';
   /** Lines dropped since the previous `trace-dropped` line (or the start). */
   readonly count: number;

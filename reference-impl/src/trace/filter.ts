@@ -36,7 +36,9 @@ export interface TraceFilter {
 
 /** A message as the filter sees it. */
 export interface TracedMessage {
+  /** `tx` written by the peer, `rx` read by it. */
   readonly direction: 'tx' | 'rx';
+  /** Channel of the message. */
   readonly channel: ChannelName;
   /** Header type number. */
   readonly type: number;

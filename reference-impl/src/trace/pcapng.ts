@@ -26,8 +26,22 @@ import { compileTraceFilter, messageNameOf, type TraceFilter, type TraceMatcher 
 
 /** The synthetic endpoints written into the file. */
 export const PCAPNG_ENDPOINTS = {
-  master: { ip: '10.0.0.1', mac: '02:00:00:00:00:01', port: DEFAULT_PORT },
-  backup: { ip: '10.0.0.2', mac: '02:00:00:00:00:02' },
+  /** The master's side of every connection. */
+  master: {
+    /** IPv4 address. */
+    ip: '10.0.0.1',
+    /** Ethernet address. */
+    mac: '02:00:00:00:00:01',
+    /** TCP port: the spec's default port. */
+    port: DEFAULT_PORT,
+  },
+  /** The backup's side of every connection. */
+  backup: {
+    /** IPv4 address. */
+    ip: '10.0.0.2',
+    /** Ethernet address. */
+    mac: '02:00:00:00:00:02',
+  },
   /** Backup port of each channel's first connection; later ones add 2 each. */
   firstPort: { send: 40001, receive: 40002 } as Readonly<Record<ChannelName, number>>,
 } as const;
@@ -39,6 +53,7 @@ export const PCAPNG_MAX_SEGMENT = 65000;
 export interface PcapngRecord {
   /** Capture time: a bigint counts microseconds, a number milliseconds, since the epoch. */
   readonly ts: bigint | number;
+  /** Channel of the message. */
   readonly channel: ChannelName;
   /** `tx` written by the tracing peer, `rx` read by it. */
   readonly direction: 'tx' | 'rx';
