@@ -128,6 +128,8 @@ export class Link {
   highWater = 0;
   /** Last time input arrived (clock ms). */
   lastInputAt: number;
+  /** Last time output left for the transport or the transport drained (clock ms). */
+  lastOutputAt: number;
 
   constructor(connection: Connection, options: LinkOptions, owner: LinkOwner) {
     this.connection = connection;
@@ -140,6 +142,7 @@ export class Link {
     this.handshakeTimer = new Timer(options.clock);
     this.lingerTimer = new Timer(options.clock);
     this.lastInputAt = options.clock.now();
+    this.lastOutputAt = this.lastInputAt;
     this.handshakeTimer.start(options.handshakeTimeoutMs, this.onHandshakeTimeout);
     connection.attach({ data: this.onData, drain: this.onDrain, close: this.onClose });
   }
@@ -487,6 +490,7 @@ export class Link {
       this.pendingBytes -= bytes;
       for (const frame of batch) this.owner.onTrace(this, 'tx', undefined, frame);
       this.writable = this.connection.write(batch);
+      if (this.writable) this.lastOutputAt = this.options.clock.now();
       wrote = true;
     }
     if (wrote) this.owner.onQueueSpace(this);
@@ -495,6 +499,7 @@ export class Link {
 
   private readonly onDrain = (): void => {
     this.writable = true;
+    this.lastOutputAt = this.options.clock.now();
     this.scheduleFlush();
   };
 

@@ -413,8 +413,10 @@ export class KkcmPeer extends EventEmitter<{
     if (!this.configured) throw this.apiError('ERR_NOT_CONFIGURED', 'NSR is not configured');
     if (session === undefined || !session.up) throw this.apiError('ERR_NO_SESSION', 'no session is up');
     const link = session.links[channel]!;
-    const flags = (msg.flags ?? 0) | (options.confirm === true ? Flags.ackRequested : 0);
-    const bytes = encodeMessage({ ...msg, flags } as MessageInput, { maxMessage: link.peerMaxMessage });
+    // The caller's flags are encoded (and checked) as given; ackRequested is then set in the
+    // header's flags byte. Not `{ ...msg, flags }`: the copy cost more than the encoding.
+    const bytes = encodeMessage(msg, { maxMessage: link.peerMaxMessage });
+    if (options.confirm === true) bytes[5] = bytes[5]! | Flags.ackRequested;
     while (!link.hasRoom(bytes.byteLength)) {
       if (options.wait !== true) throw this.apiError('ERR_QUEUE_FULL', `the ${channel} queue is full`);
       await new Promise<void>((resolve) => session.roomWaiters[channel].push(resolve));
@@ -810,8 +812,10 @@ export class KkcmPeer extends EventEmitter<{
       for (const ch of CHANNELS) {
         const link = session.links[ch]!;
         const outstanding = session.confirmations[ch].length > 0 || link.queueDepth > 0;
-        if (outstanding && now - link.lastInputAt > limit) {
-          this.endSession({ reason: 'socketIoError', detail: 'deadConnection', text: `no input on the ${ch} channel for ${limit} ms with output outstanding` }, undefined);
+        // Dead: output outstanding, and neither input nor output progress for the limit
+        // (a one-way flow that keeps draining is alive).
+        if (outstanding && now - Math.max(link.lastInputAt, link.lastOutputAt) > limit) {
+          this.endSession({ reason: 'socketIoError', detail: 'deadConnection', text: `no progress on the ${ch} channel for ${limit} ms with output outstanding` }, undefined);
           return;
         }
       }

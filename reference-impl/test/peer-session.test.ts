@@ -367,3 +367,43 @@ t.test('the connecting side learns the node name of the listening side', async (
   await p.master.stop();
   await p.backup.stop();
 });
+
+t.test('a connection with output stuck and no progress is declared dead (socketIoError/deadConnection)', async (t) => {
+  const faulty = new FaultyTransport(new MemoryTransport());
+  const p = await pair({ transport: faulty, master: { deadConnectionMs: 1000 } });
+  const seen: string[] = [];
+  p.master.register('prl', { cleanup: (i) => seen.push(`${i.reason}:${i.detail}`) });
+  for (const c of faulty.connections) c.stalled = true;
+  await p.master.send('prl', samples.prl);
+  await settle();
+  await p.master.send('prl', samples.prl);
+  p.clock.advance(900);
+  await settle();
+  t.same(seen, [], 'not dead before the limit');
+  p.clock.advance(700);
+  await settle();
+  t.same(seen, ['socketIoError:deadConnection']);
+  await p.master.stop();
+  await p.backup.stop();
+});
+
+t.test('output that keeps draining keeps a one-way flow alive', async (t) => {
+  const faulty = new FaultyTransport(new MemoryTransport());
+  const p = await pair({ transport: faulty, master: { deadConnectionMs: 1000, queueMessages: 2 } });
+  const seen: string[] = [];
+  p.master.register('prl', { cleanup: (i) => seen.push(i.detail) });
+  const masterSide = faulty.connections.filter((c) => c.remote.startsWith('memory:'));
+  for (let step = 0; step < 6; step++) {
+    for (const c of masterSide) c.stalled = true;
+    await p.master.send('prl', samples.prl);
+    await settle();
+    await p.master.send('prl', samples.prl);
+    p.clock.advance(400);
+    for (const c of masterSide) c.release();
+    await settle();
+  }
+  t.same(seen, [], 'no dead-connection cleanup in 2.4 s of draining output without input');
+  t.ok(p.master.sessionUp);
+  await p.master.stop();
+  await p.backup.stop();
+});

@@ -1,0 +1,175 @@
+/**
+ * `npm run bench`: the whole benchmark. The end-to-end cases (`e2e.ts`: two reference peers
+ * in separate processes on loopback against a raw TCP baseline) and the codec benchmark
+ * (`codec/bench/codec-bench.ts`, also `npm run bench:codec`), each baseline measured in the
+ * same run. Prints a table, or with `--json` one object
+ * `{ mode, cases, ratios, targets, met, machine, … }` whose `ratios` merge both benchmarks'.
+ *
+ * Options: `--json`; `--smoke` (every case tiny and short: checks the benchmark runs,
+ * measures nothing); `--stall-seconds N` (default 30); `--rounds N` (default 5);
+ * `--no-codec` (end-to-end cases only; the codec ratios are then absent).
+ * Not part of `npm test`; `bench/test/bench-smoke.test.ts` runs the smoke mode.
+ *
+ * @module
+ */
+import { cpus, loadavg, totalmem } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { formatReport as formatCodecReport, runCodecBench, TARGETS as CODEC_TARGETS, type CodecBenchReport } from '../codec/bench/codec-bench.js';
+import { E2E_TARGETS, runE2eBench, type E2eCase, type E2eReport, type Target } from './e2e.js';
+
+/** Options of {@link runBench}. */
+export interface BenchOptions {
+  readonly smoke?: boolean;
+  /** Run the codec benchmark too (default true). */
+  readonly codec?: boolean;
+  readonly stallSeconds?: number;
+  readonly rounds?: number;
+  /** Progress lines go here (default nowhere). */
+  readonly log?: (line: string) => void;
+}
+
+/** What `npm run bench -- --json` prints. */
+export interface BenchReport {
+  readonly mode: 'full' | 'smoke';
+  /** End-to-end cases, then the codec's (`suite` says which). */
+  readonly cases: readonly ((E2eCase & { readonly suite: 'e2e' }) | (CodecBenchReport['cases'][number] & { readonly suite: 'codec' }))[];
+  /** Every ratio: the end-to-end ones and the codec's. */
+  readonly ratios: Readonly<Record<string, number>>;
+  readonly targets: Readonly<Record<string, Target>>;
+  /** Whether each targeted ratio meets its target (meaningless in smoke mode). */
+  readonly met: Readonly<Record<string, boolean>>;
+  readonly informational: Readonly<Record<string, number>>;
+  readonly definitions: Readonly<Record<string, string>>;
+  readonly machine: Readonly<Record<string, string | number>>;
+  readonly settings: { readonly e2e: E2eReport['settings']; readonly codec?: CodecBenchReport['settings'] };
+}
+
+function machine(): Record<string, string | number> {
+  const cpu = cpus();
+  return {
+    cpu: cpu[0]?.model.trim() ?? 'unknown',
+    cores: cpu.length,
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    platform: `${process.platform} ${process.arch}`,
+    node: process.version,
+    v8: process.versions.v8,
+    loadAverageAtStart: Math.round(loadavg()[0]! * 100) / 100,
+  };
+}
+
+/**
+ * Runs the end-to-end benchmark, then the codec benchmark, and merges their reports.
+ *
+ * @throws Error when a self-check fails (a baseline computing something else than ours) or
+ *   a worker process fails.
+ */
+export async function runBench(options: BenchOptions = {}): Promise<BenchReport> {
+  return (await runBoth(options)).report;
+}
+
+/** {@link runBench}, also returning the codec's own report (for its table). */
+async function runBoth(options: BenchOptions): Promise<{ report: BenchReport; codec: CodecBenchReport | undefined }> {
+  const smoke = options.smoke ?? false;
+  const m = machine();
+  const e2e = await runE2eBench({ smoke, stallSeconds: options.stallSeconds, rounds: options.rounds, log: options.log });
+  let codec: CodecBenchReport | undefined;
+  if (options.codec !== false) {
+    options.log?.('codec benchmark');
+    codec = runCodecBench({ smoke });
+  }
+  const targets: Record<string, Target> = { ...E2E_TARGETS };
+  if (codec !== undefined) for (const [k, min] of Object.entries(CODEC_TARGETS)) targets[k] = { min };
+  const ratios: Record<string, number> = { ...e2e.ratios, ...(codec?.ratios ?? {}) };
+  const met = Object.fromEntries(Object.entries(targets).map(([k, t]) => {
+    const v = ratios[k]!;
+    return [k, (t.min === undefined || v >= t.min) && (t.max === undefined || v <= t.max)];
+  }));
+  const report: BenchReport = {
+    mode: smoke ? 'smoke' : 'full',
+    cases: [...e2e.cases.map((c) => ({ ...c, suite: 'e2e' as const })), ...(codec?.cases ?? []).map((c) => ({ ...c, suite: 'codec' as const }))],
+    ratios,
+    targets,
+    met,
+    informational: e2e.informational,
+    definitions: { ...e2e.definitions, ...(codec?.definitions ?? {}) },
+    machine: { ...m, loadAverageAtEnd: Math.round(loadavg()[0]! * 100) / 100 },
+    settings: { e2e: e2e.settings, ...(codec !== undefined ? { codec: codec.settings } : {}) },
+  };
+  return { report, codec };
+}
+
+const fmt = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : n.toFixed(0));
+
+function targetText(t: Target | undefined): string {
+  if (t === undefined) return '';
+  return t.min !== undefined ? `≥${t.min}` : `≤${String(t.max)}`;
+}
+
+/** Formats a report as the plain-text tables `npm run bench` prints. */
+export function formatReport(report: BenchReport, codec?: CodecBenchReport): string {
+  const lines: string[] = [];
+  const m = report.machine;
+  const s = report.settings.e2e;
+  lines.push(`end-to-end benchmark (${report.mode}) — ${String(m.cpu)}, ${String(m.cores)} cores, node ${String(m.node)}, load average ${String(m.loadAverageAtStart)} → ${String(m.loadAverageAtEnd)}`);
+  lines.push(`median of ${s.rounds} rounds: throughput runs of ${s.runMs} ms after ${s.warmupMs} ms, round trips in ${s.rttBlocks} alternating blocks of ${s.rttBlockPings} pings; stall ${s.stallSeconds} s; workers: node ${s.nodeArgs.join(' ')}, ${s.pinned ? 'sender on CPU 0, receiver on CPU 1' : 'not pinned'}`);
+  lines.push('');
+  const e2e = report.cases.filter((c): c is E2eCase & { suite: 'e2e' } => c.suite === 'e2e');
+  const w = Math.max(...e2e.map((c) => c.name.length));
+  lines.push(`${'case'.padEnd(w)}  ${'impl'.padEnd(5)} ${'msg/s'.padStart(9)} ${'MiB/s'.padStart(8)} ${'cpu ns/msg'.padStart(10)} ${'spread'.padStart(7)}`);
+  for (const c of e2e) {
+    if (c.type === 'throughput') {
+      lines.push(`${c.name.padEnd(w)}  ${c.impl.padEnd(5)} ${fmt(c.msgsPerSec).padStart(9)} ${c.mibPerSec.toFixed(1).padStart(8)} ${c.cpuNsPerMsg.toFixed(0).padStart(10)} ${`${(c.spread * 100).toFixed(1)}%`.padStart(7)}`);
+    } else if (c.type === 'rtt') {
+      lines.push(`${c.name.padEnd(w)}  ${c.impl.padEnd(5)} p50 ${c.p50Us.toFixed(1)} µs, p99 ${c.p99Us.toFixed(1)} µs, max ${c.maxUs.toFixed(0)} µs (${c.samples} pings)`);
+    } else {
+      lines.push(`${c.name.padEnd(w)}  ${c.impl.padEnd(5)} rss idle ${c.rssIdleMiB.toFixed(1)}, loaded ≤ ${c.rssLoadMaxMiB.toFixed(1)}, stalled ≤ ${c.rssMaxMiB.toFixed(1)} (+${c.growthMiB.toFixed(1)}), end ${c.rssStallEndMiB.toFixed(1)} MiB, queue ≤ ${c.queueMaxMiB.toFixed(1)} of ${c.queueLimitMiB} MiB, ${c.sentDuringStall} sent while stalled, ${c.survived ? 'link survived' : 'LINK LOST'}`);
+    }
+  }
+  lines.push('');
+  if (codec !== undefined) {
+    lines.push(formatCodecReport(codec));
+    lines.push('');
+  }
+  lines.push('ratios');
+  for (const [k, v] of Object.entries(report.ratios)) {
+    const t = report.targets[k];
+    lines.push(`${k.padEnd(26)} ${v.toFixed(2).padStart(7)} ${targetText(t).padStart(7)}  ${t === undefined ? '' : report.met[k] === true ? 'ok' : 'MISSED'}`);
+  }
+  for (const [k, v] of Object.entries(report.informational)) lines.push(`${k.padEnd(26)} ${v.toFixed(2).padStart(7)}          (informational)`);
+  return lines.join('\n');
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      json: { type: 'boolean', default: false },
+      smoke: { type: 'boolean', default: false },
+      'no-codec': { type: 'boolean', default: false },
+      'stall-seconds': { type: 'string' },
+      rounds: { type: 'string' },
+    },
+  });
+  const num = (v: string | undefined, name: string): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} needs a positive number`);
+    return n;
+  };
+  const { report, codec } = await runBoth({
+    smoke: values.smoke,
+    codec: !values['no-codec'],
+    stallSeconds: num(values['stall-seconds'], 'stall-seconds'),
+    rounds: num(values.rounds, 'rounds'),
+    log: (line) => process.stderr.write(`bench: ${line}\n`),
+  });
+  console.log(values.json ? JSON.stringify(report) : formatReport(report, codec));
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).catch((err: unknown) => {
+    console.error(err instanceof Error ? err.stack ?? err.message : String(err));
+    process.exitCode = 1;
+  });
+}
