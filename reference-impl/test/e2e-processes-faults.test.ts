@@ -4,40 +4,16 @@
  * (SIGSTOP) until the master's queue is full, and delivery confirmation, kept and broken.
  */
 import t, { type Test } from 'tap';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { ERROR_VALUES, type ControlErrorBody } from '../../codec/src/index.js';
 import { tcpTransport } from '../src/tcp-transport.js';
 import type { AdminResponse } from '../src/admin.js';
 import { RawClient } from './helpers.js';
-import { KkcmProcess, PeerProcess, until, type EventOf } from './processes.js';
+import { KkcmProcess, PeerProcess, PeerSet, sessionUp, until } from './processes.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'kkcm-e2e-faults-'));
-t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-
-let serial = 0;
-const named = (role: string): string => `${role}-${++serial}`;
-
-function startMaster(t: Test, extra: readonly string[] = []): Promise<PeerProcess> {
-  return PeerProcess.start(t, dir, named('master'), ['--role', 'master', '--listen', '127.0.0.1:0', '--node-name', 're0', '--conformance-probe', ...extra]);
-}
-
-function startBackup(t: Test, connect: string): Promise<PeerProcess> {
-  return PeerProcess.start(t, dir, named('backup'), ['--role', 'backup', '--connect', connect, '--node-name', 're1', '--backoff-max-ms', '200']);
-}
-
-function sessionUp(peer: PeerProcess, not?: string): Promise<EventOf<'session-up'>> {
-  return peer.waitEvent('session-up', (e) => e.sessionId !== not);
-}
-
-async function upPair(t: Test, masterArgs?: readonly string[]): Promise<{ master: PeerProcess; backup: PeerProcess; sessionId: string }> {
-  const master = await startMaster(t, masterArgs);
-  const backup = await startBackup(t, master.listen!);
-  const [m, b] = await Promise.all([sessionUp(master), sessionUp(backup)]);
-  t.equal(m.sessionId, b.sessionId, 'both sides are in the same session');
-  return { master, backup, sessionId: m.sessionId };
-}
+const peers = new PeerSet(t, 'kkcm-e2e-faults-');
+const startMaster = (t: Test): Promise<PeerProcess> => peers.startMaster(t);
+const startBackup = (t: Test, connect: string): Promise<PeerProcess> => peers.startBackup(t, connect);
+const upPair = (t: Test, masterArgs: readonly string[] = []): ReturnType<PeerSet['upPair']> => peers.upPair(t, ['--listen', '127.0.0.1:0', ...masterArgs]);
 
 const hostPort = (address: string): [string, number] => {
   const i = address.lastIndexOf(':');

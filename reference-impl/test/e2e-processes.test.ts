@@ -6,41 +6,12 @@
  * e2e-processes-faults.test.ts.
  */
 import t, { type Test } from 'tap';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { tmpdir } from 'node:os';
-import { ctl, freePort, PeerProcess, type EventOf } from './processes.js';
+import { ctl, freePort, PeerProcess, PeerSet, sessionUp, type EventOf } from './processes.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'kkcm-e2e-'));
-t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-
-let serial = 0;
-/** A unique event-file name per process in this file. */
-const named = (role: string): string => `${role}-${++serial}`;
-
-/** A master with the probe client (five clients: probe, iha, sdrl, psrm, prl). */
-function startMaster(t: Test, extra: readonly string[] = ['--listen', '127.0.0.1:0']): Promise<PeerProcess> {
-  return PeerProcess.start(t, dir, named('master'), ['--role', 'master', '--node-name', 're0', '--conformance-probe', ...extra]);
-}
-
-/** A backup (four clients) that reconnects quickly. */
-function startBackup(t: Test, connect: string, extra: readonly string[] = []): Promise<PeerProcess> {
-  return PeerProcess.start(t, dir, named('backup'), ['--role', 'backup', '--connect', connect, '--node-name', 're1', '--backoff-max-ms', '200', ...extra]);
-}
-
-/** The session-up line of `peer` for a session other than `not`. */
-function sessionUp(peer: PeerProcess, not?: string): Promise<EventOf<'session-up'>> {
-  return peer.waitEvent('session-up', (e) => e.sessionId !== not);
-}
-
-/** A master and a backup with their session up; returns its id. */
-async function upPair(t: Test, masterArgs?: readonly string[]): Promise<{ master: PeerProcess; backup: PeerProcess; sessionId: string }> {
-  const master = await startMaster(t, masterArgs);
-  const backup = await startBackup(t, master.listen!);
-  const [m, b] = await Promise.all([sessionUp(master), sessionUp(backup)]);
-  t.equal(m.sessionId, b.sessionId, 'both sides are in the same session');
-  return { master, backup, sessionId: m.sessionId };
-}
+const peers = new PeerSet(t, 'kkcm-e2e-');
+const startMaster = (t: Test, extra?: readonly string[]): Promise<PeerProcess> => peers.startMaster(t, extra);
+const startBackup = (t: Test, connect: string, extra?: readonly string[]): Promise<PeerProcess> => peers.startBackup(t, connect, extra);
+const upPair = (t: Test, masterArgs?: readonly string[]): ReturnType<PeerSet['upPair']> => peers.upPair(t, masterArgs);
 
 /** Clients of `session` that cleaned up, sorted, after its session-down line was written. */
 async function cleanedUp(peer: PeerProcess, sessionId: string): Promise<EventOf<'cleanup'>[]> {

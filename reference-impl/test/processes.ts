@@ -6,8 +6,9 @@
  */
 import type { Test } from 'tap';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { adminRequest, type AdminRequest, type AdminResponse } from '../src/admin.js';
@@ -214,4 +215,48 @@ export class PeerProcess {
   signal(signal: NodeJS.Signals): void {
     this.proc.signal(signal);
   }
+}
+
+/**
+ * The peer processes of one test file: their event files in a temporary folder (removed at
+ * the end of `top`), a master with the probe client, backups that reconnect quickly, and a
+ * pair with its session up.
+ */
+export class PeerSet {
+  private readonly dir: string;
+  private serial = 0;
+
+  constructor(top: Test, prefix: string) {
+    this.dir = mkdtempSync(join(tmpdir(), prefix));
+    top.teardown(() => rmSync(this.dir, { recursive: true, force: true }));
+  }
+
+  /** A unique event-file name per process. */
+  private named(role: string): string {
+    return `${role}-${++this.serial}`;
+  }
+
+  /** A master with the probe client (five clients: probe, iha, sdrl, psrm, prl). */
+  startMaster(t: Test, extra: readonly string[] = ['--listen', '127.0.0.1:0']): Promise<PeerProcess> {
+    return PeerProcess.start(t, this.dir, this.named('master'), ['--role', 'master', '--node-name', 're0', '--conformance-probe', ...extra]);
+  }
+
+  /** A backup (four clients) that reconnects quickly. */
+  startBackup(t: Test, connect: string, extra: readonly string[] = []): Promise<PeerProcess> {
+    return PeerProcess.start(t, this.dir, this.named('backup'), ['--role', 'backup', '--connect', connect, '--node-name', 're1', '--backoff-max-ms', '200', ...extra]);
+  }
+
+  /** A master and a backup with their session up; returns its id. */
+  async upPair(t: Test, masterArgs?: readonly string[]): Promise<{ master: PeerProcess; backup: PeerProcess; sessionId: string }> {
+    const master = await this.startMaster(t, masterArgs);
+    const backup = await this.startBackup(t, master.listen!);
+    const [m, b] = await Promise.all([sessionUp(master), sessionUp(backup)]);
+    t.equal(m.sessionId, b.sessionId, 'both sides are in the same session');
+    return { master, backup, sessionId: m.sessionId };
+  }
+}
+
+/** The session-up line of `peer` for a session other than `not`. */
+export function sessionUp(peer: PeerProcess, not?: string): Promise<EventOf<'session-up'>> {
+  return peer.waitEvent('session-up', (e) => e.sessionId !== not);
 }
