@@ -282,6 +282,14 @@ export const MUTANTS: readonly Mutant[] = [
     customize: (options) => ({ ...options, handshakeTimeoutMs: 1e9 }),
   },
   {
+    name: 'keeps-half-bound-session',
+    breaks: 'KKCM-SESS-12',
+    description: 'keeps a session whose second channel never comes, its bound channel open for ever',
+    expectKilledBy: ['handshake.timeout.one-channel-bound'],
+    roles: ['master'],
+    customize: faulty({ keepHalfBoundSession: true }),
+  },
+  {
     name: 'echo-payload-altered',
     breaks: 'KKCM-CTL-1',
     description: 'returns an ECHO payload with its last byte inverted',

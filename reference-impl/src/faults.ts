@@ -39,4 +39,9 @@ export interface PeerFaults {
    * configured interval). Breaks [KKCM-PER-1].
    */
   readonly periodicNeverFires?: boolean;
+  /**
+   * Keep a session whose second channel never comes: no session timer, the bound channel
+   * stays open. Breaks [KKCM-SESS-12].
+   */
+  readonly keepHalfBoundSession?: boolean;
 }

@@ -644,9 +644,17 @@ export class KkcmPeer extends EventEmitter<{
   // ---------------------------------------------------------------- sessions
 
   private startSessionTimer(session: Session): void {
+    if (this.options.faults?.keepHalfBoundSession === true) return;
     this.sessionTimer.start(this.options.handshakeTimeoutMs ?? Timers.handshakeTimeoutMs, () => {
       if (this.pending !== session) return;
-      this.emitEvent({ event: 'error', code: 'ERR_HANDSHAKE_TIMEOUT', channel: null, text: 'the session did not come up in time' });
+      const text = 'the session did not come up in time: one channel is bound, the other is not';
+      this.emitEvent({ event: 'error', code: 'ERR_HANDSHAKE_TIMEOUT', channel: null, text });
+      // A bound channel learns why it is closed, as an unbound one does from its own timer.
+      for (const link of session.allLinks()) {
+        if (link.state === 'bound') {
+          link.enqueue({ name: 'control.error', body: { code: ERROR_VALUES.ERR_HANDSHAKE_TIMEOUT, offendingSeq: 0xffffffff, offendingType: 0, offendingSubtype: 0, text } });
+        }
+      }
       this.abortPending({ reason: 'socketIoError', detail: 'handshakeTimeout', text: 'handshake timeout' });
     });
   }

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { ChannelId, Feature, Limits, PROTOCOL_VERSIONS, RejectReason, type ControlHelloRejectBody } from '../../../codec/src/index.js';
+import { ChannelId, ERROR_CODES, Feature, Limits, PROTOCOL_VERSIONS, RejectReason, type ControlHelloRejectBody } from '../../../codec/src/index.js';
 import { CaseFailure, describe, type CaseContext } from '../harness/context.js';
 import type { Wire } from '../harness/wire.js';
 import { BOTH, CHANNELS, defineCase, type ConformanceCase } from './case.js';
@@ -155,6 +155,25 @@ export const handshakeCases: readonly ConformanceCase[] = [
     async run(ctx) {
       const wire = await ctx.connection('send');
       await ctx.expectClosed(wire, `the connection closes within the handshake timeout (${ctx.facts.handshakeTimeoutMs} ms)`, ctx.ms(ctx.facts.handshakeTimeoutMs * 1.5 + 1000));
+    },
+  }),
+  defineCase({
+    id: 'handshake.timeout.one-channel-bound',
+    title: 'A session whose second channel never comes is abandoned at the handshake timeout, with ERROR',
+    requirements: ['KKCM-SESS-12', 'KKCM-SESS-5'], level: 'MUST', roles: ['master'], channels: ['send'], tags: ['handshake', 'timeout', 'slow'],
+    allowedOutcomes: ['ERROR ERR_HANDSHAKE_TIMEOUT on the bound channel, then close, within the handshake timeout'],
+    async run(ctx) {
+      const wire = await ctx.connection('send');
+      wire.send({ name: 'control.hello', body: ctx.hello('send', ctx.newSessionId()) });
+      const ack = await wire.expectMessage('control.helloAck', ctx.expectMs);
+      if (ack.found === undefined) throw new CaseFailure('HELLO-ACK on the send channel', describe(ack.other));
+      const expected = `ERROR ERR_HANDSHAKE_TIMEOUT within the handshake timeout (${ctx.facts.handshakeTimeoutMs} ms), then the connection closes`;
+      const limit = ctx.ms(ctx.facts.handshakeTimeoutMs * 1.5 + 1000);
+      const r = await wire.expectMessage('control.error', limit).catch(() => ({ found: undefined, other: undefined }));
+      if (r.found === undefined) throw new CaseFailure(expected, r.other !== undefined ? describe(r.other) : 'no ERROR in time');
+      const code = ERROR_CODES[r.found.body.code] ?? `code ${r.found.body.code}`;
+      if (code !== 'ERR_HANDSHAKE_TIMEOUT') throw new CaseFailure(expected, `ERROR ${code}`);
+      await ctx.expectClosed(wire, expected);
     },
   }),
   defineCase({
