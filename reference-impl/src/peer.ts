@@ -647,7 +647,7 @@ export class KkcmPeer extends EventEmitter<{
     if (this.options.faults?.keepHalfBoundSession === true) return;
     this.sessionTimer.start(this.options.handshakeTimeoutMs ?? Timers.handshakeTimeoutMs, () => {
       if (this.pending !== session) return;
-      const text = 'the session did not come up in time: one channel is bound, the other is not';
+      const text = 'the session did not come up in time: its two channels were not both bound';
       this.emitEvent({ event: 'error', code: 'ERR_HANDSHAKE_TIMEOUT', channel: null, text });
       // A bound channel learns why it is closed, as an unbound one does from its own timer.
       for (const link of session.allLinks()) {
