@@ -25,6 +25,7 @@ export type { PeerFaults } from './faults.js';
 export type { PeerEvent, PeerEventName, Role } from './events.js';
 export { MemoryTransport } from './memory-transport.js';
 export {
+  DEFAULT_ACCEPT_RATE_WHILE_UP,
   DEFAULT_MAX_PENDING_CONNECTIONS,
   KkcmPeer,
   type BackoffOptions,

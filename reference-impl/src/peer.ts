@@ -118,6 +118,17 @@ export interface PeerOptions {
    * connections can hold. A local defence, not a protocol quantity.
    */
   readonly maxPendingConnections?: number;
+  /**
+   * Connections per second taken into the handshake while a session is up (default
+   * {@link DEFAULT_ACCEPT_RATE_WHILE_UP}; a token bucket holding at most one second's
+   * worth). A connection beyond it is destroyed as soon as it is accepted, counted in
+   * `connectionsShed` and reported as an `error` event ERR_TOO_MANY_CONNECTIONS, without the
+   * HELLO-REJECT `sessionBusy` it would otherwise get: a flood then costs the master an
+   * accept and a close per connection instead of a handshake, and the live session keeps its
+   * throughput. No limit applies while no session is up, so a backup reconnecting is never
+   * shed by it. A local defence, not a protocol quantity.
+   */
+  readonly acceptRateWhileUp?: number;
   /** Run the conformance probe client (KKCM-PROBE-1). */
   readonly conformanceProbe?: boolean;
   /** Deliberate faults, for the conformance suite's self-test only: never set in production. */
@@ -126,6 +137,9 @@ export interface PeerOptions {
 
 /** Default of {@link PeerOptions.maxPendingConnections}. */
 export const DEFAULT_MAX_PENDING_CONNECTIONS = 64;
+
+/** Default of {@link PeerOptions.acceptRateWhileUp}, in connections per second. */
+export const DEFAULT_ACCEPT_RATE_WHILE_UP = 100;
 
 /** Options of {@link KkcmPeer.send}. */
 export interface SendOptions {
@@ -235,6 +249,9 @@ export class KkcmPeer extends EventEmitter<{
   private readonly watchdogTimer: Timer;
   private readonly reconnectTimer: Timer;
   private readonly sessionTimer: Timer;
+  /** Accept tokens left and when they were last refilled (see {@link takeAcceptToken}). */
+  private acceptTokens = 0;
+  private acceptRefilledAt = -Infinity;
   private configured = false;
   private stopped = false;
   private peerAlive = true;
@@ -596,14 +613,40 @@ export class KkcmPeer extends EventEmitter<{
       return;
     }
     if (this.loose.size >= (this.options.maxPendingConnections ?? DEFAULT_MAX_PENDING_CONNECTIONS)) {
-      conn.destroy();
-      this.statsValue.connectionsShed++;
-      this.emitEvent({ event: 'error', code: 'ERR_TOO_MANY_CONNECTIONS', channel: null, text: `${conn.remote}: ${this.loose.size} connections are already handshaking` });
+      this.shed(conn, `${this.loose.size} connections are already handshaking`);
+      return;
+    }
+    if (this.current !== undefined && !this.takeAcceptToken()) {
+      this.shed(conn, `more than ${this.acceptRate} connections per second while a session is up`);
       return;
     }
     this.statsValue.connectionsAccepted++;
     this.emitEvent({ event: 'accepted', remote: conn.remote });
     this.loose.add(this.newLink(conn, 'acceptor', undefined));
+  }
+
+  /** Closes a connection at once, before any byte: a local defence against floods. */
+  private shed(conn: import('./transport.js').Connection, why: string): void {
+    conn.destroy();
+    this.statsValue.connectionsShed++;
+    this.emitEvent({ event: 'error', code: 'ERR_TOO_MANY_CONNECTIONS', channel: null, text: `${conn.remote}: ${why}` });
+  }
+
+  private get acceptRate(): number {
+    return this.options.acceptRateWhileUp ?? DEFAULT_ACCEPT_RATE_WHILE_UP;
+  }
+
+  /** Token bucket of {@link PeerOptions.acceptRateWhileUp}: true when one more connection fits. */
+  private takeAcceptToken(): boolean {
+    const rate = this.acceptRate;
+    if (!(rate > 0)) return false;
+    if (rate === Infinity) return true;
+    const now = this.clock.now();
+    this.acceptTokens = Math.min(rate, this.acceptTokens + ((now - this.acceptRefilledAt) * rate) / 1000);
+    this.acceptRefilledAt = now;
+    if (this.acceptTokens < 1) return false;
+    this.acceptTokens--;
+    return true;
   }
 
   private decideHello(link: Link, hello: ControlHelloBody): HelloDecision {

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { MESSAGES, type KnownMessage, type MessageInput } from '../../codec/src/index.js';
 import { KkcmPeer, ManualClock, MemoryTransport, PeerError, type CleanupInfo, type PeerEvent } from '../src/index.js';
-import { FaultyTransport, pair, settle, type FaultyConnection } from './helpers.js';
+import { FaultyTransport, pair, RawClient, settle, type FaultyConnection } from './helpers.js';
 
 const ofType = <E extends PeerEvent['event']>(events: PeerEvent[], name: E): Extract<PeerEvent, { event: E }>[] =>
   events.filter((e): e is Extract<PeerEvent, { event: E }> => e.event === name);
@@ -406,4 +406,44 @@ t.test('output that keeps draining keeps a one-way flow alive', async (t) => {
   t.ok(p.master.sessionUp);
   await p.master.stop();
   await p.backup.stop();
+});
+
+t.test('while a session is up, connections beyond the accept rate are shed at once; none is while no session is up', async (t) => {
+  const p = await pair({ master: { acceptRateWhileUp: 5 } });
+  t.teardown(async () => {
+    await p.master.stop();
+    await p.backup.stop();
+  });
+  t.ok(p.master.sessionUp, 'a session is up');
+  const connectAll = async (n: number): Promise<RawClient[]> => {
+    const clients: RawClient[] = [];
+    for (let i = 0; i < n; i++) clients.push(await RawClient.connect(p.transport));
+    await settle();
+    return clients;
+  };
+  const shedEvents = (): number => p.events.master.filter((e) => e.event === 'error' && e.code === 'ERR_TOO_MANY_CONNECTIONS').length;
+
+  const burst = await connectAll(8);
+  t.same(burst.map((c) => c.closed), [false, false, false, false, false, true, true, true], 'a full bucket of 5 is taken, the 3 beyond it are closed at once');
+  t.equal(p.master.stats().connectionsShed, 3);
+  t.equal(shedEvents(), 3, 'each shed connection is an error event ERR_TOO_MANY_CONNECTIONS');
+
+  p.clock.advance(400);
+  const refilled = await connectAll(3);
+  t.same(refilled.map((c) => c.closed), [false, false, true], '400 ms refill 2 tokens at 5 per second');
+  t.ok(p.master.sessionUp && p.backup.sessionUp, 'the session is untouched');
+  const taken = burst.slice(0, 5);
+  taken[0]!.send({ name: 'control.hello', body: RawClient.hello('send', 99n) });
+  await settle();
+  t.equal(taken[0]!.last()?.name, 'control.helloReject', 'a connection that was taken gets its HELLO-REJECT');
+  for (const c of [...burst, ...refilled]) c.connection.destroy();
+
+  await p.backup.deconfigure();
+  await settle();
+  t.notOk(p.master.sessionUp, 'the session is down');
+  const shedBefore = p.master.stats().connectionsShed;
+  const whileDown = await connectAll(8);
+  t.ok(whileDown.every((c) => !c.closed), 'no connection is shed by the rate while no session is up');
+  t.equal(p.master.stats().connectionsShed, shedBefore);
+  for (const c of whileDown) c.connection.destroy();
 });

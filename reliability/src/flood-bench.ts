@@ -13,6 +13,9 @@
  * - `flood/burst`: the 1,000 attempts as fast as 20 concurrent clients go, plus the 100 slow;
  * - `flood/paced 200/s`: the same attempts at 200 per second, plus the 100 slow.
  *
+ * `--accept-rate N|off` sets the master's `acceptRateWhileUp` (default: the peer's default):
+ * beyond it, connections are shed at accept instead of handshaken.
+ *
  * Prints a table and a JSON object with the rates, the ratios and the heap after a
  * collection (run under `node --expose-gc`, as the npm script does).
  *
@@ -23,6 +26,7 @@ import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { FloodJob, FloodResult } from './flood-worker.js';
+import { DEFAULT_ACCEPT_RATE_WHILE_UP } from '../../reference-impl/src/index.js';
 import { LiveSession } from './session.js';
 
 const HANDSHAKE_MS = 500;
@@ -79,9 +83,12 @@ function floodProcess(job: FloodJob): Promise<{ go: () => Promise<FloodResult> }
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { json: { type: 'boolean' }, seconds: { type: 'string' } } });
+  const { values } = parseArgs({ options: { json: { type: 'boolean' }, seconds: { type: 'string' }, 'accept-rate': { type: 'string' } } });
   const quietMs = Number(values.seconds ?? 3) * 1000;
-  const s = await LiveSession.start({ master: { handshakeTimeoutMs: HANDSHAKE_MS, maxPendingConnections: 1024 } });
+  const rateText = values['accept-rate'] ?? String(DEFAULT_ACCEPT_RATE_WHILE_UP);
+  const acceptRateWhileUp = rateText === 'off' ? Infinity : Number(rateText);
+  if (!(acceptRateWhileUp > 0)) throw new Error(`--accept-rate must be a positive number or off, got ${rateText}`);
+  const s = await LiveSession.start({ master: { handshakeTimeoutMs: HANDSHAKE_MS, maxPendingConnections: 1024, acceptRateWhileUp } });
   const results: CaseResult[] = [];
   try {
     const host = '127.0.0.1';
@@ -115,6 +122,7 @@ async function main(): Promise<void> {
   const rows = results.map((r) => ({ ...r, ratio: Math.round((r.perSec / baseline) * 100) / 100 }));
   const report = {
     machine: { node: process.version, cpus: cpus().length, model: cpus()[0]?.model ?? '?', gc: gc !== undefined },
+    acceptRateWhileUp: acceptRateWhileUp === Infinity ? 'off' : acceptRateWhileUp,
     baselinePerSec: Math.round(baseline),
     cases: rows,
     sessionMasterStats: { accepted: s.master.stats().connectionsAccepted, shed: s.master.stats().connectionsShed, sessionsUp: s.master.stats().sessions.up },
@@ -129,6 +137,7 @@ async function main(): Promise<void> {
     const f = r.flood === undefined ? '' : `hello ${JSON.stringify(r.flood.hello)}, closed at once ${r.flood.closedAtOnce}, slow ${JSON.stringify(r.flood.slow)} (last closed at ${r.flood.slowMaxMs} ms), ${r.flood.ms} ms`;
     out.push(line([r.name, String(r.echoes), String(r.ms), String(r.perSec), r.ratio.toFixed(2), String(r.heapMiB), f]));
   }
+  out.push(`master: ${report.sessionMasterStats.accepted} connections taken, ${report.sessionMasterStats.shed} shed at accept (accept rate while up: ${String(report.acceptRateWhileUp)})`);
   out.push(`baseline ${Math.round(baseline)} echoes/s; node ${process.version}, ${report.machine.cpus} × ${report.machine.model}${gc === undefined ? ' (run with --expose-gc for a collected heap)' : ''}`);
   process.stdout.write(`${out.join('\n')}\n\n${JSON.stringify(report)}\n`);
 }

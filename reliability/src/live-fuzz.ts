@@ -177,7 +177,8 @@ export async function fuzzLive(options: LiveFuzzOptions): Promise<LiveFuzzReport
   let sessionDrops = 0;
   const started = performance.now();
   const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 300;
-  const session = await LiveSession.start({ host, master: { handshakeTimeoutMs, ...(options.faults !== undefined ? { faults: options.faults } : {}) } });
+  // No accept rate: every hostile connection must reach the handshake, not be shed at accept.
+  const session = await LiveSession.start({ host, master: { handshakeTimeoutMs, acceptRateWhileUp: Infinity, ...(options.faults !== undefined ? { faults: options.faults } : {}) } });
   // A master with no session: it binds a hostile HELLO, so that what follows is read bound.
   const idle = new KkcmPeer({ role: 'master', listen: { host, port: 0 }, handshakeTimeoutMs, nodeName: 'reliability-idle' });
   const idleEvents: PeerEvent[] = [];

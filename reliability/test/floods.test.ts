@@ -8,15 +8,16 @@
  * that have not finished their handshake is asserted exactly.
  */
 import t from 'tap';
-import { KkcmPeer } from '../../reference-impl/src/index.js';
+import { DEFAULT_ACCEPT_RATE_WHILE_UP, KkcmPeer } from '../../reference-impl/src/index.js';
 import { connectionAttempts, FloodConnection, floodHello, slowConnections, tally } from '../src/flood.js';
 import { LiveSession, nextEvent } from '../src/session.js';
 
 const HANDSHAKE_MS = 500;
 
 t.test('a session keeps working through 1,000 connection attempts and 100 slow handshakes', async (t) => {
-  // Room for every slow connection: here the handshake timeout, not the limit, must close them.
-  const s = await LiveSession.start({ master: { handshakeTimeoutMs: HANDSHAKE_MS, maxPendingConnections: 1024 } });
+  // Room for every slow connection and no accept rate: here the handshake path itself must
+  // deal with every connection, and the handshake timeout, not a limit, must close them.
+  const s = await LiveSession.start({ master: { handshakeTimeoutMs: HANDSHAKE_MS, maxPendingConnections: 1024, acceptRateWhileUp: Infinity } });
   t.teardown(() => s.stop());
   const host = '127.0.0.1';
   const port = s.master.listenAddress!.port;
@@ -55,6 +56,39 @@ t.test('a session keeps working through 1,000 connection attempts and 100 slow h
   const deadline = Date.now() + 5000;
   while (s.master.stats().connectionsPending > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   t.equal(s.master.stats().connectionsPending, 0, 'no connection left handshaking');
+  await s.echo();
+});
+
+t.test('with the default accept rate, a burst beyond it is shed at accept: each connection is answered or closed without a byte', async (t) => {
+  const rate = DEFAULT_ACCEPT_RATE_WHILE_UP;
+  const s = await LiveSession.start({ master: { handshakeTimeoutMs: HANDSHAKE_MS, maxPendingConnections: 1024 } });
+  t.teardown(() => s.stop());
+  const host = '127.0.0.1';
+  const port = s.master.listenAddress!.port;
+  s.startPump(16);
+  const before = s.master.stats();
+  const started = performance.now();
+  const slow = slowConnections(host, port, 100, 10 * HANDSHAKE_MS + 5000);
+  const attempts = await connectionAttempts(host, port, { count: 1000, concurrency: 20 });
+  const slowOutcomes = await Promise.all(slow.map((c) => c.done));
+  const floodMs = performance.now() - started;
+  await s.stopPump();
+
+  const after = s.master.stats();
+  const taken = after.connectionsAccepted - before.connectionsAccepted;
+  const shed = after.connectionsShed - before.connectionsShed;
+  t.comment(`${taken} connections taken, ${shed} shed at accept in ${Math.round(floodMs)} ms (rate ${rate}/s while up)`);
+  t.equal(taken + shed, 1100, 'every connection was either taken or shed');
+  // The bucket holds one second's worth and refills at the rate while the flood lasts.
+  t.ok(taken <= rate + Math.ceil((floodMs / 1000) * rate) + 1, `no more taken than the bucket allows (${taken})`);
+  t.ok(shed > 0, 'the burst went beyond the rate');
+  t.equal((after.errors.ERR_TOO_MANY_CONNECTIONS ?? 0) - (before.errors.ERR_TOO_MANY_CONNECTIONS ?? 0), shed, 'each shed connection is an error event');
+  const helloTally = tally(attempts.hello);
+  t.same(Object.keys(helloTally).filter((k) => k !== 'HELLO-REJECT sessionBusy' && k !== 'closed'), [], 'a HELLO gets HELLO-REJECT sessionBusy when taken, nothing when shed');
+  t.same(Object.keys(tally(slowOutcomes)).filter((k) => k !== 'closed' && k !== 'ERROR ERR_HANDSHAKE_TIMEOUT'), [], 'a slow connection is closed by its handshake timeout, with ERROR, or shed');
+  t.equal(s.pumpError, undefined, 'no echo failed');
+  t.equal(s.sessionDrops, 0, 'the session never went down');
+  t.equal(s.master.stats().sessions.up, 1, 'no extra session');
   await s.echo();
 });
 

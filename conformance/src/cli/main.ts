@@ -124,7 +124,7 @@ Examples:
       'periodic-ms': { type: 'string' }, 'conformance-probe': { type: 'boolean' }, admin: { type: 'string' },
       'log-level': { type: 'string' }, 'max-message': { type: 'string' }, allow: { type: 'string' },
       'queue-messages': { type: 'string' }, 'handshake-timeout-ms': { type: 'string' }, 'backoff-max-ms': { type: 'string' },
-      'max-pending': { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'tls-ca': { type: 'string' },
+      'max-pending': { type: 'string' }, 'accept-rate': { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'tls-ca': { type: 'string' },
       'tls-required': { type: 'boolean' },
     },
     run: peerCommand,

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { DEFAULT_MAX_PENDING_CONNECTIONS, KkcmPeer, TlsTransport, type Endpoint, type PeerOptions, type Role } from '../../../reference-impl/src/index.js';
+import { DEFAULT_ACCEPT_RATE_WHILE_UP, DEFAULT_MAX_PENDING_CONNECTIONS, KkcmPeer, TlsTransport, type Endpoint, type PeerOptions, type Role } from '../../../reference-impl/src/index.js';
 import { parseAdminAddress, startAdminServer, type AdminServer } from '../../../reference-impl/src/admin.js';
 import { attachEventLog, type EventLog } from '../../../reference-impl/src/trace/event-log.js';
 import { parseTraceFilter, type TraceFilter } from '../../../reference-impl/src/trace/filter.js';
@@ -54,6 +54,9 @@ Options:
   --allow HOST[,HOST]   hosts allowed to connect (default any)
   --max-pending N       connections that may be handshaking at once (default ${DEFAULT_MAX_PENDING_CONNECTIONS});
                         one more is closed as soon as it is accepted (ERR_TOO_MANY_CONNECTIONS)
+  --accept-rate N       connections per second taken into the handshake while a session is
+                        up (default ${DEFAULT_ACCEPT_RATE_WHILE_UP}); beyond it a connection is closed as
+                        soon as it is accepted (ERR_TOO_MANY_CONNECTIONS), not answered
   --tls-cert FILE       this peer's certificate (PEM). With --tls-key and --tls-ca, every
                         connection uses TLS with mutual authentication: each side's
                         certificate must be signed by the CA, and cleartext is refused
@@ -171,6 +174,8 @@ function settings(args: CommandArgs): PeerSettings {
   if (allowText !== undefined && allow!.length === 0) throw new UsageError('--allow needs at least one host');
   const maxPendingConnections = intOption('max-pending', str(args, 'max-pending'));
   if (maxPendingConnections === 0) throw new UsageError('--max-pending must be at least 1');
+  const acceptRateWhileUp = intOption('accept-rate', str(args, 'accept-rate'));
+  if (acceptRateWhileUp === 0) throw new UsageError('--accept-rate must be at least 1');
   const tls = tlsOption(args, handshakeTimeoutMs);
   const admin = str(args, 'admin');
   if (admin !== undefined) {
@@ -204,6 +209,7 @@ function settings(args: CommandArgs): PeerSettings {
       ...(backoffMaxMs !== undefined ? { backoff: { maxMs: backoffMaxMs } } : {}),
       ...(allow !== undefined ? { allow } : {}),
       ...(maxPendingConnections !== undefined ? { maxPendingConnections } : {}),
+      ...(acceptRateWhileUp !== undefined ? { acceptRateWhileUp } : {}),
       ...(tls !== undefined ? { transport: tls } : {}),
       conformanceProbe: args.values['conformance-probe'] === true,
     },
