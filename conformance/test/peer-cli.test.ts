@@ -1,20 +1,16 @@
-import t, { type Test } from 'tap';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import t from 'tap';
 import { createServer } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { main } from '../src/cli/main.js';
 import type { Io } from '../src/cli/io.js';
 import { runPeer, type StopSignal } from '../src/cli/peer-command.js';
+import { ctl, DEADLINE_MS, KkcmProcess } from '../../reference-impl/test/processes.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'kkcm-peer-cli-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Bound of every wait: generous, since each process compiles TypeScript at start. */
-const DEADLINE_MS = 60_000;
 /** Signal handlers installed by the test harness itself: ours must come and go. */
 const baseline = { SIGINT: process.listenerCount('SIGINT'), SIGTERM: process.listenerCount('SIGTERM') };
 
@@ -36,60 +32,6 @@ async function run(argv: string[]): Promise<Run> {
   const io = captureIo();
   const code = await main(argv, io);
   return { ...io.text(), code };
-}
-
-/** A `kkcm` child process, killed at teardown if still running. */
-class Kkcm {
-  out = '';
-  err = '';
-  exitCode: number | null | undefined;
-  readonly exited: Promise<number | null>;
-  readonly child: ChildProcessWithoutNullStreams;
-
-  constructor(t: Test, args: readonly string[]) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', 'conformance/src/cli/run.ts', ...args], { cwd: root });
-    this.child.stdout.setEncoding('utf8').on('data', (s: string) => { this.out += s; });
-    this.child.stderr.setEncoding('utf8').on('data', (s: string) => { this.err += s; });
-    this.exited = new Promise((resolve) => this.child.once('exit', (code) => {
-      this.exitCode = code;
-      resolve(code);
-    }));
-    t.teardown(() => {
-      if (this.exitCode === undefined) this.child.kill('SIGKILL');
-    });
-  }
-
-  /** Waits (bounded) until standard output matches `re`. */
-  async waitFor(re: RegExp): Promise<RegExpMatchArray> {
-    const deadline = Date.now() + DEADLINE_MS;
-    for (;;) {
-      const m = re.exec(this.out);
-      if (m !== null) return m;
-      if (this.exitCode !== undefined) throw new Error(`exited with ${String(this.exitCode)} before printing ${re}: ${this.err}`);
-      if (Date.now() > deadline) throw new Error(`no ${re} within ${DEADLINE_MS} ms: ${this.err}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-
-  /** Waits (bounded) for the exit code. */
-  async exit(): Promise<number | null> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(`no exit within ${DEADLINE_MS} ms: ${this.err}`)), DEADLINE_MS);
-    });
-    try {
-      return await Promise.race([this.exited, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-}
-
-/** Runs `kkcm ctl …` as a process to completion. */
-async function ctl(t: Test, args: readonly string[]): Promise<Run> {
-  const p = new Kkcm(t, ['ctl', ...args]);
-  const code = await p.exit();
-  return { code: code ?? -1, out: p.out, err: p.err };
 }
 
 const field = (line: string, key: string): string => {
@@ -188,21 +130,21 @@ t.test('a master and a backup as processes: session up, ctl, SIGTERM, event and 
     masterEvents: join(dir, 'master.jsonl'), masterPcap: join(dir, 'master.pcapng'),
     backupEvents: join(dir, 'backup.jsonl'), backupPcap: join(dir, 'backup.pcapng'), backupAdmin: join(dir, 'backup.sock'),
   };
-  const master = new Kkcm(t, [
+  const master = new KkcmProcess(t, [
     'peer', '--role', 'master', '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--node-name', 're0', '--node-id', '1',
     '--events', files.masterEvents, '--pcap', files.masterPcap, '--periodic-ms', '50', '--allow', '127.0.0.1', '--log-level', 'info',
   ]);
-  const ready = (await master.waitFor(/kkcm peer: ready .*\n/))[0];
+  const ready = (await master.waitForOutput(/kkcm peer: ready .*\n/))[0];
   const listen = field(ready, 'listen');
   const masterAdmin = field(ready, 'admin');
   t.match(listen, /^127\.0\.0\.1:[1-9]\d*$/, 'the actual listen port');
   t.match(masterAdmin, /^127\.0\.0\.1:[1-9]\d*$/, 'the actual admin port');
 
-  const backup = new Kkcm(t, [
+  const backup = new KkcmProcess(t, [
     'peer', '--role', 'backup', '--connect', listen, '--admin', files.backupAdmin, '--node-name', 're1',
     '--events', files.backupEvents, '--pcap', files.backupPcap, '--trace-filter', 'type=prl event=tx,rx,session-up,cleanup', '--max-message', '65536',
   ]);
-  t.match((await backup.waitFor(/kkcm peer: ready .*\n/))[0], new RegExp(`role=backup connect=${listen.replace(/\./g, '\\.')} admin=`));
+  t.match((await backup.waitForOutput(/kkcm peer: ready .*\n/))[0], new RegExp(`role=backup connect=${listen.replace(/\./g, '\\.')} admin=`));
 
   // Session up, as `kkcm ctl status` reports it (polled with a bound, never a fixed sleep).
   let status: { state?: string; session?: { version: number; peerNode: string } | null } = {};
