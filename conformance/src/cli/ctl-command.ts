@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { adminRequest, type AdminRequest } from '../../../reference-impl/src/admin.js';
+import { ADMIN_ERRORS, adminRequest, type AdminRequest } from '../../../reference-impl/src/admin.js';
 import type { PeerStats, PeerStatus } from '../../../reference-impl/src/index.js';
 import { Feature } from '../../../codec/src/index.js';
 import type { CommandArgs } from './codec-commands.js';
@@ -40,7 +40,9 @@ Options:
   --wait                   send: wait for room when the queue is full
 
 Exit 1 with one line \`kkcm ctl: CODE: message\` when the peer cannot be reached or
-answers an error (ERR_ADMIN_UNREACHABLE, ERR_NO_SESSION, ERR_NOT_CONFIGURED…).
+answers an error: a peer error from the spec (ERR_NO_SESSION, ERR_NOT_CONFIGURED…, see
+docs/errors.md) or one of the admin protocol's own:
+${Object.entries(ADMIN_ERRORS).map(([code, text]) => `  ${code.padEnd(31)} ${text}`).join('\n')}
 
 Examples:
   kkcm ctl status --admin 127.0.0.1:7100
