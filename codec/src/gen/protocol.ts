@@ -425,7 +425,7 @@ export const ERROR_VALUES: Readonly<Record<ErrorCode, number>> = {
   ERR_TLS_REQUIRED: 38,
   /** The TLS handshake failed: the other side sent no certificate, one not signed by the configured CA or not naming it, or refused ours. */
   ERR_TLS_HANDSHAKE: 39,
-  /** A connection was closed as soon as it was accepted: the peer already holds its limit of connections that have not finished their handshake. */
+  /** A connection was closed as soon as it was accepted: the peer already holds its limit of connections that have not finished their handshake, or, while a session is up, more connections arrive than its accept rate allows. */
   ERR_TOO_MANY_CONNECTIONS: 40,
   /** The other side does not read: the replies the protocol obliges a peer to send (ECHO-REPLY, NACK, ACK) outgrew the output queue's bound, and the connection is closed. */
   ERR_PEER_NOT_READING: 41,
