@@ -4,8 +4,12 @@
  *
  * Cases:
  * - `e2e/prl.packet <size>`: one-way throughput of PRL PACKETs of 64 B, 256 B, 1500 B and
- *   64 KiB (header included); the sender sends with `wait: true` as fast as it can (its queue
- *   stays full), the receiver's handler counts each message and reads its handle.
+ *   64 KiB (header included); the sender sends as fast as it can (its queue stays full),
+ *   synchronously while the queue has room and waiting for room with a promise once it is
+ *   full, in both implementations; the receiver's handler counts each message and reads its
+ *   handle.
+ * - `e2e-send-promise/prl.packet 256B`: the 256-byte case with the peer's client awaiting
+ *   the promise of `send(…, { wait: true })` for every message (informational).
  * - `rtt/prl.opaque 64B`: echo round trip under light load, one request in flight: side `a`
  *   sends a 64-byte PRL OPAQUE, side `b`'s PRL handler sends it back, `a`'s handler takes it.
  *   The raw echo writes the received bytes back. The implementations alternate in short
@@ -112,6 +116,12 @@ export interface StallCase {
   readonly rssStallEndMiB: number;
   /** rssMaxMiB - rssIdleMiB. */
   readonly growthMiB: number;
+  /**
+   * What the resident set holds, MiB: the V8 heap's size and the memory of ArrayBuffers
+   * (Buffers included), idle (after a collection) and at the sample of the largest resident
+   * set during the stall.
+   */
+  readonly memoryMiB: { readonly idle: { readonly heapTotal: number; readonly arrayBuffers: number }; readonly atMax: { readonly heapTotal: number; readonly arrayBuffers: number } };
   /** Largest output queue sampled, MiB, and the queue's bound. */
   readonly queueMaxMiB: number;
   readonly queueLimitMiB: number;
@@ -264,7 +274,8 @@ async function rttBlock(pair: Pair, count: number): Promise<number[]> {
 
 async function stallRun(pair: Pair, seconds: number, loadMs: number): Promise<StallCase> {
   const load: LoadSpec = { kind: 'prl.packet', size: STALL_BYTES, handles: 1 };
-  const rssIdle = (await pair.a.request({ cmd: 'rss' })).rss!;
+  const idle = await pair.a.request({ cmd: 'rss' });
+  const rssIdle = idle.rss!;
   await pair.a.request({ cmd: 'watch', on: true });
   await pair.a.request({ cmd: 'blast', loads: [load] });
   await sleep(loadMs);
@@ -297,6 +308,10 @@ async function stallRun(pair: Pair, seconds: number, loadMs: number): Promise<St
     rssMaxMiB: stalled.maxRss / MIB,
     rssStallEndMiB: stalled.lastRss / MIB,
     growthMiB: (stalled.maxRss - rssIdle) / MIB,
+    memoryMiB: {
+      idle: { heapTotal: idle.memory!.heapTotal / MIB, arrayBuffers: idle.memory!.arrayBuffers / MIB },
+      atMax: { heapTotal: stalled.atMax.heapTotal / MIB, arrayBuffers: stalled.atMax.arrayBuffers / MIB },
+    },
     queueMaxMiB: stalled.maxQueueBytes / MIB,
     queueLimitMiB: Limits.defaultQueueBytes / MIB,
     sentDuringStall: m1.sent - m0.sent,
@@ -401,6 +416,7 @@ export async function runE2eBench(options: E2eOptions = {}): Promise<E2eReport> 
       for (const { label, size } of SIZES) {
         for (const p of pairs) await run(`${p.impl} e2e ${label}`, p, [{ kind: 'prl.packet', size, handles: 1 }]);
       }
+      await run('kkcm send-promise 256B', kkcm, [{ kind: 'prl.packet', size: 256, handles: 1, promise: true }]);
       await run('kkcm handles', kkcm, [{ kind: 'prl.packet', size: 256, handles: HANDLES }]);
       for (const load of CLIENT_LOADS.slice(1)) await run(`kkcm alone ${load.kind}`, kkcm, [load]);
       await run('kkcm four', kkcm, CLIENT_LOADS);
@@ -461,6 +477,7 @@ export async function runE2eBench(options: E2eOptions = {}): Promise<E2eReport> 
 
     const cases: E2eCase[] = [];
     for (const { label } of SIZES) for (const impl of ['kkcm', 'raw'] as const) cases.push(throughputCase(`e2e/prl.packet ${label}`, impl, get(`${impl} e2e ${label}`)));
+    cases.push(throughputCase('e2e-send-promise/prl.packet 256B', 'kkcm', get('kkcm send-promise 256B')));
     cases.push(rttOurs, rttRaw);
     cases.push(throughputCase(`scale/handles ${HANDLES}/prl.packet 256B`, 'kkcm', get('kkcm handles')));
     for (const load of CLIENT_LOADS.slice(1)) cases.push(throughputCase(`scale/clients 1/${load.kind}`, 'kkcm', get(`kkcm alone ${load.kind}`)));
@@ -474,6 +491,7 @@ export async function runE2eBench(options: E2eOptions = {}): Promise<E2eReport> 
       ratios,
       informational: {
         e2e_64k_vs_raw_default_heap: perRound(get('kkcm default-heap 64KiB'), get('raw default-heap 64KiB'), rate),
+        e2e_256_vs_raw_send_promise: perRound(get('kkcm send-promise 256B'), get('raw e2e 256B'), rate),
         scale_handles_100k_vs_1_wall: perRound(get('kkcm handles'), one, wall),
         scale_clients_4_vs_1_wall: clients((r) => 1e9 / r.msgsPerSec),
         rtt_p50_vs_raw_blocks: median(rttOurs.blockP50Us.map((x, i) => x / rttRaw.blockP50Us[i]!)),
@@ -487,7 +505,7 @@ export async function runE2eBench(options: E2eOptions = {}): Promise<E2eReport> 
         scale_handles_100k_vs_1: 'CPU time (sender + receiver) per 256-byte PACKET with handles cycling over 100,000 values, over the same with one handle; median over rounds of the per-round ratio; 1 means no extra cost',
         scale_clients_4_vs_1: 'CPU time per message with PRL, SDRL, IHA and PSRM sending at once, over the cost of the same mix when each client sends alone (each kind weighted by its share of the concurrent run); median over rounds',
         stalled_rss_mib: `growth of the sender's resident set, MiB: the largest sampled while the reader was stopped for ${settings.stallSeconds} s under full offered load (64 KiB PACKETs, wait: true), minus the idle resident set after a collection; the queue bound is ${Limits.defaultQueueBytes / MIB} MiB`,
-        informational: 'e2e_64k_vs_raw_default_heap: e2e_64k_vs_raw with both implementations in processes with V8\'s default heap sizing; *_wall: the scale ratios from wall time per message instead of CPU time; rtt_p50_vs_raw_blocks: the median over blocks of the ratio of the two blocks\' medians; stalled_rss_mib_raw: the stall growth of the raw baseline; stalled_rss_added_by_stall_mib: the largest resident set during the stall minus the largest under load before it (what the stall itself adds); stalled_queue_max_mib: the largest output queue sampled during the stall',
+        informational: 'e2e_64k_vs_raw_default_heap: e2e_64k_vs_raw with both implementations in processes with V8\'s default heap sizing; e2e_256_vs_raw_send_promise: e2e_256_vs_raw with the peer\'s client awaiting the promise of send(…, { wait: true }) for every message instead of trySend while the queue has room; *_wall: the scale ratios from wall time per message instead of CPU time; rtt_p50_vs_raw_blocks: the median over blocks of the ratio of the two blocks\' medians; stalled_rss_mib_raw: the stall growth of the raw baseline; stalled_rss_added_by_stall_mib: the largest resident set during the stall minus the largest under load before it (what the stall itself adds); stalled_queue_max_mib: the largest output queue sampled during the stall',
         pinning: 'on Linux with two CPUs or more, every sender is pinned to CPU 0 and every receiver to CPU 1 (taskset); settings.pinned says whether it was done',
         nodeArgs: `every worker runs under node --import tsx --expose-gc ${HEAP_ARGS.join(' ')} (the default-heap case without ${HEAP_ARGS.join(' ')})`,
       },

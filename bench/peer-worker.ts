@@ -6,12 +6,17 @@
  * Every client type the benchmark sends to is registered with a handler that counts the
  * message and reads its handle, as a client would. PRL OPAQUE is the echo: side `b`'s PRL
  * handler sends the data back in a new OPAQUE, side `a`'s handler takes it as the answer to
- * the ping whose token its first four bytes carry. Started by `e2e.ts` (through `workers.ts`)
+ * the ping whose token its first four bytes carry.
+ *
+ * The clients send as the raw baseline's do: synchronously while the queue has room
+ * (`trySend`), and with a promise that waits for room once it is full (`send` with `wait`).
+ * A load with `promise` set sends every message with `await send(…, { wait: true })`
+ * instead, to measure what the promise costs. Started by `e2e.ts` (through `workers.ts`)
  * under `node --import tsx --expose-gc` and the heap options of `e2e.ts`.
  *
  * @module
  */
-import { HEADER_SIZE, type KnownMessage } from '../codec/src/index.js';
+import { HEADER_SIZE, type KnownMessage, type MessageInput } from '../codec/src/index.js';
 import { KkcmPeer, type PeerEvent } from '../reference-impl/src/index.js';
 import { kindIndex, messageInput, payloadOf, serveCommands, type BenchEndpoint, type EndpointSink, type InitCommand, type Kind } from './workload.js';
 
@@ -45,6 +50,19 @@ async function start(init: InitCommand, sink: EndpointSink): Promise<BenchEndpoi
     peer.on('event', onEvent);
   });
 
+  /**
+   * Sends a ping or an echo: at once while there is room, else once there is. A failure is
+   * dropped, as the ping's answer then never comes: the orchestrator's timeout reports it.
+   */
+  const offer = (client: 'prl', msg: MessageInput): void => {
+    try {
+      if (peer.trySend(client, msg)) return;
+    } catch {
+      return;
+    }
+    peer.send(client, msg, WAIT).catch(() => undefined);
+  };
+
   const count = (msg: KnownMessage): void => {
     const body = msg.body as { handle?: number };
     sink.received(kindIndex(msg.name), msg.header.length, body.handle ?? 0);
@@ -58,10 +76,10 @@ async function start(init: InitCommand, sink: EndpointSink): Promise<BenchEndpoi
       }
       const data = msg.body.data;
       if (echo) {
-        // The data is a view into the socket's chunk; send copies it as it encodes.
-        peer.send('prl', { name: 'prl.opaque', body: { data } }, WAIT).catch(() => undefined);
+        // The data is a view into the socket's chunk; the peer copies it as it encodes.
+        offer('prl', { name: 'prl.opaque', body: { data } });
       } else {
-        sink.pong(new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(0));
+        sink.pong(((data[0]! << 24) | (data[1]! << 16) | (data[2]! << 8) | data[3]!) >>> 0);
       }
     },
   });
@@ -73,11 +91,20 @@ async function start(init: InitCommand, sink: EndpointSink): Promise<BenchEndpoi
   return {
     port: peer.listenAddress?.port ?? 0,
     ready: up,
-    send: (load, i) => peer.send(CLIENT_OF[load.kind], messageInput(load, i), WAIT),
+    send(load, i) {
+      const client = CLIENT_OF[load.kind];
+      const msg = messageInput(load, i);
+      if (load.promise !== true && peer.trySend(client, msg)) return undefined;
+      return peer.send(client, msg, WAIT);
+    },
     ping(token, size) {
-      const data = Uint8Array.from(payloadOf(size - HEADER_SIZE));
-      new DataView(data.buffer).setUint32(0, token);
-      peer.send('prl', { name: 'prl.opaque', body: { data } }, WAIT).catch(() => undefined);
+      // As the raw baseline: the payload copied, the token written over its first four bytes.
+      const data = payloadOf(size - HEADER_SIZE).slice();
+      data[0] = token >>> 24;
+      data[1] = token >>> 16;
+      data[2] = token >>> 8;
+      data[3] = token;
+      offer('prl', { name: 'prl.opaque', body: { data } });
     },
     queuedBytes() {
       const q = peer.status().queues;

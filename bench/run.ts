@@ -123,7 +123,7 @@ export function formatReport(report: BenchReport, codec?: CodecBenchReport): str
     } else if (c.type === 'rtt') {
       lines.push(`${c.name.padEnd(w)}  ${c.impl.padEnd(5)} p50 ${c.p50Us.toFixed(1)} µs, p99 ${c.p99Us.toFixed(1)} µs, max ${c.maxUs.toFixed(0)} µs (${c.samples} pings)`);
     } else {
-      lines.push(`${c.name.padEnd(w)}  ${c.impl.padEnd(5)} rss idle ${c.rssIdleMiB.toFixed(1)}, loaded ≤ ${c.rssLoadMaxMiB.toFixed(1)}, stalled ≤ ${c.rssMaxMiB.toFixed(1)} (+${c.growthMiB.toFixed(1)}), end ${c.rssStallEndMiB.toFixed(1)} MiB, queue ≤ ${c.queueMaxMiB.toFixed(1)} of ${c.queueLimitMiB} MiB, ${c.sentDuringStall} sent while stalled, ${c.survived ? 'link survived' : 'LINK LOST'}`);
+      lines.push(`${c.name.padEnd(w)}  ${c.impl.padEnd(5)} rss idle ${c.rssIdleMiB.toFixed(1)}, loaded ≤ ${c.rssLoadMaxMiB.toFixed(1)}, stalled ≤ ${c.rssMaxMiB.toFixed(1)} (+${c.growthMiB.toFixed(1)}; heap ${c.memoryMiB.atMax.heapTotal.toFixed(1)}, buffers ${c.memoryMiB.atMax.arrayBuffers.toFixed(1)}), end ${c.rssStallEndMiB.toFixed(1)} MiB, queue ≤ ${c.queueMaxMiB.toFixed(1)} of ${c.queueLimitMiB} MiB, ${c.sentDuringStall} sent while stalled, ${c.survived ? 'link survived' : 'LINK LOST'}`);
     }
   }
   lines.push('');
@@ -132,11 +132,12 @@ export function formatReport(report: BenchReport, codec?: CodecBenchReport): str
     lines.push('');
   }
   lines.push('ratios');
+  const kw = Math.max(...[...Object.keys(report.ratios), ...Object.keys(report.informational)].map((k) => k.length));
   for (const [k, v] of Object.entries(report.ratios)) {
     const t = report.targets[k];
-    lines.push(`${k.padEnd(26)} ${v.toFixed(2).padStart(7)} ${targetText(t).padStart(7)}  ${t === undefined ? '' : report.met[k] === true ? 'ok' : 'MISSED'}`);
+    lines.push(`${k.padEnd(kw)} ${v.toFixed(2).padStart(7)} ${targetText(t).padStart(7)}  ${t === undefined ? '' : report.met[k] === true ? 'ok' : 'MISSED'}`);
   }
-  for (const [k, v] of Object.entries(report.informational)) lines.push(`${k.padEnd(26)} ${v.toFixed(2).padStart(7)}          (informational)`);
+  for (const [k, v] of Object.entries(report.informational)) lines.push(`${k.padEnd(kw)} ${v.toFixed(2).padStart(7)}          (informational)`);
   return lines.join('\n');
 }
 

@@ -25,6 +25,12 @@ export interface LoadSpec {
   readonly size: number;
   /** Distinct socket handles in the bodies, cycled message by message (1: always the same). */
   readonly handles: number;
+  /**
+   * The peer's client sends every message with the promise API, `await send(…, { wait: true })`,
+   * instead of the synchronous `trySend` first (and `send` with `wait` only when the queue is
+   * full). The raw baseline ignores it.
+   */
+  readonly promise?: boolean;
 }
 
 /** Fixed part of a PRL PACKET body: handle, direction, reserved, ifIndex, timestampNs, packetLength. */
@@ -139,6 +145,8 @@ export interface WatchResult {
   readonly lastRss: number;
   /** Largest output queue sampled, bytes. */
   readonly maxQueueBytes: number;
+  /** At the sample of the largest resident set: the V8 heap's size, and the memory of ArrayBuffers (Buffers included), bytes. */
+  readonly atMax: { readonly heapTotal: number; readonly arrayBuffers: number };
   /** Samples taken. */
   readonly samples: number;
 }
@@ -153,6 +161,8 @@ export interface Reply {
   readonly mark?: Mark;
   readonly rttNs?: readonly number[];
   readonly rss?: number;
+  /** With `rss`: the V8 heap's size and the memory of ArrayBuffers at the same time, bytes. */
+  readonly memory?: { readonly heapTotal: number; readonly arrayBuffers: number };
   readonly watch?: WatchResult;
 }
 
@@ -172,7 +182,8 @@ export interface BenchEndpoint {
   readonly ready: Promise<void>;
   /**
    * Queues message `i` of `load`, waiting for room when the queue is full. Returns a
-   * promise when the caller must wait (the peer's `send` always returns one).
+   * promise when the caller must wait: when the queue is full, or for every message when the
+   * peer's client uses its promise API (`load.promise`).
    */
   send(load: LoadSpec, i: number): Promise<void> | undefined;
   /** Sends echo request `token`, `size` bytes in total; the other side echoes it. */
@@ -201,7 +212,7 @@ export function serveCommands(start: (init: InitCommand, sink: EndpointSink) => 
   let loops: Promise<void>[] = [];
   let loopError: Error | undefined;
   const pings = new Map<number, () => void>();
-  let watch: { timer: NodeJS.Timeout; maxRss: number; lastRss: number; maxQueueBytes: number; samples: number } | undefined;
+  let watch: { timer: NodeJS.Timeout; maxRss: number; lastRss: number; maxQueueBytes: number; samples: number; atMax: WatchResult['atMax'] } | undefined;
 
   const sink: EndpointSink = {
     received(kind, n, handle) {
@@ -250,8 +261,12 @@ export function serveCommands(start: (init: InitCommand, sink: EndpointSink) => 
 
   const sample = (): void => {
     if (watch === undefined) return;
-    watch.lastRss = process.memoryUsage.rss();
-    watch.maxRss = Math.max(watch.maxRss, watch.lastRss);
+    const m = process.memoryUsage();
+    watch.lastRss = m.rss;
+    if (m.rss > watch.maxRss) {
+      watch.maxRss = m.rss;
+      watch.atMax = { heapTotal: m.heapTotal, arrayBuffers: m.arrayBuffers };
+    }
     watch.maxQueueBytes = Math.max(watch.maxQueueBytes, endpoint?.queuedBytes() ?? 0);
     watch.samples++;
   };
@@ -280,13 +295,15 @@ export function serveCommands(start: (init: InitCommand, sink: EndpointSink) => 
         return { mark: mark() };
       case 'ping':
         return { rttNs: await ping(c.count, c.size) };
-      case 'rss':
+      case 'rss': {
         gc?.();
-        return { rss: process.memoryUsage.rss() };
+        const m = process.memoryUsage();
+        return { rss: m.rss, memory: { heapTotal: m.heapTotal, arrayBuffers: m.arrayBuffers } };
+      }
       case 'watch':
         if (c.on) {
           if (watch !== undefined) clearInterval(watch.timer);
-          watch = { timer: setInterval(sample, 20), maxRss: 0, lastRss: 0, maxQueueBytes: 0, samples: 0 };
+          watch = { timer: setInterval(sample, 20), maxRss: 0, lastRss: 0, maxQueueBytes: 0, samples: 0, atMax: { heapTotal: 0, arrayBuffers: 0 } };
           sample();
           return {};
         } else {
@@ -295,7 +312,7 @@ export function serveCommands(start: (init: InitCommand, sink: EndpointSink) => 
           sample();
           clearInterval(w.timer);
           watch = undefined;
-          return { watch: { maxRss: w.maxRss, lastRss: w.lastRss, maxQueueBytes: w.maxQueueBytes, samples: w.samples } };
+          return { watch: { maxRss: w.maxRss, lastRss: w.lastRss, maxQueueBytes: w.maxQueueBytes, samples: w.samples, atMax: w.atMax } };
         }
       case 'exit':
         running = false;

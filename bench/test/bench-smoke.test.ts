@@ -34,6 +34,7 @@ t.test('the benchmark runs every case in smoke mode and reports every ratio', as
   for (const id of [
     'kkcm e2e/prl.packet 64B',
     'raw e2e/prl.packet 256B',
+    'kkcm e2e-send-promise/prl.packet 256B',
     'kkcm e2e/prl.packet 1500B',
     'raw e2e/prl.packet 64KiB',
     'kkcm rtt/prl.opaque 64B',

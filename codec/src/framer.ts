@@ -98,6 +98,10 @@ export abstract class FrameReader<T> {
   /** Slab that straddling messages are copied into, and the bytes of it already handed out. */
   private slab: Uint8Array | undefined;
   private slabUsed = 0;
+  /** The callback of {@link FrameReader.pushEach} while it runs. */
+  private each: ((value: T, b: Uint8Array, start: number, end: number) => void) | undefined;
+  /** See {@link FrameReader.failedMessage}. */
+  private failedBytes: Uint8Array | undefined;
 
   constructor(options: DecodeOptions) {
     this.options = { maxMessage: options.maxMessage, version: options.version, anyVersion: options.anyVersion, channel: options.channel };
@@ -119,6 +123,16 @@ export abstract class FrameReader<T> {
   /** The error that stopped the reader, if any. */
   get error(): CodecError | undefined {
     return this.failure;
+  }
+
+  /**
+   * The whole bytes (header included) of the message whose violation stopped the reader,
+   * when the violation was found after its header passed (a body error, a wrong channel, an
+   * unknown type): the message to quote in an ERROR. Undefined when the violation is in a
+   * header, or when nothing failed. A view into the pushed chunk or the reader's copy.
+   */
+  get failedMessage(): Uint8Array | undefined {
+    return this.failedBytes;
   }
 
   /** Changes the negotiated version that every further header must carry. [KKCM-HDR-4] */
@@ -150,14 +164,38 @@ export abstract class FrameReader<T> {
   }
 
   /**
-   * Turns the whole message `b[start, end)` into what `push` returns and appends it to `out`.
-   * Its header passed `checkHeaderAt` with {@link FrameReader.options}. `b` is the pushed
-   * chunk or, for a message that straddled chunks, the slab (or the buffer of its own) it was
-   * copied into; bytes of `b` outside `[start, end)` are not the message's. {@link offset} is
-   * the message's stream offset. A CodecError it throws (offsets relative to `b`) fails the
-   * stream, moved to stream offsets.
+   * Feeds a chunk and hands each message it completes to `each` as soon as it is complete,
+   * in order, instead of returning them: what `each` changes in the reader's options
+   * (`setVersion`, and the stream decoder's `setChannel`) applies from the very next message,
+   * where `push` checks every message of a chunk with the same options. A handshake needs it:
+   * the message that concludes it changes the rules for the message behind it in the same
+   * chunk. Besides the value, `each` gets the message's whole bytes as `b[start, end)`, the
+   * pushed chunk (as `push` sees it) or the reader's copy of a straddling message, without a
+   * view made for them.
+   *
+   * @throws CodecError on the first violation, at once: the messages before it were handed to
+   *   `each`; `failedMessage` holds the failing message when its header had
+   *   passed. ERR_STREAM_FAILED on any push after that. What `each` throws propagates and
+   *   leaves the reader failed (the position in the stream is lost).
    */
-  protected abstract deliver(b: Uint8Array, start: number, end: number, out: T[]): void;
+  pushEach(chunk: Uint8Array, each: (value: T, b: Uint8Array, start: number, end: number) => void): void {
+    this.each = each;
+    try {
+      this.push(chunk);
+    } finally {
+      this.each = undefined;
+    }
+  }
+
+  /**
+   * Turns the whole message `b[start, end)` into what `push` returns. Its header passed
+   * `checkHeaderAt` with {@link FrameReader.options}. `b` is the pushed chunk or, for a
+   * message that straddled chunks, the slab (or the buffer of its own) it was copied into;
+   * bytes of `b` outside `[start, end)` are not the message's. {@link offset} is the message's
+   * stream offset. A CodecError it throws (offsets relative to `b`) fails the stream, moved to
+   * stream offsets.
+   */
+  protected abstract deliver(b: Uint8Array, start: number, end: number): T;
 
   private raiseFailed(): never {
     if (this.failurePending && this.failure !== undefined) {
@@ -232,7 +270,8 @@ export abstract class FrameReader<T> {
   private allocate(length: number): Uint8Array {
     let partial: Uint8Array;
     if (length > SLAB_MESSAGE_MAX) {
-      partial = new Uint8Array(length);
+      // Uninitialised as the slab, for the same reason: the copy writes every byte first.
+      partial = new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
       this.partialStart = 0;
     } else {
       if (this.slab === undefined || this.slabUsed + length > SLAB_BYTES) {
@@ -261,14 +300,32 @@ export abstract class FrameReader<T> {
     this.consumed += end - start;
   }
 
-  /** Hands a whole message to the subclass; a violation it finds fails the stream. */
+  /**
+   * Hands a whole message to the subclass, then its value to `out` or to the callback of
+   * `pushEach`; a violation the subclass finds fails the stream.
+   */
   private emit(b: Uint8Array, start: number, end: number, out: T[]): void {
+    let value: T;
     try {
-      this.deliver(b, start, end, out);
+      value = this.deliver(b, start, end);
+      if (this.each === undefined) {
+        out.push(value);
+        return;
+      }
     } catch (err) {
-      // `consumed` is the stream offset of the message, which starts at `start` in `b`.
-      if (err instanceof CodecError) this.failWith(err, this.consumed - start);
+      if (err instanceof CodecError) {
+        this.failedBytes = start === 0 && end === b.byteLength ? b : new Uint8Array(b.buffer, b.byteOffset + start, end - start);
+        // `consumed` is the stream offset of the message, which starts at `start` in `b`.
+        this.failWith(err, this.consumed - start);
+      }
       // Not a violation (a caller's callback threw): the position in the stream is lost.
+      this.state = State.Failed;
+      throw err;
+    }
+    try {
+      this.each(value, b, start, end);
+    } catch (err) {
+      // The caller's callback threw: not a violation, but the position in the stream is lost.
       this.state = State.Failed;
       throw err;
     }
@@ -299,7 +356,7 @@ export class Framer extends FrameReader<Uint8Array> {
   }
 
   /** A message inside one chunk is a view into it; a straddling one is its copy, as is. */
-  protected deliver(b: Uint8Array, start: number, end: number, out: Uint8Array[]): void {
-    out.push(start === 0 && end === b.byteLength ? b : b.subarray(start, end));
+  protected deliver(b: Uint8Array, start: number, end: number): Uint8Array {
+    return start === 0 && end === b.byteLength ? b : b.subarray(start, end);
   }
 }

@@ -48,7 +48,10 @@ export interface StreamDecoderOptions extends DecodeOptions {
  * pushed chunk's memory, or into the framer's copy of a straddling message: copy them if
  * the chunk's memory is reused. Options changed with
  * {@link StreamDecoder.setVersion} or {@link StreamDecoder.setChannel} apply from the next
- * push: every message of one push is checked with the same options.
+ * push: every message of one push is checked with the same options. With
+ * {@link StreamDecoder.pushEach}, which hands each message over as soon as it is decoded,
+ * they apply from the next message: what a peer needs while a handshake settles the version
+ * and the channel.
  */
 export class StreamDecoder extends FrameReader<DecodedMessage> {
   private readonly onFrame: ((frame: Uint8Array, offset: number) => void) | undefined;
@@ -78,9 +81,9 @@ export class StreamDecoder extends FrameReader<DecodedMessage> {
     this.options.channel = channel;
   }
 
-  protected deliver(b: Uint8Array, start: number, end: number, out: DecodedMessage[]): void {
+  protected deliver(b: Uint8Array, start: number, end: number): DecodedMessage {
     // `b` is a plain view (see push), so a plain view of the frame is the cheapest one.
     if (this.onFrame !== undefined) this.onFrame(start === 0 && end === b.byteLength ? b : new Uint8Array(b.buffer, b.byteOffset + start, end - start), this.offset);
-    out.push(decodeCheckedAt(b, start, this.options));
+    return decodeCheckedAt(b, start, this.options);
   }
 }

@@ -8,13 +8,14 @@
 import {
   CodecError,
   ChannelId,
-  decodeMessage,
+  encodedLength,
+  encodeInto,
   encodeMessage,
   ERROR_VALUES,
-  Framer,
   HEADER_SIZE,
   Limits,
   PROTOCOL_VERSIONS,
+  StreamDecoder,
   type ChannelName,
   type ControlErrorBody,
   type ControlHelloAckBody,
@@ -22,7 +23,9 @@ import {
   type ControlHelloRejectBody,
   type ControlShutdownBody,
   type DecodedMessage,
+  type EncodeOptions,
   type ErrorCode,
+  type Header,
   type KnownMessage,
   type MessageInput,
 } from '../../codec/src/index.js';
@@ -30,6 +33,7 @@ import { Timer, type Clock } from './clock.js';
 import { PeerError } from './errors.js';
 import type { PeerFaults } from './faults.js';
 import type { Trigger } from './reasons.js';
+import { addTraffic, type TrafficCells } from './stats.js';
 import type { Connection } from './transport.js';
 
 /** Which side opened the connection. */
@@ -52,7 +56,7 @@ export interface LinkOwner {
   /** Connector: the peer refused the HELLO. */
   onRejected(link: Link, reject: ControlHelloRejectBody): void;
   /** A client or probe message arrived on a bound link. */
-  onMessage(link: Link, msg: KnownMessage, frame: Uint8Array): void;
+  onMessage(link: Link, msg: KnownMessage): void;
   /** An unknown message was skipped under mayIgnore. */
   onIgnored(link: Link, msg: DecodedMessage): void;
   /** The peer confirmed delivery up to `upTo`. */
@@ -67,7 +71,23 @@ export interface LinkOwner {
   onDown(link: Link, trigger: Trigger, error?: PeerError | CodecError): void;
   /** Bytes left the output queue: waiting senders may proceed. */
   onQueueSpace(link: Link): void;
-  /** A message was written (`tx`) or read (`rx`), for tracing and statistics. */
+  /**
+   * The statistics cells messages of `type.subtype` on this link count in, or undefined while
+   * its channel is unknown. The link adds to them itself (see {@link addTraffic}): each
+   * message it reads as soon as it is decoded, before anything else sees it; the messages it
+   * writes per run of one type in a batch, as the batch goes to the transport, and its queue's
+   * high-water mark with them. Asked again whenever the type or the channel changes.
+   */
+  counters(link: Link, type: number, subtype: number): TrafficCells | undefined;
+  /**
+   * True while someone wants every message through {@link LinkOwner.onTrace}; asked once per
+   * chunk read and once per batch written.
+   */
+  readonly tracing: boolean;
+  /**
+   * A message was written (`tx`) or read (`rx`), for tracing; called only while
+   * {@link LinkOwner.tracing} is true, after it was counted.
+   */
   onTrace(link: Link, direction: 'tx' | 'rx', msg: DecodedMessage | undefined, frame: Uint8Array): void;
 }
 
@@ -94,12 +114,26 @@ const HANDSHAKE_MESSAGES: ReadonlySet<string> = new Set(['control.hello', 'contr
 /** Largest batch handed to the transport in one write. */
 const BATCH_BYTES = 256 * 1024;
 
+/**
+ * Messages from this size up are encoded into buffers the link recycles once the transport
+ * is done with them (smaller ones come from Node's own buffer pool): at full speed, 64 KiB
+ * messages written and waiting for the collector made up most of a sender's memory.
+ */
+const RECYCLE_MIN = 4096;
+/** Largest buffer recycled. */
+const RECYCLE_MAX = 1024 * 1024;
+/** Bytes of free buffers a link keeps for reuse, and of written ones it remembers. */
+const RECYCLE_KEEP = 2 * BATCH_BYTES;
+
+/** The buffer size a message of `length` bytes is encoded into when recycled: the next power of two. */
+const recycleSize = (length: number): number => 2 ** Math.ceil(Math.log2(length));
+
 /** One KKCM connection. */
 export class Link {
   readonly connection: Connection;
   private readonly options: LinkOptions;
   private readonly owner: LinkOwner;
-  private readonly framer: Framer;
+  private readonly decoder: StreamDecoder;
   private readonly handshakeTimer: Timer;
   private readonly lingerTimer: Timer;
   private stateValue: LinkState = 'handshake';
@@ -107,8 +141,8 @@ export class Link {
   private rxSeq = 0;
   private txSeq = 0;
   private versionValue: number | undefined;
-  /** Largest message the peer accepts (from its HELLO or HELLO-ACK). */
-  peerMaxMessage: number = Limits.defaultMaxMessage;
+  /** Encoder options with the largest message the peer accepts: one object for every send. */
+  private encodeOptionsValue: EncodeOptions = { maxMessage: Limits.defaultMaxMessage };
   /** Version range of our HELLO (connector). */
   private offered = { min: 0, max: 255 };
   /** Node name the peer gave in its HELLO-ACK (connector). */
@@ -117,12 +151,33 @@ export class Link {
   features = 0;
   /** Session id once known. */
   sessionId: bigint | undefined;
-  /** Encoded messages waiting for the transport. */
+  /** Encoded messages waiting for the transport. The link owns their memory. */
   private pending: Uint8Array[] = [];
   private pendingBytes = 0;
+  /**
+   * The types of `pending`, run-length encoded for the statistics, flat: `type << 8 | subtype`,
+   * messages, bytes; one run per stretch of one type. Taken from each message as it is queued,
+   * while its bytes are in the cache: read again at write time, a queue's worth of messages
+   * later, they cost a cache miss each.
+   */
+  private runs: number[] = [];
   private writable = true;
   private flushScheduled = false;
+  /**
+   * Recyclable messages handed to the transport since it last drained, and their bytes: once
+   * it drains, it holds none of them any more (see {@link Link.encode}).
+   */
+  private written: Uint8Array[] = [];
+  private writtenBytes = 0;
+  /** Free buffers by size (powers of two), and their bytes. */
+  private readonly free = new Map<number, ArrayBuffer[]>();
+  private freeBytes = 0;
   private ackUpTo: number | undefined;
+  /** The cells the last type read counts in, and that type (`type << 8 | subtype`; -1: ask again). */
+  private rxCells: TrafficCells | undefined;
+  private rxCellsKey = -1;
+  /** Whether the owner traces, asked once per chunk read. */
+  private tracingRx = false;
   private downReported = false;
   /** Highest queue depth seen, in messages. */
   highWater = 0;
@@ -136,9 +191,9 @@ export class Link {
     this.options = options;
     this.owner = owner;
     this.channelValue = options.channel;
-    // Until a version is negotiated, any header version gets through the framer: handshake
-    // messages are readable in every version (KKCM-SESS-3); onFrame refuses the rest.
-    this.framer = new Framer({ maxMessage: options.maxMessage, anyVersion: true });
+    // Until a version is negotiated, any header version gets through the decoder: handshake
+    // messages are readable in every version (KKCM-SESS-3); onMessage refuses the rest.
+    this.decoder = new StreamDecoder({ maxMessage: options.maxMessage, anyVersion: true, channel: this.checkedChannel() });
     this.handshakeTimer = new Timer(options.clock);
     this.lingerTimer = new Timer(options.clock);
     this.lastInputAt = options.clock.now();
@@ -155,6 +210,38 @@ export class Link {
   /** Channel this link carries, once known. */
   get channel(): ChannelName | undefined {
     return this.channelValue;
+  }
+
+  /** Largest message the peer accepts (from its HELLO or HELLO-ACK). */
+  get peerMaxMessage(): number {
+    return this.encodeOptionsValue.maxMessage!;
+  }
+
+  private set peerMaxMessage(bytes: number) {
+    this.encodeOptionsValue = { maxMessage: bytes };
+  }
+
+  /**
+   * Encodes a message for this link (within the peer's message limit), for
+   * {@link Link.enqueueFrame}. A message of {@link RECYCLE_MIN} bytes or more goes into a
+   * buffer the link recycles: taken from the ones the transport is done with (those written
+   * before its last `drain`, when its buffer was empty) or new, its size a power of two.
+   *
+   * @throws CodecError when the message cannot be encoded or exceeds the peer's limit.
+   */
+  encode(msg: MessageInput): Uint8Array {
+    const length = encodedLength(msg);
+    const b = length >= RECYCLE_MIN && length <= RECYCLE_MAX ? this.takeBuffer(length) : Buffer.allocUnsafe(length);
+    encodeInto(msg, b, 0, length, this.encodeOptionsValue);
+    return b;
+  }
+
+  private takeBuffer(length: number): Buffer {
+    const size = recycleSize(length);
+    const ab = this.free.get(size)?.pop();
+    if (ab === undefined) return Buffer.from(Buffer.allocUnsafeSlow(size).buffer, 0, length);
+    this.freeBytes -= size;
+    return Buffer.from(ab, 0, length);
   }
 
   /** Negotiated version, once bound. */
@@ -196,12 +283,14 @@ export class Link {
    * @throws CodecError when the message cannot be encoded or exceeds the peer's limit.
    */
   enqueue(msg: MessageInput): number {
-    return this.enqueueFrame(encodeMessage(msg, { maxMessage: this.peerMaxMessage }));
+    return this.enqueueFrame(encodeMessage(msg, this.encodeOptionsValue));
   }
 
   /**
    * Queues an already encoded message, stamping the next sequence number and the
-   * negotiated version into its header (the caller checked room and the peer's limit).
+   * negotiated version into its header (the caller checked room and the peer's limit). The
+   * link owns the bytes from then on: it writes into them, and may reuse their memory once
+   * they are written.
    *
    * @returns the sequence number it was given.
    */
@@ -215,6 +304,15 @@ export class Link {
     this.txSeq = (seq + 1) >>> 0;
     this.pending.push(bytes);
     this.pendingBytes += bytes.byteLength;
+    const key = (bytes[6]! << 8) | bytes[7]!;
+    const runs = this.runs;
+    const last = runs.length - 3;
+    if (last >= 0 && runs[last] === key) {
+      runs[last + 1]!++;
+      runs[last + 2]! += bytes.byteLength;
+    } else {
+      runs.push(key, 1, bytes.byteLength);
+    }
     if (this.pending.length > this.highWater) this.highWater = this.pending.length;
     this.scheduleFlush();
     return seq;
@@ -229,12 +327,12 @@ export class Link {
    * Queues a reply the protocol requires; a reply that cannot be encoded (for example an
    * ECHO-REPLY larger than the peer's own limit) is the peer's protocol error, not a crash.
    */
-  private reply(msg: MessageInput, frame: Uint8Array): void {
+  private reply(msg: MessageInput, request: Header): void {
     let bytes: Uint8Array;
     try {
-      bytes = encodeMessage(msg, { maxMessage: this.peerMaxMessage });
+      bytes = encodeMessage(msg, this.encodeOptionsValue);
     } catch (err) {
-      this.protocolError(err, frame);
+      this.violation(err, request);
       return;
     }
     this.enqueueReply(bytes);
@@ -305,73 +403,86 @@ export class Link {
   private readonly onData = (chunk: Uint8Array): void => {
     if (this.stateValue === 'closed') return;
     this.lastInputAt = this.options.clock.now();
-    let frames: Uint8Array[];
+    // Closing: what still arrives is read and dropped (as after a violation, nothing more is handled).
+    if (this.stateValue === 'closing') return;
+    this.tracingRx = this.owner.tracing;
     try {
-      frames = this.framer.push(chunk);
+      // One pass: each message is decoded where it lies and handled before the next one's
+      // header is checked, so that what the handshake changes (version, channel) applies
+      // from the very next message, in the same chunk too.
+      this.decoder.pushEach(chunk, this.onDecoded);
     } catch (err) {
-      this.protocolError(err, undefined);
-      return;
+      if (!(err instanceof CodecError)) throw err;
+      // A violation after whole messages of the same chunk: they were handled, now fail,
+      // quoting the message when its header was sound.
+      this.protocolError(err, this.decoder.failedMessage);
     }
-    for (const frame of frames) {
-      if (!this.isOpen()) return;
-      this.onFrame(frame);
-    }
-    // A violation after whole messages of the same chunk: they were handled, now fail.
-    if (this.framer.error !== undefined) this.protocolError(this.framer.error, undefined);
   };
 
-  private onFrame(frame: Uint8Array): void {
-    let msg: DecodedMessage;
-    try {
-      const channel = this.options.faults?.acceptWrongChannel === true ? undefined : this.channelValue;
-      msg = decodeMessage(frame, { maxMessage: this.options.maxMessage, version: this.versionValue, anyVersion: this.stateValue === 'handshake', channel });
-    } catch (err) {
-      this.protocolError(err, frame);
-      return;
-    }
+  /** The channel whose static mapping incoming messages must respect (none while unknown). */
+  private checkedChannel(): ChannelName | undefined {
+    return this.options.faults?.acceptWrongChannel === true ? undefined : this.channelValue;
+  }
+
+  /** The acceptor learns its channel (from a HELLO): checked from the next message on, counted from this one. */
+  private nameChannel(channel: ChannelName | undefined): void {
+    this.channelValue = channel;
+    this.decoder.setChannel(this.checkedChannel());
+    this.rxCellsKey = -1;
+  }
+
+  /** A message that passed every check of the decoder: `b[start, end)` are its bytes. */
+  private readonly onDecoded = (msg: DecodedMessage, b: Uint8Array, start: number, end: number): void => {
+    if (!this.isOpen()) return;
+    const header = msg.header;
     if (this.channelValue === undefined && msg.name === 'control.hello') {
-      // Name the channel before tracing, so that the HELLO itself is traced on it.
+      // Name the channel before counting and tracing, so that the HELLO itself is on it.
       const ch = msg.body.channel;
-      if (ch === ChannelId.send) this.channelValue = 'send';
-      else if (ch === ChannelId.receive) this.channelValue = 'receive';
+      this.nameChannel(ch === ChannelId.send ? 'send' : ch === ChannelId.receive ? 'receive' : undefined);
     }
-    this.owner.onTrace(this, 'rx', msg, frame);
-    const v = msg.header.version;
+    const key = (header.type << 8) | header.subtype;
+    if (key !== this.rxCellsKey) {
+      this.rxCells = this.owner.counters(this, header.type, header.subtype);
+      this.rxCellsKey = key;
+    }
+    if (this.rxCells !== undefined) addTraffic(this.rxCells, 'rx', 1, header.length);
+    if (this.tracingRx) this.owner.onTrace(this, 'rx', msg, start === 0 && end === b.byteLength ? b : new Uint8Array(b.buffer, b.byteOffset + start, end - start));
+    const v = header.version;
     if (this.stateValue === 'handshake' && !HANDSHAKE_MESSAGES.has(msg.name ?? '') && (v < PROTOCOL_VERSIONS.min || v > PROTOCOL_VERSIONS.max)) {
-      this.protocolError(new CodecError('ERR_UNSUPPORTED_VERSION', `version ${v}, expected ${PROTOCOL_VERSIONS.min}..${PROTOCOL_VERSIONS.max}`, { offset: 4, path: 'header.version' }), frame);
+      this.violation(new CodecError('ERR_UNSUPPORTED_VERSION', `version ${v}, expected ${PROTOCOL_VERSIONS.min}..${PROTOCOL_VERSIONS.max}`, { offset: 4, path: 'header.version' }), header);
       return;
     }
-    if (msg.header.seq !== this.rxSeq) {
-      this.protocolError(new CodecError('ERR_BAD_SEQUENCE', `sequence ${msg.header.seq}, expected ${this.rxSeq}`, { offset: 12, path: 'header.seq' }), frame);
+    if (header.seq !== this.rxSeq) {
+      this.violation(new CodecError('ERR_BAD_SEQUENCE', `sequence ${header.seq}, expected ${this.rxSeq}`, { offset: 12, path: 'header.seq' }), header);
       return;
     }
     this.rxSeq = (this.rxSeq + 1) >>> 0;
-    if (this.stateValue === 'handshake') this.onHandshakeMessage(msg, frame);
-    else this.onBoundMessage(msg, frame);
-  }
+    if (this.stateValue === 'handshake') this.onHandshakeMessage(msg);
+    else this.onBoundMessage(msg);
+  };
 
-  private onHandshakeMessage(msg: DecodedMessage, frame: Uint8Array): void {
+  private onHandshakeMessage(msg: DecodedMessage): void {
     if (this.options.side === 'acceptor' && msg.name === 'control.hello') {
-      this.onHello(msg.body, frame);
+      this.onHello(msg.body, msg.header);
     } else if (this.options.side === 'connector' && msg.name === 'control.helloAck') {
-      this.onHelloAck(msg.body, frame);
+      this.onHelloAck(msg.body, msg.header);
     } else if (this.options.side === 'connector' && msg.name === 'control.helloReject') {
       this.owner.onRejected(this, msg.body);
       this.beginClosing({ reason: 'socketIoError', detail: 'protocolError', text: `peer rejected the HELLO: ${msg.body.text}` }, new PeerError('ERR_PEER_REJECTED', msg.body.text));
     } else if (msg.name === 'control.error') {
       this.onPeerError(msg.body);
     } else {
-      this.protocolError(new CodecError('ERR_UNEXPECTED_MESSAGE', `${msg.name ?? 'unknown message'} before the handshake completed`, { offset: 6, path: 'header.type' }), frame);
+      this.violation(new CodecError('ERR_UNEXPECTED_MESSAGE', `${msg.name ?? 'unknown message'} before the handshake completed`, { offset: 6, path: 'header.type' }), msg.header);
     }
   }
 
-  private onHello(hello: ControlHelloBody, frame: Uint8Array): void {
+  private onHello(hello: ControlHelloBody, header: Header): void {
     const channel = hello.channel === ChannelId.send ? 'send' : hello.channel === ChannelId.receive ? 'receive' : undefined;
     if (hello.minVersion > hello.maxVersion || hello.sessionId === 0n || channel === undefined) {
-      this.protocolError(new CodecError('ERR_BAD_HELLO', 'inconsistent HELLO (version range, session id or channel)', { offset: HEADER_SIZE, path: 'body' }), frame);
+      this.violation(new CodecError('ERR_BAD_HELLO', 'inconsistent HELLO (version range, session id or channel)', { offset: HEADER_SIZE, path: 'body' }), header);
       return;
     }
-    this.channelValue = channel;
+    this.nameChannel(channel);
     this.sessionId = hello.sessionId;
     this.peerMaxMessage = Math.min(hello.maxMessage, Limits.absoluteMaxMessage);
     const decision = this.owner.onHello(this, hello);
@@ -384,20 +495,20 @@ export class Link {
     }
     this.versionValue = decision.accept.version;
     this.features = decision.accept.features;
-    this.framer.setVersion(this.versionValue);
+    this.decoder.setVersion(this.versionValue);
     this.enqueue({ name: 'control.helloAck', body: { ...decision.accept, channel: ChannelId[channel] } });
     this.bind();
   }
 
-  private onHelloAck(ack: ControlHelloAckBody, frame: Uint8Array): void {
-    if (ack.sessionId !== this.sessionId || ack.channel !== (this.channelValue === undefined ? -1 : ChannelId[this.channelValue]) || ack.version !== frame[4] || ack.version < this.offered.min || ack.version > this.offered.max) {
-      this.protocolError(new CodecError('ERR_BAD_HELLO', 'HELLO-ACK does not match the HELLO (session, channel or version)', { offset: HEADER_SIZE, path: 'body' }), frame);
+  private onHelloAck(ack: ControlHelloAckBody, header: Header): void {
+    if (ack.sessionId !== this.sessionId || ack.channel !== (this.channelValue === undefined ? -1 : ChannelId[this.channelValue]) || ack.version !== header.version || ack.version < this.offered.min || ack.version > this.offered.max) {
+      this.violation(new CodecError('ERR_BAD_HELLO', 'HELLO-ACK does not match the HELLO (session, channel or version)', { offset: HEADER_SIZE, path: 'body' }), header);
       return;
     }
     this.versionValue = ack.version;
     this.features = ack.features;
     this.peerNodeName = ack.nodeName;
-    this.framer.setVersion(ack.version);
+    this.decoder.setVersion(ack.version);
     this.peerMaxMessage = Math.min(ack.maxMessage, Limits.absoluteMaxMessage);
     this.bind();
   }
@@ -408,13 +519,13 @@ export class Link {
     this.owner.onBound(this);
   }
 
-  private onBoundMessage(msg: DecodedMessage, frame: Uint8Array): void {
+  private onBoundMessage(msg: DecodedMessage): void {
     switch (msg.name) {
       case null:
         this.owner.onIgnored(this, msg);
         return;
       case 'control.echoRequest':
-        this.reply({ name: 'control.echoReply', body: { token: msg.body.token, payload: msg.body.payload } }, frame);
+        this.reply({ name: 'control.echoReply', body: { token: msg.body.token, payload: msg.body.payload } }, msg.header);
         return;
       case 'control.echoReply':
         this.owner.onEchoReply(this, msg.body.token, msg.body.payload);
@@ -431,14 +542,14 @@ export class Link {
       case 'control.hello':
       case 'control.helloAck':
       case 'control.helloReject':
-        this.protocolError(new CodecError('ERR_UNEXPECTED_MESSAGE', `${msg.name} after the handshake`, { offset: 7, path: 'header.subtype' }), frame);
+        this.violation(new CodecError('ERR_UNEXPECTED_MESSAGE', `${msg.name} after the handshake`, { offset: 7, path: 'header.subtype' }), msg.header);
         return;
       case 'control.nack':
         this.owner.onNack(this, msg.body.seq, msg.body.code);
         return;
       default:
         // Delivery confirmation (ACK or NACK) is the owner's: it knows whether a handler accepted it.
-        this.owner.onMessage(this, msg, frame);
+        this.owner.onMessage(this, msg);
     }
   }
 
@@ -451,12 +562,20 @@ export class Link {
    * message (when known), then a close. [KKCM-CTL-2]
    */
   protocolError(err: unknown, frame: Uint8Array | undefined): void {
+    const whole = frame !== undefined && frame.byteLength >= HEADER_SIZE;
+    const offendingSeq = whole ? (((frame[12]! << 24) | (frame[13]! << 16) | (frame[14]! << 8) | frame[15]!) >>> 0) : 0xffffffff;
+    this.fail(err, offendingSeq, whole ? frame[6]! : 0, whole ? frame[7]! : 0);
+  }
+
+  /** {@link Link.protocolError} for a decoded message, quoted from its header. */
+  private violation(err: unknown, header: Header): void {
+    this.fail(err, header.seq, header.type, header.subtype);
+  }
+
+  private fail(err: unknown, offendingSeq: number, offendingType: number, offendingSubtype: number): void {
     if (this.stateValue === 'closing' || this.stateValue === 'closed') return;
     const codecError = err instanceof CodecError ? err : new CodecError('ERR_UNEXPECTED_MESSAGE', String(err));
     const code: ErrorCode = ERROR_VALUES[codecError.code] !== undefined ? codecError.code : 'ERR_UNEXPECTED_MESSAGE';
-    const offendingSeq = frame !== undefined && frame.byteLength >= HEADER_SIZE ? (((frame[12]! << 24) | (frame[13]! << 16) | (frame[14]! << 8) | frame[15]!) >>> 0) : 0xffffffff;
-    const offendingType = frame !== undefined && frame.byteLength >= HEADER_SIZE ? frame[6]! : 0;
-    const offendingSubtype = frame !== undefined && frame.byteLength >= HEADER_SIZE ? frame[7]! : 0;
     try {
       this.enqueue({ name: 'control.error', body: { code: ERROR_VALUES[code], offendingSeq, offendingType, offendingSubtype, text: codecError.message.slice(0, 200) } });
     } catch {
@@ -488,8 +607,9 @@ export class Link {
       while (n < this.pending.length && (n === 0 || bytes + this.pending[n]!.byteLength <= BATCH_BYTES)) bytes += this.pending[n++]!.byteLength;
       const batch = this.pending.splice(0, n);
       this.pendingBytes -= bytes;
-      for (const frame of batch) this.owner.onTrace(this, 'tx', undefined, frame);
+      this.countWritten(batch, bytes);
       this.writable = this.connection.write(batch);
+      this.rememberWritten(batch);
       if (this.writable) this.lastOutputAt = this.options.clock.now();
       wrote = true;
     }
@@ -497,7 +617,74 @@ export class Link {
     if (this.stateValue === 'closing' && this.pending.length === 0) this.connection.end();
   };
 
+  /**
+   * Statistics of a batch of `bytes` bytes taken from the head of the queue, per run of one
+   * type, and, while someone traces, every frame of it.
+   */
+  private countWritten(batch: readonly Uint8Array[], bytes: number): void {
+    const runs = this.runs;
+    const tracing = this.owner.tracing;
+    let i = 0;
+    let at = 0;
+    let left = bytes;
+    while (at < batch.length) {
+      const key = runs[i]!;
+      let count = runs[i + 1]!;
+      let runBytes = runs[i + 2]!;
+      if (count <= batch.length - at) {
+        i += 3;
+      } else {
+        // The batch ends inside this run: its part is the rest of the batch; the rest stays queued.
+        count = batch.length - at;
+        runBytes = left;
+        runs[i + 1]! -= count;
+        runs[i + 2]! -= runBytes;
+      }
+      const cells = this.owner.counters(this, key >>> 8, key & 0xff);
+      if (cells !== undefined) {
+        if (tracing) {
+          for (let k = at; k < at + count; k++) {
+            addTraffic(cells, 'tx', 1, batch[k]!.byteLength);
+            this.owner.onTrace(this, 'tx', undefined, batch[k]!);
+          }
+        } else {
+          addTraffic(cells, 'tx', count, runBytes);
+        }
+        if (this.highWater > cells.channel.queueHighWater) cells.channel.queueHighWater = this.highWater;
+      }
+      at += count;
+      left -= runBytes;
+    }
+    if (i > 0) runs.splice(0, i);
+  }
+
+  /** Remembers the recyclable messages of a batch the transport took; the oldest are forgotten past the bound. */
+  private rememberWritten(batch: readonly Uint8Array[]): void {
+    for (const frame of batch) {
+      // Ours alone: a buffer of its own (Node's pool serves smaller messages), of a recycled size.
+      if (frame.byteLength < RECYCLE_MIN || frame.byteOffset !== 0) continue;
+      const size = frame.buffer.byteLength;
+      if (size > RECYCLE_MAX || recycleSize(size) !== size) continue;
+      this.written.push(frame);
+      this.writtenBytes += size;
+    }
+    let drop = 0;
+    while (this.writtenBytes > RECYCLE_KEEP) this.writtenBytes -= this.written[drop++]!.buffer.byteLength;
+    if (drop > 0) this.written.splice(0, drop);
+  }
+
   private readonly onDrain = (): void => {
+    // The transport's buffer is empty: every message written so far has left it.
+    for (const frame of this.written) {
+      const size = frame.buffer.byteLength;
+      if (this.freeBytes + size > RECYCLE_KEEP) break;
+      const list = this.free.get(size);
+      if (list === undefined) this.free.set(size, [frame.buffer as ArrayBuffer]);
+      else list.push(frame.buffer as ArrayBuffer);
+      this.freeBytes += size;
+    }
+    this.written = [];
+    this.writtenBytes = 0;
     this.writable = true;
     this.lastOutputAt = this.options.clock.now();
     this.scheduleFlush();
@@ -531,6 +718,11 @@ export class Link {
     this.lingerTimer.stop();
     this.pending = [];
     this.pendingBytes = 0;
+    this.runs = [];
+    this.written = [];
+    this.writtenBytes = 0;
+    this.free.clear();
+    this.freeBytes = 0;
   }
 
   private reportDown(trigger: Trigger, error?: PeerError | CodecError): void {

@@ -11,11 +11,11 @@ import {
   CleanupDetail,
   CleanupReason,
   CodecError,
-  encodeMessage,
   ERROR_CODES,
   ERROR_VALUES,
   Feature,
   Flags,
+  HEADER_SIZE,
   Limits,
   MESSAGES,
   PROTOCOL_VERSIONS,
@@ -38,8 +38,8 @@ import type { PeerEvent, Role } from './events.js';
 import { Link, type HelloDecision, type LinkOwner } from './link.js';
 import { ProbeClient } from './probe.js';
 import { detailName, reasonName, type CleanupReasonName, type Trigger } from './reasons.js';
-import { ClientRegistry, type ClientHandlers, type CleanupInfo } from './registry.js';
-import { bump, countMessage, emptyStats, type PeerStats } from './stats.js';
+import { ClientRegistry, type ClientHandlers, type CleanupInfo, type DeliveryContext } from './registry.js';
+import { bump, emptyStats, TrafficCounter, type PeerStats } from './stats.js';
 import type { PeerFaults } from './faults.js';
 import { tcpTransport } from './tcp-transport.js';
 import type { Listener, Transport } from './transport.js';
@@ -197,6 +197,14 @@ interface Confirmation {
   readonly reject: (err: PeerError) => void;
 }
 
+/** A message encoded by `send` with `wait`, waiting for room in its channel's queue. */
+interface WaitingSend {
+  readonly bytes: Uint8Array;
+  readonly confirm: boolean;
+  readonly resolve: () => void;
+  readonly reject: (err: PeerError) => void;
+}
+
 /** One session: two links bound to the same session id. */
 class Session {
   readonly links: Partial<Record<ChannelName, Link>> = {};
@@ -209,7 +217,8 @@ class Session {
   /** Bytes of `early`, held within the output queue's byte bound. */
   earlyBytes = 0;
   readonly confirmations: Record<ChannelName, Confirmation[]> = { send: [], receive: [] };
-  readonly roomWaiters: Record<ChannelName, (() => void)[]> = { send: [], receive: [] };
+  /** Sends with `wait` that found the queue full, in call order: nothing overtakes them. */
+  readonly waiting: Record<ChannelName, WaitingSend[]> = { send: [], receive: [] };
   constructor(readonly id: bigint) {}
 
   allLinks(): Link[] {
@@ -221,6 +230,12 @@ const CHANNELS: readonly ChannelName[] = ['send', 'receive'];
 /** Message names by `type << 8 | subtype`. */
 const MESSAGE_NAMES = new Map<number, string>(Object.values(MESSAGES).map((m) => [(m.type << 8) | m.subtype, m.name]));
 const seqLte = (a: number, b: number): boolean => ((b - a) >>> 0) < 0x80000000;
+/** What `send` returns for a message queued at once: one promise, always resolved. */
+const RESOLVED: Promise<void> = Promise.resolve();
+/** `send` without options. */
+const NO_SEND_OPTIONS: SendOptions = {};
+/** What a message handler learns of a delivery: one object per channel, not one per message. */
+const DELIVERY_CONTEXT: Readonly<Record<ChannelName, DeliveryContext>> = { send: Object.freeze({ channel: 'send' }), receive: Object.freeze({ channel: 'receive' }) };
 
 /**
  * A KKCM peer: one side of the replication link.
@@ -245,6 +260,8 @@ export class KkcmPeer extends EventEmitter<{
   private readonly registry = new ClientRegistry();
   private readonly probe: ProbeClient | undefined;
   private readonly statsValue: PeerStats = emptyStats();
+  /** Counts traffic into `statsValue`, message names looked up once per type. */
+  private readonly traffic = new TrafficCounter(this.statsValue, (type, subtype) => this.nameOf(type, subtype));
   private readonly periodicTimer: Timer;
   private readonly watchdogTimer: Timer;
   private readonly reconnectTimer: Timer;
@@ -417,32 +434,89 @@ export class KkcmPeer extends EventEmitter<{
    * after the call the caller's buffers are free. It goes on its type's channel.
    *
    * @returns resolves when queued, or with `confirm` when the peer's handler accepted it.
-   * @throws PeerError ERR_WRONG_CLIENT, ERR_NOT_CONFIGURED, ERR_NO_SESSION, ERR_QUEUE_FULL
-   *   (without `wait`), ERR_SESSION_DOWN; CodecError for a message that cannot be encoded.
+   *   Rejects (the call itself never throws) with PeerError ERR_WRONG_CLIENT,
+   *   ERR_WRONG_CHANNEL, ERR_NOT_CONFIGURED, ERR_NO_SESSION, ERR_QUEUE_FULL (without `wait`),
+   *   ERR_SESSION_DOWN; with CodecError for a message that cannot be encoded.
    */
-  async send(client: ClientName, msg: MessageInput, options: SendOptions = {}): Promise<void> {
+  send(client: ClientName, msg: MessageInput, options: SendOptions = NO_SEND_OPTIONS): Promise<void> {
+    // Not `async`: a message queued at once (the common case) costs no promise of its own
+    // and no suspended function; it gets the one promise that is always resolved.
+    try {
+      const link = this.linkFor(client, msg, options.channel);
+      const session = this.current!;
+      const channel = link.channel!;
+      // The caller's flags are encoded (and checked) as given; ackRequested is then set in the
+      // header's flags byte. Not `{ ...msg, flags }`: the copy cost more than the encoding.
+      const bytes = link.encode(msg);
+      const confirm = options.confirm === true;
+      if (confirm) bytes[5] = bytes[5]! | Flags.ackRequested;
+      // A message waiting for room goes first: a later one that would fit must not overtake it.
+      const waiting = session.waiting[channel];
+      if (waiting.length > 0 || !link.hasRoom(bytes.byteLength)) {
+        if (options.wait !== true) throw this.apiError('ERR_QUEUE_FULL', `the ${channel} queue is full`);
+        return new Promise<void>((resolve, reject) => waiting.push({ bytes, confirm, resolve, reject }));
+      }
+      const seq = link.enqueueFrame(bytes);
+      if (!confirm) return RESOLVED;
+      return new Promise<void>((resolve, reject) => session.confirmations[channel].push({ seq, resolve, reject }));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * Queues a message on behalf of a client if its channel's queue has room now: the
+   * synchronous form of {@link KkcmPeer.send}, for a sender that handles back-pressure itself
+   * (design 7.2.c: `jsr_ipc_msg_send` without `wait_ok`, its answer a return value). No
+   * promise, no delivery confirmation. The message is encoded at once and goes on its type's
+   * channel, never ahead of a `send` that waits for room there.
+   *
+   * @param options - `channel`: for types that travel on both (control and probe).
+   * @returns true when the message was queued; false when the queue is full (nothing is
+   *   queued, and it is not counted as an error): wait with `send(…, { wait: true })`.
+   * @throws PeerError ERR_WRONG_CLIENT, ERR_WRONG_CHANNEL, ERR_NOT_CONFIGURED,
+   *   ERR_NO_SESSION; CodecError for a message that cannot be encoded.
+   */
+  trySend(client: ClientName, msg: MessageInput, options?: Pick<SendOptions, 'channel'>): boolean {
+    const link = this.linkFor(client, msg, options?.channel);
+    // Without room for even a header, not worth encoding.
+    if (this.current!.waiting[link.channel!].length > 0 || !link.hasRoom(HEADER_SIZE)) return false;
+    const bytes = link.encode(msg);
+    if (!link.hasRoom(bytes.byteLength)) return false;
+    link.enqueueFrame(bytes);
+    return true;
+  }
+
+  /**
+   * The checks `send` and `trySend` share (client, channel, module configured, session up);
+   * the bound link the message goes out on.
+   *
+   * @throws CodecError ERR_UNKNOWN_MESSAGE; PeerError ERR_WRONG_CLIENT, ERR_WRONG_CHANNEL,
+   *   ERR_NOT_CONFIGURED, ERR_NO_SESSION.
+   */
+  private linkFor(client: ClientName, msg: MessageInput, channelAsked: ChannelName | undefined): Link {
     const meta = MESSAGES[msg.name] as (typeof MESSAGES)[keyof typeof MESSAGES] | undefined;
     if (meta === undefined) throw new CodecError('ERR_UNKNOWN_MESSAGE', `no message named ${String(msg.name)}`);
     if (meta.client !== client) throw this.apiError('ERR_WRONG_CLIENT', `${msg.name} belongs to ${meta.client}, not ${client}`);
-    const channel = options.channel ?? meta.channels[0]!;
-    if (!meta.channels.includes(channel)) throw this.apiError('ERR_WRONG_CHANNEL', `${msg.name} does not travel on the ${channel} channel`);
+    const channel = channelAsked ?? meta.channels[0]!;
+    if (channelAsked !== undefined && !meta.channels.includes(channelAsked)) throw this.apiError('ERR_WRONG_CHANNEL', `${msg.name} does not travel on the ${channelAsked} channel`);
     const session = this.current;
     if (!this.configured) throw this.apiError('ERR_NOT_CONFIGURED', 'NSR is not configured');
     if (session === undefined || !session.up) throw this.apiError('ERR_NO_SESSION', 'no session is up');
-    const link = session.links[channel]!;
-    // The caller's flags are encoded (and checked) as given; ackRequested is then set in the
-    // header's flags byte. Not `{ ...msg, flags }`: the copy cost more than the encoding.
-    const bytes = encodeMessage(msg, { maxMessage: link.peerMaxMessage });
-    if (options.confirm === true) bytes[5] = bytes[5]! | Flags.ackRequested;
-    while (!link.hasRoom(bytes.byteLength)) {
-      if (options.wait !== true) throw this.apiError('ERR_QUEUE_FULL', `the ${channel} queue is full`);
-      await new Promise<void>((resolve) => session.roomWaiters[channel].push(resolve));
-      if (this.current !== session || !session.up) throw this.apiError('ERR_SESSION_DOWN', 'the session went down while waiting for room');
+    return session.links[channel]!;
+  }
+
+  /** Bytes left a queue: the sends waiting for room go in, in order, as far as they fit. */
+  private admitWaiting(session: Session, channel: ChannelName, link: Link): void {
+    const waiting = session.waiting[channel];
+    let n = 0;
+    while (n < waiting.length && link.hasRoom(waiting[n]!.bytes.byteLength)) {
+      const w = waiting[n++]!;
+      const seq = link.enqueueFrame(w.bytes);
+      if (w.confirm) session.confirmations[channel].push({ seq, resolve: w.resolve, reject: w.reject });
+      else w.resolve();
     }
-    const seq = link.enqueueFrame(bytes);
-    if (options.confirm === true) {
-      return new Promise<void>((resolve, reject) => session.confirmations[channel].push({ seq, resolve, reject }));
-    }
+    if (n > 0) waiting.splice(0, n);
   }
 
   /** Current state, roles, negotiated version and queue depths. */
@@ -750,7 +824,7 @@ export class KkcmPeer extends EventEmitter<{
     const down = new PeerError('ERR_SESSION_DOWN', `session ended: ${trigger.reason}`);
     for (const ch of CHANNELS) {
       for (const c of session.confirmations[ch].splice(0)) c.reject(down);
-      for (const wake of session.roomWaiters[ch].splice(0)) wake();
+      for (const w of session.waiting[ch].splice(0)) w.reject(this.apiError('ERR_SESSION_DOWN', 'the session went down while waiting for room'));
     }
     const info: CleanupInfo = { reason: trigger.reason, reasonValue: CleanupReason[trigger.reason], detail: trigger.detail, sessionId: session.id };
     for (const [client, h] of this.registry.entries()) {
@@ -794,7 +868,7 @@ export class KkcmPeer extends EventEmitter<{
 
   private onMessage(link: Link, msg: KnownMessage): void {
     const session = this.current;
-    if (session === undefined || !session.allLinks().includes(link)) {
+    if (session === undefined || (session.links.send !== link && session.links.receive !== link)) {
       const pending = this.pending;
       const fits = pending !== undefined && pending.early.length < (this.options.queueMessages ?? Limits.defaultQueueMessages) && pending.earlyBytes + msg.header.length <= (this.options.queueBytes ?? Limits.defaultQueueBytes);
       if (pending !== undefined && fits && link.state === 'bound' && this.roleValue === 'backup') {
@@ -824,7 +898,14 @@ export class KkcmPeer extends EventEmitter<{
       if (confirm) link.sendNack(msg.header.seq, 'ERR_NO_HANDLER');
       return;
     }
-    const accepted = this.callHandler(client, 'message', () => handler(msg, { channel: link.channel! }));
+    // Not through callHandler: no closure per message. The context is one frozen object per channel.
+    let accepted = true;
+    try {
+      handler(msg, DELIVERY_CONTEXT[link.channel!]);
+    } catch (err) {
+      accepted = false;
+      this.handlerThrew(client, 'message', err);
+    }
     if (!confirm) return;
     if (accepted) link.scheduleAck(msg.header.seq);
     else link.sendNack(msg.header.seq, 'ERR_HANDLER_FAILED');
@@ -836,10 +917,17 @@ export class KkcmPeer extends EventEmitter<{
       fn();
       return true;
     } catch (err) {
-      this.statsValue.handlerErrors++;
-      this.emitEvent({ event: 'handler-error', client, handler, error: (err as Error).message ?? String(err) });
+      this.handlerThrew(client, handler, err);
       return false;
     }
+  }
+
+  /** A client handler threw: counted and traced, never propagated. */
+  private handlerThrew(client: string, handler: 'message' | 'periodic' | 'cleanup' | 'init', err: unknown): void {
+    this.statsValue.handlerErrors++;
+    // `throw undefined` is possible too: reading its message must not throw in turn.
+    const message = (err as { message?: unknown } | null | undefined)?.message;
+    this.emitEvent({ event: 'handler-error', client, handler, error: typeof message === 'string' ? message : String(err) });
   }
 
   // ---------------------------------------------------------------- timers
@@ -889,6 +977,8 @@ export class KkcmPeer extends EventEmitter<{
   }
 
   private makeLinkOwner(): LinkOwner {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- for the getter below, whose `this` is the owner object
+    const peer = this;
     return {
       onHello: (link, hello) => this.decideHello(link, hello),
       onBound: (link) => this.onBound(link),
@@ -916,23 +1006,23 @@ export class KkcmPeer extends EventEmitter<{
         const s = this.current;
         const ch = link.channel;
         if (s === undefined || ch === undefined) return;
-        for (const wake of s.roomWaiters[ch].splice(0)) wake();
+        if (s.links[ch] === link) this.admitWaiting(s, ch, link);
+      },
+      counters: (link, type, subtype) => (link.channel === undefined ? undefined : this.traffic.cells(link.channel, type, subtype)),
+      get tracing() {
+        return peer.listenerCount('frame') > 0 || peer.listenerCount('event') > 0;
       },
       onTrace: (link, direction, msg, frame) => this.trace(link, direction, msg, frame),
     };
   }
 
+  /** Frame and traffic events of one message (the link counted it already). */
   private trace(link: Link, direction: 'tx' | 'rx', msg: DecodedMessage | undefined, frame: Uint8Array): void {
     const channel = link.channel;
     if (channel === undefined) return;
     const type = frame[6]!;
     const subtype = frame[7]!;
     const name = msg !== undefined ? msg.name : this.nameOf(type, subtype);
-    countMessage(this.statsValue, channel, direction, name ?? `${type}.${subtype}`, frame.byteLength);
-    if (direction === 'tx') {
-      const hw = this.statsValue.channels[channel];
-      hw.queueHighWater = Math.max(hw.queueHighWater, link.highWater);
-    }
     if (this.listenerCount('frame') > 0) this.emit('frame', channel, direction, frame, link.connection.remote);
     if (this.listenerCount('event') > 0) {
       const seq = ((frame[12]! << 24) | (frame[13]! << 16) | (frame[14]! << 8) | frame[15]!) >>> 0;

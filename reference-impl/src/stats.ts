@@ -92,19 +92,58 @@ export function bump(record: Record<string, number>, key: string, by = 1): void 
   record[key] = (record[key] ?? 0) + by;
 }
 
-/** Counts one message in or out. */
-export function countMessage(stats: PeerStats, channel: ChannelName, direction: 'tx' | 'rx', key: string, bytes: number): void {
-  const c = stats.channels[channel];
-  const t = (stats.types[key] ??= { tx: 0, rx: 0, txBytes: 0, rxBytes: 0 });
+const newTypeStats = (): TypeStats => ({ tx: 0, rx: 0, txBytes: 0, rxBytes: 0 });
+
+/** The two sets of counters a message adds to: its channel's and its type's. */
+export interface TrafficCells {
+  readonly channel: ChannelStats;
+  readonly type: TypeStats;
+}
+
+/** Adds `messages` messages, `bytes` bytes in all, written (`tx`) or read (`rx`), to their cells. */
+export function addTraffic(cells: TrafficCells, direction: 'tx' | 'rx', messages: number, bytes: number): void {
+  const c = cells.channel;
+  const t = cells.type;
   if (direction === 'tx') {
-    c.txMessages++;
+    c.txMessages += messages;
     c.txBytes += bytes;
-    t.tx++;
+    t.tx += messages;
     t.txBytes += bytes;
   } else {
-    c.rxMessages++;
+    c.rxMessages += messages;
     c.rxBytes += bytes;
-    t.rx++;
+    t.rx += messages;
     t.rxBytes += bytes;
+  }
+}
+
+/**
+ * The {@link TrafficCells} of a {@link PeerStats} by channel, type and subtype: each pair's
+ * name is looked up once and its cells kept, so that counting a message (or a run of
+ * messages of one type) is a few additions, cheap enough for every message of the hot path,
+ * and the counters are exact whenever they are read.
+ */
+export class TrafficCounter {
+  private readonly cellsByKey = new Map<number, TrafficCells>();
+
+  /**
+   * @param stats - the counters to add to.
+   * @param nameOf - the message name of a type and subtype, or null for an unknown pair
+   *   (counted as `type.subtype`).
+   */
+  constructor(
+    private readonly stats: PeerStats,
+    private readonly nameOf: (type: number, subtype: number) => string | null,
+  ) {}
+
+  /** The cells a message of `type.subtype` on `channel` counts in. */
+  cells(channel: ChannelName, type: number, subtype: number): TrafficCells {
+    const key = (channel === 'send' ? 0 : 0x10000) | (type << 8) | subtype;
+    let cells = this.cellsByKey.get(key);
+    if (cells === undefined) {
+      cells = { channel: this.stats.channels[channel], type: (this.stats.types[this.nameOf(type, subtype) ?? `${type}.${subtype}`] ??= newTypeStats()) };
+      this.cellsByKey.set(key, cells);
+    }
+    return cells;
   }
 }
