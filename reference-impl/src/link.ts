@@ -11,6 +11,7 @@ import {
   encodedLength,
   encodeInto,
   encodeMessage,
+  ERROR_CODES,
   ERROR_VALUES,
   HEADER_SIZE,
   Limits,
@@ -554,7 +555,7 @@ export class Link {
   }
 
   private onPeerError(body: ControlErrorBody): void {
-    this.beginClosing({ reason: 'socketIoError', detail: 'protocolError', text: `peer sent ERROR ${body.code}: ${body.text}` });
+    this.beginClosing({ reason: 'socketIoError', detail: 'protocolError', text: `peer sent ERROR ${ERROR_CODES[body.code] ?? String(body.code)}: ${body.text}` });
   }
 
   /**
@@ -708,7 +709,14 @@ export class Link {
     // A transport that knows why it failed says so with a spec code (ERR_TLS_HANDSHAKE…).
     const code = (error as { code?: unknown } | undefined)?.code;
     const coded = typeof code === 'string' && code in ERROR_VALUES ? (code as ErrorCode) : 'ERR_CONNECTION_LOST';
-    this.reportDown({ reason: 'socketIoError', detail, text: error !== undefined ? `connection failed: ${error.message}` : `connection closed by the peer${wasBound ? '' : ' during the handshake'}` }, new PeerError(coded, error?.message ?? 'end of stream'));
+    // A clean end in the middle of a message: the partial message is dropped, and said so.
+    const held = error === undefined ? this.decoder.buffered : 0;
+    if (held > 0) {
+      const text = `connection closed by the peer inside a message (${held} bytes of it received, not delivered)`;
+      this.reportDown({ reason: 'socketIoError', detail, text }, new PeerError('ERR_STREAM_TRUNCATED', text));
+    } else {
+      this.reportDown({ reason: 'socketIoError', detail, text: error !== undefined ? `connection failed: ${error.message}` : `connection closed by the peer${wasBound ? '' : ' during the handshake'}` }, new PeerError(coded, error?.message ?? 'end of stream'));
+    }
     this.finish();
   };
 

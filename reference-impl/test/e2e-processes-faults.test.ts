@@ -99,6 +99,8 @@ t.test('delivery confirmation resolves after the backup handled the message, and
   t.equal(await ok.exit(), 0, ok.err);
   t.match(ok.out, /confirmed delivery/);
   t.equal((await backup.stats()).clients.prl?.messages, 1, 'the backup PRL handler had the message when the confirmation arrived');
+  // The ACK went out before the master saw it, but the event file is written behind the socket.
+  await backup.waitEvent('tx', (e) => e.name === 'control.ack' && e.channel === 'receive');
   const events = backup.events();
   const rx = events.findIndex((e) => e.event === 'rx' && e.name === 'prl.packetDrop');
   const ack = events.findIndex((e, i) => i > rx && e.event === 'tx' && e.name === 'control.ack' && e.channel === 'receive');

@@ -350,3 +350,22 @@ t.test('before the handshake, only handshake messages may carry an unknown versi
   t.equal(errorOf(c)?.code, ERROR_VALUES.ERR_UNSUPPORTED_VERSION);
   await m.peer.stop();
 });
+
+t.test('a stream that ends inside a message: the part is not delivered, the error says ERR_STREAM_TRUNCATED, cleanup endOfStream', async (t) => {
+  const m = await master();
+  const delivered: string[] = [];
+  m.peer.on('event', (e) => {
+    if (e.event === 'rx') delivered.push(e.name ?? '?');
+  });
+  const { send, receive } = await rawSession(m.transport);
+  const whole = encodeMessage({ name: 'prl.packetDrop', seq: 1, body: { handle: 7, count: 3 } });
+  send.sendBytes(whole.subarray(0, whole.byteLength - 2));
+  await settle();
+  send.connection.end();
+  await settle();
+  t.notOk(delivered.includes('prl.packetDrop'), 'the partial message is not delivered');
+  t.ok(m.events.some((e) => e.event === 'error' && e.code === 'ERR_STREAM_TRUNCATED' && e.channel === 'send'), 'an error event ERR_STREAM_TRUNCATED on the send channel');
+  t.same(m.cleanups, ['socketIoError:endOfStream'], 'the client cleans up once, endOfStream');
+  t.ok(receive.closed, 'the whole session goes down');
+  await m.peer.stop();
+});
