@@ -18,8 +18,6 @@ class TcpConnection implements Connection {
   constructor(private readonly socket: Socket) {
     this.remoteHost = socket.remoteAddress ?? '?';
     this.remote = `${this.remoteHost}:${String(socket.remotePort ?? '?')}`;
-    socket.setNoDelay(true);
-    socket.setKeepAlive(true, KEEPALIVE_MS);
     socket.pause();
     socket.on('data', this.onData);
     socket.on('drain', this.onDrain);
@@ -29,8 +27,14 @@ class TcpConnection implements Connection {
 
   attach(handlers: ConnectionHandlers): void {
     this.handlers = handlers;
-    if (this.closed) handlers.close(this.failure);
-    else this.socket.resume();
+    if (this.closed) {
+      handlers.close(this.failure);
+      return;
+    }
+    // Here, not at accept: a connection shed by a flood defence costs no setsockopt.
+    this.socket.setNoDelay(true);
+    this.socket.setKeepAlive(true, KEEPALIVE_MS);
+    this.socket.resume();
   }
 
   write(chunks: readonly Uint8Array[]): boolean {

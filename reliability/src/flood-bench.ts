@@ -11,6 +11,9 @@
  * periods before and after):
  * - `flood/quiet`: no flood;
  * - `flood/burst`: the 1,000 attempts as fast as 20 concurrent clients go, plus the 100 slow;
+ * - `flood/burst at a bystander (control)`: the same burst at a server in the flood process
+ *   that closes every connection at once: the peers see no connection, so what the session
+ *   loses is the machine's share (kernel TCP work on the same cores);
  * - `flood/paced 200/s`: the same attempts at 200 per second, plus the 100 slow.
  *
  * `--accept-rate N|off` sets the master's `acceptRateWhileUp` (default: the peer's default):
@@ -100,9 +103,9 @@ async function main(): Promise<void> {
       const r = await s.deliveredDuring(quietMs);
       return { name, echoes: r.delivered, ms: Math.round(r.ms), perSec: Math.round((r.delivered / r.ms) * 1000), heapMiB: heapMiB() };
     };
-    const flood = async (name: string, ratePerSec: number | undefined): Promise<CaseResult> => {
+    const flood = async (name: string, ratePerSec: number | undefined, bystander = false): Promise<CaseResult> => {
       let f: FloodResult | undefined;
-      const child = await floodProcess({ host, port, attempts: 1000, slow: 100, concurrency: 20, slowTimeoutMs: 30000, ...(ratePerSec !== undefined ? { ratePerSec } : {}) });
+      const child = await floodProcess({ host, port, attempts: 1000, slow: 100, concurrency: 20, slowTimeoutMs: 30000, bystander, ...(ratePerSec !== undefined ? { ratePerSec } : {}) });
       const r = await s.deliveredDuring(0, async () => {
         f = await child.go();
       });
@@ -110,6 +113,7 @@ async function main(): Promise<void> {
     };
     results.push(await quiet('flood/quiet (before)'));
     results.push(await flood('flood/burst 1000+100 slow', undefined));
+    results.push(await flood('flood/burst at a bystander (control)', undefined, true));
     results.push(await flood('flood/paced 200/s 1000+100 slow', 200));
     results.push(await quiet('flood/quiet (after)'));
     await s.stopPump();
@@ -118,7 +122,7 @@ async function main(): Promise<void> {
   } finally {
     await s.stop();
   }
-  const baseline = (results[0]!.perSec + results[3]!.perSec) / 2;
+  const baseline = (results[0]!.perSec + results[results.length - 1]!.perSec) / 2;
   const rows = results.map((r) => ({ ...r, ratio: Math.round((r.perSec / baseline) * 100) / 100 }));
   const report = {
     machine: { node: process.version, cpus: cpus().length, model: cpus()[0]?.model ?? '?', gc: gc !== undefined },

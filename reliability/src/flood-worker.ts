@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { createServer, type AddressInfo } from 'node:net';
 import { connectionAttempts, slowConnections, tally, type Tally } from './flood.js';
 
 /** What the parent asks for. */
@@ -16,6 +17,12 @@ export interface FloodJob {
   readonly concurrency: number;
   readonly ratePerSec?: number;
   readonly slowTimeoutMs: number;
+  /**
+   * Flood a bystander instead: a server in this process that closes every connection at
+   * once. The peers see no connection; what the session loses then is the machine's share
+   * (kernel TCP work on the same cores), not the peer's.
+   */
+  readonly bystander?: boolean;
 }
 
 /** What the worker reports. */
@@ -28,11 +35,22 @@ export interface FloodResult {
   readonly ms: number;
 }
 
+/** A server that closes every connection as soon as it is accepted; resolves its port. */
+function bystander(host: string): Promise<{ port: number; close: () => void }> {
+  return new Promise((resolve) => {
+    const server = createServer((socket) => socket.destroy());
+    server.listen(0, host, () => resolve({ port: (server.address() as AddressInfo).port, close: () => server.close() }));
+  });
+}
+
 async function run(job: FloodJob): Promise<FloodResult> {
+  const target = job.bystander === true ? await bystander(job.host) : undefined;
+  if (target !== undefined) job = { ...job, port: target.port };
   const started = performance.now();
   const slow = slowConnections(job.host, job.port, job.slow, job.slowTimeoutMs);
   const attempts = await connectionAttempts(job.host, job.port, { count: job.attempts, concurrency: job.concurrency, ...(job.ratePerSec !== undefined ? { ratePerSec: job.ratePerSec } : {}) });
   const slowOutcomes = await Promise.all(slow.map((c) => c.done));
+  target?.close();
   return { hello: tally(attempts.hello), closedAtOnce: attempts.closedAtOnce, slow: tally(slowOutcomes), slowMaxMs: Math.round(Math.max(0, ...slowOutcomes.map((o) => o.ms))), ms: Math.round(performance.now() - started) };
 }
 
