@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import type { PeerStatus } from '../../../reference-impl/src/index.js';
 import { checkTrial, type NodeName, type Violation } from './oracle.js';
-import { CHAOS_TIMING, freePort, WorkerProcess } from './run.js';
+import { CHAOS_TIMING, freePort, WorkerProcess } from './worker-process.js';
 import type { WorkerCounters } from './worker.js';
 
 /** Help text. */
