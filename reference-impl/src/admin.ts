@@ -30,11 +30,34 @@ export type AdminEndpoint =
     };
 
 /**
- * Codes of the admin protocol's own errors, with what each means. Errors raised by the peer
- * (`ERR_NO_SESSION`…) and the codec (`ERR_INVALID_VALUE`…) keep their own codes, from the
- * spec. `kkcm ctl --help` (and so docs/cli.md) lists these.
+ * Codes of the admin protocol's own errors. Errors raised by the peer (`ERR_NO_SESSION`…)
+ * and the codec (`ERR_INVALID_VALUE`…) keep their own codes.
  */
-export const ADMIN_ERRORS = {
+export type AdminErrorCode =
+  /** The request line is not JSON. */
+  | 'ERR_ADMIN_BAD_JSON'
+  /** The request is JSON but not a request: no `cmd`, or bad arguments. */
+  | 'ERR_ADMIN_BAD_REQUEST'
+  /** `cmd` names no command. */
+  | 'ERR_ADMIN_UNKNOWN_COMMAND'
+  /** The request line exceeds the line limit; it was discarded up to its newline. */
+  | 'ERR_ADMIN_LINE_TOO_LONG'
+  /** The server already serves its maximum of connections; this one is closed. */
+  | 'ERR_ADMIN_TOO_MANY_CONNECTIONS'
+  /** A command failed without a coded error. */
+  | 'ERR_ADMIN_INTERNAL'
+  /** Client side: the server could not be reached or hung up before answering. */
+  | 'ERR_ADMIN_UNREACHABLE'
+  /** Client side: no answer within the timeout. */
+  | 'ERR_ADMIN_TIMEOUT'
+  /** Client side: the answer is not a response line. */
+  | 'ERR_ADMIN_BAD_RESPONSE';
+
+/**
+ * What each {@link AdminErrorCode} means, in one line: `kkcm ctl --help` (and so
+ * docs/cli.md) lists them.
+ */
+export const ADMIN_ERRORS: Readonly<Record<AdminErrorCode, string>> = {
   ERR_ADMIN_BAD_JSON: 'the request line is not JSON',
   ERR_ADMIN_BAD_REQUEST: 'the request is JSON but not a request: no `cmd`, or bad arguments',
   ERR_ADMIN_UNKNOWN_COMMAND: '`cmd` names no command',
@@ -44,10 +67,7 @@ export const ADMIN_ERRORS = {
   ERR_ADMIN_UNREACHABLE: 'client side: the server could not be reached or hung up before answering',
   ERR_ADMIN_TIMEOUT: 'client side: no answer within the timeout',
   ERR_ADMIN_BAD_RESPONSE: 'client side: the answer is not a response line',
-} as const;
-
-/** Code of an admin protocol error (see {@link ADMIN_ERRORS}). */
-export type AdminErrorCode = keyof typeof ADMIN_ERRORS;
+};
 
 /** An error of the admin protocol, on either side. */
 export class AdminError extends Error {

@@ -6,6 +6,7 @@
 export {
   ADMIN_COMMANDS,
   AdminError,
+  ADMIN_ERRORS,
   adminRequest,
   formatAdminAddress,
   parseAdminAddress,
