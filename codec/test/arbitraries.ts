@@ -12,7 +12,7 @@
  */
 import fc from 'fast-check';
 import type { SpecModel, FieldSpec } from '../../spec/src/index.js';
-import { encodeMessage, type MessageInput } from '../src/index.js';
+import { encodeMessage, HEADER_SIZE, Limits, type DecodeOptions, type MessageInput } from '../src/index.js';
 
 /** A body value: field name to value, as `encodeMessage` takes it. */
 export type BodyValue = { [field: string]: unknown };
@@ -323,3 +323,32 @@ export function chunked(bytes: Uint8Array, at: readonly number[]): Uint8Array[] 
   }
   return out;
 }
+
+/**
+ * Streams mixing whole messages, damaged ones, plausible headers and garbage, concatenated.
+ * `mutatedWeight`: how often a damaged message comes, against 4 for a whole one.
+ */
+export function arbitraryStream(model: SpecModel, mutatedWeight = 2): fc.Arbitrary<Uint8Array> {
+  return fc
+    .array(
+      fc.oneof(
+        { weight: 4, arbitrary: arbitraryMessage(model).map((m) => encodeMessage(m)) },
+        { weight: mutatedWeight, arbitrary: arbitraryMutatedFrame(model) },
+        { weight: 1, arbitrary: arbitraryHeaderShapedFrame(model) },
+        { weight: 1, arbitrary: fc.uint8Array({ maxLength: 40 }) },
+      ),
+      { maxLength: 6 },
+    )
+    .map((parts) => new Uint8Array(Buffer.concat(parts)));
+}
+
+/** Decode options of a stream decoder: limit, version, channel and any-version, each maybe absent. */
+export const arbitraryDecodeOptions = fc.record(
+  {
+    maxMessage: fc.oneof(fc.integer({ min: HEADER_SIZE, max: 600 }), fc.constant(Limits.defaultMaxMessage)),
+    version: fc.constantFrom(1, 2),
+    channel: fc.constantFrom('send' as const, 'receive' as const),
+    anyVersion: fc.boolean(),
+  },
+  { requiredKeys: [] },
+) as fc.Arbitrary<DecodeOptions>;

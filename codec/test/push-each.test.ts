@@ -4,48 +4,24 @@
  * from the callback applying to the very next message of the same chunk, the message bytes
  * handed over without a view, and `failedMessage` naming the message whose body failed.
  */
-import t, { type Test } from 'tap';
+import t from 'tap';
 import fc from 'fast-check';
 import { SpecModel, loadSpec } from '../../spec/src/index.js';
 import {
-  CodecError, encodeMessage, encodeRaw, Framer, HEADER_SIZE, Limits, messageToJson, StreamDecoder, toHex,
+  CodecError, encodeMessage, encodeRaw, Framer, HEADER_SIZE, messageToJson, StreamDecoder, toHex,
   type DecodedMessage, type DecodeOptions, type MessageInput,
 } from '../src/index.js';
-import { arbitraryHeaderShapedFrame, arbitraryMessage, arbitraryMutatedFrame, chunked, cuts } from './arbitraries.js';
+import { arbitraryDecodeOptions, arbitraryStream, chunked, cuts } from './arbitraries.js';
+import { holds } from './support.js';
 
-const SEED = Number(process.env.FC_SEED ?? 0x4b4b434d);
 const model = new SpecModel(loadSpec());
 
 const json = (m: DecodedMessage): string => JSON.stringify(messageToJson(m));
 const codeAndOffset = (err: unknown): string => (err instanceof CodecError ? `${err.code}@${String(err.offset)}` : `not a CodecError: ${String(err)}`);
 
-function holds<T>(t: Test, title: string, arb: fc.Arbitrary<T>, predicate: (v: T) => boolean | void): void {
-  const details = fc.check(fc.property(arb, predicate), { numRuns: 300, seed: SEED });
-  t.ok(!details.failed, `${title} (${details.numRuns} runs, seed ${SEED})`, details.failed ? { diag: fc.defaultReportMessage(details) } : {});
-}
+const stream = arbitraryStream(model);
 
-/** Streams mixing whole messages, damaged ones, plausible headers and garbage. */
-const stream = fc
-  .array(
-    fc.oneof(
-      { weight: 4, arbitrary: arbitraryMessage(model).map((m) => encodeMessage(m)) },
-      { weight: 2, arbitrary: arbitraryMutatedFrame(model) },
-      { weight: 1, arbitrary: arbitraryHeaderShapedFrame(model) },
-      { weight: 1, arbitrary: fc.uint8Array({ maxLength: 40 }) },
-    ),
-    { maxLength: 6 },
-  )
-  .map((parts) => new Uint8Array(Buffer.concat(parts)));
-
-const decodeOptions = fc.record(
-  {
-    maxMessage: fc.oneof(fc.integer({ min: HEADER_SIZE, max: 600 }), fc.constant(Limits.defaultMaxMessage)),
-    version: fc.constantFrom(1, 2),
-    channel: fc.constantFrom('send' as const, 'receive' as const),
-    anyVersion: fc.boolean(),
-  },
-  { requiredKeys: [] },
-) as fc.Arbitrary<DecodeOptions>;
+const decodeOptions = arbitraryDecodeOptions;
 
 /** Messages (JSON), their bytes (hex) and the violation, fed through `push`. */
 function viaPush(chunks: readonly Uint8Array[], options: DecodeOptions): { messages: string[]; error: string | undefined } {

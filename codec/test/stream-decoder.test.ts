@@ -5,7 +5,7 @@
  * framer's rules (limit before buffering, copies only of straddling bytes, violations after
  * the messages before them, a failed stream stays failed).
  */
-import t, { type Test } from 'tap';
+import t from 'tap';
 import fc from 'fast-check';
 import { SpecModel, loadSpec } from '../../spec/src/index.js';
 import { loadVectors, type Vector } from '../../spec/src/vectors.js';
@@ -13,11 +13,9 @@ import {
   CodecError, decodeMessage, encodeMessage, encodeRaw, Flags, Framer, fromHex, HEADER_SIZE, Limits, messageToJson, StreamDecoder, toHex,
   type DecodedMessage, type DecodeOptions, type MessageInput,
 } from '../src/index.js';
-import { arbitraryHeaderShapedFrame, arbitraryMessage, arbitraryMutatedFrame, chunked, cuts } from './arbitraries.js';
-import { codeOf } from './support.js';
+import { arbitraryDecodeOptions, arbitraryStream, chunked, cuts } from './arbitraries.js';
+import { codeOf, holds } from './support.js';
 
-const SEED = Number(process.env.FC_SEED ?? 0x4b4b434d);
-const RUNS = 300;
 const model = new SpecModel(loadSpec());
 const { valid, invalid } = loadVectors();
 
@@ -170,34 +168,9 @@ t.test('every invalid vector, whole, byte by byte and cut at every offset, raise
   }
 });
 
-/** One tap assertion per property: seed and run count in the title, counterexample on failure. */
-function holds<T>(t: Test, title: string, arb: fc.Arbitrary<T>, predicate: (v: T) => boolean | void, numRuns = RUNS): void {
-  const details = fc.check(fc.property(arb, predicate), { numRuns, seed: SEED });
-  t.ok(!details.failed, `${title} (${details.numRuns} runs, seed ${SEED})`, details.failed ? { diag: fc.defaultReportMessage(details) } : {});
-}
+const stream = arbitraryStream(model);
 
-/** Streams mixing whole messages, damaged ones, plausible headers and garbage. */
-const stream = fc
-  .array(
-    fc.oneof(
-      { weight: 4, arbitrary: arbitraryMessage(model).map((m) => encodeMessage(m)) },
-      { weight: 2, arbitrary: arbitraryMutatedFrame(model) },
-      { weight: 1, arbitrary: arbitraryHeaderShapedFrame(model) },
-      { weight: 1, arbitrary: fc.uint8Array({ maxLength: 40 }) },
-    ),
-    { maxLength: 6 },
-  )
-  .map((parts) => new Uint8Array(Buffer.concat(parts)));
-
-const decodeOptions = fc.record(
-  {
-    maxMessage: fc.oneof(fc.integer({ min: HEADER_SIZE, max: 600 }), fc.constant(Limits.defaultMaxMessage)),
-    version: fc.constantFrom(1, 2),
-    channel: fc.constantFrom('send' as const, 'receive' as const),
-    anyVersion: fc.boolean(),
-  },
-  { requiredKeys: [] },
-) as fc.Arbitrary<DecodeOptions>;
+const decodeOptions = arbitraryDecodeOptions;
 
 t.test('on arbitrary and mutated streams in arbitrary chunks, one pass agrees with Framer + decodeMessage', async (t) => {
   holds(t, 'same messages, same error, same frames', fc.tuple(stream, cuts, decodeOptions), ([bytes, at, options]) => {

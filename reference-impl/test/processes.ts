@@ -58,9 +58,17 @@ export class KkcmProcess {
   exitCode: number | null | undefined;
   readonly exited: Promise<number | null>;
   readonly child: ChildProcessWithoutNullStreams;
+  /** The kkcm command (`peer`, `ctl`…). */
+  private readonly command: string;
 
-  constructor(t: Test, args: readonly string[]) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', 'conformance/src/cli/run.ts', ...args], { cwd: ROOT });
+  /**
+   * @param prefix - argv that runs the command, e.g. `ip netns exec NS` for a network
+   *   namespace; empty for none.
+   */
+  constructor(t: Test, args: readonly string[], prefix: readonly string[] = []) {
+    const argv = [...prefix, process.execPath, '--import', 'tsx', 'conformance/src/cli/run.ts', ...args];
+    this.command = args[0] ?? '';
+    this.child = spawn(argv[0]!, argv.slice(1), { cwd: ROOT });
     this.child.stdout.setEncoding('utf8').on('data', (s: string) => {
       this.out += s;
     });
@@ -93,7 +101,7 @@ export class KkcmProcess {
 
   /** Waits (bounded) until standard output matches `re`. */
   waitForOutput(re: RegExp): Promise<RegExpMatchArray> {
-    return until(`${re} on the standard output of kkcm ${this.child.spawnargs.slice(4, 5).join(' ')}`, () => {
+    return until(`${re} on the standard output of kkcm ${this.command}`, () => {
       const m = re.exec(this.out);
       if (m !== null) return m;
       if (this.exitCode !== undefined) throw new Error(`exited with ${String(this.exitCode)} before printing ${re}: ${this.err}`);
@@ -156,12 +164,13 @@ export class PeerProcess {
   ) {}
 
   /**
-   * Starts `kkcm peer ARGS --events DIR/NAME.jsonl --admin 127.0.0.1:0` and waits for its
-   * ready line.
+   * Starts `kkcm peer ARGS --events DIR/NAME.jsonl --admin ADMIN` and waits for its ready
+   * line. `admin` defaults to a TCP port on 127.0.0.1; give a Unix socket path for a peer in
+   * another network namespace (`prefix`), whose loopback this process cannot reach.
    */
-  static async start(t: Test, dir: string, name: string, args: readonly string[]): Promise<PeerProcess> {
+  static async start(t: Test, dir: string, name: string, args: readonly string[], options: { readonly prefix?: readonly string[]; readonly admin?: string } = {}): Promise<PeerProcess> {
     const eventsPath = join(dir, `${name}.jsonl`);
-    const p = new KkcmProcess(t, ['peer', ...args, '--events', eventsPath, '--admin', '127.0.0.1:0']);
+    const p = new KkcmProcess(t, ['peer', ...args, '--events', eventsPath, '--admin', options.admin ?? '127.0.0.1:0'], options.prefix);
     const line = (await p.waitForOutput(/kkcm peer: ready .*\n/))[0];
     const admin = field(line, 'admin');
     if (admin === undefined) throw new Error(`no admin= in ${line}`);
@@ -214,6 +223,12 @@ export class PeerProcess {
   /** Sends a signal to the peer process. */
   signal(signal: NodeJS.Signals): void {
     this.proc.signal(signal);
+  }
+
+  /** SIGTERM (a clean stop) and the exit code. */
+  async stop(): Promise<number | null> {
+    if (this.proc.running) this.proc.signal('SIGTERM');
+    return this.proc.exit();
   }
 }
 

@@ -15,23 +15,13 @@ import { ProxyProcess } from '../src/chaos/proxy-client.js';
 import { FaultProxy, type FaultProxyOptions, type FaultResult } from '../src/chaos/proxy.js';
 import { Prng } from '../src/prng.js';
 import { nextEvent } from '../src/session.js';
+import { until } from '../../reference-impl/test/processes.js';
 
 const HOST = '127.0.0.1';
 /** Bound of every wait. */
 const WAIT_MS = 20_000;
 /** Fast reconnection, so that a new session follows a fault quickly. */
 const BACKOFF = { initialMs: 20, maxMs: 200 } as const;
-
-/** Calls `probe` until it returns something other than undefined, at most `ms` long. */
-async function until<T>(what: string, probe: () => T | undefined, ms = WAIT_MS): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** How one of the backup's connections ended, as its transport saw it. */
 interface ConnectionEnd {

@@ -6,95 +6,13 @@
  * where namespaces cannot be created (no iproute2, not root).
  */
 import t, { type Test } from 'tap';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { adminRequest, type PeerEvent, type PeerStatus } from '../../reference-impl/src/index.js';
+import { join } from 'node:path';
+import type { PeerStatus } from '../../reference-impl/src/index.js';
+import { PeerProcess } from '../../reference-impl/test/processes.js';
 import { ProxyProcess } from '../src/chaos/proxy-client.js';
 import { createNetnsPair, listNetns, type NetnsPair } from '../src/netns.js';
-
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-/** Bound of every wait: each process compiles TypeScript as it starts. */
-const WAIT_MS = 30_000;
-
-async function until<T>(what: string, probe: () => T | undefined, ms = WAIT_MS): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** A `kkcm peer` process run in a namespace, with its event file; killed at teardown. */
-class NsPeer {
-  out = '';
-  err = '';
-  exitCode: number | null | undefined;
-  readonly exited: Promise<number | null>;
-  private readonly child: ChildProcessWithoutNullStreams;
-
-  constructor(t: Test, prefix: readonly string[], readonly name: string, readonly eventsPath: string, readonly admin: string, args: readonly string[]) {
-    const argv = [...prefix, process.execPath, '--import', 'tsx', 'conformance/src/cli/run.ts', 'peer', ...args, '--events', eventsPath, '--admin', admin];
-    this.child = spawn(argv[0]!, argv.slice(1), { cwd: ROOT });
-    this.child.stdout.setEncoding('utf8').on('data', (s: string) => {
-      this.out += s;
-    });
-    this.child.stderr.setEncoding('utf8').on('data', (s: string) => {
-      this.err += s;
-    });
-    this.exited = new Promise((resolve) => {
-      this.child.once('exit', (code) => {
-        this.exitCode = code;
-        resolve(code);
-      });
-    });
-    t.teardown(async () => {
-      if (this.exitCode !== undefined) return;
-      this.child.kill('SIGKILL');
-      await this.exited;
-    });
-  }
-
-  /** Waits for the ready line; returns its `listen=` value, if any. */
-  async ready(): Promise<string | undefined> {
-    const line = await until(`the ready line of ${this.name}`, () => {
-      const m = /kkcm peer: ready .*\n/.exec(this.out);
-      if (m !== null) return m[0];
-      if (this.exitCode !== undefined) throw new Error(`${this.name} exited (${String(this.exitCode)}): ${this.err}`);
-      return undefined;
-    });
-    return /\blisten=(\S+)/.exec(line)?.[1];
-  }
-
-  events(): PeerEvent[] {
-    if (!existsSync(this.eventsPath)) return [];
-    const text = readFileSync(this.eventsPath, 'utf8');
-    return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as PeerEvent);
-  }
-
-  /** The events of one kind so far. */
-  eventsOf<E extends PeerEvent['event']>(event: E): EventOf<E>[] {
-    return this.events().filter((e) => e.event === event) as EventOf<E>[];
-  }
-
-  waitEvent<E extends PeerEvent['event']>(event: E, where: (e: EventOf<E>) => boolean = () => true): Promise<EventOf<E>> {
-    return until(`${event} from ${this.name}`, () => {
-      const hit = this.eventsOf(event).find(where);
-      if (hit === undefined && this.exitCode !== undefined) throw new Error(`${this.name} exited (${String(this.exitCode)}) without ${event}: ${this.err}`);
-      return hit;
-    });
-  }
-
-  /** SIGTERM (a clean stop) and the exit code. */
-  async stop(): Promise<number | null> {
-    if (this.exitCode === undefined) this.child.kill('SIGTERM');
-    return this.exited;
-  }
-}
 
 /** Why this file skips, from a first pair made and deleted at once; undefined when namespaces work. */
 const probe = await createNetnsPair('probe');
@@ -109,8 +27,6 @@ async function netns(t: Test, tag: string): Promise<NetnsPair> {
   t.teardown(() => pair.close());
   return pair;
 }
-
-type EventOf<E extends PeerEvent['event']> = Extract<PeerEvent, { event: E }>;
 
 const dir = mkdtempSync(join(tmpdir(), 'kkcm-netns-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -136,17 +52,16 @@ t.test('createNetnsPair makes two namespaces with addresses on a veth, and close
 
 t.test('a master in one namespace and a backup in the other hold a session across the veth', { skip: skip ?? false }, async (t) => {
   const pair = await netns(t, 'peers');
-  const master = new NsPeer(t, pair.prefix(pair.a.ns), 'master', join(dir, 'p-master.jsonl'), join(dir, 'p-master.sock'), ['--role', 'master', '--listen', `${pair.a.addr}:0`, '--node-name', 're0']);
-  const listen = await master.ready();
+  const master = await PeerProcess.start(t, dir, 'p-master', ['--role', 'master', '--listen', `${pair.a.addr}:0`, '--node-name', 're0'], { prefix: pair.prefix(pair.a.ns), admin: join(dir, 'p-master.sock') });
+  const listen = master.listen;
   t.match(listen, new RegExp(`^${pair.a.addr.replace(/\./g, '\\.')}:\\d+$`), 'the master listens on its veth address');
-  const backup = new NsPeer(t, pair.prefix(pair.b.ns), 'backup', join(dir, 'p-backup.jsonl'), join(dir, 'p-backup.sock'), ['--role', 'backup', '--connect', listen!, '--node-name', 're1', '--backoff-max-ms', '200']);
-  await backup.ready();
+  const backup = await PeerProcess.start(t, dir, 'p-backup', ['--role', 'backup', '--connect', listen!, '--node-name', 're1', '--backoff-max-ms', '200'], { prefix: pair.prefix(pair.b.ns), admin: join(dir, 'p-backup.sock') });
   const [m, b] = await Promise.all([master.waitEvent('session-up'), backup.waitEvent('session-up')]);
   t.equal(m.sessionId, b.sessionId, 'one session on both sides');
   const accepted = master.eventsOf('accepted');
   t.ok(accepted.length >= 2 && accepted.every((e) => e.remote.startsWith(`${pair.b.addr}:`)), `the master accepted both channels from ${pair.b.addr}, across the veth`);
   // The admin sockets are Unix paths: reachable from this namespace.
-  const status = await adminRequest(master.admin, { cmd: 'status' }, { timeoutMs: WAIT_MS });
+  const status = await master.request({ cmd: 'status' });
   t.ok(status.ok, 'the admin socket answers across namespaces');
   if (status.ok) t.match(status.result as PeerStatus, { role: 'master', state: 'up', session: { id: m.sessionId, peerNode: 're1' } });
   t.equal(await backup.stop(), 0, 'the backup stops cleanly');
@@ -155,15 +70,14 @@ t.test('a master in one namespace and a backup in the other hold a session acros
 
 t.test('the proxy process in the backup namespace forwards across the veth, and its faults reach the peers', { skip: skip ?? false }, async (t) => {
   const pair = await netns(t, 'proxy');
-  const master = new NsPeer(t, pair.prefix(pair.a.ns), 'master', join(dir, 'x-master.jsonl'), join(dir, 'x-master.sock'), ['--role', 'master', '--listen', `${pair.a.addr}:0`, '--node-name', 're0']);
-  const listen = (await master.ready())!;
+  const master = await PeerProcess.start(t, dir, 'x-master', ['--role', 'master', '--listen', `${pair.a.addr}:0`, '--node-name', 're0'], { prefix: pair.prefix(pair.a.ns), admin: join(dir, 'x-master.sock') });
+  const listen = master.listen!;
   const proxy = await ProxyProcess.spawn({ prefix: pair.prefix(pair.b.ns) });
   t.teardown(() => proxy.kill());
   const masterPort = Number(listen.slice(listen.lastIndexOf(':') + 1));
   // The proxy listens on the loopback of namespace b: only the backup, also in b, can reach it.
   const port = await proxy.listen('master', '127.0.0.1', 0, pair.a.addr, masterPort);
-  const backup = new NsPeer(t, pair.prefix(pair.b.ns), 'backup', join(dir, 'x-backup.jsonl'), join(dir, 'x-backup.sock'), ['--role', 'backup', '--connect', `127.0.0.1:${port}`, '--node-name', 're1', '--backoff-max-ms', '200']);
-  await backup.ready();
+  const backup = await PeerProcess.start(t, dir, 'x-backup', ['--role', 'backup', '--connect', `127.0.0.1:${port}`, '--node-name', 're1', '--backoff-max-ms', '200'], { prefix: pair.prefix(pair.b.ns), admin: join(dir, 'x-backup.sock') });
   const [m, b] = await Promise.all([master.waitEvent('session-up'), backup.waitEvent('session-up')]);
   t.equal(m.sessionId, b.sessionId);
   const conns = await proxy.connections();
