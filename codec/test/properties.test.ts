@@ -12,17 +12,14 @@ import { SpecModel, loadSpec } from '../../spec/src/index.js';
 import {
   CodecError, decodeMessage, encodeMessage, Framer, HEADER_SIZE, Limits, type DecodeOptions, type MessageInput,
 } from '../src/index.js';
-import { arbitraryHeaderShapedFrame, arbitraryMessage, arbitraryMutatedFrame, chunked, comparable, cuts, expectedBody, type BodyValue } from './arbitraries.js';
+import { arbitraryHeaderShapedFrame, arbitraryMessage, arbitraryMutatedFrame, arbitraryStream, chunked, comparable, cuts, expectedBody, type BodyValue } from './arbitraries.js';
+import { holds as holdsFor } from './support.js';
 
-const SEED = Number(process.env.FC_SEED ?? 0x4b4b434d);
 const RUNS = 200;
 const model = new SpecModel(loadSpec());
 
-/** One tap assertion per property: seed and run count in the title, counterexample on failure. */
-function holds<T>(t: Test, title: string, arb: fc.Arbitrary<T>, predicate: (v: T) => boolean | void, numRuns = RUNS): void {
-  const details = fc.check(fc.property(arb, predicate), { numRuns, seed: SEED });
-  t.ok(!details.failed, `${title} (${details.numRuns} runs, seed ${SEED})`, details.failed ? { diag: fc.defaultReportMessage(details) } : {});
-}
+/** One tap assertion per property, {@link RUNS} runs unless told. */
+const holds = <T>(t: Test, title: string, arb: fc.Arbitrary<T>, predicate: (v: T) => boolean | void, numRuns = RUNS): void => holdsFor(t, title, arb, predicate, numRuns);
 
 /** Runs `fn`; a CodecError is returned, any other throw escapes and fails the property. */
 function codecErrorOf(fn: () => unknown): CodecError | undefined {
@@ -56,17 +53,7 @@ t.test('every message survives encode, decode and re-encode unchanged', async (t
 const validStreamPart = arbitraryMessage(model).map((m) => encodeMessage(m));
 
 /** Streams mixing whole messages, damaged ones, plausible headers and garbage. */
-const stream = fc
-  .array(
-    fc.oneof(
-      { weight: 4, arbitrary: validStreamPart },
-      { weight: 1, arbitrary: arbitraryMutatedFrame(model) },
-      { weight: 1, arbitrary: arbitraryHeaderShapedFrame(model) },
-      { weight: 1, arbitrary: fc.uint8Array({ maxLength: 40 }) },
-    ),
-    { maxLength: 6 },
-  )
-  .map((parts) => new Uint8Array(Buffer.concat(parts)));
+const stream = arbitraryStream(model, 1);
 
 const framerOptions = fc.record(
   {
