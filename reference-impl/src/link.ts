@@ -573,15 +573,23 @@ export class Link {
     this.fail(err, header.seq, header.type, header.subtype);
   }
 
+  /**
+   * Queues ERROR `code` (text cut to 200 characters), naming the offending message when
+   * known. Best effort: the caller closes the link either way.
+   */
+  sendError(code: ErrorCode, text: string, offendingSeq = 0xffffffff, offendingType = 0, offendingSubtype = 0): void {
+    try {
+      this.enqueue({ name: 'control.error', body: { code: ERROR_VALUES[code], offendingSeq, offendingType, offendingSubtype, text: text.slice(0, 200) } });
+    } catch {
+      // The ERROR could not be encoded (should not happen): the link closes anyway.
+    }
+  }
+
   private fail(err: unknown, offendingSeq: number, offendingType: number, offendingSubtype: number): void {
     if (this.stateValue === 'closing' || this.stateValue === 'closed') return;
     const codecError = err instanceof CodecError ? err : new CodecError('ERR_UNEXPECTED_MESSAGE', String(err));
     const code: ErrorCode = ERROR_VALUES[codecError.code] !== undefined ? codecError.code : 'ERR_UNEXPECTED_MESSAGE';
-    try {
-      this.enqueue({ name: 'control.error', body: { code: ERROR_VALUES[code], offendingSeq, offendingType, offendingSubtype, text: codecError.message.slice(0, 200) } });
-    } catch {
-      // The ERROR could not be encoded (should not happen): close anyway.
-    }
+    this.sendError(code, codecError.message, offendingSeq, offendingType, offendingSubtype);
     this.beginClosing({ reason: 'socketIoError', detail: 'protocolError', text: `${code}: ${codecError.message}` }, codecError);
   }
 

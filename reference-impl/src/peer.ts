@@ -588,11 +588,7 @@ export class KkcmPeer extends EventEmitter<{
       const text = 'the session did not come up in time: its two channels were not both bound';
       this.emitEvent({ event: 'error', code: 'ERR_HANDSHAKE_TIMEOUT', channel: null, text });
       // A bound channel learns why it is closed, as an unbound one does from its own timer.
-      for (const link of session.allLinks()) {
-        if (link.state === 'bound') {
-          link.enqueue({ name: 'control.error', body: { code: ERROR_VALUES.ERR_HANDSHAKE_TIMEOUT, offendingSeq: 0xffffffff, offendingType: 0, offendingSubtype: 0, text } });
-        }
-      }
+      for (const link of session.allLinks()) if (link.state === 'bound') link.sendError('ERR_HANDSHAKE_TIMEOUT', text);
       this.abortPending({ reason: 'socketIoError', detail: 'handshakeTimeout', text: 'handshake timeout' });
     });
   }
