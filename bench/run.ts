@@ -12,10 +12,10 @@
  *
  * @module
  */
-import { cpus, loadavg, totalmem } from 'node:os';
+import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { formatReport as formatCodecReport, runCodecBench, TARGETS as CODEC_TARGETS, type CodecBenchReport } from '../codec/bench/codec-bench.js';
+import { formatReport as formatCodecReport, machine, runCodecBench, TARGETS as CODEC_TARGETS, type CodecBenchReport } from '../codec/bench/codec-bench.js';
 import { E2E_TARGETS, runE2eBench, type E2eCase, type E2eReport, type Target } from './e2e.js';
 
 /** Options of {@link runBench}. */
@@ -45,17 +45,9 @@ export interface BenchReport {
   readonly settings: { readonly e2e: E2eReport['settings']; readonly codec?: CodecBenchReport['settings'] };
 }
 
-function machine(): Record<string, string | number> {
-  const cpu = cpus();
-  return {
-    cpu: cpu[0]?.model.trim() ?? 'unknown',
-    cores: cpu.length,
-    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
-    platform: `${process.platform} ${process.arch}`,
-    node: process.version,
-    v8: process.versions.v8,
-    loadAverageAtStart: Math.round(loadavg()[0]! * 100) / 100,
-  };
+/** {@link machine} and the load average as the run starts. */
+function machineNow(): Record<string, string | number> {
+  return { ...machine(), loadAverageAtStart: Math.round(loadavg()[0]! * 100) / 100 };
 }
 
 /**
@@ -71,7 +63,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
 /** {@link runBench}, also returning the codec's own report (for its table). */
 async function runBoth(options: BenchOptions): Promise<{ report: BenchReport; codec: CodecBenchReport | undefined }> {
   const smoke = options.smoke ?? false;
-  const m = machine();
+  const m = machineNow();
   const e2e = await runE2eBench({ smoke, stallSeconds: options.stallSeconds, rounds: options.rounds, log: options.log });
   let codec: CodecBenchReport | undefined;
   if (options.codec !== false) {

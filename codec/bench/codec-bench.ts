@@ -226,7 +226,8 @@ function geomean(a: Partial<CodecRatios>, b: Partial<CodecRatios>): Partial<Code
   return out;
 }
 
-function machine(): Record<string, string | number> {
+/** The machine a benchmark ran on: CPU, cores, memory, platform, Node and V8. */
+export function machine(): Record<string, string | number> {
   const cpu = cpus();
   return {
     cpu: cpu[0]?.model.trim() ?? 'unknown',

@@ -23,6 +23,14 @@ function leftOver(baseline: Map<string, number>): Record<string, number> {
   return extra;
 }
 
+/** What is left beyond `baseline` once sockets had (bounded) time to close on both ends. */
+function settledLeftOver(baseline: Map<string, number>): Promise<Record<string, number>> {
+  return until('every socket, server and timer of the peers to go away', () => {
+    const extra = leftOver(baseline);
+    return Object.keys(extra).length === 0 ? extra : undefined;
+  }, 5000).catch(() => leftOver(baseline));
+}
+
 const CLIENTS = ['iha', 'sdrl', 'psrm', 'prl'] as const satisfies readonly ClientName[];
 const MESSAGES: Record<(typeof CLIENTS)[number], MessageInput> = {
   iha: { name: 'iha.handleTeardown', body: { handle: 1, reason: 1 } },
@@ -84,11 +92,7 @@ t.test('two peers over real TCP leave no socket, server or timer behind after se
   await a.peer.stop();
   await b.peer.stop();
   // Sockets close when both ends have closed: wait for that (bounded), then nothing may remain.
-  const remaining = await until('every socket, server and timer of the peers to go away', () => {
-    const extra = leftOver(baseline);
-    return Object.keys(extra).length === 0 ? extra : undefined;
-  }, 5000).catch(() => leftOver(baseline));
-  t.same(remaining, {}, 'no resource left beyond the baseline');
+  t.same(await settledLeftOver(baseline), {}, 'no resource left beyond the baseline');
 });
 
 t.test('stopping with the session up (what SIGTERM does to kkcm peer) and a backup left retrying leave nothing behind either', async (t) => {
@@ -113,11 +117,7 @@ t.test('stopping with the session up (what SIGTERM does to kkcm peer) and a back
   t.equal(b.peer.status().state, 'backoff', 'the backup is waiting to retry');
   t.same([...new Set(b.cleanups.map((c) => c.reason))], ['peerDown'], 'the backup cleaned up with peerDown');
   await b.peer.stop();
-  const remaining = await until('every socket, server and timer of the peers to go away', () => {
-    const extra = leftOver(baseline);
-    return Object.keys(extra).length === 0 ? extra : undefined;
-  }, 5000).catch(() => leftOver(baseline));
-  t.same(remaining, {}, 'no resource left beyond the baseline');
+  t.same(await settledLeftOver(baseline), {}, 'no resource left beyond the baseline');
 });
 
 t.test('a master asked for port 0 comes back on the same port after deconfigure and configure', async (t) => {
