@@ -7,12 +7,12 @@
 import type { Test } from 'tap';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { adminRequest, type AdminRequest, type AdminResponse } from '../src/admin.js';
 import type { PeerEvent, PeerStats, PeerStatus } from '../src/index.js';
+export { freePort } from '../../conformance/src/harness/target.js';
 
 /** Root of the package: where `conformance/src/cli/run.ts` is. */
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -36,18 +36,6 @@ export async function until<T>(what: string, probe: () => T | undefined | Promis
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
-}
-
-/** A free TCP port on 127.0.0.1 (for peers that must know each other's address up front). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** A `kkcm` child process, run from source; killed at teardown if it is still running. */

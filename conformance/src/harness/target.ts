@@ -205,8 +205,8 @@ export class EmbeddedTarget implements Target {
   }
 }
 
-/** A free TCP port on 127.0.0.1. */
-async function freePort(): Promise<number> {
+/** A free TCP port on 127.0.0.1 (for a process that must be told its port up front). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);

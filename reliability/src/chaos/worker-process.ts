@@ -7,11 +7,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { adminRequest, type PeerStatus, type Role } from '../../../reference-impl/src/index.js';
 import { NODE_IDS, type IncarnationRecord, type NodeName } from './oracle.js';
+export { freePort } from '../../../conformance/src/harness/target.js';
 
 /** Root of the package (workers run from it, so that `--import tsx` resolves). */
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -46,18 +46,6 @@ export const CHAOS_TIMING: ChaosTiming = {
 
 /** Bound of every wait for a worker, in ms. */
 const WAIT_MS = 15_000;
-
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Every child still running, killed when this process exits. */
 const live = new Set<ChildProcess>();
