@@ -28,7 +28,17 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { HEADER_SIZE, Limits } from '../codec/src/index.js';
-import { handleOf, PACKET_FIXED_BODY, PACKET_TIMESTAMP_NS, payloadOf, serveCommands, type BenchEndpoint, type EndpointSink, type InitCommand, type LoadSpec } from './workload.js';
+import {
+  handleOf,
+  PACKET_FIXED_BODY,
+  PACKET_TIMESTAMP_NS,
+  payloadOf,
+  serveCommands,
+  type BenchEndpoint,
+  type EndpointSink,
+  type InitCommand,
+  type LoadSpec,
+} from './workload.js';
 
 const HOST = '127.0.0.1';
 const MAGIC = 0x4b4b434d;
@@ -210,7 +220,8 @@ class RawLink {
     while (this.writable && this.pending.length > 0 && !this.socket.destroyed) {
       let n = 0;
       let bytes = 0;
-      while (n < this.pending.length && (n === 0 || bytes + this.pending[n]!.length <= BATCH_BYTES)) bytes += this.pending[n++]!.length;
+      while (n < this.pending.length && (n === 0 || bytes + this.pending[n]!.length <= BATCH_BYTES))
+        bytes += this.pending[n++]!.length;
       const batch = this.pending.splice(0, n);
       this.pendingBytes -= bytes;
       if (batch.length === 1) {

@@ -121,7 +121,10 @@ export interface StallCase {
    * (Buffers included), idle (after a collection) and at the sample of the largest resident
    * set during the stall.
    */
-  readonly memoryMiB: { readonly idle: { readonly heapTotal: number; readonly arrayBuffers: number }; readonly atMax: { readonly heapTotal: number; readonly arrayBuffers: number } };
+  readonly memoryMiB: {
+    readonly idle: { readonly heapTotal: number; readonly arrayBuffers: number };
+    readonly atMax: { readonly heapTotal: number; readonly arrayBuffers: number };
+  };
   /** Largest output queue sampled, MiB, and the queue's bound. */
   readonly queueMaxMiB: number;
   readonly queueLimitMiB: number;
@@ -172,7 +175,16 @@ export interface E2eReport {
   /** Ratios for information (see `definitions.informational`). */
   readonly informational: Readonly<Record<string, number>>;
   readonly definitions: Readonly<Record<string, string>>;
-  readonly settings: { readonly rounds: number; readonly runMs: number; readonly warmupMs: number; readonly rttBlocks: number; readonly rttBlockPings: number; readonly stallSeconds: number; readonly nodeArgs: readonly string[]; readonly pinned: boolean };
+  readonly settings: {
+    readonly rounds: number;
+    readonly runMs: number;
+    readonly warmupMs: number;
+    readonly rttBlocks: number;
+    readonly rttBlockPings: number;
+    readonly stallSeconds: number;
+    readonly nodeArgs: readonly string[];
+    readonly pinned: boolean;
+  };
 }
 
 const SIZES = [
@@ -232,7 +244,8 @@ async function drain(pair: Pair, sent: number, what: string): Promise<Mark> {
   for (;;) {
     const m = await pair.b.mark();
     if (m.received >= sent) return m;
-    if (Date.now() > deadline) throw new Error(`${pair.impl}: ${what}: the receiver got ${m.received} of ${sent} messages`);
+    if (Date.now() > deadline)
+      throw new Error(`${pair.impl}: ${what}: the receiver got ${m.received} of ${sent} messages`);
     await sleep(5);
   }
 }
@@ -244,7 +257,13 @@ interface RunSample extends ThroughputRound {
 }
 
 /** One throughput run: send, warm up, measure between two marks, stop, drain. */
-async function throughputRun(pair: Pair, loads: readonly LoadSpec[], warmupMs: number, runMs: number, what: string): Promise<RunSample> {
+async function throughputRun(
+  pair: Pair,
+  loads: readonly LoadSpec[],
+  warmupMs: number,
+  runMs: number,
+  what: string,
+): Promise<RunSample> {
   await pair.a.request({ cmd: 'blast', loads });
   await sleep(warmupMs);
   const [a0, b0] = await Promise.all([pair.a.mark(), pair.b.mark()]);
@@ -325,8 +344,13 @@ function selfCheck(): void {
     for (const handles of [1, HANDLES]) {
       const load: LoadSpec = { kind: 'prl.packet', size, handles };
       for (const i of [0, 1, 99_999, 100_000]) {
-        const ours = Buffer.from(encodeMessage({ ...messageInput(load, i), seq: i } as Parameters<typeof encodeMessage>[0]));
-        if (!ours.equals(encodeRawPacket(load, i, i)) || ours.length !== size) throw new Error(`benchmark self-check failed: the raw PACKET of ${size} bytes (message ${i}) differs from the codec's`);
+        const ours = Buffer.from(
+          encodeMessage({ ...messageInput(load, i), seq: i } as Parameters<typeof encodeMessage>[0]),
+        );
+        if (!ours.equals(encodeRawPacket(load, i, i)) || ours.length !== size)
+          throw new Error(
+            `benchmark self-check failed: the raw PACKET of ${size} bytes (message ${i}) differs from the codec's`,
+          );
       }
     }
   }
@@ -420,7 +444,8 @@ export async function runE2eBench(options: E2eOptions = {}): Promise<E2eReport> 
       await run('kkcm handles', kkcm, [{ kind: 'prl.packet', size: 256, handles: HANDLES }]);
       for (const load of CLIENT_LOADS.slice(1)) await run(`kkcm alone ${load.kind}`, kkcm, [load]);
       await run('kkcm four', kkcm, CLIENT_LOADS);
-      for (const p of [kkcmDefault, rawDefault]) await run(`${p.impl} default-heap 64KiB`, p, [{ kind: 'prl.packet', size: STALL_BYTES, handles: 1 }]);
+      for (const p of [kkcmDefault, rawDefault])
+        await run(`${p.impl} default-heap 64KiB`, p, [{ kind: 'prl.packet', size: STALL_BYTES, handles: 1 }]);
     };
     if (!smoke) {
       log('warm-up pass');
@@ -432,23 +457,42 @@ export async function runE2eBench(options: E2eOptions = {}): Promise<E2eReport> 
       await pass(true, settings.runMs);
     }
     log(`round trips: ${settings.rttBlocks} blocks of ${settings.rttBlockPings} pings each`);
-    const rtt = new Map<Impl, number[][]>([['kkcm', []], ['raw', []]]);
+    const rtt = new Map<Impl, number[][]>([
+      ['kkcm', []],
+      ['raw', []],
+    ]);
     for (let b = 0; b < settings.rttBlocks; b++) {
       // Alternate which goes first, so that neither always follows the other.
-      for (const p of b % 2 === 0 ? pairs : [...pairs].reverse()) rtt.get(p.impl)!.push(await rttBlock(p, settings.rttBlockPings));
+      for (const p of b % 2 === 0 ? pairs : [...pairs].reverse())
+        rtt.get(p.impl)!.push(await rttBlock(p, settings.rttBlockPings));
     }
     await Promise.all([kkcm, raw, kkcmDefault, rawDefault].flatMap((p) => [p.a.stop(), p.b.stop()]));
 
     const get = (key: string): RunSample[] => samples.get(key)!;
-    const perRound = (ours: readonly RunSample[], theirs: readonly RunSample[], f: (x: RunSample, y: RunSample) => number): number => median(ours.map((x, i) => f(x, theirs[i]!)));
+    const perRound = (
+      ours: readonly RunSample[],
+      theirs: readonly RunSample[],
+      f: (x: RunSample, y: RunSample) => number,
+    ): number => median(ours.map((x, i) => f(x, theirs[i]!)));
     const rate = (x: RunSample, y: RunSample): number => x.msgsPerSec / y.msgsPerSec;
     const cost = (x: RunSample, y: RunSample): number => x.cpuNsPerMsg / y.cpuNsPerMsg;
     const wall = (x: RunSample, y: RunSample): number => y.msgsPerSec / x.msgsPerSec;
-    const e2e = Object.fromEntries(SIZES.map(({ label, key }) => [key, perRound(get(`kkcm e2e ${label}`), get(`raw e2e ${label}`), rate)]));
+    const e2e = Object.fromEntries(
+      SIZES.map(({ label, key }) => [key, perRound(get(`kkcm e2e ${label}`), get(`raw e2e ${label}`), rate)]),
+    );
     const one = get('kkcm e2e 256B');
     const alone = (k: number): RunSample[] => (k === 0 ? one : get(`kkcm alone ${CLIENT_LOADS[k]!.kind}`));
     const four = get('kkcm four');
-    const clients = (pick: (r: RunSample) => number): number => median(four.map((f, i) => clientsRatio(f, CLIENT_LOADS.map((_, k) => alone(k)[i]!), pick)));
+    const clients = (pick: (r: RunSample) => number): number =>
+      median(
+        four.map((f, i) =>
+          clientsRatio(
+            f,
+            CLIENT_LOADS.map((_, k) => alone(k)[i]!),
+            pick,
+          ),
+        ),
+      );
     const rttCase = (impl: Impl): RttCase => {
       const blocks = rtt.get(impl)!;
       const all = blocks.flat().sort((x, y) => x - y);
@@ -461,7 +505,12 @@ export async function runE2eBench(options: E2eOptions = {}): Promise<E2eReport> 
         p99Us: percentile(all, 0.99),
         maxUs: all[all.length - 1]!,
         samples: all.length,
-        blockP50Us: blocks.map((b) => percentile([...b].sort((x, y) => x - y), 0.5)),
+        blockP50Us: blocks.map((b) =>
+          percentile(
+            [...b].sort((x, y) => x - y),
+            0.5,
+          ),
+        ),
       };
     };
     const rttOurs = rttCase('kkcm');
@@ -476,14 +525,18 @@ export async function runE2eBench(options: E2eOptions = {}): Promise<E2eReport> 
     };
 
     const cases: E2eCase[] = [];
-    for (const { label } of SIZES) for (const impl of ['kkcm', 'raw'] as const) cases.push(throughputCase(`e2e/prl.packet ${label}`, impl, get(`${impl} e2e ${label}`)));
+    for (const { label } of SIZES)
+      for (const impl of ['kkcm', 'raw'] as const)
+        cases.push(throughputCase(`e2e/prl.packet ${label}`, impl, get(`${impl} e2e ${label}`)));
     cases.push(throughputCase('e2e-send-promise/prl.packet 256B', 'kkcm', get('kkcm send-promise 256B')));
     cases.push(rttOurs, rttRaw);
     cases.push(throughputCase(`scale/handles ${HANDLES}/prl.packet 256B`, 'kkcm', get('kkcm handles')));
-    for (const load of CLIENT_LOADS.slice(1)) cases.push(throughputCase(`scale/clients 1/${load.kind}`, 'kkcm', get(`kkcm alone ${load.kind}`)));
+    for (const load of CLIENT_LOADS.slice(1))
+      cases.push(throughputCase(`scale/clients 1/${load.kind}`, 'kkcm', get(`kkcm alone ${load.kind}`)));
     cases.push(throughputCase('scale/clients 4/prl+sdrl+iha+psrm', 'kkcm', four));
     cases.push(...stall);
-    for (const impl of ['kkcm', 'raw'] as const) cases.push(throughputCase('e2e-default-heap/prl.packet 64KiB', impl, get(`${impl} default-heap 64KiB`)));
+    for (const impl of ['kkcm', 'raw'] as const)
+      cases.push(throughputCase('e2e-default-heap/prl.packet 64KiB', impl, get(`${impl} default-heap 64KiB`)));
 
     return {
       mode: smoke ? 'smoke' : 'full',
@@ -500,13 +553,18 @@ export async function runE2eBench(options: E2eOptions = {}): Promise<E2eReport> 
         stalled_queue_max_mib: stall[0]!.queueMaxMiB,
       },
       definitions: {
-        e2e_N_vs_raw: 'messages/s at the receiver, ours / raw, above 1 when ours is faster: the median over rounds of the ratio of the two rates measured in the same round. N is the message size, header included (64k: 65536 bytes)',
+        e2e_N_vs_raw:
+          'messages/s at the receiver, ours / raw, above 1 when ours is faster: the median over rounds of the ratio of the two rates measured in the same round. N is the message size, header included (64k: 65536 bytes)',
         rtt_pXX_vs_raw: `echo round trip, ours / raw, below 1 when ours is faster: percentiles over all samples (one request in flight, 64-byte messages), the two implementations alternating in ${settings.rttBlocks} blocks of ${settings.rttBlockPings} pings each`,
-        scale_handles_100k_vs_1: 'CPU time (sender + receiver) per 256-byte PACKET with handles cycling over 100,000 values, over the same with one handle; median over rounds of the per-round ratio; 1 means no extra cost',
-        scale_clients_4_vs_1: 'CPU time per message with PRL, SDRL, IHA and PSRM sending at once, over the cost of the same mix when each client sends alone (each kind weighted by its share of the concurrent run); median over rounds',
+        scale_handles_100k_vs_1:
+          'CPU time (sender + receiver) per 256-byte PACKET with handles cycling over 100,000 values, over the same with one handle; median over rounds of the per-round ratio; 1 means no extra cost',
+        scale_clients_4_vs_1:
+          'CPU time per message with PRL, SDRL, IHA and PSRM sending at once, over the cost of the same mix when each client sends alone (each kind weighted by its share of the concurrent run); median over rounds',
         stalled_rss_mib: `growth of the sender's resident set, MiB: the largest sampled while the reader was stopped for ${settings.stallSeconds} s under full offered load (64 KiB PACKETs, wait: true), minus the idle resident set after a collection; the queue bound is ${Limits.defaultQueueBytes / MIB} MiB`,
-        informational: 'e2e_64k_vs_raw_default_heap: e2e_64k_vs_raw with both implementations in processes with V8\'s default heap sizing; e2e_256_vs_raw_send_promise: e2e_256_vs_raw with the peer\'s client awaiting the promise of send(…, { wait: true }) for every message instead of trySend while the queue has room; *_wall: the scale ratios from wall time per message instead of CPU time; rtt_p50_vs_raw_blocks: the median over blocks of the ratio of the two blocks\' medians; stalled_rss_mib_raw: the stall growth of the raw baseline; stalled_rss_added_by_stall_mib: the largest resident set during the stall minus the largest under load before it (what the stall itself adds); stalled_queue_max_mib: the largest output queue sampled during the stall',
-        pinning: 'on Linux with two CPUs or more, every sender is pinned to CPU 0 and every receiver to CPU 1 (taskset); settings.pinned says whether it was done',
+        informational:
+          "e2e_64k_vs_raw_default_heap: e2e_64k_vs_raw with both implementations in processes with V8's default heap sizing; e2e_256_vs_raw_send_promise: e2e_256_vs_raw with the peer's client awaiting the promise of send(…, { wait: true }) for every message instead of trySend while the queue has room; *_wall: the scale ratios from wall time per message instead of CPU time; rtt_p50_vs_raw_blocks: the median over blocks of the ratio of the two blocks' medians; stalled_rss_mib_raw: the stall growth of the raw baseline; stalled_rss_added_by_stall_mib: the largest resident set during the stall minus the largest under load before it (what the stall itself adds); stalled_queue_max_mib: the largest output queue sampled during the stall",
+        pinning:
+          'on Linux with two CPUs or more, every sender is pinned to CPU 0 and every receiver to CPU 1 (taskset); settings.pinned says whether it was done',
         nodeArgs: `every worker runs under node --import tsx --expose-gc ${HEAP_ARGS.join(' ')} (the default-heap case without ${HEAP_ARGS.join(' ')})`,
       },
       settings: { ...settings, pinned },

@@ -18,7 +18,16 @@
  */
 import { HEADER_SIZE, type KnownMessage, type MessageInput } from '../codec/src/index.js';
 import { KkcmPeer, type PeerEvent } from '../reference-impl/src/index.js';
-import { kindIndex, messageInput, payloadOf, serveCommands, type BenchEndpoint, type EndpointSink, type InitCommand, type Kind } from './workload.js';
+import {
+  kindIndex,
+  messageInput,
+  payloadOf,
+  serveCommands,
+  type BenchEndpoint,
+  type EndpointSink,
+  type InitCommand,
+  type Kind,
+} from './workload.js';
 
 const HOST = '127.0.0.1';
 
@@ -35,9 +44,10 @@ const WAIT = { wait: true } as const;
 
 async function start(init: InitCommand, sink: EndpointSink): Promise<BenchEndpoint> {
   const common = { nodeName: `bench-${init.side}`, deadConnectionMs: init.deadConnectionMs };
-  const peer = init.side === 'a'
-    ? new KkcmPeer({ role: 'master', listen: { host: HOST, port: 0 }, ...common })
-    : new KkcmPeer({ role: 'backup', connect: { host: HOST, port: init.port ?? 0 }, ...common });
+  const peer =
+    init.side === 'a'
+      ? new KkcmPeer({ role: 'master', listen: { host: HOST, port: 0 }, ...common })
+      : new KkcmPeer({ role: 'backup', connect: { host: HOST, port: init.port ?? 0 }, ...common });
   // An `event` listener receives every message as a tx or rx event (one object each), so
   // this one is removed as soon as the session is up: a session that drops during a case
   // shows as a failed send (ERR_SESSION_DOWN, ERR_NO_SESSION), which stops the benchmark.

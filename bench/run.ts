@@ -15,7 +15,13 @@
 import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { formatReport as formatCodecReport, machine, runCodecBench, TARGETS as CODEC_TARGETS, type CodecBenchReport } from '../codec/bench/codec-bench.js';
+import {
+  formatReport as formatCodecReport,
+  machine,
+  runCodecBench,
+  TARGETS as CODEC_TARGETS,
+  type CodecBenchReport,
+} from '../codec/bench/codec-bench.js';
 import { E2E_TARGETS, runE2eBench, type E2eCase, type E2eReport, type Target } from './e2e.js';
 
 /** Options of {@link runBench}. */
@@ -33,7 +39,9 @@ export interface BenchOptions {
 export interface BenchReport {
   readonly mode: 'full' | 'smoke';
   /** End-to-end cases, then the codec's (`suite` says which). */
-  readonly cases: readonly ((E2eCase & { readonly suite: 'e2e' }) | (CodecBenchReport['cases'][number] & { readonly suite: 'codec' }))[];
+  readonly cases: readonly (
+    (E2eCase & { readonly suite: 'e2e' }) | (CodecBenchReport['cases'][number] & { readonly suite: 'codec' })
+  )[];
   /** Every ratio: the end-to-end ones and the codec's. */
   readonly ratios: Readonly<Record<string, number>>;
   readonly targets: Readonly<Record<string, Target>>;
@@ -64,7 +72,12 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
 async function runBoth(options: BenchOptions): Promise<{ report: BenchReport; codec: CodecBenchReport | undefined }> {
   const smoke = options.smoke ?? false;
   const m = machineNow();
-  const e2e = await runE2eBench({ smoke, stallSeconds: options.stallSeconds, rounds: options.rounds, log: options.log });
+  const e2e = await runE2eBench({
+    smoke,
+    stallSeconds: options.stallSeconds,
+    rounds: options.rounds,
+    log: options.log,
+  });
   let codec: CodecBenchReport | undefined;
   if (options.codec !== false) {
     options.log?.('codec benchmark');
@@ -73,13 +86,18 @@ async function runBoth(options: BenchOptions): Promise<{ report: BenchReport; co
   const targets: Record<string, Target> = { ...E2E_TARGETS };
   if (codec !== undefined) for (const [k, min] of Object.entries(CODEC_TARGETS)) targets[k] = { min };
   const ratios: Record<string, number> = { ...e2e.ratios, ...(codec?.ratios ?? {}) };
-  const met = Object.fromEntries(Object.entries(targets).map(([k, t]) => {
-    const v = ratios[k]!;
-    return [k, (t.min === undefined || v >= t.min) && (t.max === undefined || v <= t.max)];
-  }));
+  const met = Object.fromEntries(
+    Object.entries(targets).map(([k, t]) => {
+      const v = ratios[k]!;
+      return [k, (t.min === undefined || v >= t.min) && (t.max === undefined || v <= t.max)];
+    }),
+  );
   const report: BenchReport = {
     mode: smoke ? 'smoke' : 'full',
-    cases: [...e2e.cases.map((c) => ({ ...c, suite: 'e2e' as const })), ...(codec?.cases ?? []).map((c) => ({ ...c, suite: 'codec' as const }))],
+    cases: [
+      ...e2e.cases.map((c) => ({ ...c, suite: 'e2e' as const })),
+      ...(codec?.cases ?? []).map((c) => ({ ...c, suite: 'codec' as const })),
+    ],
     ratios,
     targets,
     met,
@@ -91,7 +109,8 @@ async function runBoth(options: BenchOptions): Promise<{ report: BenchReport; co
   return { report, codec };
 }
 
-const fmt = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : n.toFixed(0));
+const fmt = (n: number): string =>
+  n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : n.toFixed(0);
 
 function targetText(t: Target | undefined): string {
   if (t === undefined) return '';
@@ -103,19 +122,31 @@ export function formatReport(report: BenchReport, codec?: CodecBenchReport): str
   const lines: string[] = [];
   const m = report.machine;
   const s = report.settings.e2e;
-  lines.push(`end-to-end benchmark (${report.mode}) — ${String(m.cpu)}, ${String(m.cores)} cores, node ${String(m.node)}, load average ${String(m.loadAverageAtStart)} → ${String(m.loadAverageAtEnd)}`);
-  lines.push(`median of ${s.rounds} rounds: throughput runs of ${s.runMs} ms after ${s.warmupMs} ms, round trips in ${s.rttBlocks} alternating blocks of ${s.rttBlockPings} pings; stall ${s.stallSeconds} s; workers: node ${s.nodeArgs.join(' ')}, ${s.pinned ? 'sender on CPU 0, receiver on CPU 1' : 'not pinned'}`);
+  lines.push(
+    `end-to-end benchmark (${report.mode}) — ${String(m.cpu)}, ${String(m.cores)} cores, node ${String(m.node)}, load average ${String(m.loadAverageAtStart)} → ${String(m.loadAverageAtEnd)}`,
+  );
+  lines.push(
+    `median of ${s.rounds} rounds: throughput runs of ${s.runMs} ms after ${s.warmupMs} ms, round trips in ${s.rttBlocks} alternating blocks of ${s.rttBlockPings} pings; stall ${s.stallSeconds} s; workers: node ${s.nodeArgs.join(' ')}, ${s.pinned ? 'sender on CPU 0, receiver on CPU 1' : 'not pinned'}`,
+  );
   lines.push('');
   const e2e = report.cases.filter((c): c is E2eCase & { suite: 'e2e' } => c.suite === 'e2e');
   const w = Math.max(...e2e.map((c) => c.name.length));
-  lines.push(`${'case'.padEnd(w)}  ${'impl'.padEnd(5)} ${'msg/s'.padStart(9)} ${'MiB/s'.padStart(8)} ${'cpu ns/msg'.padStart(10)} ${'spread'.padStart(7)}`);
+  lines.push(
+    `${'case'.padEnd(w)}  ${'impl'.padEnd(5)} ${'msg/s'.padStart(9)} ${'MiB/s'.padStart(8)} ${'cpu ns/msg'.padStart(10)} ${'spread'.padStart(7)}`,
+  );
   for (const c of e2e) {
     if (c.type === 'throughput') {
-      lines.push(`${c.name.padEnd(w)}  ${c.impl.padEnd(5)} ${fmt(c.msgsPerSec).padStart(9)} ${c.mibPerSec.toFixed(1).padStart(8)} ${c.cpuNsPerMsg.toFixed(0).padStart(10)} ${`${(c.spread * 100).toFixed(1)}%`.padStart(7)}`);
+      lines.push(
+        `${c.name.padEnd(w)}  ${c.impl.padEnd(5)} ${fmt(c.msgsPerSec).padStart(9)} ${c.mibPerSec.toFixed(1).padStart(8)} ${c.cpuNsPerMsg.toFixed(0).padStart(10)} ${`${(c.spread * 100).toFixed(1)}%`.padStart(7)}`,
+      );
     } else if (c.type === 'rtt') {
-      lines.push(`${c.name.padEnd(w)}  ${c.impl.padEnd(5)} p50 ${c.p50Us.toFixed(1)} µs, p99 ${c.p99Us.toFixed(1)} µs, max ${c.maxUs.toFixed(0)} µs (${c.samples} pings)`);
+      lines.push(
+        `${c.name.padEnd(w)}  ${c.impl.padEnd(5)} p50 ${c.p50Us.toFixed(1)} µs, p99 ${c.p99Us.toFixed(1)} µs, max ${c.maxUs.toFixed(0)} µs (${c.samples} pings)`,
+      );
     } else {
-      lines.push(`${c.name.padEnd(w)}  ${c.impl.padEnd(5)} rss idle ${c.rssIdleMiB.toFixed(1)}, loaded ≤ ${c.rssLoadMaxMiB.toFixed(1)}, stalled ≤ ${c.rssMaxMiB.toFixed(1)} (+${c.growthMiB.toFixed(1)}; heap ${c.memoryMiB.atMax.heapTotal.toFixed(1)}, buffers ${c.memoryMiB.atMax.arrayBuffers.toFixed(1)}), end ${c.rssStallEndMiB.toFixed(1)} MiB, queue ≤ ${c.queueMaxMiB.toFixed(1)} of ${c.queueLimitMiB} MiB, ${c.sentDuringStall} sent while stalled, ${c.survived ? 'link survived' : 'LINK LOST'}`);
+      lines.push(
+        `${c.name.padEnd(w)}  ${c.impl.padEnd(5)} rss idle ${c.rssIdleMiB.toFixed(1)}, loaded ≤ ${c.rssLoadMaxMiB.toFixed(1)}, stalled ≤ ${c.rssMaxMiB.toFixed(1)} (+${c.growthMiB.toFixed(1)}; heap ${c.memoryMiB.atMax.heapTotal.toFixed(1)}, buffers ${c.memoryMiB.atMax.arrayBuffers.toFixed(1)}), end ${c.rssStallEndMiB.toFixed(1)} MiB, queue ≤ ${c.queueMaxMiB.toFixed(1)} of ${c.queueLimitMiB} MiB, ${c.sentDuringStall} sent while stalled, ${c.survived ? 'link survived' : 'LINK LOST'}`,
+      );
     }
   }
   lines.push('');
@@ -127,9 +158,12 @@ export function formatReport(report: BenchReport, codec?: CodecBenchReport): str
   const kw = Math.max(...[...Object.keys(report.ratios), ...Object.keys(report.informational)].map((k) => k.length));
   for (const [k, v] of Object.entries(report.ratios)) {
     const t = report.targets[k];
-    lines.push(`${k.padEnd(kw)} ${v.toFixed(2).padStart(7)} ${targetText(t).padStart(7)}  ${t === undefined ? '' : report.met[k] === true ? 'ok' : 'MISSED'}`);
+    lines.push(
+      `${k.padEnd(kw)} ${v.toFixed(2).padStart(7)} ${targetText(t).padStart(7)}  ${t === undefined ? '' : report.met[k] === true ? 'ok' : 'MISSED'}`,
+    );
   }
-  for (const [k, v] of Object.entries(report.informational)) lines.push(`${k.padEnd(kw)} ${v.toFixed(2).padStart(7)}          (informational)`);
+  for (const [k, v] of Object.entries(report.informational))
+    lines.push(`${k.padEnd(kw)} ${v.toFixed(2).padStart(7)}          (informational)`);
   return lines.join('\n');
 }
 
@@ -162,7 +196,7 @@ async function main(argv: string[]): Promise<void> {
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   main(process.argv.slice(2)).catch((err: unknown) => {
-    console.error(err instanceof Error ? err.stack ?? err.message : String(err));
+    console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
     process.exitCode = 1;
   });
 }

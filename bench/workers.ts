@@ -28,10 +28,16 @@ process.once('exit', killAll);
 /** One worker process: a reference peer or a raw baseline endpoint. */
 export class Worker {
   private nextId = 1;
-  private readonly waiting = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  private readonly waiting = new Map<
+    number,
+    { resolve: (r: Reply) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
+  >();
   private exited: Error | undefined;
 
-  private constructor(readonly name: string, private readonly child: ChildProcess) {
+  private constructor(
+    readonly name: string,
+    private readonly child: ChildProcess,
+  ) {
     child.on('message', (m: Reply) => {
       const w = this.waiting.get(m.id);
       if (w === undefined) return;

@@ -73,7 +73,10 @@ export function messageInput(load: LoadSpec, i: number): MessageInput {
     case 'prl.packet': {
       const n = load.size - HEADER_SIZE - PACKET_FIXED_BODY;
       if (n < 0) throw new Error(`a PACKET cannot be ${load.size} bytes`);
-      return { name: 'prl.packet', body: { handle, direction: 1, ifIndex: 3, timestampNs: PACKET_TIMESTAMP_NS, packet: payloadOf(n) } };
+      return {
+        name: 'prl.packet',
+        body: { handle, direction: 1, ifIndex: 3, timestampNs: PACKET_TIMESTAMP_NS, packet: payloadOf(n) },
+      };
     }
     case 'sdrl.socketData': {
       const n = load.size - HEADER_SIZE - SOCKET_DATA_FIXED_BODY;
@@ -85,7 +88,18 @@ export function messageInput(load: LoadSpec, i: number): MessageInput {
     case 'psrm.tcpState':
       return {
         name: 'psrm.tcpState',
-        body: { handle, state: 4, windowScale: 7, mss: 1460, sndUna: 1000, sndNxt: 2000, rcvNxt: 3000, rcvWindow: 65535, tsRecent: 42, rttMicros: 250 },
+        body: {
+          handle,
+          state: 4,
+          windowScale: 7,
+          mss: 1460,
+          sndUna: 1000,
+          sndNxt: 2000,
+          rcvNxt: 3000,
+          rcvWindow: 65535,
+          tsRecent: 42,
+          rttMicros: 250,
+        },
       };
   }
 }
@@ -212,7 +226,16 @@ export function serveCommands(start: (init: InitCommand, sink: EndpointSink) => 
   let loops: Promise<void>[] = [];
   let loopError: Error | undefined;
   const pings = new Map<number, () => void>();
-  let watch: { timer: NodeJS.Timeout; maxRss: number; lastRss: number; maxQueueBytes: number; samples: number; atMax: WatchResult['atMax'] } | undefined;
+  let watch:
+    | {
+        timer: NodeJS.Timeout;
+        maxRss: number;
+        lastRss: number;
+        maxQueueBytes: number;
+        samples: number;
+        atMax: WatchResult['atMax'];
+      }
+    | undefined;
 
   const sink: EndpointSink = {
     received(kind, n, handle) {
@@ -256,7 +279,15 @@ export function serveCommands(start: (init: InitCommand, sink: EndpointSink) => 
 
   const mark = (): Mark => {
     const cpu = process.cpuUsage();
-    return { t: performance.now(), cpuUs: cpu.user + cpu.system, received, byKind: [...byKind], bytes, sent, handleSum };
+    return {
+      t: performance.now(),
+      cpuUs: cpu.user + cpu.system,
+      received,
+      byKind: [...byKind],
+      bytes,
+      sent,
+      handleSum,
+    };
   };
 
   const sample = (): void => {
@@ -303,7 +334,14 @@ export function serveCommands(start: (init: InitCommand, sink: EndpointSink) => 
       case 'watch':
         if (c.on) {
           if (watch !== undefined) clearInterval(watch.timer);
-          watch = { timer: setInterval(sample, 20), maxRss: 0, lastRss: 0, maxQueueBytes: 0, samples: 0, atMax: { heapTotal: 0, arrayBuffers: 0 } };
+          watch = {
+            timer: setInterval(sample, 20),
+            maxRss: 0,
+            lastRss: 0,
+            maxQueueBytes: 0,
+            samples: 0,
+            atMax: { heapTotal: 0, arrayBuffers: 0 },
+          };
           sample();
           return {};
         } else {
@@ -312,7 +350,15 @@ export function serveCommands(start: (init: InitCommand, sink: EndpointSink) => 
           sample();
           clearInterval(w.timer);
           watch = undefined;
-          return { watch: { maxRss: w.maxRss, lastRss: w.lastRss, maxQueueBytes: w.maxQueueBytes, samples: w.samples, atMax: w.atMax } };
+          return {
+            watch: {
+              maxRss: w.maxRss,
+              lastRss: w.lastRss,
+              maxQueueBytes: w.maxQueueBytes,
+              samples: w.samples,
+              atMax: w.atMax,
+            },
+          };
         }
       case 'exit':
         running = false;
@@ -326,7 +372,12 @@ export function serveCommands(start: (init: InitCommand, sink: EndpointSink) => 
   process.on('message', (m: Command & { id: number }) => {
     handle(m).then(
       (r) => process.send!({ id: m.id, ok: true, ...r }),
-      (err: unknown) => process.send!({ id: m.id, ok: false, error: err instanceof Error ? `${(err as { code?: string }).code ?? err.name}: ${err.message}` : String(err) }),
+      (err: unknown) =>
+        process.send!({
+          id: m.id,
+          ok: false,
+          error: err instanceof Error ? `${(err as { code?: string }).code ?? err.name}: ${err.message}` : String(err),
+        }),
     );
   });
   // The orchestrator died or closed the channel: nothing else will stop this process.

@@ -16,7 +16,14 @@ const E2E_RATIOS = [
   'stalled_rss_mib',
 ];
 
-const CODEC_RATIOS = ['decode_vs_handwritten', 'decode_vs_binary_parser', 'decode_vs_protobufjs', 'encode_vs_handwritten', 'encode_vs_protobufjs', 'framer1460_vs_decode'];
+const CODEC_RATIOS = [
+  'decode_vs_handwritten',
+  'decode_vs_binary_parser',
+  'decode_vs_protobufjs',
+  'encode_vs_handwritten',
+  'encode_vs_protobufjs',
+  'framer1460_vs_decode',
+];
 
 t.test('the benchmark runs every case in smoke mode and reports every ratio', async (t) => {
   // runBench checks first that the raw baseline sends exactly the bytes the codec encodes;
@@ -27,7 +34,8 @@ t.test('the benchmark runs every case in smoke mode and reports every ratio', as
     const value: unknown = report.ratios[key];
     t.ok(typeof value === 'number' && Number.isFinite(value), `${key} is a finite number`);
   }
-  for (const [key, value] of Object.entries(report.informational)) t.ok(Number.isFinite(value), `informational ${key} is finite`);
+  for (const [key, value] of Object.entries(report.informational))
+    t.ok(Number.isFinite(value), `informational ${key} is finite`);
   t.same(Object.keys(report.met).sort(), Object.keys(report.targets).sort(), 'every target has a verdict');
 
   const ids = report.cases.map((c) => ('id' in c ? c.id : ''));

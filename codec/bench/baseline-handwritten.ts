@@ -115,15 +115,27 @@ export function decodeHandwritten(frame: Uint8Array): HandwrittenMessage {
 
 // typeof first, as the generated codec: a bigint would make the bit operations throw a TypeError.
 function checkU32(v: number, path: string): void {
-  if (typeof v !== 'number' || v >>> 0 !== v) bad(typeof v === 'number' && Number.isInteger(v) ? 'ERR_VALUE_OUT_OF_RANGE' : 'ERR_INVALID_VALUE', `${path} is not a u32`);
+  if (typeof v !== 'number' || v >>> 0 !== v)
+    bad(
+      typeof v === 'number' && Number.isInteger(v) ? 'ERR_VALUE_OUT_OF_RANGE' : 'ERR_INVALID_VALUE',
+      `${path} is not a u32`,
+    );
 }
 
 function checkU16(v: number, path: string): void {
-  if (typeof v !== 'number' || (v & 0xffff) !== v) bad(typeof v === 'number' && Number.isInteger(v) ? 'ERR_VALUE_OUT_OF_RANGE' : 'ERR_INVALID_VALUE', `${path} is not a u16`);
+  if (typeof v !== 'number' || (v & 0xffff) !== v)
+    bad(
+      typeof v === 'number' && Number.isInteger(v) ? 'ERR_VALUE_OUT_OF_RANGE' : 'ERR_INVALID_VALUE',
+      `${path} is not a u16`,
+    );
 }
 
 function checkU8(v: number, path: string): void {
-  if (typeof v !== 'number' || (v & 0xff) !== v) bad(typeof v === 'number' && Number.isInteger(v) ? 'ERR_VALUE_OUT_OF_RANGE' : 'ERR_INVALID_VALUE', `${path} is not a u8`);
+  if (typeof v !== 'number' || (v & 0xff) !== v)
+    bad(
+      typeof v === 'number' && Number.isInteger(v) ? 'ERR_VALUE_OUT_OF_RANGE' : 'ERR_INVALID_VALUE',
+      `${path} is not a u8`,
+    );
 }
 
 /** Writes the header; checks the caller's header values. */
@@ -169,7 +181,8 @@ export function encodeHandwritten(msg: HandwrittenInput): Uint8Array {
   checkU8(body.direction, 'body.direction');
   checkU16(body.ifIndex, 'body.ifIndex');
   if (typeof body.timestampNs !== 'bigint') bad('ERR_INVALID_VALUE', 'body.timestampNs must be a bigint');
-  if (body.timestampNs < 0n || body.timestampNs > U64_MAX) bad('ERR_VALUE_OUT_OF_RANGE', 'body.timestampNs is not a u64');
+  if (body.timestampNs < 0n || body.timestampNs > U64_MAX)
+    bad('ERR_VALUE_OUT_OF_RANGE', 'body.timestampNs is not a u64');
   dv.setUint32(16, body.handle);
   dv.setUint8(20, body.direction);
   dv.setUint8(21, 0);

@@ -22,7 +22,16 @@ import { decodeMessage, encodeMessage, Framer, messageToJson, StreamDecoder } fr
 import { decodeHandwritten, encodeHandwritten } from './baseline-handwritten.js';
 import { fromProtoU64, ProtoAck, ProtoPacket, toProtoU64 } from './baseline-protobufjs.js';
 import { measure, median, type BenchCase, type CaseResult } from './measure.js';
-import { ackFrame, ackInput, chunks, CHUNK_BYTES, framedMessages, packet, packetFrame, STREAM_PACKETS } from './messages.js';
+import {
+  ackFrame,
+  ackInput,
+  chunks,
+  CHUNK_BYTES,
+  framedMessages,
+  packet,
+  packetFrame,
+  STREAM_PACKETS,
+} from './messages.js';
 
 /** Options of {@link runCodecBench}. */
 export interface CodecBenchOptions {
@@ -98,10 +107,17 @@ function selfCheck(bp: BinaryParserDecoder): void {
   check(isDeepStrictEqual(encodeHandwritten(ackInput), encodeMessage(ackInput)), 'hand-written encode of the ACK');
   check(isDeepStrictEqual(encodeHandwritten(packet), encodeMessage(packet)), 'hand-written encode of the PACKET');
   const ack = ProtoAck.decode(protoAckFrame) as unknown as { header: object; body: { upTo: number } };
-  check(isDeepStrictEqual({ ...ack.header }, { ...decodeMessage(ackFrame).header }) && ack.body.upTo === ackInput.body.upTo, 'protobufjs round trip of the ACK');
-  const pkt = ProtoPacket.decode(protoPacketFrame) as unknown as { body: { handle: number; timestampNs: unknown; packet: Uint8Array } };
   check(
-    pkt.body.handle === packet.body.handle && fromProtoU64(pkt.body.timestampNs) === packet.body.timestampNs && Buffer.compare(pkt.body.packet, packet.body.packet) === 0,
+    isDeepStrictEqual({ ...ack.header }, { ...decodeMessage(ackFrame).header }) && ack.body.upTo === ackInput.body.upTo,
+    'protobufjs round trip of the ACK',
+  );
+  const pkt = ProtoPacket.decode(protoPacketFrame) as unknown as {
+    body: { handle: number; timestampNs: unknown; packet: Uint8Array };
+  };
+  check(
+    pkt.body.handle === packet.body.handle &&
+      fromProtoU64(pkt.body.timestampNs) === packet.body.timestampNs &&
+      Buffer.compare(pkt.body.packet, packet.body.packet) === 0,
     'protobufjs round trip of the PACKET',
   );
   // The one-pass decoder decodes exactly the values decode alone decodes (its bytes fields
@@ -109,12 +125,21 @@ function selfCheck(bp: BinaryParserDecoder): void {
   const decoder = new StreamDecoder();
   const streamed = chunks.flatMap((c) => decoder.push(c)).map((m) => messageToJson(m));
   decoder.end();
-  check(isDeepStrictEqual(streamed, framedMessages.map((m) => messageToJson(decodeMessage(m)))), 'StreamDecoder of the PACKET stream');
+  check(
+    isDeepStrictEqual(
+      streamed,
+      framedMessages.map((m) => messageToJson(decodeMessage(m))),
+    ),
+    'StreamDecoder of the PACKET stream',
+  );
 }
 
 const protoHeader = (frame: Uint8Array): object => ({ ...decodeMessage(frame).header });
 const protoAckInput = { header: protoHeader(ackFrame), body: { upTo: ackInput.body.upTo } };
-const protoPacketInput = { header: protoHeader(packetFrame), body: { ...packet.body, timestampNs: toProtoU64(packet.body.timestampNs) } };
+const protoPacketInput = {
+  header: protoHeader(packetFrame),
+  body: { ...packet.body, timestampNs: toProtoU64(packet.body.timestampNs) },
+};
 const protoAckFrame = ProtoAck.encode(protoAckInput).finish();
 const protoPacketFrame = ProtoPacket.encode(protoPacketInput).finish();
 
@@ -123,29 +148,132 @@ function buildCases(bp: BinaryParserDecoder): BenchCase[] {
   const framerDecode = new Framer();
   const streamDecoder = new StreamDecoder();
   // The peer's tracing use: every frame handed to a callback, as a view.
-  const tracingDecoder = new StreamDecoder({ onFrame: (frame) => { sink = frame; } });
+  const tracingDecoder = new StreamDecoder({
+    onFrame: (frame) => {
+      sink = frame;
+    },
+  });
   // Each case has its own loop (call sites stay monomorphic) and stores every result in `sink`.
   return [
-    { name: `decode/${ACK}`, impl: 'kkcm', opsPerIteration: 1, run: (n) => { for (let i = 0; i < n; i++) sink = decodeMessage(ackFrame); } },
-    { name: `decode/${ACK}`, impl: 'handwritten', opsPerIteration: 1, run: (n) => { for (let i = 0; i < n; i++) sink = decodeHandwritten(ackFrame); } },
-    { name: `decode/${ACK}`, impl: 'binary-parser', opsPerIteration: 1, run: (n) => { for (let i = 0; i < n; i++) sink = bp.decode(ackFrame); } },
-    { name: `decode/${ACK}`, impl: 'protobufjs', opsPerIteration: 1, run: (n) => { for (let i = 0; i < n; i++) sink = ProtoAck.decode(protoAckFrame); } },
-    { name: `decode/${PACKET}`, impl: 'kkcm', opsPerIteration: 1, run: (n) => { for (let i = 0; i < n; i++) sink = decodeMessage(packetFrame); } },
-    { name: `decode/${PACKET}`, impl: 'handwritten', opsPerIteration: 1, run: (n) => { for (let i = 0; i < n; i++) sink = decodeHandwritten(packetFrame); } },
-    { name: `decode/${PACKET}`, impl: 'binary-parser', opsPerIteration: 1, run: (n) => { for (let i = 0; i < n; i++) sink = bp.decode(packetFrame); } },
-    { name: `decode/${PACKET}`, impl: 'protobufjs', opsPerIteration: 1, run: (n) => { for (let i = 0; i < n; i++) sink = ProtoPacket.decode(protoPacketFrame); } },
-    { name: `encode/${ACK}`, impl: 'kkcm', opsPerIteration: 1, run: (n) => { for (let i = 0; i < n; i++) sink = encodeMessage(ackInput); } },
-    { name: `encode/${ACK}`, impl: 'handwritten', opsPerIteration: 1, run: (n) => { for (let i = 0; i < n; i++) sink = encodeHandwritten(ackInput); } },
-    { name: `encode/${ACK}`, impl: 'protobufjs', opsPerIteration: 1, run: (n) => { for (let i = 0; i < n; i++) sink = ProtoAck.encode(protoAckInput).finish(); } },
-    { name: `encode/${PACKET}`, impl: 'kkcm', opsPerIteration: 1, run: (n) => { for (let i = 0; i < n; i++) sink = encodeMessage(packet); } },
-    { name: `encode/${PACKET}`, impl: 'handwritten', opsPerIteration: 1, run: (n) => { for (let i = 0; i < n; i++) sink = encodeHandwritten(packet); } },
-    { name: `encode/${PACKET}`, impl: 'protobufjs', opsPerIteration: 1, run: (n) => { for (let i = 0; i < n; i++) sink = ProtoPacket.encode(protoPacketInput).finish(); } },
+    {
+      name: `decode/${ACK}`,
+      impl: 'kkcm',
+      opsPerIteration: 1,
+      run: (n) => {
+        for (let i = 0; i < n; i++) sink = decodeMessage(ackFrame);
+      },
+    },
+    {
+      name: `decode/${ACK}`,
+      impl: 'handwritten',
+      opsPerIteration: 1,
+      run: (n) => {
+        for (let i = 0; i < n; i++) sink = decodeHandwritten(ackFrame);
+      },
+    },
+    {
+      name: `decode/${ACK}`,
+      impl: 'binary-parser',
+      opsPerIteration: 1,
+      run: (n) => {
+        for (let i = 0; i < n; i++) sink = bp.decode(ackFrame);
+      },
+    },
+    {
+      name: `decode/${ACK}`,
+      impl: 'protobufjs',
+      opsPerIteration: 1,
+      run: (n) => {
+        for (let i = 0; i < n; i++) sink = ProtoAck.decode(protoAckFrame);
+      },
+    },
+    {
+      name: `decode/${PACKET}`,
+      impl: 'kkcm',
+      opsPerIteration: 1,
+      run: (n) => {
+        for (let i = 0; i < n; i++) sink = decodeMessage(packetFrame);
+      },
+    },
+    {
+      name: `decode/${PACKET}`,
+      impl: 'handwritten',
+      opsPerIteration: 1,
+      run: (n) => {
+        for (let i = 0; i < n; i++) sink = decodeHandwritten(packetFrame);
+      },
+    },
+    {
+      name: `decode/${PACKET}`,
+      impl: 'binary-parser',
+      opsPerIteration: 1,
+      run: (n) => {
+        for (let i = 0; i < n; i++) sink = bp.decode(packetFrame);
+      },
+    },
+    {
+      name: `decode/${PACKET}`,
+      impl: 'protobufjs',
+      opsPerIteration: 1,
+      run: (n) => {
+        for (let i = 0; i < n; i++) sink = ProtoPacket.decode(protoPacketFrame);
+      },
+    },
+    {
+      name: `encode/${ACK}`,
+      impl: 'kkcm',
+      opsPerIteration: 1,
+      run: (n) => {
+        for (let i = 0; i < n; i++) sink = encodeMessage(ackInput);
+      },
+    },
+    {
+      name: `encode/${ACK}`,
+      impl: 'handwritten',
+      opsPerIteration: 1,
+      run: (n) => {
+        for (let i = 0; i < n; i++) sink = encodeHandwritten(ackInput);
+      },
+    },
+    {
+      name: `encode/${ACK}`,
+      impl: 'protobufjs',
+      opsPerIteration: 1,
+      run: (n) => {
+        for (let i = 0; i < n; i++) sink = ProtoAck.encode(protoAckInput).finish();
+      },
+    },
+    {
+      name: `encode/${PACKET}`,
+      impl: 'kkcm',
+      opsPerIteration: 1,
+      run: (n) => {
+        for (let i = 0; i < n; i++) sink = encodeMessage(packet);
+      },
+    },
+    {
+      name: `encode/${PACKET}`,
+      impl: 'handwritten',
+      opsPerIteration: 1,
+      run: (n) => {
+        for (let i = 0; i < n; i++) sink = encodeHandwritten(packet);
+      },
+    },
+    {
+      name: `encode/${PACKET}`,
+      impl: 'protobufjs',
+      opsPerIteration: 1,
+      run: (n) => {
+        for (let i = 0; i < n; i++) sink = ProtoPacket.encode(protoPacketInput).finish();
+      },
+    },
     {
       name: `stream-decode/${PACKET}`,
       impl: 'kkcm',
       opsPerIteration: STREAM_PACKETS,
       run: (n) => {
-        for (let i = 0; i < n; i++) for (let j = 0; j < framedMessages.length; j++) sink = decodeMessage(framedMessages[j]!);
+        for (let i = 0; i < n; i++)
+          for (let j = 0; j < framedMessages.length; j++) sink = decodeMessage(framedMessages[j]!);
       },
     },
     {
@@ -212,7 +340,14 @@ function ratiosFor(results: readonly CaseResult[], message: string): Partial<Cod
     encode_vs_handwritten: ratio(results, `encode/${message}`, 'kkcm', `encode/${message}`, 'handwritten'),
     encode_vs_protobufjs: ratio(results, `encode/${message}`, 'kkcm', `encode/${message}`, 'protobufjs'),
   };
-  if (message === PACKET) out.framer1460_vs_decode = ratio(results, `framer${CHUNK_BYTES}+decode/${PACKET}`, 'kkcm', `stream-decode/${PACKET}`, 'kkcm');
+  if (message === PACKET)
+    out.framer1460_vs_decode = ratio(
+      results,
+      `framer${CHUNK_BYTES}+decode/${PACKET}`,
+      'kkcm',
+      `stream-decode/${PACKET}`,
+      'kkcm',
+    );
   return out;
 }
 
@@ -255,7 +390,9 @@ export function runCodecBench(options: CodecBenchOptions = {}): CodecBenchReport
   const ack = ratiosFor(results, ACK);
   const pkt = ratiosFor(results, PACKET);
   const ratios = pkt as CodecRatios;
-  const met = Object.fromEntries(Object.entries(TARGETS).map(([k, min]) => [k, ratios[k as keyof CodecRatios] >= min])) as Record<keyof CodecRatios, boolean>;
+  const met = Object.fromEntries(
+    Object.entries(TARGETS).map(([k, min]) => [k, ratios[k as keyof CodecRatios] >= min]),
+  ) as Record<keyof CodecRatios, boolean>;
   return {
     mode: smoke ? 'smoke' : 'full',
     cases: results.map((r) => ({ id: `${r.impl} ${r.name}`, ...r })),
@@ -264,7 +401,8 @@ export function runCodecBench(options: CodecBenchOptions = {}): CodecBenchReport
     ratiosByMessage: { [ACK]: ack, [PACKET]: pkt, geomean: geomean(ack, pkt) },
     definitions: {
       opsPerSec: 'messages per second, median of the rounds',
-      ratios: 'ours / theirs, above 1 means ours is faster: the median over rounds of the ratio of the two throughputs measured in the same round',
+      ratios:
+        'ours / theirs, above 1 means ours is faster: the median over rounds of the ratio of the two throughputs measured in the same round',
       decode: 'decodeMessage(frame) of one whole message, all checks on; baselines decode the same message',
       encode: 'encodeMessage(input) into a fresh buffer; baselines encode the same values into a fresh buffer',
       framer1460_vs_decode: `messages/s of StreamDecoder.push (framing and decoding in one pass, all checks on) over a stream of ${STREAM_PACKETS} PACKETs cut into ${CHUNK_BYTES}-byte chunks, divided by messages/s of decodeMessage alone over the same ${STREAM_PACKETS} messages (the views and copies a Framer returned, collected beforehand)`,
@@ -277,29 +415,41 @@ export function runCodecBench(options: CodecBenchOptions = {}): CodecBenchReport
   };
 }
 
-const fmt = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : n.toFixed(0));
+const fmt = (n: number): string =>
+  n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : n.toFixed(0);
 
 /** Formats a report as the plain-text table `npm run bench:codec` prints. */
 export function formatReport(report: CodecBenchReport): string {
   const lines: string[] = [];
   const m = report.machine;
   lines.push(`codec benchmark (${report.mode}) — ${String(m.cpu)}, ${String(m.cores)} cores, node ${String(m.node)}`);
-  lines.push(`median of ${report.settings.rounds} rounds × ${report.settings.roundMs} ms after ${report.settings.warmupMs} ms warm-up`);
+  lines.push(
+    `median of ${report.settings.rounds} rounds × ${report.settings.roundMs} ms after ${report.settings.warmupMs} ms warm-up`,
+  );
   lines.push('');
   const w = Math.max(...report.cases.map((c) => c.name.length));
-  lines.push(`${'case'.padEnd(w)}  ${'impl'.padEnd(13)} ${'msg/s'.padStart(9)} ${'ns/msg'.padStart(8)} ${'spread'.padStart(7)} ${'kkcm ×'.padStart(7)}`);
+  lines.push(
+    `${'case'.padEnd(w)}  ${'impl'.padEnd(13)} ${'msg/s'.padStart(9)} ${'ns/msg'.padStart(8)} ${'spread'.padStart(7)} ${'kkcm ×'.padStart(7)}`,
+  );
   for (const c of report.cases) {
     const ours = report.cases.find((x) => x.name === c.name && x.impl === 'kkcm');
     const rel = ours !== undefined && c.impl !== 'kkcm' ? (ours.opsPerSec / c.opsPerSec).toFixed(2) : '';
-    lines.push(`${c.name.padEnd(w)}  ${c.impl.padEnd(13)} ${fmt(c.opsPerSec).padStart(9)} ${c.nsPerOp.toFixed(1).padStart(8)} ${`${(c.spread * 100).toFixed(1)}%`.padStart(7)} ${rel.padStart(7)}`);
+    lines.push(
+      `${c.name.padEnd(w)}  ${c.impl.padEnd(13)} ${fmt(c.opsPerSec).padStart(9)} ${c.nsPerOp.toFixed(1).padStart(8)} ${`${(c.spread * 100).toFixed(1)}%`.padStart(7)} ${rel.padStart(7)}`,
+    );
   }
   lines.push('');
   lines.push(`ratios (ours / theirs), ${report.ratioBasis}`);
   const byMessage = report.ratiosByMessage;
-  lines.push(`${'ratio'.padEnd(24)} ${'target'.padStart(7)} ${PACKET.padStart(16)} ${ACK.padStart(12)} ${'geomean'.padStart(8)}`);
+  lines.push(
+    `${'ratio'.padEnd(24)} ${'target'.padStart(7)} ${PACKET.padStart(16)} ${ACK.padStart(12)} ${'geomean'.padStart(8)}`,
+  );
   for (const [k, target] of Object.entries(report.targets) as [keyof CodecRatios, number][]) {
-    const cell = (v: number | undefined, width: number): string => (v === undefined ? '' : v.toFixed(2)).padStart(width);
-    lines.push(`${k.padEnd(24)} ${`≥${target}`.padStart(7)} ${cell(report.ratios[k], 16)} ${cell(byMessage[ACK]?.[k], 12)} ${cell(byMessage.geomean?.[k], 8)}  ${report.met[k] ? 'ok' : 'MISSED'}`);
+    const cell = (v: number | undefined, width: number): string =>
+      (v === undefined ? '' : v.toFixed(2)).padStart(width);
+    lines.push(
+      `${k.padEnd(24)} ${`≥${target}`.padStart(7)} ${cell(report.ratios[k], 16)} ${cell(byMessage[ACK]?.[k], 12)} ${cell(byMessage.geomean?.[k], 8)}  ${report.met[k] ? 'ok' : 'MISSED'}`,
+    );
   }
   return lines.join('\n');
 }
@@ -310,4 +460,5 @@ function main(argv: readonly string[]): void {
   else console.log(formatReport(report));
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) main(process.argv.slice(2));
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href)
+  main(process.argv.slice(2));

@@ -65,13 +65,18 @@ export const packet: MessageInput & { name: 'prl.packet' } = packetInput(42);
 /** Encoded PACKET, as a socket would deliver it (a Node Buffer). */
 export const packetFrame: Uint8Array = encodeMessage(packet);
 
-if (ackFrame.byteLength !== 20 || packetFrame.byteLength !== PACKET_MESSAGE_BYTES) throw new Error('benchmark messages have the wrong size');
+if (ackFrame.byteLength !== 20 || packetFrame.byteLength !== PACKET_MESSAGE_BYTES)
+  throw new Error('benchmark messages have the wrong size');
 
 /** The framer stream: {@link STREAM_PACKETS} packets back to back in one buffer. */
-export const stream: Buffer = Buffer.concat(Array.from({ length: STREAM_PACKETS }, (_, i) => encodeMessage(packetInput(i))));
+export const stream: Buffer = Buffer.concat(
+  Array.from({ length: STREAM_PACKETS }, (_, i) => encodeMessage(packetInput(i))),
+);
 
 /** The stream cut into {@link CHUNK_BYTES}-byte chunks (views, as socket reads would be). */
-export const chunks: readonly Uint8Array[] = Array.from({ length: stream.byteLength / CHUNK_BYTES }, (_, i) => stream.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES));
+export const chunks: readonly Uint8Array[] = Array.from({ length: stream.byteLength / CHUNK_BYTES }, (_, i) =>
+  stream.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES),
+);
 
 /**
  * The messages the framer returns for {@link chunks} (views into the chunks, and copies for
@@ -82,6 +87,7 @@ export const framedMessages: readonly Uint8Array[] = (() => {
   const framer = new Framer();
   const out = chunks.flatMap((c) => framer.push(c));
   framer.end();
-  if (out.length !== STREAM_PACKETS || Buffer.compare(Buffer.concat(out), stream) !== 0) throw new Error('the framer did not return the stream');
+  if (out.length !== STREAM_PACKETS || Buffer.compare(Buffer.concat(out), stream) !== 0)
+    throw new Error('the framer did not return the stream');
   return out;
 })();

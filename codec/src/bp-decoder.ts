@@ -106,8 +106,14 @@ interface CompiledFields {
 }
 
 const INT_PARSERS = {
-  u8: 'uint8', u16: 'uint16be', u32: 'uint32be', u64: 'uint64be',
-  i8: 'int8', i16: 'int16be', i32: 'int32be', i64: 'int64be',
+  u8: 'uint8',
+  u16: 'uint16be',
+  u32: 'uint32be',
+  u64: 'uint64be',
+  i8: 'int8',
+  i16: 'int16be',
+  i32: 'int32be',
+  i64: 'int64be',
 } as const;
 
 type IntType = keyof typeof INT_PARSERS;
@@ -159,7 +165,11 @@ class BodyCompiler {
     while (i < fields.length) {
       // A run of fixed-size fields gets one bounds check, as the body layout reads it.
       const run: { f: FieldSpec; size: number }[] = [];
-      for (let size = this.fixed(fields[i]!); i < fields.length && size !== undefined; size = i < fields.length ? this.fixed(fields[i]!) : undefined) {
+      for (
+        let size = this.fixed(fields[i]!);
+        i < fields.length && size !== undefined;
+        size = i < fields.length ? this.fixed(fields[i]!) : undefined
+      ) {
         run.push({ f: fields[i++]!, size });
       }
       if (run.length > 0) {
@@ -171,16 +181,25 @@ class BodyCompiler {
       if (f.type === 'bytes' && f.rest === true) {
         // readUntil 'eof' slices to the end without moving the offset: move it explicitly.
         const at = this.tempName('at');
-        p = p.saveOffset(at).buffer(f.name, { readUntil: 'eof' }).seek(function (this: Scope) {
-          return state.end - (this[at] as number);
-        });
+        p = p
+          .saveOffset(at)
+          .buffer(f.name, { readUntil: 'eof' })
+          .seek(function (this: Scope) {
+            return state.end - (this[at] as number);
+          });
       } else if (f.type === 'bytes' || f.type === 'string') {
         const at = this.tempName('at');
         const lengthField = f.length ?? '';
         const length = function (this: Scope): number {
           const n = this[lengthField] as number;
           const o = this[at] as number;
-          if (n > state.end - o) reject('ERR_BAD_LENGTH_FIELD', `${path} needs ${n} bytes at ${o + state.at}, only ${state.end - o} remain`, o + state.at, path);
+          if (n > state.end - o)
+            reject(
+              'ERR_BAD_LENGTH_FIELD',
+              `${path} needs ${n} bytes at ${o + state.at}, only ${state.end - o} remain`,
+              o + state.at,
+              path,
+            );
           return n;
         };
         if (f.type === 'bytes') {
@@ -202,12 +221,19 @@ class BodyCompiler {
           const o = this[at] as number;
           const room = state.end - o;
           if (itemSize > 0 ? n * itemSize > room : n > room) {
-            reject('ERR_BAD_COUNT', `${path} announces ${n} items, only ${room} bytes remain at ${o + state.at}`, o + state.at, path);
+            reject(
+              'ERR_BAD_COUNT',
+              `${path} announces ${n} items, only ${room} bytes remain at ${o + state.at}`,
+              o + state.at,
+              path,
+            );
           }
           return n;
         };
         const items = this.fields(this.model.struct(item).fields, `${path}[]`, false);
-        p = p.saveOffset(at).array(f.name, { type: items.parser, length: count, formatter: (list: Scope[]) => list.map(items.project) });
+        p = p
+          .saveOffset(at)
+          .array(f.name, { type: items.parser, length: count, formatter: (list: Scope[]) => list.map(items.project) });
       } else if (f.type === 'struct') {
         const inner = this.fields(this.model.struct(f.struct ?? '').fields, path, false);
         p = p.nest(f.name, { type: inner.parser, formatter: inner.project });
@@ -219,13 +245,26 @@ class BodyCompiler {
     }
     if (top) {
       p = p.saveOffset('$end', {
-        assert: asAssert((o: number) => o === state.end || reject('ERR_TRAILING_BYTES', `${state.end - o} bytes after the last field at ${o + state.at}`, o + state.at, 'body')),
+        assert: asAssert(
+          (o: number) =>
+            o === state.end ||
+            reject(
+              'ERR_TRAILING_BYTES',
+              `${state.end - o} bytes after the last field at ${o + state.at}`,
+              o + state.at,
+              'body',
+            ),
+        ),
       });
     }
     return { parser: p, project: projection(fields) };
   }
 
-  private fixedRun(p: Parser, run: readonly { f: FieldSpec; size: number }[], pathOf: (f: FieldSpec) => string): Parser {
+  private fixedRun(
+    p: Parser,
+    run: readonly { f: FieldSpec; size: number }[],
+    pathOf: (f: FieldSpec) => string,
+  ): Parser {
     const state = this.state;
     const total = run.reduce((n, r) => n + r.size, 0);
     p = p.saveOffset(this.tempName('run'), {
@@ -237,7 +276,11 @@ class BodyCompiler {
         case 'reserved':
           p = p.buffer(f.name, {
             length: size,
-            assert: asAssert((b: Uint8Array) => b.every((x) => x === 0) || reject('ERR_RESERVED_NONZERO', `${path} must be zero`, b.byteOffset - state.base + state.at, path)),
+            assert: asAssert(
+              (b: Uint8Array) =>
+                b.every((x) => x === 0) ||
+                reject('ERR_RESERVED_NONZERO', `${path} must be zero`, b.byteOffset - state.base + state.at, path),
+            ),
           });
           break;
         case 'bytes':
@@ -260,10 +303,21 @@ class BodyCompiler {
 }
 
 /** A run of fixed fields does not fit: names the first field that runs past the end. */
-function truncated(start: number, state: ParseState, run: readonly { f: FieldSpec; size: number }[], pathOf: (f: FieldSpec) => string): never {
+function truncated(
+  start: number,
+  state: ParseState,
+  run: readonly { f: FieldSpec; size: number }[],
+  pathOf: (f: FieldSpec) => string,
+): never {
   let o = start;
   for (const { f, size } of run) {
-    if (o + size > state.end) reject('ERR_TRUNCATED_BODY', `body ends at byte ${state.end + state.at}, ${pathOf(f)} needs ${size} bytes at ${o + state.at}`, o + state.at, pathOf(f));
+    if (o + size > state.end)
+      reject(
+        'ERR_TRUNCATED_BODY',
+        `body ends at byte ${state.end + state.at}, ${pathOf(f)} needs ${size} bytes at ${o + state.at}`,
+        o + state.at,
+        pathOf(f),
+      );
     o += size;
   }
   /* c8 ignore next */
@@ -298,7 +352,10 @@ function projection(fields: readonly FieldSpec[]): Projection {
  * @throws Error when the spec uses a field type this decoder cannot build (none of the
  *   spec language's types).
  */
-export function createBinaryParserDecoder(spec: ProtocolSpec, options: BinaryParserDecoderOptions = {}): BinaryParserDecoder {
+export function createBinaryParserDecoder(
+  spec: ProtocolSpec,
+  options: BinaryParserDecoderOptions = {},
+): BinaryParserDecoder {
   const model = new SpecModel(spec);
   const headerSize = spec.header.size;
   const magic = spec.header.magic;
@@ -317,27 +374,78 @@ export function createBinaryParserDecoder(spec: ProtocolSpec, options: BinaryPar
   const state: ParseState = { end: 0, base: 0, at: headerSize };
   const compiler = new BodyCompiler(model, state);
   const bodies = new Map<number, { readonly name: string } & CompiledFields>();
-  for (const m of model.messages) bodies.set((m.type << 8) | m.subtype, { name: m.name, ...compiler.fields(m.fields, 'body', true) });
+  for (const m of model.messages)
+    bodies.set((m.type << 8) | m.subtype, { name: m.name, ...compiler.fields(m.fields, 'body', true) });
 
   function decode(frame: Uint8Array): BpDecodedMessage {
-    if (frame.byteLength < headerSize) reject('ERR_STREAM_TRUNCATED', `${frame.byteLength} bytes, a header needs ${headerSize}`, 0);
+    if (frame.byteLength < headerSize)
+      reject('ERR_STREAM_TRUNCATED', `${frame.byteLength} bytes, a header needs ${headerSize}`, 0);
     const h = header.parse(frame) as Scope & BpHeader & { magic: number };
-    if (h.magic !== magic) reject('ERR_BAD_MAGIC', `magic is 0x${h.magic.toString(16).padStart(8, '0')}, expected 0x${magic.toString(16)}`, offsetOf('magic'), 'header.magic');
+    if (h.magic !== magic)
+      reject(
+        'ERR_BAD_MAGIC',
+        `magic is 0x${h.magic.toString(16).padStart(8, '0')}, expected 0x${magic.toString(16)}`,
+        offsetOf('magic'),
+        'header.magic',
+      );
     if (h.version < minVersion || h.version > maxVersion) {
-      reject('ERR_UNSUPPORTED_VERSION', `version ${h.version}, expected ${minVersion}..${maxVersion}`, offsetOf('version'), 'header.version');
+      reject(
+        'ERR_UNSUPPORTED_VERSION',
+        `version ${h.version}, expected ${minVersion}..${maxVersion}`,
+        offsetOf('version'),
+        'header.version',
+      );
     }
-    if ((h.flags & reservedFlags) !== 0) reject('ERR_RESERVED_FLAG', `reserved flag bits set: 0x${(h.flags & reservedFlags).toString(16)}`, offsetOf('flags'), 'header.flags');
-    if (h.length < headerSize) reject('ERR_LENGTH_TOO_SMALL', `length ${h.length} is smaller than the header (${headerSize})`, offsetOf('length'), 'header.length');
-    if (h.length > maxMessage) reject('ERR_FRAME_TOO_LARGE', `length ${h.length} exceeds the limit of ${maxMessage} bytes`, offsetOf('length'), 'header.length');
-    if (frame.byteLength < h.length) reject('ERR_STREAM_TRUNCATED', `message of ${h.length} bytes, only ${frame.byteLength} present`, 0);
-    if (frame.byteLength > h.length) reject('ERR_TRAILING_BYTES', `${frame.byteLength - h.length} bytes after the message`, h.length, 'body');
-    const hdr: BpHeader = { version: h.version, flags: h.flags, type: h.type, subtype: h.subtype, length: h.length, seq: h.seq };
+    if ((h.flags & reservedFlags) !== 0)
+      reject(
+        'ERR_RESERVED_FLAG',
+        `reserved flag bits set: 0x${(h.flags & reservedFlags).toString(16)}`,
+        offsetOf('flags'),
+        'header.flags',
+      );
+    if (h.length < headerSize)
+      reject(
+        'ERR_LENGTH_TOO_SMALL',
+        `length ${h.length} is smaller than the header (${headerSize})`,
+        offsetOf('length'),
+        'header.length',
+      );
+    if (h.length > maxMessage)
+      reject(
+        'ERR_FRAME_TOO_LARGE',
+        `length ${h.length} exceeds the limit of ${maxMessage} bytes`,
+        offsetOf('length'),
+        'header.length',
+      );
+    if (frame.byteLength < h.length)
+      reject('ERR_STREAM_TRUNCATED', `message of ${h.length} bytes, only ${frame.byteLength} present`, 0);
+    if (frame.byteLength > h.length)
+      reject('ERR_TRAILING_BYTES', `${frame.byteLength - h.length} bytes after the message`, h.length, 'body');
+    const hdr: BpHeader = {
+      version: h.version,
+      flags: h.flags,
+      type: h.type,
+      subtype: h.subtype,
+      length: h.length,
+      seq: h.seq,
+    };
     const body = frame.subarray(headerSize, h.length);
     const known = bodies.get((hdr.type << 8) | hdr.subtype);
     if (known === undefined) {
       if ((hdr.flags & mayIgnore) !== 0) return { name: null, header: hdr, body };
-      if (model.messageType(hdr.type) === undefined) reject('ERR_UNKNOWN_TYPE', `unknown type 0x${hdr.type.toString(16)} without mayIgnore`, offsetOf('type'), 'header.type');
-      return reject('ERR_UNKNOWN_SUBTYPE', `unknown subtype 0x${hdr.subtype.toString(16)} of type 0x${hdr.type.toString(16)} without mayIgnore`, offsetOf('subtype'), 'header.subtype');
+      if (model.messageType(hdr.type) === undefined)
+        reject(
+          'ERR_UNKNOWN_TYPE',
+          `unknown type 0x${hdr.type.toString(16)} without mayIgnore`,
+          offsetOf('type'),
+          'header.type',
+        );
+      return reject(
+        'ERR_UNKNOWN_SUBTYPE',
+        `unknown subtype 0x${hdr.subtype.toString(16)} of type 0x${hdr.type.toString(16)} without mayIgnore`,
+        offsetOf('subtype'),
+        'header.subtype',
+      );
     }
     state.end = body.byteLength;
     state.base = body.byteOffset;
@@ -347,7 +455,8 @@ export function createBinaryParserDecoder(spec: ProtocolSpec, options: BinaryPar
     } catch (err) {
       // The run checks make this unreachable for a valid spec; kept as the last word.
       /* c8 ignore next */
-      if (err instanceof RangeError) reject('ERR_TRUNCATED_BODY', `body ends before its layout does (${err.message})`, h.length, 'body');
+      if (err instanceof RangeError)
+        reject('ERR_TRUNCATED_BODY', `body ends before its layout does (${err.message})`, h.length, 'body');
       throw err;
     }
     return { name: known.name, header: hdr, body: known.project(raw) };

@@ -104,7 +104,12 @@ export abstract class FrameReader<T> {
   private failedBytes: Uint8Array | undefined;
 
   constructor(options: DecodeOptions) {
-    this.options = { maxMessage: options.maxMessage, version: options.version, anyVersion: options.anyVersion, channel: options.channel };
+    this.options = {
+      maxMessage: options.maxMessage,
+      version: options.version,
+      anyVersion: options.anyVersion,
+      channel: options.channel,
+    };
   }
 
   /** Bytes held for an incomplete message. Never more than the message length limit. */
@@ -202,7 +207,9 @@ export abstract class FrameReader<T> {
       this.failurePending = false;
       throw this.failure;
     }
-    throw new CodecError('ERR_STREAM_FAILED', `stream already failed: ${this.failure?.code ?? ''}`, { offset: this.consumed });
+    throw new CodecError('ERR_STREAM_FAILED', `stream already failed: ${this.failure?.code ?? ''}`, {
+      offset: this.consumed,
+    });
   }
 
   /**
@@ -216,7 +223,13 @@ export abstract class FrameReader<T> {
       return;
     }
     const held = this.buffered;
-    if (held > 0) this.failWith(new CodecError('ERR_STREAM_TRUNCATED', `stream ended inside a message (${held} bytes held)`, { offset: this.consumed }), 0);
+    if (held > 0)
+      this.failWith(
+        new CodecError('ERR_STREAM_TRUNCATED', `stream ended inside a message (${held} bytes held)`, {
+          offset: this.consumed,
+        }),
+        0,
+      );
   }
 
   private readHeader(chunk: Uint8Array, pos: number, out: T[]): number {
@@ -314,7 +327,8 @@ export abstract class FrameReader<T> {
       }
     } catch (err) {
       if (err instanceof CodecError) {
-        this.failedBytes = start === 0 && end === b.byteLength ? b : new Uint8Array(b.buffer, b.byteOffset + start, end - start);
+        this.failedBytes =
+          start === 0 && end === b.byteLength ? b : new Uint8Array(b.buffer, b.byteOffset + start, end - start);
         // `consumed` is the stream offset of the message, which starts at `start` in `b`.
         this.failWith(err, this.consumed - start);
       }

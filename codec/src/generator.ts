@@ -101,7 +101,8 @@ function genProtocol(ctx: Ctx): string {
   const known = spec.flags.reduce((m, f) => m | f.mask, 0);
   out += `/** Flag bits that are reserved and must be zero. */\nexport const FLAGS_RESERVED_MASK = ${hex(~known & 0xff)};\n\n`;
 
-  out += '/** Channel name. */\nexport type ChannelName = ' + spec.channels.map((c) => `'${c.name}'`).join(' | ') + ';\n';
+  out +=
+    '/** Channel name. */\nexport type ChannelName = ' + spec.channels.map((c) => `'${c.name}'`).join(' | ') + ';\n';
   out += '/** Channel ids by name. */\nexport const ChannelId = {\n';
   for (const c of spec.channels) out += docComment(c.doc, '  ') + `  ${c.name}: ${c.id},\n`;
   out += '} as const;\n\n';
@@ -128,28 +129,33 @@ function genProtocol(ctx: Ctx): string {
     out += `export type ${P}Value = (typeof ${P})[keyof typeof ${P}] | (number & {});\n\n`;
   }
 
-  out += '/** Enum names by enum, then by value. */\nexport const ENUM_NAMES: Readonly<Record<string, Readonly<Record<number, string>>>> = {\n';
+  out +=
+    '/** Enum names by enum, then by value. */\nexport const ENUM_NAMES: Readonly<Record<string, Readonly<Record<number, string>>>> = {\n';
   for (const [name, e] of Object.entries(spec.enums)) {
     out += `  ${name}: { ${e.values.map((v) => `${v.value}: '${v.name}'`).join(', ')} },\n`;
   }
   out += '};\n\n';
 
   out += '/** Limits, in the unit the spec gives. */\nexport const Limits = {\n';
-  for (const [k, q] of Object.entries(spec.limits)) out += docComment(`${q.doc} (${q.unit})`, '  ') + `  ${k}: ${q.value},\n`;
+  for (const [k, q] of Object.entries(spec.limits))
+    out += docComment(`${q.doc} (${q.unit})`, '  ') + `  ${k}: ${q.value},\n`;
   out += '} as const;\n\n';
   out += '/** Timer defaults, in the unit the spec gives. */\nexport const Timers = {\n';
-  for (const [k, q] of Object.entries(spec.timers)) out += docComment(`${q.doc} (${q.unit})`, '  ') + `  ${k}: ${q.value},\n`;
+  for (const [k, q] of Object.entries(spec.timers))
+    out += docComment(`${q.doc} (${q.unit})`, '  ') + `  ${k}: ${q.value},\n`;
   out += '} as const;\n\n';
 
   out += '/** Stable error code. Append-only: codes are never renumbered or reused. */\nexport type ErrorCode =\n';
   out += spec.errors.map((e) => `  | '${e.code}'`).join('\n') + ';\n\n';
-  out += '/** Numeric value of each error code (the value an ERROR message carries). */\nexport const ERROR_VALUES: Readonly<Record<ErrorCode, number>> = {\n';
+  out +=
+    '/** Numeric value of each error code (the value an ERROR message carries). */\nexport const ERROR_VALUES: Readonly<Record<ErrorCode, number>> = {\n';
   for (const e of spec.errors) out += docComment(e.doc, '  ') + `  ${e.code}: ${e.value},\n`;
   out += '};\n\n';
   out += '/** Error codes by numeric value. */\nexport const ERROR_CODES: Readonly<Record<number, ErrorCode>> = {\n';
   for (const e of spec.errors) out += `  ${e.value}: '${e.code}',\n`;
   out += '};\n\n';
-  out += '/** Error codes that may travel in an ERROR message. */\nexport const WIRE_ERROR_CODES: readonly ErrorCode[] = [\n';
+  out +=
+    '/** Error codes that may travel in an ERROR message. */\nexport const WIRE_ERROR_CODES: readonly ErrorCode[] = [\n';
   for (const e of spec.errors.filter((x) => x.wire)) out += `  '${e.code}',\n`;
   out += '];\n\n';
 
@@ -167,36 +173,43 @@ function genProtocol(ctx: Ctx): string {
   out += '}\n\n';
 
   for (const [name, s] of Object.entries(spec.structs)) out += genInterface(ctx, pascal(name), s.doc, s.fields);
-  for (const m of ctx.model.messages) out += genInterface(ctx, `${pascal(m.name)}Body`, `Body of ${m.subtypeSpec.label}: ${m.subtypeSpec.doc}`, m.fields);
+  for (const m of ctx.model.messages)
+    out += genInterface(ctx, `${pascal(m.name)}Body`, `Body of ${m.subtypeSpec.label}: ${m.subtypeSpec.doc}`, m.fields);
 
   out += '/** Body type of every message, by qualified name. */\nexport interface MessageBodies {\n';
-  for (const m of ctx.model.messages) out += docComment(`${m.subtypeSpec.label}: ${m.subtypeSpec.doc}`, '  ') + `  '${m.name}': ${pascal(m.name)}Body;\n`;
+  for (const m of ctx.model.messages)
+    out += docComment(`${m.subtypeSpec.label}: ${m.subtypeSpec.doc}`, '  ') + `  '${m.name}': ${pascal(m.name)}Body;\n`;
   out += '}\n\n';
   out += '/** Qualified message name (`<type>.<subtype>`). */\nexport type MessageName = keyof MessageBodies;\n\n';
-  out += '/** A decoded message the spec knows. */\nexport type KnownMessage = {\n  [N in MessageName]: {\n'
-    + '    /** Qualified name (`<type>.<subtype>`). */\n    name: N;\n'
-    + '    /** The decoded header. */\n    header: Header;\n'
-    + '    /** The decoded body: derived fields left out, enums as names where known. */\n    body: MessageBodies[N];\n'
-    + '  };\n}[MessageName];\n\n';
+  out +=
+    '/** A decoded message the spec knows. */\nexport type KnownMessage = {\n  [N in MessageName]: {\n' +
+    '    /** Qualified name (`<type>.<subtype>`). */\n    name: N;\n' +
+    '    /** The decoded header. */\n    header: Header;\n' +
+    '    /** The decoded body: derived fields left out, enums as names where known. */\n    body: MessageBodies[N];\n' +
+    '  };\n}[MessageName];\n\n';
 
-  out += '/** Static facts of each message: numbers, owning client, channels (design 8.4). */\nexport interface MessageMeta {\n'
-    + '  /** Qualified name (`<type>.<subtype>`). */\n  readonly name: MessageName;\n'
-    + '  /** Type number (header `type`). */\n  readonly type: number;\n'
-    + '  /** Subtype number (header `subtype`). */\n  readonly subtype: number;\n'
-    + '  /** Client that owns the type: the only one allowed to send it. */\n  readonly client: ClientName;\n'
-    + '  /** Channels the type travels on (static mapping). */\n  readonly channels: readonly ChannelName[];\n}\n\n';
-  out += '/** Static facts of every message, by qualified name. */\nexport const MESSAGES: {\n  readonly [N in MessageName]: MessageMeta & {\n    /** Qualified name: the key. */\n    readonly name: N;\n  };\n} = {\n';
+  out +=
+    '/** Static facts of each message: numbers, owning client, channels (design 8.4). */\nexport interface MessageMeta {\n' +
+    '  /** Qualified name (`<type>.<subtype>`). */\n  readonly name: MessageName;\n' +
+    '  /** Type number (header `type`). */\n  readonly type: number;\n' +
+    '  /** Subtype number (header `subtype`). */\n  readonly subtype: number;\n' +
+    '  /** Client that owns the type: the only one allowed to send it. */\n  readonly client: ClientName;\n' +
+    '  /** Channels the type travels on (static mapping). */\n  readonly channels: readonly ChannelName[];\n}\n\n';
+  out +=
+    '/** Static facts of every message, by qualified name. */\nexport const MESSAGES: {\n  readonly [N in MessageName]: MessageMeta & {\n    /** Qualified name: the key. */\n    readonly name: N;\n  };\n} = {\n';
   for (const m of ctx.model.messages) {
     out += `  '${m.name}': { name: '${m.name}', type: ${hex(m.type)}, subtype: ${hex(m.subtype)}, client: '${m.client}', channels: [${m.channels.map((c) => `'${c}'`).join(', ')}] },\n`;
   }
   out += '};\n\n';
-  out += '/** Channel mask (bit `1 << channel id`) on which each message type travels, by type number. */\nexport const TYPE_CHANNEL_MASK: Readonly<Record<number, number>> = {\n';
+  out +=
+    '/** Channel mask (bit `1 << channel id`) on which each message type travels, by type number. */\nexport const TYPE_CHANNEL_MASK: Readonly<Record<number, number>> = {\n';
   for (const m of spec.messages) {
     const mask = m.channels.reduce((acc, c) => acc | (1 << ctx.model.channelId(c)), 0);
     out += `  ${hex(m.type)}: ${hex(mask)},\n`;
   }
   out += '};\n\n';
-  out += '/** Owning client of each message type, by type number. */\nexport const TYPE_CLIENT: Readonly<Record<number, ClientName>> = {\n';
+  out +=
+    '/** Owning client of each message type, by type number. */\nexport const TYPE_CLIENT: Readonly<Record<number, ClientName>> = {\n';
   for (const m of spec.messages) out += `  ${hex(m.type)}: '${m.client}',\n`;
   out += '};\n';
   return out;
@@ -204,7 +217,10 @@ function genProtocol(ctx: Ctx): string {
 
 function genInterface(ctx: Ctx, name: string, doc: string, fields: readonly FieldSpec[]): string {
   let out = docComment(doc) + `export interface ${name} {\n`;
-  for (const f of fields.filter(isValueField)) out += docComment(`${f.doc} (${f.type === 'enum' ? `${f.enum ?? ''}, ${intType(ctx, f)}` : f.type})`, '  ') + `  ${f.name}: ${tsType(ctx, f)};\n`;
+  for (const f of fields.filter(isValueField))
+    out +=
+      docComment(`${f.doc} (${f.type === 'enum' ? `${f.enum ?? ''}, ${intType(ctx, f)}` : f.type})`, '  ') +
+      `  ${f.name}: ${tsType(ctx, f)};\n`;
   return out + '}\n\n';
 }
 
@@ -256,16 +272,22 @@ function genDecodeFields(ctx: Ctx, fields: readonly FieldSpec[], prefix: string,
   while (i < fields.length) {
     // A run of fixed-size fields: one bounds check, then reads at constant offsets.
     const run: FieldSpec[] = [];
-    while (i < fields.length && fieldFixedSize(ctx, fields[i]!) !== undefined && fields[i]!.type !== 'struct') run.push(fields[i++]!);
+    while (i < fields.length && fieldFixedSize(ctx, fields[i]!) !== undefined && fields[i]!.type !== 'struct')
+      run.push(fields[i++]!);
     if (run.length > 0) {
       const sizes = run.map((f) => fieldFixedSize(ctx, f) ?? 0);
       const total = sizes.reduce((a, s) => a + s, 0);
-      lines.push(`if (end - o < ${total}) truncated(o, end, [${sizes.join(', ')}], [${run.map((f) => `'${pathOf(f)}'`).join(', ')}]);`);
+      lines.push(
+        `if (end - o < ${total}) truncated(o, end, [${sizes.join(', ')}], [${run.map((f) => `'${pathOf(f)}'`).join(', ')}]);`,
+      );
       let k = 0;
       for (const f of run) {
         const size = sizes[run.indexOf(f)] ?? 0;
         if (f.type === 'reserved') {
-          const cond = size <= 4 ? Array.from({ length: size }, (_, j) => `b[${at(k + j)}] !== 0`).join(' || ') : `!allZero(b, ${at(k)}, ${at(k + size)})`;
+          const cond =
+            size <= 4
+              ? Array.from({ length: size }, (_, j) => `b[${at(k + j)}] !== 0`).join(' || ')
+              : `!allZero(b, ${at(k)}, ${at(k + size)})`;
           lines.push(`if (${cond}) reservedNonzero('${pathOf(f)}', ${at(k)});`);
         } else if (f.type === 'bytes') {
           lines.push(`const f_${f.name} = b.subarray(${at(k)}, ${at(k + size)});`);
@@ -290,7 +312,10 @@ function genDecodeFields(ctx: Ctx, fields: readonly FieldSpec[], prefix: string,
         break;
       case 'string':
         lines.push(`if (end - o < f_${f.length ?? ''}) badLength('${path}', o, f_${f.length ?? ''}, end);`);
-        lines.push(`const f_${f.name} = readUtf8(b, o, o + f_${f.length ?? ''}, '${path}');`, `o += f_${f.length ?? ''};`);
+        lines.push(
+          `const f_${f.name} = readUtf8(b, o, o + f_${f.length ?? ''}, '${path}');`,
+          `o += f_${f.length ?? ''};`,
+        );
         break;
       case 'array': {
         const item = f.items ?? '';
@@ -300,12 +325,28 @@ function genDecodeFields(ctx: Ctx, fields: readonly FieldSpec[], prefix: string,
         else lines.push(`if (${count} > end - o) badCount('${path}', o, ${count}, end);`);
         lines.push(`const f_${f.name} = new Array<P.${pascal(item)}>(${count});`);
         lines.push(`for (let i = 0; i < ${count}; i++) {`);
-        lines.push(`  try {`, `    f_${f.name}[i] = decode${pascal(item)}(b, o, end);`, `  } catch (err) {`, `    throw withPathPrefix(err, \`${path}[\${i}]\`);`, '  }', '  o = cursor;', '}');
+        lines.push(
+          `  try {`,
+          `    f_${f.name}[i] = decode${pascal(item)}(b, o, end);`,
+          `  } catch (err) {`,
+          `    throw withPathPrefix(err, \`${path}[\${i}]\`);`,
+          '  }',
+          '  o = cursor;',
+          '}',
+        );
         break;
       }
       case 'struct': {
         const s = f.struct ?? '';
-        lines.push(`let f_${f.name}: ${pascal(s)};`, 'try {', `  f_${f.name} = decode${pascal(s)}(b, o, end);`, '} catch (err) {', `  throw withPathPrefix(err, '${path}');`, '}', 'o = cursor;');
+        lines.push(
+          `let f_${f.name}: ${pascal(s)};`,
+          'try {',
+          `  f_${f.name} = decode${pascal(s)}(b, o, end);`,
+          '} catch (err) {',
+          `  throw withPathPrefix(err, '${path}');`,
+          '}',
+          'o = cursor;',
+        );
         break;
       }
       /* c8 ignore next 2 */
@@ -328,7 +369,8 @@ function genDecode(ctx: Ctx): string {
   out += '__IMPORTS__';
   out += '// Set by struct decoders: the offset just past the struct they read.\nlet cursor = 0;\n\n';
 
-  out += '/**\n * Reads the header fields at offset `o` of `b` (which holds at least HEADER_SIZE bytes there).\n * Checks nothing: see `checkHeaderAt` for the checks.\n */\n';
+  out +=
+    '/**\n * Reads the header fields at offset `o` of `b` (which holds at least HEADER_SIZE bytes there).\n * Checks nothing: see `checkHeaderAt` for the checks.\n */\n';
   out += 'export function readHeader(b: Uint8Array, o: number): P.Header {\n';
   let k = 0;
   const hf: string[] = [];
@@ -345,21 +387,42 @@ function genDecode(ctx: Ctx): string {
 
   for (const [name, s] of Object.entries(spec.structs)) {
     out += `function decode${pascal(name)}(b: Uint8Array, o: number, end: number): P.${pascal(name)} {\n`;
-    out += genDecodeFields(ctx, s.fields, '', false).map((l) => `  ${l}`).join('\n') + '\n}\n\n';
+    out +=
+      genDecodeFields(ctx, s.fields, '', false)
+        .map((l) => `  ${l}`)
+        .join('\n') + '\n}\n\n';
   }
   for (const m of ctx.model.messages) {
     out += `/** Decodes the body of ${m.subtypeSpec.label} (type ${hex(m.type)}, subtype ${hex(m.subtype)}) in \`b[o, end)\`. */\n`;
     out += `export function decode${pascal(m.name)}(b: Uint8Array, o: number, end: number): P.${pascal(m.name)}Body {\n`;
-    out += genDecodeFields(ctx, m.fields, 'body', true).map((l) => `  ${l}`).join('\n') + '\n}\n\n';
+    out +=
+      genDecodeFields(ctx, m.fields, 'body', true)
+        .map((l) => `  ${l}`)
+        .join('\n') + '\n}\n\n';
   }
-  out += '/**\n * Decodes the body of the known message whose header is at offset `o` of `b`: the body runs\n * from `o + HEADER_SIZE` to `end`. Bytes fields are views into `b`; error offsets are\n * relative to `b`. Returns undefined when the type or subtype is not in the spec.\n */\n';
-  out += 'export function decodeKnown(header: P.Header, b: Uint8Array, o: number, end: number): P.KnownMessage | undefined {\n';
+  out +=
+    '/**\n * Decodes the body of the known message whose header is at offset `o` of `b`: the body runs\n * from `o + HEADER_SIZE` to `end`. Bytes fields are views into `b`; error offsets are\n * relative to `b`. Returns undefined when the type or subtype is not in the spec.\n */\n';
+  out +=
+    'export function decodeKnown(header: P.Header, b: Uint8Array, o: number, end: number): P.KnownMessage | undefined {\n';
   out += '  switch ((header.type << 8) | header.subtype) {\n';
   for (const m of ctx.model.messages) {
     out += `    case ${hex((m.type << 8) | m.subtype, 4)}:\n      return { name: '${m.name}', header, body: decode${pascal(m.name)}(b, o + ${spec.header.size}, end) };\n`;
   }
   out += '    default:\n      return undefined;\n  }\n}\n';
-  return withRuntimeImports(out, ['allZero', 'badCount', 'badLength', 'readI64', 'readIpv4', 'readIpv6', 'readU64', 'readUtf8', 'reservedNonzero', 'trailing', 'truncated', 'withPathPrefix']);
+  return withRuntimeImports(out, [
+    'allZero',
+    'badCount',
+    'badLength',
+    'readI64',
+    'readIpv4',
+    'readIpv6',
+    'readU64',
+    'readUtf8',
+    'reservedNonzero',
+    'trailing',
+    'truncated',
+    'withPathPrefix',
+  ]);
 }
 
 /** Replaces the `__IMPORTS__` marker with an import of the runtime helpers the code uses. */
@@ -430,7 +493,9 @@ function genSizeFields(ctx: Ctx, fields: readonly FieldSpec[], prefix: string): 
       if (f.derived !== undefined) {
         // Range-check the derived value here so that no buffer is sized for an impossible message.
         lines.push(`const d_${f.name} = ${derivedExpr(fields, f, 'v', prefix)};`);
-        lines.push(`if (${INT_CHECK[f.type]?.(`d_${f.name}`) ?? 'false'}) badInt(d_${f.name}, '${f.type}', '${pathOf(f)}');`);
+        lines.push(
+          `if (${INT_CHECK[f.type]?.(`d_${f.name}`) ?? 'false'}) badInt(d_${f.name}, '${f.type}', '${pathOf(f)}');`,
+        );
       }
       continue;
     }
@@ -447,7 +512,10 @@ function genSizeFields(ctx: Ctx, fields: readonly FieldSpec[], prefix: string): 
         if (itemSize !== undefined) {
           parts.push(`d_${f.count ?? ''} * ${itemSize}`);
         } else {
-          lines.push(`let s_${f.name} = 0;`, `for (const item of v.${f.name}) s_${f.name} += size${pascal(item)}(item);`);
+          lines.push(
+            `let s_${f.name} = 0;`,
+            `for (const item of v.${f.name}) s_${f.name} += size${pascal(item)}(item);`,
+          );
           parts.push(`s_${f.name}`);
         }
         break;
@@ -481,7 +549,10 @@ function genWriteFields(ctx: Ctx, fields: readonly FieldSpec[], prefix: string):
         if (s <= 4) for (let j = 0; j < s; j++) lines.push(`b[${at(k + j)}] = 0;`);
         else lines.push(`b.fill(0, ${at(k)}, ${at(k + s)});`);
       } else if (f.type === 'bytes') {
-        lines.push(`if (bytesLength(v.${f.name}, '${pathOf(f)}') !== ${s}) badFixedBytes('${pathOf(f)}', ${s});`, `b.set(v.${f.name}, ${at(k)});`);
+        lines.push(
+          `if (bytesLength(v.${f.name}, '${pathOf(f)}') !== ${s}) badFixedBytes('${pathOf(f)}', ${s});`,
+          `b.set(v.${f.name}, ${at(k)});`,
+        );
       } else if (f.type === 'ipv4' || f.type === 'ipv6') {
         lines.push(`write${f.type === 'ipv4' ? 'Ipv4' : 'Ipv6'}(b, ${at(k)}, v.${f.name}, '${pathOf(f)}');`);
       } else if (type === 'u64' || type === 'i64') {
@@ -490,7 +561,9 @@ function genWriteFields(ctx: Ctx, fields: readonly FieldSpec[], prefix: string):
         const source = f.derived !== undefined ? derivedExpr(fields, f, 'v', prefix) : `v.${f.name}`;
         lines.push(`const ${x} = ${source};`);
         // typeof first: a bigint would make the bit operations throw a TypeError.
-        lines.push(`if (typeof ${x} !== 'number' || ${INT_CHECK[type]?.(x) ?? 'false'}) badInt(${x}, '${type}', '${pathOf(f)}');`);
+        lines.push(
+          `if (typeof ${x} !== 'number' || ${INT_CHECK[type]?.(x) ?? 'false'}) badInt(${x}, '${type}', '${pathOf(f)}');`,
+        );
         lines.push(...writeInt(type, 'o', k, x));
       }
       k += s;
@@ -523,7 +596,8 @@ function genWriteFields(ctx: Ctx, fields: readonly FieldSpec[], prefix: string):
 function genEncode(ctx: Ctx): string {
   const { spec } = ctx.model;
   let out = BANNER(spec);
-  out += '/**\n * Encoders generated from the spec: header and every body layout. Derived fields\n * (lengths, counts) are computed here, never taken from the caller.\n *\n * @module\n */\n';
+  out +=
+    '/**\n * Encoders generated from the spec: header and every body layout. Derived fields\n * (lengths, counts) are computed here, never taken from the caller.\n *\n * @module\n */\n';
   out += "import type * as P from './protocol.js';\n";
   out += '__IMPORTS__';
 
@@ -541,27 +615,58 @@ function genEncode(ctx: Ctx): string {
   for (const [name, s] of Object.entries(spec.structs)) {
     const P = pascal(name);
     if (structFixedSize(ctx, name) === undefined) {
-      out += `function size${P}(v: P.${P}): number {\n` + genSizeFields(ctx, s.fields, '').map((l) => `  ${l}`).join('\n') + '\n}\n\n';
+      out +=
+        `function size${P}(v: P.${P}): number {\n` +
+        genSizeFields(ctx, s.fields, '')
+          .map((l) => `  ${l}`)
+          .join('\n') +
+        '\n}\n\n';
     }
-    out += `function write${P}(v: P.${P}, b: Uint8Array, o: number): number {\n` + genWriteFields(ctx, s.fields, '').map((l) => `  ${l}`).join('\n') + '\n}\n\n';
+    out +=
+      `function write${P}(v: P.${P}, b: Uint8Array, o: number): number {\n` +
+      genWriteFields(ctx, s.fields, '')
+        .map((l) => `  ${l}`)
+        .join('\n') +
+      '\n}\n\n';
   }
   for (const m of ctx.model.messages) {
     const P = pascal(m.name);
     out += `/** Body size of ${m.subtypeSpec.label}; checks every derived length and count fits its field. */\n`;
     const sizeBody = genSizeFields(ctx, m.fields, 'body');
     const param = sizeBody.some((l) => /\bv\./.test(l)) ? 'v' : '_v';
-    out += `export function size${P}(${param}: P.${P}Body): number {\n` + sizeBody.map((l) => `  ${l}`).join('\n') + '\n}\n\n';
+    out +=
+      `export function size${P}(${param}: P.${P}Body): number {\n` +
+      sizeBody.map((l) => `  ${l}`).join('\n') +
+      '\n}\n\n';
     out += `/** Writes the body of ${m.subtypeSpec.label} at \`o\`; returns the offset after it. */\n`;
-    out += `export function write${P}(v: P.${P}Body, b: Uint8Array, o: number): number {\n` + genWriteFields(ctx, m.fields, 'body').map((l) => `  ${l}`).join('\n') + '\n}\n\n';
+    out +=
+      `export function write${P}(v: P.${P}Body, b: Uint8Array, o: number): number {\n` +
+      genWriteFields(ctx, m.fields, 'body')
+        .map((l) => `  ${l}`)
+        .join('\n') +
+      '\n}\n\n';
   }
-  out += '/** Body encoder of a message: its numbers, a sizer and a writer. */\nexport interface BodyEncoder<N extends P.MessageName> {\n  readonly type: number;\n  readonly subtype: number;\n  readonly size: (v: P.MessageBodies[N]) => number;\n  readonly write: (v: P.MessageBodies[N], b: Uint8Array, o: number) => number;\n}\n\n';
-  out += '/** Body encoders by qualified message name. */\nexport const BODY_ENCODERS: { readonly [N in P.MessageName]: BodyEncoder<N> } = {\n';
+  out +=
+    '/** Body encoder of a message: its numbers, a sizer and a writer. */\nexport interface BodyEncoder<N extends P.MessageName> {\n  readonly type: number;\n  readonly subtype: number;\n  readonly size: (v: P.MessageBodies[N]) => number;\n  readonly write: (v: P.MessageBodies[N], b: Uint8Array, o: number) => number;\n}\n\n';
+  out +=
+    '/** Body encoders by qualified message name. */\nexport const BODY_ENCODERS: { readonly [N in P.MessageName]: BodyEncoder<N> } = {\n';
   for (const m of ctx.model.messages) {
     const P = pascal(m.name);
     out += `  '${m.name}': { type: ${hex(m.type)}, subtype: ${hex(m.subtype)}, size: size${P}, write: write${P} },\n`;
   }
   out += '};\n';
-  return withRuntimeImports(out, ['arrayItems', 'badFixedBytes', 'badInt', 'bytesLength', 'checkBig', 'utf8Length', 'writeIpv4', 'writeIpv6', 'writeU64', 'writeUtf8']);
+  return withRuntimeImports(out, [
+    'arrayItems',
+    'badFixedBytes',
+    'badInt',
+    'bytesLength',
+    'checkBig',
+    'utf8Length',
+    'writeIpv4',
+    'writeIpv6',
+    'writeU64',
+    'writeUtf8',
+  ]);
 }
 
 /**

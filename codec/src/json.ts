@@ -90,7 +90,8 @@ export function fieldFromJson(model: SpecModel, f: FieldSpec, v: unknown, path: 
     case 'u64':
     case 'i64':
       if (typeof v === 'bigint') return v;
-      if ((typeof v === 'string' && /^-?\d+$/.test(v)) || (typeof v === 'number' && Number.isSafeInteger(v))) return BigInt(v);
+      if ((typeof v === 'string' && /^-?\d+$/.test(v)) || (typeof v === 'number' && Number.isSafeInteger(v)))
+        return BigInt(v);
       return invalid(path, 'expected a decimal integer string');
     case 'bytes':
       if (v instanceof Uint8Array) return v;
@@ -117,7 +118,12 @@ export function fieldFromJson(model: SpecModel, f: FieldSpec, v: unknown, path: 
 }
 
 /** Object laid out by `fields` from its JSON form. */
-export function fieldsFromJson(model: SpecModel, fields: readonly FieldSpec[], v: unknown, path: string): Record<string, unknown> {
+export function fieldsFromJson(
+  model: SpecModel,
+  fields: readonly FieldSpec[],
+  v: unknown,
+  path: string,
+): Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return invalid(path, 'expected an object');
   const obj = v as Record<string, unknown>;
   const out: Record<string, unknown> = {};
@@ -172,15 +178,35 @@ export function messageFromJson(json: unknown, model: SpecModel = bundledModel()
   if (obj.name === undefined || obj.name === null) {
     const type = obj.type ?? header.type;
     const subtype = obj.subtype ?? header.subtype;
-    if (typeof type !== 'number' || typeof subtype !== 'number') return invalid('message', 'expected name, or type and subtype');
-    return { ...common, type, subtype, body: fieldFromJson(model, { name: 'body', type: 'bytes', rest: true, doc: '' }, obj.body ?? '', 'body') as Uint8Array };
+    if (typeof type !== 'number' || typeof subtype !== 'number')
+      return invalid('message', 'expected name, or type and subtype');
+    return {
+      ...common,
+      type,
+      subtype,
+      body: fieldFromJson(
+        model,
+        { name: 'body', type: 'bytes', rest: true, doc: '' },
+        obj.body ?? '',
+        'body',
+      ) as Uint8Array,
+    };
   }
   const info = model.message(String(obj.name));
-  if (info === undefined) throw new CodecError('ERR_UNKNOWN_MESSAGE', `no message named ${String(obj.name)}`, { path: 'name' });
-  return { ...common, name: info.name, body: fieldsFromJson(model, info.fields, obj.body, 'body') } as unknown as MessageInput;
+  if (info === undefined)
+    throw new CodecError('ERR_UNKNOWN_MESSAGE', `no message named ${String(obj.name)}`, { path: 'name' });
+  return {
+    ...common,
+    name: info.name,
+    body: fieldsFromJson(model, info.fields, obj.body, 'body'),
+  } as unknown as MessageInput;
 }
 
 /** `JSON.stringify` that writes bigints as decimal strings and bytes as hex. */
 export function stringify(value: unknown, indent?: number): string {
-  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? toHex(v) : v), indent);
+  return JSON.stringify(
+    value,
+    (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? toHex(v) : v),
+    indent,
+  );
 }

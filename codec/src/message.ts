@@ -104,25 +104,52 @@ export interface EncodeOptions {
  */
 export function checkHeaderAt(b: Uint8Array, o: number, options: DecodeOptions = {}): number {
   const magic = ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
-  if (magic !== MAGIC) fail('ERR_BAD_MAGIC', `magic is 0x${magic.toString(16).padStart(8, '0')}, expected 0x${MAGIC.toString(16)}`, o, 'header.magic');
+  if (magic !== MAGIC)
+    fail(
+      'ERR_BAD_MAGIC',
+      `magic is 0x${magic.toString(16).padStart(8, '0')}, expected 0x${MAGIC.toString(16)}`,
+      o,
+      'header.magic',
+    );
   const version = b[o + HEADER_OFFSETS.version]!;
-  if (options.version !== undefined ? version !== options.version : options.anyVersion !== true && (version < PROTOCOL_VERSIONS.min || version > PROTOCOL_VERSIONS.max)) {
-    const wanted = options.version !== undefined ? `${options.version} (negotiated)` : `${PROTOCOL_VERSIONS.min}..${PROTOCOL_VERSIONS.max}`;
-    fail('ERR_UNSUPPORTED_VERSION', `version ${version}, expected ${wanted}`, o + HEADER_OFFSETS.version, 'header.version');
+  if (
+    options.version !== undefined
+      ? version !== options.version
+      : options.anyVersion !== true && (version < PROTOCOL_VERSIONS.min || version > PROTOCOL_VERSIONS.max)
+  ) {
+    const wanted =
+      options.version !== undefined
+        ? `${options.version} (negotiated)`
+        : `${PROTOCOL_VERSIONS.min}..${PROTOCOL_VERSIONS.max}`;
+    fail(
+      'ERR_UNSUPPORTED_VERSION',
+      `version ${version}, expected ${wanted}`,
+      o + HEADER_OFFSETS.version,
+      'header.version',
+    );
   }
   const flags = b[o + HEADER_OFFSETS.flags]!;
-  if ((flags & FLAGS_RESERVED_MASK) !== 0) fail('ERR_RESERVED_FLAG', `reserved flag bits set: 0x${(flags & FLAGS_RESERVED_MASK).toString(16)}`, o + HEADER_OFFSETS.flags, 'header.flags');
+  if ((flags & FLAGS_RESERVED_MASK) !== 0)
+    fail(
+      'ERR_RESERVED_FLAG',
+      `reserved flag bits set: 0x${(flags & FLAGS_RESERVED_MASK).toString(16)}`,
+      o + HEADER_OFFSETS.flags,
+      'header.flags',
+    );
   const lo = o + HEADER_OFFSETS.length;
   const length = ((b[lo]! << 24) | (b[lo + 1]! << 16) | (b[lo + 2]! << 8) | b[lo + 3]!) >>> 0;
-  if (length < HEADER_SIZE) fail('ERR_LENGTH_TOO_SMALL', `length ${length} is smaller than the header (${HEADER_SIZE})`, lo, 'header.length');
+  if (length < HEADER_SIZE)
+    fail('ERR_LENGTH_TOO_SMALL', `length ${length} is smaller than the header (${HEADER_SIZE})`, lo, 'header.length');
   const max = options.maxMessage ?? Limits.defaultMaxMessage;
-  if (length > max) fail('ERR_FRAME_TOO_LARGE', `length ${length} exceeds the limit of ${max} bytes`, lo, 'header.length');
+  if (length > max)
+    fail('ERR_FRAME_TOO_LARGE', `length ${length} exceeds the limit of ${max} bytes`, lo, 'header.length');
   return length;
 }
 
 /** Like the framer: a message too short for its header is truncated, at its first byte. */
 function needHeader(b: Uint8Array): void {
-  if (b.byteLength < HEADER_SIZE) fail('ERR_STREAM_TRUNCATED', `${b.byteLength} bytes, a header needs ${HEADER_SIZE}`, 0);
+  if (b.byteLength < HEADER_SIZE)
+    fail('ERR_STREAM_TRUNCATED', `${b.byteLength} bytes, a header needs ${HEADER_SIZE}`, 0);
 }
 
 /**
@@ -149,8 +176,10 @@ export function decodeHeader(b: Uint8Array, options: DecodeOptions = {}): Header
 export function decodeMessage(frame: Uint8Array, options: DecodeOptions = {}): DecodedMessage {
   needHeader(frame);
   const length = checkHeaderAt(frame, 0, options);
-  if (frame.byteLength < length) fail('ERR_STREAM_TRUNCATED', `message of ${length} bytes, only ${frame.byteLength} present`, 0);
-  if (frame.byteLength > length) fail('ERR_TRAILING_BYTES', `${frame.byteLength - length} bytes after the message`, length, 'body');
+  if (frame.byteLength < length)
+    fail('ERR_STREAM_TRUNCATED', `message of ${length} bytes, only ${frame.byteLength} present`, 0);
+  if (frame.byteLength > length)
+    fail('ERR_TRAILING_BYTES', `${frame.byteLength - length} bytes after the message`, length, 'body');
   return decodeCheckedAt(frame, 0, options);
 }
 
@@ -169,13 +198,29 @@ export function decodeCheckedAt(b: Uint8Array, o: number, options: DecodeOptions
   const end = o + header.length;
   const mask = TYPE_CHANNEL_MASK[header.type];
   if (options.channel !== undefined && mask !== undefined && (mask & (1 << ChannelId[options.channel])) === 0) {
-    fail('ERR_WRONG_CHANNEL', `type 0x${header.type.toString(16)} does not travel on the ${options.channel} channel`, o + HEADER_OFFSETS.type, 'header.type');
+    fail(
+      'ERR_WRONG_CHANNEL',
+      `type 0x${header.type.toString(16)} does not travel on the ${options.channel} channel`,
+      o + HEADER_OFFSETS.type,
+      'header.type',
+    );
   }
   const known = decodeKnown(header, b, o, end);
   if (known !== undefined) return known;
   if ((header.flags & Flags.mayIgnore) !== 0) return { name: null, header, body: b.subarray(o + HEADER_SIZE, end) };
-  if (mask === undefined) fail('ERR_UNKNOWN_TYPE', `unknown type 0x${header.type.toString(16)} without mayIgnore`, o + HEADER_OFFSETS.type, 'header.type');
-  return fail('ERR_UNKNOWN_SUBTYPE', `unknown subtype 0x${header.subtype.toString(16)} of type 0x${header.type.toString(16)} without mayIgnore`, o + HEADER_OFFSETS.subtype, 'header.subtype');
+  if (mask === undefined)
+    fail(
+      'ERR_UNKNOWN_TYPE',
+      `unknown type 0x${header.type.toString(16)} without mayIgnore`,
+      o + HEADER_OFFSETS.type,
+      'header.type',
+    );
+  return fail(
+    'ERR_UNKNOWN_SUBTYPE',
+    `unknown subtype 0x${header.subtype.toString(16)} of type 0x${header.type.toString(16)} without mayIgnore`,
+    o + HEADER_OFFSETS.subtype,
+    'header.subtype',
+  );
 }
 
 function checkHeaderInput(h: HeaderInput): { seq: number; flags: number; version: number } {
@@ -191,7 +236,13 @@ function checkHeaderInput(h: HeaderInput): { seq: number; flags: number; version
 
 function checkSize(length: number, options: EncodeOptions): void {
   const max = options.maxMessage ?? Limits.absoluteMaxMessage;
-  if (length > max) fail('ERR_FRAME_TOO_LARGE', `message of ${length} bytes exceeds the limit of ${max} bytes`, undefined, 'header.length');
+  if (length > max)
+    fail(
+      'ERR_FRAME_TOO_LARGE',
+      `message of ${length} bytes exceeds the limit of ${max} bytes`,
+      undefined,
+      'header.length',
+    );
 }
 
 /**
@@ -202,7 +253,8 @@ function checkSize(length: number, options: EncodeOptions): void {
 export function encodedLength(msg: MessageInput): number {
   const enc = BODY_ENCODERS[msg.name] as (typeof BODY_ENCODERS)[MessageName] | undefined;
   if (enc === undefined) fail('ERR_UNKNOWN_MESSAGE', `no message named ${String(msg.name)}`, undefined, 'name');
-  if (typeof msg.body !== 'object' || msg.body === null) fail('ERR_INVALID_VALUE', 'body must be an object', undefined, 'body');
+  if (typeof msg.body !== 'object' || msg.body === null)
+    fail('ERR_INVALID_VALUE', 'body must be an object', undefined, 'body');
   return HEADER_SIZE + (enc.size as (v: unknown) => number)(msg.body);
 }
 
@@ -210,7 +262,13 @@ export function encodedLength(msg: MessageInput): number {
  * Writes a message into `b` at `offset` (the caller sized `b` with {@link encodedLength});
  * returns the offset after it. Lets a sender batch many messages into one buffer.
  */
-export function encodeInto(msg: MessageInput, b: Uint8Array, offset: number, length = encodedLength(msg), options: EncodeOptions = {}): number {
+export function encodeInto(
+  msg: MessageInput,
+  b: Uint8Array,
+  offset: number,
+  length = encodedLength(msg),
+  options: EncodeOptions = {},
+): number {
   checkSize(length, options);
   const h = checkHeaderInput(msg);
   const enc = BODY_ENCODERS[msg.name];
@@ -240,7 +298,8 @@ export function encodeRaw(msg: RawMessageInput, options: EncodeOptions = {}): Ui
   if (!(msg.body instanceof Uint8Array)) fail('ERR_INVALID_VALUE', 'body must be a Uint8Array', undefined, 'body');
   const h = checkHeaderInput(msg);
   if (typeof msg.type !== 'number' || (msg.type & 0xff) !== msg.type) badInt(msg.type, 'u8', 'header.type');
-  if (typeof msg.subtype !== 'number' || (msg.subtype & 0xff) !== msg.subtype) badInt(msg.subtype, 'u8', 'header.subtype');
+  if (typeof msg.subtype !== 'number' || (msg.subtype & 0xff) !== msg.subtype)
+    badInt(msg.subtype, 'u8', 'header.subtype');
   const length = HEADER_SIZE + msg.body.byteLength;
   checkSize(length, options);
   const b = alloc(length);

@@ -15,7 +15,10 @@ export function fail(code: ErrorCode, message: string, offset?: number, path?: s
 /** Adds a path prefix (`body.entries[2]`) to an error raised inside a nested decoder. */
 export function withPathPrefix(err: unknown, prefix: string): unknown {
   if (err instanceof CodecError) {
-    return new CodecError(err.code, err.message, { offset: err.offset, path: err.path === undefined ? prefix : `${prefix}.${err.path}` });
+    return new CodecError(err.code, err.message, {
+      offset: err.offset,
+      path: err.path === undefined ? prefix : `${prefix}.${err.path}`,
+    });
   }
   /* c8 ignore next */
   return err;
@@ -31,7 +34,13 @@ export function truncated(start: number, end: number, sizes: readonly number[], 
   let o = start;
   for (let i = 0; i < sizes.length; i++) {
     const size = sizes[i] ?? 0;
-    if (o + size > end) fail('ERR_TRUNCATED_BODY', `body ends at byte ${end}, ${names[i] ?? '?'} needs ${size} bytes at ${o}`, o, names[i]);
+    if (o + size > end)
+      fail(
+        'ERR_TRUNCATED_BODY',
+        `body ends at byte ${end}, ${names[i] ?? '?'} needs ${size} bytes at ${o}`,
+        o,
+        names[i],
+      );
     o += size;
   }
   /* c8 ignore next */
@@ -40,12 +49,22 @@ export function truncated(start: number, end: number, sizes: readonly number[], 
 
 /** A length field announces more bytes than remain. */
 export function badLength(path: string, offset: number, length: number, end: number): never {
-  return fail('ERR_BAD_LENGTH_FIELD', `${path} needs ${length} bytes at ${offset}, only ${Math.max(0, end - offset)} remain`, offset, path);
+  return fail(
+    'ERR_BAD_LENGTH_FIELD',
+    `${path} needs ${length} bytes at ${offset}, only ${Math.max(0, end - offset)} remain`,
+    offset,
+    path,
+  );
 }
 
 /** A count field announces more items than remain. */
 export function badCount(path: string, offset: number, count: number, end: number): never {
-  return fail('ERR_BAD_COUNT', `${path} announces ${count} items, only ${Math.max(0, end - offset)} bytes remain at ${offset}`, offset, path);
+  return fail(
+    'ERR_BAD_COUNT',
+    `${path} announces ${count} items, only ${Math.max(0, end - offset)} bytes remain at ${offset}`,
+    offset,
+    path,
+  );
 }
 
 /** A reserved field holds a non-zero byte. */
@@ -93,8 +112,14 @@ export function writeU64(b: Uint8Array, o: number, v: bigint): void {
   scratch64[0] = v;
   const hi = scratch32[HI]!;
   const lo = scratch32[LO]!;
-  b[o] = hi >>> 24; b[o + 1] = hi >>> 16; b[o + 2] = hi >>> 8; b[o + 3] = hi;
-  b[o + 4] = lo >>> 24; b[o + 5] = lo >>> 16; b[o + 6] = lo >>> 8; b[o + 7] = lo;
+  b[o] = hi >>> 24;
+  b[o + 1] = hi >>> 16;
+  b[o + 2] = hi >>> 8;
+  b[o + 3] = hi;
+  b[o + 4] = lo >>> 24;
+  b[o + 5] = lo >>> 16;
+  b[o + 6] = lo >>> 8;
+  b[o + 7] = lo;
 }
 
 const fatalDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -133,7 +158,13 @@ export function utf8Length(s: unknown, path: string): number {
   for (let i = 0; i < s.length; i++) {
     // Surrogates are above 0x7f: an ASCII string is well-formed and needs no further look.
     if (s.charCodeAt(i) >= 0x80) {
-      if (!isWellFormed.call(s)) return fail('ERR_INVALID_VALUE', `${path} is not well-formed UTF-16 (it holds a lone surrogate)`, undefined, path);
+      if (!isWellFormed.call(s))
+        return fail(
+          'ERR_INVALID_VALUE',
+          `${path} is not well-formed UTF-16 (it holds a lone surrogate)`,
+          undefined,
+          path,
+        );
       n = Buffer.byteLength(s, 'utf8');
       break;
     }
@@ -168,7 +199,8 @@ export function arrayItems<T>(v: unknown, path: string): readonly T[] {
 
 /** An integer value does not fit its field: out of range, or not an integer at all. */
 export function badInt(v: unknown, type: string, path: string): never {
-  if (typeof v !== 'number' || !Number.isInteger(v)) return fail('ERR_INVALID_VALUE', `${path} must be an integer (${type})`, undefined, path);
+  if (typeof v !== 'number' || !Number.isInteger(v))
+    return fail('ERR_INVALID_VALUE', `${path} must be an integer (${type})`, undefined, path);
   return fail('ERR_VALUE_OUT_OF_RANGE', `${path} = ${v} does not fit ${type}`, undefined, path);
 }
 
@@ -193,14 +225,21 @@ export function readIpv6(b: Uint8Array, o: number): string {
   const words: number[] = [];
   for (let i = 0; i < 8; i++) words.push((b[o + 2 * i]! << 8) | b[o + 2 * i + 1]!);
   // IPv4-mapped addresses keep the dotted quad (RFC 5952 section 5).
-  if (words[0] === 0 && words[1] === 0 && words[2] === 0 && words[3] === 0 && words[4] === 0 && words[5] === 0xffff) return `::ffff:${readIpv4(b, o + 12)}`;
+  if (words[0] === 0 && words[1] === 0 && words[2] === 0 && words[3] === 0 && words[4] === 0 && words[5] === 0xffff)
+    return `::ffff:${readIpv4(b, o + 12)}`;
   let bestStart = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (words[i] !== 0) { i++; continue; }
+  for (let i = 0; i < 8;) {
+    if (words[i] !== 0) {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && words[j] === 0) j++;
-    if (j - i > bestLen) { bestStart = i; bestLen = j - i; }
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
     i = j;
   }
   const hex = (ws: number[]): string => ws.map((w) => w.toString(16)).join(':');
@@ -212,7 +251,8 @@ const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]
 
 /** Writes dotted-quad IPv4 text as 4 bytes. */
 export function writeIpv4(b: Uint8Array, o: number, v: unknown, path: string): void {
-  if (typeof v !== 'string' || !IPV4.test(v)) return fail('ERR_INVALID_VALUE', `${path} must be an IPv4 address`, undefined, path);
+  if (typeof v !== 'string' || !IPV4.test(v))
+    return fail('ERR_INVALID_VALUE', `${path} must be an IPv4 address`, undefined, path);
   const parts = v.split('.');
   for (let i = 0; i < 4; i++) b[o + i] = Number(parts[i]);
 }

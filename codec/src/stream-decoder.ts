@@ -73,7 +73,11 @@ export class StreamDecoder extends FrameReader<DecodedMessage> {
     // chunk) builds a Buffer through its class constructor, which every bytes field and
     // every straddling copy would pay. One view per chunk pays for itself from about three
     // messages per chunk, and bytes fields are the same type however the stream was cut.
-    return super.push(Object.getPrototypeOf(chunk) === Uint8Array.prototype ? chunk : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    return super.push(
+      Object.getPrototypeOf(chunk) === Uint8Array.prototype
+        ? chunk
+        : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength),
+    );
   }
 
   /** Changes the channel whose static mapping every further message must respect; undefined: none. */
@@ -83,7 +87,11 @@ export class StreamDecoder extends FrameReader<DecodedMessage> {
 
   protected deliver(b: Uint8Array, start: number, end: number): DecodedMessage {
     // `b` is a plain view (see push), so a plain view of the frame is the cheapest one.
-    if (this.onFrame !== undefined) this.onFrame(start === 0 && end === b.byteLength ? b : new Uint8Array(b.buffer, b.byteOffset + start, end - start), this.offset);
+    if (this.onFrame !== undefined)
+      this.onFrame(
+        start === 0 && end === b.byteLength ? b : new Uint8Array(b.buffer, b.byteOffset + start, end - start),
+        this.offset,
+      );
     return decodeCheckedAt(b, start, this.options);
   }
 }

@@ -18,8 +18,12 @@ import { encodeMessage, HEADER_SIZE, Limits, type DecodeOptions, type MessageInp
 export type BodyValue = { [field: string]: unknown };
 
 const INT_RANGES: Readonly<Record<string, readonly [number, number]>> = {
-  u8: [0, 0xff], u16: [0, 0xffff], u32: [0, 0xffffffff],
-  i8: [-0x80, 0x7f], i16: [-0x8000, 0x7fff], i32: [-0x80000000, 0x7fffffff],
+  u8: [0, 0xff],
+  u16: [0, 0xffff],
+  u32: [0, 0xffffffff],
+  i8: [-0x80, 0x7f],
+  i16: [-0x8000, 0x7fff],
+  i32: [-0x80000000, 0x7fffffff],
 };
 
 /** Largest array a generated body holds, whatever its count field allows. */
@@ -70,7 +74,12 @@ function utf8Bytes(s: string): number {
 function fieldArbitrary(model: SpecModel, f: FieldSpec, siblings: readonly FieldSpec[]): fc.Arbitrary<unknown> {
   const sizer = siblings.find((s) => s.name === (f.type === 'array' ? f.count : f.length));
   switch (f.type) {
-    case 'u8': case 'u16': case 'u32': case 'i8': case 'i16': case 'i32': {
+    case 'u8':
+    case 'u16':
+    case 'u32':
+    case 'i8':
+    case 'i16':
+    case 'i32': {
       const [min, max] = INT_RANGES[f.type]!;
       return fc.integer({ min, max });
     }
@@ -83,7 +92,9 @@ function fieldArbitrary(model: SpecModel, f: FieldSpec, siblings: readonly Field
       const [min, max] = INT_RANGES[e?.base ?? 'u8']!;
       const known = e?.values.map((v) => v.value) ?? [];
       // Unknown values must survive a round trip as numbers [KKCM-TYPE-3].
-      return known.length > 0 ? fc.oneof(fc.constantFrom(...known), fc.integer({ min, max })) : fc.integer({ min, max });
+      return known.length > 0
+        ? fc.oneof(fc.constantFrom(...known), fc.integer({ min, max }))
+        : fc.integer({ min, max });
     }
     case 'ipv4':
       return ipv4;
@@ -107,7 +118,9 @@ function fieldArbitrary(model: SpecModel, f: FieldSpec, siblings: readonly Field
         .filter((s) => utf8Bytes(s) <= maxBytes);
     }
     case 'array':
-      return fc.array(structArbitrary(model, f.items ?? ''), { maxLength: Math.min(unsignedMax(model, sizer), MAX_ITEMS) });
+      return fc.array(structArbitrary(model, f.items ?? ''), {
+        maxLength: Math.min(unsignedMax(model, sizer), MAX_ITEMS),
+      });
     case 'struct':
       return structArbitrary(model, f.struct ?? '');
     /* c8 ignore next 2 */
@@ -145,20 +158,21 @@ export function arbitraryBody(model: SpecModel, messageName: string): fc.Arbitra
  * `names`), a body from {@link arbitraryBody}, any seq, a version in the spec's range and
  * any combination of the defined flags.
  */
-export function arbitraryMessage(model: SpecModel, names: readonly string[] = model.messages.map((m) => m.name)): fc.Arbitrary<MessageInput> {
+export function arbitraryMessage(
+  model: SpecModel,
+  names: readonly string[] = model.messages.map((m) => m.name),
+): fc.Arbitrary<MessageInput> {
   const { min, max } = model.spec.protocolVersions;
   const flags = fc.subarray(model.spec.flags.map((f) => f.mask)).map((ms) => ms.reduce((a, m) => a | m, 0));
-  return fc
-    .constantFrom(...names)
-    .chain((name) =>
-      fc.record({
-        name: fc.constant(name),
-        seq: fc.integer({ min: 0, max: 0xffffffff }),
-        flags,
-        version: fc.integer({ min, max }),
-        body: arbitraryBody(model, name),
-      }),
-    ) as unknown as fc.Arbitrary<MessageInput>;
+  return fc.constantFrom(...names).chain((name) =>
+    fc.record({
+      name: fc.constant(name),
+      seq: fc.integer({ min: 0, max: 0xffffffff }),
+      flags,
+      version: fc.integer({ min, max }),
+      body: arbitraryBody(model, name),
+    }),
+  ) as unknown as fc.Arbitrary<MessageInput>;
 }
 
 /**
@@ -173,12 +187,21 @@ export function arbitraryHeaderShapedFrame(model: SpecModel): fc.Arbitrary<Uint8
   const definedFlags = spec.flags.reduce((a, f) => a | f.mask, 0);
   return fc
     .record({
-      version: fc.oneof({ weight: 4, arbitrary: fc.integer({ min: spec.protocolVersions.min, max: spec.protocolVersions.max }) }, { weight: 1, arbitrary: byte }),
+      version: fc.oneof(
+        { weight: 4, arbitrary: fc.integer({ min: spec.protocolVersions.min, max: spec.protocolVersions.max }) },
+        { weight: 1, arbitrary: byte },
+      ),
       flags: fc.oneof({ weight: 4, arbitrary: byte.map((f) => f & definedFlags) }, { weight: 1, arbitrary: byte }),
-      pair: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...knownPairs) }, { weight: 1, arbitrary: fc.tuple(byte, byte) }),
+      pair: fc.oneof(
+        { weight: 4, arbitrary: fc.constantFrom(...knownPairs) },
+        { weight: 1, arbitrary: fc.tuple(byte, byte) },
+      ),
       seq: u32,
       body: fc.uint8Array({ maxLength: 96 }),
-      lengthDelta: fc.oneof({ weight: 6, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: -20, max: 20 }) }),
+      lengthDelta: fc.oneof(
+        { weight: 6, arbitrary: fc.constant(0) },
+        { weight: 1, arbitrary: fc.integer({ min: -20, max: 20 }) },
+      ),
     })
     .map(({ version, flags, pair, seq, body, lengthDelta }) => {
       const b = Buffer.alloc(size + body.length);
@@ -206,9 +229,18 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   // Counted from the end too: strings and bytes sit at the end of most bodies.
   fc.record({ kind: fc.constant('set' as const), at: fc.nat(), value: byte, fromEnd: fc.boolean() }),
   // Small values written over body words hit length and count fields.
-  fc.record({ kind: fc.constant('word' as const), at: fc.nat(), size: fc.constantFrom(2 as const, 4 as const), value: fc.oneof(fc.integer({ min: 0, max: 400 }), u32) }),
+  fc.record({
+    kind: fc.constant('word' as const),
+    at: fc.nat(),
+    size: fc.constantFrom(2 as const, 4 as const),
+    value: fc.oneof(fc.integer({ min: 0, max: 400 }), u32),
+  }),
   fc.record({ kind: fc.constant('cut' as const), at: fc.nat(), fixLength: fc.boolean() }),
-  fc.record({ kind: fc.constant('append' as const), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }), fixLength: fc.boolean() }),
+  fc.record({
+    kind: fc.constant('append' as const),
+    bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }),
+    fixLength: fc.boolean(),
+  }),
   fc.record({ kind: fc.constant('length' as const), value: fc.oneof(u32, fc.integer({ min: 0, max: 80 })) }),
 );
 
@@ -289,8 +321,10 @@ function expectedFields(model: SpecModel, fields: readonly FieldSpec[], v: BodyV
     if (f.type === 'reserved' || f.derived !== undefined) continue;
     const x = v[f.name];
     if (f.type === 'ipv6') out[f.name] = canonicalIpv6(x as string);
-    else if (f.type === 'array') out[f.name] = (x as BodyValue[]).map((item) => expectedFields(model, model.struct(f.items ?? '').fields, item));
-    else if (f.type === 'struct') out[f.name] = expectedFields(model, model.struct(f.struct ?? '').fields, x as BodyValue);
+    else if (f.type === 'array')
+      out[f.name] = (x as BodyValue[]).map((item) => expectedFields(model, model.struct(f.items ?? '').fields, item));
+    else if (f.type === 'struct')
+      out[f.name] = expectedFields(model, model.struct(f.struct ?? '').fields, x as BodyValue);
     else out[f.name] = x;
   }
   return out;
@@ -305,7 +339,8 @@ export function comparable(v: unknown): unknown {
   if (v instanceof Uint8Array) return `hex:${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}`;
   if (typeof v === 'bigint') return `n:${v}`;
   if (Array.isArray(v)) return v.map(comparable);
-  if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, comparable(x)]));
+  if (typeof v === 'object' && v !== null)
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, comparable(x)]));
   return v;
 }
 

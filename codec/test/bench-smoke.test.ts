@@ -31,7 +31,10 @@ t.test('the benchmark runs every case in smoke mode and reports every required r
   ]) {
     t.ok(ids.includes(id), `has case ${id}`);
   }
-  t.ok(report.cases.every((c) => Number.isFinite(c.opsPerSec) && c.opsPerSec > 0), 'every case measured a finite rate');
+  t.ok(
+    report.cases.every((c) => Number.isFinite(c.opsPerSec) && c.opsPerSec > 0),
+    'every case measured a finite rate',
+  );
   t.equal(typeof report.machine.node, 'string', 'names the machine it ran on');
 });
 

@@ -4,7 +4,11 @@ import { codeOf } from './support.js';
 
 const msgs: MessageInput[] = [
   { name: 'control.ack', seq: 0, body: { upTo: 1 } },
-  { name: 'prl.packet', seq: 1, body: { handle: 9, direction: 1, ifIndex: 3, timestampNs: 5n, packet: new Uint8Array(300).fill(7) } },
+  {
+    name: 'prl.packet',
+    seq: 1,
+    body: { handle: 9, direction: 1, ifIndex: 3, timestampNs: 5n, packet: new Uint8Array(300).fill(7) },
+  },
   { name: 'control.echoRequest', seq: 2, body: { token: 4, payload: new Uint8Array(0) } },
 ];
 const frames = msgs.map((m) => encodeMessage(m));
@@ -27,7 +31,11 @@ t.test('yields the same messages whatever the chunking', async (t) => {
   const f = new Framer();
   const got: Uint8Array[] = [];
   for (let i = 0; i < stream.length; i++) got.push(...f.push(stream.subarray(i, i + 1)));
-  t.same(got.map((m) => Buffer.from(m).toString('hex')), frames.map((m) => Buffer.from(m).toString('hex')), 'byte by byte');
+  t.same(
+    got.map((m) => Buffer.from(m).toString('hex')),
+    frames.map((m) => Buffer.from(m).toString('hex')),
+    'byte by byte',
+  );
   for (let cut = 1; cut < stream.length; cut++) {
     const g = new Framer();
     const out = [...g.push(stream.subarray(0, cut)), ...g.push(stream.subarray(cut))];
@@ -62,7 +70,10 @@ t.test('checks the length limit as soon as the header is complete, before buffer
 t.test('rejects a length smaller than the header', async (t) => {
   const bad = Buffer.from(encodeMessage(msgs[0]!));
   bad.writeUInt32BE(15, 8);
-  t.equal(codeOf(() => new Framer().push(bad)), 'ERR_LENGTH_TOO_SMALL');
+  t.equal(
+    codeOf(() => new Framer().push(bad)),
+    'ERR_LENGTH_TOO_SMALL',
+  );
 });
 
 t.test('reports violations at their stream offset', async (t) => {
@@ -81,18 +92,31 @@ t.test('reports violations at their stream offset', async (t) => {
 
 t.test('refuses all input after a failure instead of half-parsing it', async (t) => {
   const f = new Framer();
-  t.equal(codeOf(() => f.push(Buffer.from('00000000000000000000000000000000', 'hex'))), 'ERR_BAD_MAGIC');
-  t.equal(codeOf(() => f.push(frames[0]!)), 'ERR_STREAM_FAILED');
+  t.equal(
+    codeOf(() => f.push(Buffer.from('00000000000000000000000000000000', 'hex'))),
+    'ERR_BAD_MAGIC',
+  );
+  t.equal(
+    codeOf(() => f.push(frames[0]!)),
+    'ERR_STREAM_FAILED',
+  );
   t.doesNotThrow(() => f.end(), 'end after failure does not raise again');
 });
 
 t.test('end() in the middle of a message is ERR_STREAM_TRUNCATED; on a boundary it is fine', async (t) => {
   const f = new Framer();
   f.push(stream.subarray(0, 30));
-  t.equal(codeOf(() => f.end()), 'ERR_STREAM_TRUNCATED');
+  t.equal(
+    codeOf(() => f.end()),
+    'ERR_STREAM_TRUNCATED',
+  );
   const g = new Framer();
   g.push(stream.subarray(0, 3));
-  t.equal(codeOf(() => g.end()), 'ERR_STREAM_TRUNCATED', 'inside a header too');
+  t.equal(
+    codeOf(() => g.end()),
+    'ERR_STREAM_TRUNCATED',
+    'inside a header too',
+  );
   const h = new Framer();
   h.push(stream);
   t.doesNotThrow(() => h.end());
@@ -101,7 +125,10 @@ t.test('end() in the middle of a message is ERR_STREAM_TRUNCATED; on a boundary 
 t.test('enforces the negotiated version once it is set', async (t) => {
   const f = new Framer();
   f.setVersion(2);
-  t.equal(codeOf(() => f.push(frames[0]!)), 'ERR_UNSUPPORTED_VERSION');
+  t.equal(
+    codeOf(() => f.push(frames[0]!)),
+    'ERR_UNSUPPORTED_VERSION',
+  );
   const g = new Framer({ version: 1 });
   t.equal(g.push(frames[0]!).length, 1);
   g.setVersion(undefined);
@@ -125,10 +152,22 @@ t.test('messages before a violation in the same chunk are delivered, then the vi
   t.equal(out.length, 1, 'the whole message before the garbage is not lost');
   t.equal(f.error?.code, 'ERR_BAD_MAGIC', 'the error is visible at once');
   t.equal(f.error?.offset, frames[0]!.length);
-  t.equal(codeOf(() => f.push(frames[0]!)), 'ERR_BAD_MAGIC', 'the next push raises the violation itself');
-  t.equal(codeOf(() => f.push(frames[0]!)), 'ERR_STREAM_FAILED', 'and after that input is refused');
+  t.equal(
+    codeOf(() => f.push(frames[0]!)),
+    'ERR_BAD_MAGIC',
+    'the next push raises the violation itself',
+  );
+  t.equal(
+    codeOf(() => f.push(frames[0]!)),
+    'ERR_STREAM_FAILED',
+    'and after that input is refused',
+  );
   const g = new Framer();
   g.push(chunk);
-  t.equal(codeOf(() => g.end()), 'ERR_BAD_MAGIC', 'end() raises a pending violation');
+  t.equal(
+    codeOf(() => g.end()),
+    'ERR_BAD_MAGIC',
+    'end() raises a pending violation',
+  );
   t.doesNotThrow(() => g.end(), 'once');
 });

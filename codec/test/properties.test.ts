@@ -10,16 +10,39 @@ import fc from 'fast-check';
 import { isDeepStrictEqual } from 'node:util';
 import { SpecModel, loadSpec } from '../../spec/src/index.js';
 import {
-  CodecError, decodeMessage, encodeMessage, Framer, HEADER_SIZE, Limits, type DecodeOptions, type MessageInput,
+  CodecError,
+  decodeMessage,
+  encodeMessage,
+  Framer,
+  HEADER_SIZE,
+  Limits,
+  type DecodeOptions,
+  type MessageInput,
 } from '../src/index.js';
-import { arbitraryHeaderShapedFrame, arbitraryMessage, arbitraryMutatedFrame, arbitraryStream, chunked, comparable, cuts, expectedBody, type BodyValue } from './arbitraries.js';
+import {
+  arbitraryHeaderShapedFrame,
+  arbitraryMessage,
+  arbitraryMutatedFrame,
+  arbitraryStream,
+  chunked,
+  comparable,
+  cuts,
+  expectedBody,
+  type BodyValue,
+} from './arbitraries.js';
 import { holds as holdsFor } from './support.js';
 
 const RUNS = 200;
 const model = new SpecModel(loadSpec());
 
 /** One tap assertion per property, {@link RUNS} runs unless told. */
-const holds = <T>(t: Test, title: string, arb: fc.Arbitrary<T>, predicate: (v: T) => boolean | void, numRuns = RUNS): void => holdsFor(t, title, arb, predicate, numRuns);
+const holds = <T>(
+  t: Test,
+  title: string,
+  arb: fc.Arbitrary<T>,
+  predicate: (v: T) => boolean | void,
+  numRuns = RUNS,
+): void => holdsFor(t, title, arb, predicate, numRuns);
 
 /** Runs `fn`; a CodecError is returned, any other throw escapes and fails the property. */
 function codecErrorOf(fn: () => unknown): CodecError | undefined {
@@ -40,11 +63,30 @@ t.test('every message survives encode, decode and re-encode unchanged', async (t
       const first = encodeMessage(msg);
       const decoded = decodeMessage(first);
       if (decoded.name !== name) return false;
-      const header = { version: msg.version ?? 1, flags: msg.flags ?? 0, type, subtype, length: first.byteLength, seq: msg.seq ?? 0 };
+      const header = {
+        version: msg.version ?? 1,
+        flags: msg.flags ?? 0,
+        type,
+        subtype,
+        length: first.byteLength,
+        seq: msg.seq ?? 0,
+      };
       if (!isDeepStrictEqual(decoded.header, header)) return false;
       // Decoded values are the inputs, IPv6 addresses in canonical text (RFC 5952).
-      if (!isDeepStrictEqual(comparable(decoded.body), comparable(expectedBody(model, name, msg.body as unknown as BodyValue)))) return false;
-      const again = encodeMessage({ name, seq: decoded.header.seq, flags: decoded.header.flags, version: decoded.header.version, body: decoded.body } as MessageInput);
+      if (
+        !isDeepStrictEqual(
+          comparable(decoded.body),
+          comparable(expectedBody(model, name, msg.body as unknown as BodyValue)),
+        )
+      )
+        return false;
+      const again = encodeMessage({
+        name,
+        seq: decoded.header.seq,
+        flags: decoded.header.flags,
+        version: decoded.header.version,
+        body: decoded.body,
+      } as MessageInput);
       return hex(again) === hex(first);
     });
   }
@@ -63,24 +105,36 @@ const framerOptions = fc.record(
   { requiredKeys: [] },
 );
 
-t.test('a framer fed arbitrary bytes in arbitrary chunks only ever raises CodecErrors and buffers at most maxMessage', async (t) => {
-  holds(t, 'framer invariants', fc.tuple(stream, cuts, framerOptions), ([bytes, at, options]) => {
-    const max = options.maxMessage ?? Limits.defaultMaxMessage;
-    const framer = new Framer(options);
-    const out: Uint8Array[] = [];
-    let failed: CodecError | undefined;
-    for (const chunk of chunked(bytes, at)) {
-      failed = codecErrorOf(() => out.push(...framer.push(chunk)));
-      if (framer.buffered > max) return false;
-      if (failed !== undefined) break;
-    }
-    if (failed === undefined) codecErrorOf(() => framer.end());
-    // What came out is exactly what was consumed, in order, cut at message boundaries: even
-    // when the stream failed, messages completed before the bad bytes are delivered.
-    if (hex(Buffer.concat(out)) !== hex(bytes.subarray(0, framer.offset))) return false;
-    return out.every((m) => m.byteLength === Buffer.from(m.buffer, m.byteOffset, m.byteLength).readUInt32BE(8) && m.byteLength <= max);
-  }, 3 * RUNS);
-});
+t.test(
+  'a framer fed arbitrary bytes in arbitrary chunks only ever raises CodecErrors and buffers at most maxMessage',
+  async (t) => {
+    holds(
+      t,
+      'framer invariants',
+      fc.tuple(stream, cuts, framerOptions),
+      ([bytes, at, options]) => {
+        const max = options.maxMessage ?? Limits.defaultMaxMessage;
+        const framer = new Framer(options);
+        const out: Uint8Array[] = [];
+        let failed: CodecError | undefined;
+        for (const chunk of chunked(bytes, at)) {
+          failed = codecErrorOf(() => out.push(...framer.push(chunk)));
+          if (framer.buffered > max) return false;
+          if (failed !== undefined) break;
+        }
+        if (failed === undefined) codecErrorOf(() => framer.end());
+        // What came out is exactly what was consumed, in order, cut at message boundaries: even
+        // when the stream failed, messages completed before the bad bytes are delivered.
+        if (hex(Buffer.concat(out)) !== hex(bytes.subarray(0, framer.offset))) return false;
+        return out.every(
+          (m) =>
+            m.byteLength === Buffer.from(m.buffer, m.byteOffset, m.byteLength).readUInt32BE(8) && m.byteLength <= max,
+        );
+      },
+      3 * RUNS,
+    );
+  },
+);
 
 const decodeOptions = fc.record(
   {
@@ -97,9 +151,15 @@ t.test('decodeMessage on arbitrary bytes returns or raises a CodecError, nothing
     arbitraryHeaderShapedFrame(model),
     arbitraryMutatedFrame(model),
   );
-  holds(t, 'decodeMessage never crashes', fc.tuple(bytes, decodeOptions), ([b, options]) => {
-    codecErrorOf(() => decodeMessage(b, options));
-  }, 4 * RUNS);
+  holds(
+    t,
+    'decodeMessage never crashes',
+    fc.tuple(bytes, decodeOptions),
+    ([b, options]) => {
+      codecErrorOf(() => decodeMessage(b, options));
+    },
+    4 * RUNS,
+  );
 });
 
 /** A header that fails the framer's checks, with the code it must fail with. */
@@ -112,7 +172,13 @@ const poison = fc.constantFrom(
 );
 
 t.test('after a framer failed, every further push raises ERR_STREAM_FAILED', async (t) => {
-  const input = fc.tuple(fc.array(validStreamPart, { maxLength: 3 }), poison, fc.uint8Array({ maxLength: 40 }), cuts, fc.uint8Array({ maxLength: 40 }));
+  const input = fc.tuple(
+    fc.array(validStreamPart, { maxLength: 3 }),
+    poison,
+    fc.uint8Array({ maxLength: 40 }),
+    cuts,
+    fc.uint8Array({ maxLength: 40 }),
+  );
   holds(t, 'a failed stream stays failed', input, ([before, bad, after, at, more]) => {
     const bytes = new Uint8Array(Buffer.concat([...before, Uint8Array.from(bad.bytes), after]));
     const framer = new Framer();

@@ -10,8 +10,21 @@ import fc from 'fast-check';
 import { SpecModel, loadSpec } from '../../spec/src/index.js';
 import { loadVectors, type Vector } from '../../spec/src/vectors.js';
 import {
-  CodecError, decodeMessage, encodeMessage, encodeRaw, Flags, Framer, fromHex, HEADER_SIZE, Limits, messageToJson, StreamDecoder, toHex,
-  type DecodedMessage, type DecodeOptions, type MessageInput,
+  CodecError,
+  decodeMessage,
+  encodeMessage,
+  encodeRaw,
+  Flags,
+  Framer,
+  fromHex,
+  HEADER_SIZE,
+  Limits,
+  messageToJson,
+  StreamDecoder,
+  toHex,
+  type DecodedMessage,
+  type DecodeOptions,
+  type MessageInput,
 } from '../src/index.js';
 import { arbitraryDecodeOptions, arbitraryStream, chunked, cuts } from './arbitraries.js';
 import { codeOf, holds } from './support.js';
@@ -66,7 +79,10 @@ function reference(chunks: readonly Uint8Array[], options: DecodeOptions): Outco
  * visible in `error` at once and raised by the next push, and every push after the raise
  * is ERR_STREAM_FAILED.
  */
-function oneShot(chunks: readonly Uint8Array[], options: DecodeOptions): Outcome & { frames: string[]; protocol: string[] } {
+function oneShot(
+  chunks: readonly Uint8Array[],
+  options: DecodeOptions,
+): Outcome & { frames: string[]; protocol: string[] } {
   const frames: string[] = [];
   const decoder = new StreamDecoder({ ...options, onFrame: (frame) => frames.push(toHex(frame)) });
   const messages: string[] = [];
@@ -87,7 +103,8 @@ function oneShot(chunks: readonly Uint8Array[], options: DecodeOptions): Outcome
       } catch (err) {
         again = errorOf(err);
       }
-      if (JSON.stringify(again) !== JSON.stringify(error)) protocol.push(`the next push raised ${JSON.stringify(again)}, not the pending violation`);
+      if (JSON.stringify(again) !== JSON.stringify(error))
+        protocol.push(`the next push raised ${JSON.stringify(again)}, not the pending violation`);
       break;
     }
   }
@@ -115,20 +132,28 @@ function disagreement(chunks: readonly Uint8Array[], options: DecodeOptions): st
   const want = reference(chunks, options);
   const got = oneShot(chunks, options);
   if (got.protocol.length > 0) return got.protocol.join('; ');
-  if (JSON.stringify(got.messages) !== JSON.stringify(want.messages)) return `messages ${JSON.stringify(got.messages)} instead of ${JSON.stringify(want.messages)}`;
-  if (JSON.stringify(got.error) !== JSON.stringify(want.error)) return `error ${JSON.stringify(got.error)} instead of ${JSON.stringify(want.error)}`;
+  if (JSON.stringify(got.messages) !== JSON.stringify(want.messages))
+    return `messages ${JSON.stringify(got.messages)} instead of ${JSON.stringify(want.messages)}`;
+  if (JSON.stringify(got.error) !== JSON.stringify(want.error))
+    return `error ${JSON.stringify(got.error)} instead of ${JSON.stringify(want.error)}`;
   // Every frame the framer completed is reported, the one that failed to decode included;
   // the reference keeps framing past a bad body, the one-pass decoder stops at it.
   const frames = want.frames.slice(0, got.messages.length + (got.frames.length > got.messages.length ? 1 : 0));
-  if (JSON.stringify(got.frames) !== JSON.stringify(frames)) return `frames ${JSON.stringify(got.frames)} instead of ${JSON.stringify(frames)}`;
+  if (JSON.stringify(got.frames) !== JSON.stringify(frames))
+    return `frames ${JSON.stringify(got.frames)} instead of ${JSON.stringify(frames)}`;
   return '';
 }
 
-const byteChunks = (b: Uint8Array): Uint8Array[] => Array.from({ length: b.byteLength }, (_, i) => b.subarray(i, i + 1));
+const byteChunks = (b: Uint8Array): Uint8Array[] =>
+  Array.from({ length: b.byteLength }, (_, i) => b.subarray(i, i + 1));
 
 function splits(b: Uint8Array): Array<{ name: string; chunks: Uint8Array[] }> {
-  const out = [{ name: 'whole', chunks: [b] }, { name: 'byte by byte', chunks: byteChunks(b) }];
-  for (let cut = 0; cut <= b.byteLength; cut++) out.push({ name: `cut at ${cut}`, chunks: [b.subarray(0, cut), b.subarray(cut)] });
+  const out = [
+    { name: 'whole', chunks: [b] },
+    { name: 'byte by byte', chunks: byteChunks(b) },
+  ];
+  for (let cut = 0; cut <= b.byteLength; cut++)
+    out.push({ name: `cut at ${cut}`, chunks: [b.subarray(0, cut), b.subarray(cut)] });
   return out;
 }
 
@@ -141,43 +166,68 @@ t.test('every valid vector, whole, byte by byte and cut at every offset, decodes
     let ok = 0;
     for (const { name, chunks } of splits(bytes)) {
       const got = oneShot(chunks, optionsOf(v));
-      const why = got.error !== undefined ? `error ${JSON.stringify(got.error)}` : JSON.stringify(got.messages) !== JSON.stringify(expected) ? `messages ${JSON.stringify(got.messages)}` : disagreement(chunks, optionsOf(v));
+      const why =
+        got.error !== undefined
+          ? `error ${JSON.stringify(got.error)}`
+          : JSON.stringify(got.messages) !== JSON.stringify(expected)
+            ? `messages ${JSON.stringify(got.messages)}`
+            : disagreement(chunks, optionsOf(v));
       if (why === '') ok++;
       else t.fail(`${v.id}, ${name}: ${why}`);
     }
-    t.equal(ok, bytes.byteLength + 3, `${v.id}: every split gives the vector's messages, as Framer + decodeMessage does`);
+    t.equal(
+      ok,
+      bytes.byteLength + 3,
+      `${v.id}: every split gives the vector's messages, as Framer + decodeMessage does`,
+    );
   }
 });
 
-t.test('every invalid vector, whole, byte by byte and cut at every offset, raises its error after its messages', async (t) => {
-  for (const v of invalid) {
-    const bytes = fromHex(v.hex);
-    const { code, offset, path } = v.expect.error;
-    let ok = 0;
-    for (const { name, chunks } of splits(bytes)) {
-      const got = oneShot(chunks, optionsOf(v));
-      let why = '';
-      if (got.error?.code !== code || got.error.offset !== offset) why = `error ${JSON.stringify(got.error)}`;
-      else if (path !== undefined && got.error.path !== path) why = `path ${String(got.error.path)}`;
-      else if (got.messages.length !== (v.expect.messagesBefore ?? 0)) why = `${got.messages.length} messages before the error`;
-      else why = disagreement(chunks, optionsOf(v));
-      if (why === '') ok++;
-      else t.fail(`${v.id}, ${name}: ${why}`);
+t.test(
+  'every invalid vector, whole, byte by byte and cut at every offset, raises its error after its messages',
+  async (t) => {
+    for (const v of invalid) {
+      const bytes = fromHex(v.hex);
+      const { code, offset, path } = v.expect.error;
+      let ok = 0;
+      for (const { name, chunks } of splits(bytes)) {
+        const got = oneShot(chunks, optionsOf(v));
+        let why = '';
+        if (got.error?.code !== code || got.error.offset !== offset) why = `error ${JSON.stringify(got.error)}`;
+        else if (path !== undefined && got.error.path !== path) why = `path ${String(got.error.path)}`;
+        else if (got.messages.length !== (v.expect.messagesBefore ?? 0))
+          why = `${got.messages.length} messages before the error`;
+        else why = disagreement(chunks, optionsOf(v));
+        if (why === '') ok++;
+        else t.fail(`${v.id}, ${name}: ${why}`);
+      }
+      t.equal(
+        ok,
+        bytes.byteLength + 3,
+        `${v.id}: every split raises ${code} at ${offset}, as Framer + decodeMessage does`,
+      );
     }
-    t.equal(ok, bytes.byteLength + 3, `${v.id}: every split raises ${code} at ${offset}, as Framer + decodeMessage does`);
-  }
-});
+  },
+);
 
 const stream = arbitraryStream(model);
 
 const decodeOptions = arbitraryDecodeOptions;
 
-t.test('on arbitrary and mutated streams in arbitrary chunks, one pass agrees with Framer + decodeMessage', async (t) => {
-  holds(t, 'same messages, same error, same frames', fc.tuple(stream, cuts, decodeOptions), ([bytes, at, options]) => {
-    const why = disagreement(chunked(bytes, at), options);
-    if (why !== '') throw new Error(why);
-  });
-});
+t.test(
+  'on arbitrary and mutated streams in arbitrary chunks, one pass agrees with Framer + decodeMessage',
+  async (t) => {
+    holds(
+      t,
+      'same messages, same error, same frames',
+      fc.tuple(stream, cuts, decodeOptions),
+      ([bytes, at, options]) => {
+        const why = disagreement(chunked(bytes, at), options);
+        if (why !== '') throw new Error(why);
+      },
+    );
+  },
+);
 
 t.test('on arbitrary streams the decoder never buffers more than maxMessage', async (t) => {
   holds(t, 'buffered stays within the limit', fc.tuple(stream, cuts, decodeOptions), ([bytes, at, options]) => {
@@ -197,7 +247,9 @@ t.test('on arbitrary streams the decoder never buffers more than maxMessage', as
 
 const ack = (seq: number): MessageInput => ({ name: 'control.ack', seq, body: { upTo: seq } });
 const packet = (seq: number, size: number): MessageInput => ({
-  name: 'prl.packet', seq, body: { handle: 9, direction: 1, ifIndex: 3, timestampNs: 5n, packet: new Uint8Array(size).fill(seq) },
+  name: 'prl.packet',
+  seq,
+  body: { handle: 9, direction: 1, ifIndex: 3, timestampNs: 5n, packet: new Uint8Array(size).fill(seq) },
 });
 
 t.test('decodes messages inside one chunk in place: bytes fields are views of the chunk memory', async (t) => {
@@ -208,7 +260,11 @@ t.test('decodes messages inside one chunk in place: bytes fields are views of th
   t.equal(a?.body.packet.byteOffset, chunk.byteOffset + HEADER_SIZE + 20, 'at its place in the chunk');
   t.equal(b?.body.packet.buffer, chunk.buffer, 'the second payload too');
   t.equal(b?.body.packet.byteOffset, chunk.byteOffset + frames[0]!.byteLength + HEADER_SIZE + 20);
-  t.equal(Object.getPrototypeOf(a?.body.packet), Uint8Array.prototype, 'a plain Uint8Array view, even of a Buffer chunk');
+  t.equal(
+    Object.getPrototypeOf(a?.body.packet),
+    Uint8Array.prototype,
+    'a plain Uint8Array view, even of a Buffer chunk',
+  );
   t.strictSame(messageToJson(a!), messageToJson(decodeMessage(frames[0]!)), 'the same value decodeMessage gives');
 });
 
@@ -235,16 +291,30 @@ t.test('onFrame reports each whole frame with its stream offset, before the mess
   const stream = Buffer.concat(frames);
   const seen: Array<{ hex: string; offset: number; inChunk: boolean }> = [];
   let chunk: Uint8Array = stream;
-  const d = new StreamDecoder({ onFrame: (frame, offset) => seen.push({ hex: toHex(frame), offset, inChunk: frame.buffer === chunk.buffer }) });
+  const d = new StreamDecoder({
+    onFrame: (frame, offset) => seen.push({ hex: toHex(frame), offset, inChunk: frame.buffer === chunk.buffer }),
+  });
   const cut = frames[0]!.byteLength + 10;
   chunk = stream.subarray(0, cut);
   const messages = d.push(chunk);
   chunk = stream.subarray(cut);
   messages.push(...d.push(chunk));
   t.equal(messages.length, 3);
-  t.strictSame(seen.map((s) => s.hex), frames.map(toHex), 'the bytes of every frame, in order');
-  t.strictSame(seen.map((s) => s.offset), [0, frames[0]!.byteLength, frames[0]!.byteLength + frames[1]!.byteLength], 'stream offsets');
-  t.strictSame(seen.map((s) => s.inChunk), [true, false, true], 'views into the chunk; the straddling one is the copy');
+  t.strictSame(
+    seen.map((s) => s.hex),
+    frames.map(toHex),
+    'the bytes of every frame, in order',
+  );
+  t.strictSame(
+    seen.map((s) => s.offset),
+    [0, frames[0]!.byteLength, frames[0]!.byteLength + frames[1]!.byteLength],
+    'stream offsets',
+  );
+  t.strictSame(
+    seen.map((s) => s.inChunk),
+    [true, false, true],
+    'views into the chunk; the straddling one is the copy',
+  );
 });
 
 t.test('onFrame reports the frame that fails to decode, and the error points inside it', async (t) => {
@@ -258,7 +328,10 @@ t.test('onFrame reports the frame that fails to decode, and the error points ins
   t.equal(frames.length, 2, 'one frame more than messages: the last one failed');
   t.equal(toHex(frames[1]!.frame), toHex(bad));
   t.match(d.error, { code: 'ERR_RESERVED_NONZERO', path: 'body.reserved', offset: good.byteLength + HEADER_SIZE + 5 });
-  t.ok(d.error!.offset! >= frames[1]!.offset && d.error!.offset! < frames[1]!.offset + bad.byteLength, 'the offset lies in the reported frame');
+  t.ok(
+    d.error!.offset! >= frames[1]!.offset && d.error!.offset! < frames[1]!.offset + bad.byteLength,
+    'the offset lies in the reported frame',
+  );
   t.throws(() => d.push(good), { code: 'ERR_RESERVED_NONZERO' }, 'the next push raises the violation');
   t.throws(() => d.push(good), { code: 'ERR_STREAM_FAILED' }, 'then input is refused');
 });
@@ -271,7 +344,11 @@ t.test('without onFrame no frame is reported, and a header violation reports no 
 });
 
 t.test('an onFrame that throws stops the decoder', async (t) => {
-  const d = new StreamDecoder({ onFrame: () => { throw new Error('tracer broke'); } });
+  const d = new StreamDecoder({
+    onFrame: () => {
+      throw new Error('tracer broke');
+    },
+  });
   t.throws(() => d.push(encodeMessage(ack(1))), { message: 'tracer broke' }, 'the caller sees its own error');
   t.throws(() => d.push(encodeMessage(ack(2))), { code: 'ERR_STREAM_FAILED' });
 });
@@ -281,18 +358,35 @@ t.test('checks the length limit as soon as a header is complete, before bufferin
   const d = new StreamDecoder({ maxMessage: 4096 });
   t.equal(d.push(encodeMessage(ack(1))).length, 1, 'a message first, so that offsets are stream offsets');
   t.strictSame(d.push(big.subarray(0, HEADER_SIZE - 1)), []);
-  t.throws(() => d.push(big.subarray(HEADER_SIZE - 1, HEADER_SIZE)), { code: 'ERR_FRAME_TOO_LARGE', offset: 20 + 8, path: 'header.length' }, 'offset in stream bytes');
+  t.throws(
+    () => d.push(big.subarray(HEADER_SIZE - 1, HEADER_SIZE)),
+    { code: 'ERR_FRAME_TOO_LARGE', offset: 20 + 8, path: 'header.length' },
+    'offset in stream bytes',
+  );
   t.ok(d.buffered <= HEADER_SIZE, 'nothing of the body was buffered');
 });
 
 t.test('enforces the negotiated version and the channel mapping, from the options or set later', async (t) => {
   const v1 = encodeMessage(ack(1));
-  const hello = encodeMessage({ name: 'control.hello', body: { minVersion: 1, maxVersion: 1, role: 1, channel: 0, features: 0, nodeId: 1, maxMessage: 4096, sessionId: 1n, nodeName: 'a' } });
+  const hello = encodeMessage({
+    name: 'control.hello',
+    body: {
+      minVersion: 1,
+      maxVersion: 1,
+      role: 1,
+      channel: 0,
+      features: 0,
+      nodeId: 1,
+      maxMessage: 4096,
+      sessionId: 1n,
+      nodeName: 'a',
+    },
+  });
   const options = { version: 1 };
   const d = new StreamDecoder(options);
   t.equal(d.push(v1).length, 1);
   d.setVersion(2);
-  t.equal(options.version, 1, 'the caller\'s options object is not written');
+  t.equal(options.version, 1, "the caller's options object is not written");
   t.throws(() => d.push(v1), { code: 'ERR_UNSUPPORTED_VERSION', offset: v1.byteLength + 4, path: 'header.version' });
   const prl = encodeMessage(packet(1, 4));
   const c = new StreamDecoder({ channel: 'receive' });
@@ -301,9 +395,19 @@ t.test('enforces the negotiated version and the channel mapping, from the option
   t.throws(() => c.push(prl), { code: 'ERR_WRONG_CHANNEL', offset: prl.byteLength + 6, path: 'header.type' });
   const e = new StreamDecoder();
   e.setChannel('send');
-  t.equal(codeOf(() => e.push(prl)), 'ERR_WRONG_CHANNEL');
-  t.equal(codeOf(() => e.push(prl)), 'ERR_STREAM_FAILED');
-  t.equal(codeOf(() => decodeMessage(prl, { channel: 'send' })), 'ERR_WRONG_CHANNEL', 'as decodeMessage');
+  t.equal(
+    codeOf(() => e.push(prl)),
+    'ERR_WRONG_CHANNEL',
+  );
+  t.equal(
+    codeOf(() => e.push(prl)),
+    'ERR_STREAM_FAILED',
+  );
+  t.equal(
+    codeOf(() => decodeMessage(prl, { channel: 'send' })),
+    'ERR_WRONG_CHANNEL',
+    'as decodeMessage',
+  );
   const f = new StreamDecoder({ channel: 'send' });
   t.equal(f.push(hello)[0]?.name, 'control.hello', 'control messages travel on both');
 });
@@ -319,14 +423,17 @@ t.test('skips an unknown type under mayIgnore and rejects it without', async (t)
   t.throws(() => d.push(unknown), { code: 'ERR_UNKNOWN_TYPE', offset: 20 + 6, path: 'header.type' });
 });
 
-t.test('end() inside a message is ERR_STREAM_TRUNCATED at the message start; a pending violation is raised once', async (t) => {
-  const a = encodeMessage(ack(1));
-  const d = new StreamDecoder();
-  d.push(Buffer.concat([a, a.subarray(0, 7)]));
-  t.throws(() => d.end(), { code: 'ERR_STREAM_TRUNCATED', offset: a.byteLength });
-  const g = new StreamDecoder();
-  t.equal(g.push(Buffer.concat([a, Buffer.alloc(16, 0xee)])).length, 1);
-  t.equal(g.error?.code, 'ERR_BAD_MAGIC', 'visible at once');
-  t.throws(() => g.end(), { code: 'ERR_BAD_MAGIC', offset: a.byteLength });
-  t.doesNotThrow(() => g.end(), 'once');
-});
+t.test(
+  'end() inside a message is ERR_STREAM_TRUNCATED at the message start; a pending violation is raised once',
+  async (t) => {
+    const a = encodeMessage(ack(1));
+    const d = new StreamDecoder();
+    d.push(Buffer.concat([a, a.subarray(0, 7)]));
+    t.throws(() => d.end(), { code: 'ERR_STREAM_TRUNCATED', offset: a.byteLength });
+    const g = new StreamDecoder();
+    t.equal(g.push(Buffer.concat([a, Buffer.alloc(16, 0xee)])).length, 1);
+    t.equal(g.error?.code, 'ERR_BAD_MAGIC', 'visible at once');
+    t.throws(() => g.end(), { code: 'ERR_BAD_MAGIC', offset: a.byteLength });
+    t.doesNotThrow(() => g.end(), 'once');
+  },
+);

@@ -9,9 +9,19 @@ import { CodecError } from '../src/index.js';
 export const SEED = Number(process.env.FC_SEED ?? 0x4b4b434d);
 
 /** One tap assertion per property: seed and run count in the title, counterexample on failure. */
-export function holds<T>(t: Test, title: string, arb: fc.Arbitrary<T>, predicate: (v: T) => boolean | void, numRuns = 300): void {
+export function holds<T>(
+  t: Test,
+  title: string,
+  arb: fc.Arbitrary<T>,
+  predicate: (v: T) => boolean | void,
+  numRuns = 300,
+): void {
   const details = fc.check(fc.property(arb, predicate), { numRuns, seed: SEED });
-  t.ok(!details.failed, `${title} (${details.numRuns} runs, seed ${SEED})`, details.failed ? { diag: fc.defaultReportMessage(details) } : {});
+  t.ok(
+    !details.failed,
+    `${title} (${details.numRuns} runs, seed ${SEED})`,
+    details.failed ? { diag: fc.defaultReportMessage(details) } : {},
+  );
 }
 
 /** The code of the CodecError `fn` throws, a marker when it throws something else, or undefined. */

@@ -126,7 +126,11 @@ function expected(v: InvalidVector): Observed {
 /** The error an outcome ended with; the path is compared only when the vector names one. */
 function observe(outcome: Outcome, v: InvalidVector): Observed {
   const err = outcome.error;
-  if (!(err instanceof CodecError)) return { code: err === undefined ? 'no error' : `not a CodecError: ${String(err)}`, messagesBefore: outcome.messages };
+  if (!(err instanceof CodecError))
+    return {
+      code: err === undefined ? 'no error' : `not a CodecError: ${String(err)}`,
+      messagesBefore: outcome.messages,
+    };
   const path = v.expect.error.path !== undefined ? { path: err.path } : {};
   return { code: err.code, offset: err.offset, ...path, messagesBefore: outcome.messages };
 }
@@ -140,9 +144,21 @@ t.test('the valid vectors cover every message of the spec', async (t) => {
 t.test('the invalid vectors raise every error a decoder can raise', async (t) => {
   const raised = new Set(invalid.map((v) => v.expect.error.code));
   const decodeCodes = [
-    'ERR_BAD_MAGIC', 'ERR_UNSUPPORTED_VERSION', 'ERR_LENGTH_TOO_SMALL', 'ERR_FRAME_TOO_LARGE', 'ERR_TRUNCATED_BODY',
-    'ERR_TRAILING_BYTES', 'ERR_RESERVED_NONZERO', 'ERR_BAD_COUNT', 'ERR_BAD_LENGTH_FIELD', 'ERR_UNKNOWN_TYPE',
-    'ERR_UNKNOWN_SUBTYPE', 'ERR_RESERVED_FLAG', 'ERR_BAD_UTF8', 'ERR_WRONG_CHANNEL', 'ERR_STREAM_TRUNCATED',
+    'ERR_BAD_MAGIC',
+    'ERR_UNSUPPORTED_VERSION',
+    'ERR_LENGTH_TOO_SMALL',
+    'ERR_FRAME_TOO_LARGE',
+    'ERR_TRUNCATED_BODY',
+    'ERR_TRAILING_BYTES',
+    'ERR_RESERVED_NONZERO',
+    'ERR_BAD_COUNT',
+    'ERR_BAD_LENGTH_FIELD',
+    'ERR_UNKNOWN_TYPE',
+    'ERR_UNKNOWN_SUBTYPE',
+    'ERR_RESERVED_FLAG',
+    'ERR_BAD_UTF8',
+    'ERR_WRONG_CHANNEL',
+    'ERR_STREAM_TRUNCATED',
   ];
   for (const code of decodeCodes) t.ok(raised.has(code), `${code} has an invalid vector`);
   t.ok(invalid.length >= 26, 'at least 26 invalid vectors');
@@ -151,7 +167,10 @@ t.test('the invalid vectors raise every error a decoder can raise', async (t) =>
 for (const v of valid) {
   t.test(`${v.id}: decodes to the expected messages`, async (t) => {
     const out = decodeStream(fromHex(v.hex), optionsOf(v));
-    t.strictSame(out.map((m): MessageJson => messageToJson(m.message)), v.expect.messages);
+    t.strictSame(
+      out.map((m): MessageJson => messageToJson(m.message)),
+      v.expect.messages,
+    );
   });
 
   t.test(`${v.id}: encodes the expected messages back to exactly the vector bytes`, async (t) => {
@@ -201,13 +220,19 @@ for (const v of invalid) {
   t.test(`${v.id}: is rejected the same way cut at every offset`, async (t) => {
     const bytes = fromHex(v.hex);
     for (let cut = 0; cut <= bytes.byteLength; cut++) {
-      t.strictSame(observe(streamOutcome([bytes.subarray(0, cut), bytes.subarray(cut)], v), v), expected(v), `cut at ${cut}`);
+      t.strictSame(
+        observe(streamOutcome([bytes.subarray(0, cut), bytes.subarray(cut)], v), v),
+        expected(v),
+        `cut at ${cut}`,
+      );
     }
   });
 }
 
 /** The error `fn` throws, or undefined. */
-function thrown(fn: () => unknown): { code?: unknown; violations?: Array<{ path: string; rule: string; message: string }> } | undefined {
+function thrown(
+  fn: () => unknown,
+): { code?: unknown; violations?: Array<{ path: string; rule: string; message: string }> } | undefined {
   try {
     fn();
   } catch (err) {
@@ -251,19 +276,33 @@ t.test('vector file checks', async (t) => {
     data.vectors[0]!.hex = (data.vectors[0]!.hex as string).toUpperCase();
     const err = thrown(() => validateVectorFile(data, 'valid'));
     t.equal(err?.code, 'ERR_INVALID_SPEC');
-    t.ok(err?.violations?.some((x) => x.path === '/vectors/0/hex' && x.rule.startsWith('pattern')), 'a pattern violation at /vectors/0/hex');
+    t.ok(
+      err?.violations?.some((x) => x.path === '/vectors/0/hex' && x.rule.startsWith('pattern')),
+      'a pattern violation at /vectors/0/hex',
+    );
   });
 
   t.test('rejects a valid file loaded as the invalid one', async (t) => {
     const err = thrown(() => validateVectorFile(rawValid(), 'invalid'));
     t.equal(err?.code, 'ERR_INVALID_SPEC');
-    t.strictSame(err?.violations?.map((x) => [x.path, x.rule]), [['/kind', 'kind']]);
+    t.strictSame(
+      err?.violations?.map((x) => [x.path, x.rule]),
+      [['/kind', 'kind']],
+    );
   });
 
   t.test('flags duplicate ids, unknown error codes and unknown message names', async (t) => {
     const base = invalid[0]!;
-    const unknownCode: Vector = { ...base, id: 'header/unknown-code', expect: { error: { code: 'ERR_NOT_IN_SPEC', offset: 0 } } };
-    const unknownName: Vector = { ...valid[0]!, id: 'control.nope/basic', expect: { messages: [{ ...valid[0]!.expect.messages[0]!, name: 'control.nope' }] } };
+    const unknownCode: Vector = {
+      ...base,
+      id: 'header/unknown-code',
+      expect: { error: { code: 'ERR_NOT_IN_SPEC', offset: 0 } },
+    };
+    const unknownName: Vector = {
+      ...valid[0]!,
+      id: 'control.nope/basic',
+      expect: { messages: [{ ...valid[0]!.expect.messages[0]!, name: 'control.nope' }] },
+    };
     const rules = vectorViolations([base, base, unknownCode, unknownName]).map((x) => x.rule);
     t.strictSame(rules, ['unique-id', 'error-code', 'message-name']);
   });

@@ -5,13 +5,13 @@
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadSpec, packageRoot } from '../../spec/src/index.js';
-import { generateCodec } from '../src/generator.js';
+import { formattedCodec } from './formatted-codec.js';
 
 const check = process.argv.includes('--check');
 const dir = join(packageRoot(), 'codec', 'src', 'gen');
 mkdirSync(dir, { recursive: true });
 let stale = 0;
-for (const [name, text] of generateCodec(loadSpec())) {
+for (const [name, text] of await formattedCodec(loadSpec())) {
   const path = join(dir, name);
   let old = '';
   try {

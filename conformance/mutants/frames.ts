@@ -9,7 +9,16 @@
  *
  * @module
  */
-import { decodeMessage, encodeMessage, HEADER_SIZE, Limits, MESSAGES, type MessageBodies, type MessageInput, type MessageName } from '../../codec/src/index.js';
+import {
+  decodeMessage,
+  encodeMessage,
+  HEADER_SIZE,
+  Limits,
+  MESSAGES,
+  type MessageBodies,
+  type MessageInput,
+  type MessageName,
+} from '../../codec/src/index.js';
 
 /** Byte offsets of the header fields (network byte order). [KKCM-HDR-1] */
 export const Header = { magic: 0, version: 4, flags: 5, type: 6, subtype: 7, length: 8, seq: 12 } as const;
@@ -38,7 +47,11 @@ export function frameName(frame: Uint8Array): MessageName | null {
  * Decodes a whole frame, lets `change` edit its body, and encodes it again with the same
  * header fields (version, flags, sequence number).
  */
-export function rewriteBody<N extends MessageName>(frame: Uint8Array, name: N, change: (body: MessageBodies[N]) => MessageBodies[N]): Uint8Array {
+export function rewriteBody<N extends MessageName>(
+  frame: Uint8Array,
+  name: N,
+  change: (body: MessageBodies[N]) => MessageBodies[N],
+): Uint8Array {
   const version = frame[Header.version]!;
   const msg = decodeMessage(frame, { maxMessage: Limits.absoluteMaxMessage, version });
   const body = change(msg.body as MessageBodies[N]);
@@ -56,7 +69,11 @@ export class FrameSplitter {
   push(chunks: readonly Uint8Array[]): Uint8Array[] {
     const frames: Uint8Array[] = [];
     for (const chunk of chunks) {
-      if (this.held.byteLength === 0 && chunk.byteLength >= HEADER_SIZE && readU32(chunk, Header.length) === chunk.byteLength) {
+      if (
+        this.held.byteLength === 0 &&
+        chunk.byteLength >= HEADER_SIZE &&
+        readU32(chunk, Header.length) === chunk.byteLength
+      ) {
         frames.push(chunk);
         continue;
       }

@@ -146,7 +146,8 @@ export interface LenientPeer {
 /** The lenient-but-legal peer. */
 export const LENIENT: LenientPeer = {
   name: 'lenient-slow-writer',
-  description: 'writes 1-byte pieces with pauses, holds and coalesces ACKs, accepts only 8192-byte messages, odd node name',
+  description:
+    'writes 1-byte pieces with pauses, holds and coalesces ACKs, accepts only 8192-byte messages, odd node name',
   customize: (options) => ({
     ...options,
     transport: lenientTransport(options.transport ?? tcpTransport),

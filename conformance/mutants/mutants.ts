@@ -33,16 +33,22 @@ export interface Mutant {
 }
 
 /** A customizer that routes the peer's connections through a tap. */
-const tapped = (factory: (options: PeerOptions) => TapFactory): PeerCustomizer => (options) => ({
-  ...options,
-  transport: tapTransport(options.transport ?? tcpTransport, factory(options)),
-});
+const tapped =
+  (factory: (options: PeerOptions) => TapFactory): PeerCustomizer =>
+  (options) => ({
+    ...options,
+    transport: tapTransport(options.transport ?? tcpTransport, factory(options)),
+  });
 
 /** A customizer that sets fault switches of the peer. */
-const faulty = (faults: PeerFaults): PeerCustomizer => (options) => ({ ...options, faults: { ...options.faults, ...faults } });
+const faulty =
+  (faults: PeerFaults): PeerCustomizer =>
+  (options) => ({ ...options, faults: { ...options.faults, ...faults } });
 
 /** A tap that rewrites every header the peer reads. */
-const readHeaders = (rewrite: (header: Uint8Array, index: number, tap: { lastWrittenVersion: number | undefined }) => void): PeerCustomizer =>
+const readHeaders = (
+  rewrite: (header: Uint8Array, index: number, tap: { lastWrittenVersion: number | undefined }) => void,
+): PeerCustomizer =>
   tapped(() => () => {
     const state = { lastWrittenVersion: undefined as number | undefined };
     let index = 0;
@@ -65,17 +71,21 @@ const writeFrames = (rewrite: (frame: Uint8Array) => Uint8Array | null, restamp?
   }));
 
 /** The peer's largest message (what it enforces). */
-const enforced = (options: PeerOptions): number => Math.min(options.maxMessage ?? Limits.defaultMaxMessage, Limits.absoluteMaxMessage);
+const enforced = (options: PeerOptions): number =>
+  Math.min(options.maxMessage ?? Limits.defaultMaxMessage, Limits.absoluteMaxMessage);
 
 /** A tap that advertises `advertised(enforced)` in HELLO and HELLO-ACK while the peer enforces its own limit. */
 const advertise = (advertised: (enforcedLimit: number) => number): PeerCustomizer =>
   tapped((options) => () => ({
-    write: (frames) => frames.map((f) => {
-      const name = frameName(f);
-      if (name === 'control.hello') return rewriteBody(f, name, (b) => ({ ...b, maxMessage: advertised(enforced(options)) }));
-      if (name === 'control.helloAck') return rewriteBody(f, name, (b) => ({ ...b, maxMessage: advertised(enforced(options)) }));
-      return f;
-    }),
+    write: (frames) =>
+      frames.map((f) => {
+        const name = frameName(f);
+        if (name === 'control.hello')
+          return rewriteBody(f, name, (b) => ({ ...b, maxMessage: advertised(enforced(options)) }));
+        if (name === 'control.helloAck')
+          return rewriteBody(f, name, (b) => ({ ...b, maxMessage: advertised(enforced(options)) }));
+        return f;
+      }),
   }));
 
 /**

@@ -100,7 +100,8 @@ const byCatalogue = (a: string, b: string): number => (ORDER.get(a) ?? 0) - (ORD
 const isFailure = (r: CaseResult): boolean => r.verdict === 'fail' || r.verdict === 'error';
 
 function killOf(r: CaseResult): Kill {
-  const detail = r.verdict === 'fail' ? `expected ${r.expected ?? '?'}; observed ${r.observed ?? '?'}` : r.reason ?? 'error';
+  const detail =
+    r.verdict === 'fail' ? `expected ${r.expected ?? '?'}; observed ${r.observed ?? '?'}` : (r.reason ?? 'error');
   return { id: r.id, role: r.role, verdict: r.verdict, detail };
 }
 
@@ -109,7 +110,12 @@ function killOf(r: CaseResult): Kill {
  * runner did not start (the peer had already failed the health probe after an earlier case)
  * is an error verdict, but it did not judge this peer.
  */
-async function run(customize: PeerCustomizer, roles: readonly PeerRole[], cases: readonly string[] | undefined, timeoutScale: number): Promise<{ failures: Kill[]; durationMs: number }> {
+async function run(
+  customize: PeerCustomizer,
+  roles: readonly PeerRole[],
+  cases: readonly string[] | undefined,
+  timeoutScale: number,
+): Promise<{ failures: Kill[]; durationMs: number }> {
   const started = new Set<string>();
   const report = await runConformance({
     target: { kind: 'embedded', customize, roles },
@@ -117,7 +123,10 @@ async function run(customize: PeerCustomizer, roles: readonly PeerRole[], cases:
     timeoutScale,
     onCaseStart: (id, role) => started.add(`${role}:${id}`),
   });
-  return { failures: report.cases.filter((r) => isFailure(r) && started.has(`${r.role}:${r.id}`)).map(killOf), durationMs: report.durationMs };
+  return {
+    failures: report.cases.filter((r) => isFailure(r) && started.has(`${r.role}:${r.id}`)).map(killOf),
+    durationMs: report.durationMs,
+  };
 }
 
 /** Runs the suite on one mutant, in its roles: its intended killers and the sanity cases, or every case. */
@@ -126,8 +135,15 @@ export async function runMutant(mutant: Mutant, timeoutScale = 1, allCases = fal
   const { failures, durationMs } = await run(mutant.customize, mutant.roles, cases, timeoutScale);
   const killedBy = [...new Set(failures.map((k) => k.id))].sort(byCatalogue);
   return {
-    name: mutant.name, breaks: mutant.breaks, description: mutant.description, expectKilledBy: mutant.expectKilledBy,
-    killedBy, survived: killedBy.length === 0, missed: mutant.expectKilledBy.filter((id) => !killedBy.includes(id)), kills: failures, durationMs,
+    name: mutant.name,
+    breaks: mutant.breaks,
+    description: mutant.description,
+    expectKilledBy: mutant.expectKilledBy,
+    killedBy,
+    survived: killedBy.length === 0,
+    missed: mutant.expectKilledBy.filter((id) => !killedBy.includes(id)),
+    kills: failures,
+    durationMs,
   };
 }
 
@@ -135,7 +151,13 @@ export async function runMutant(mutant: Mutant, timeoutScale = 1, allCases = fal
 export async function runLenient(timeoutScale = 1): Promise<LenientResult> {
   const { failures, durationMs } = await run(LENIENT.customize, ['master', 'backup'], undefined, timeoutScale);
   const blamed = failures.filter((k) => !KNOWN_FAILING.includes(k.id));
-  return { name: LENIENT.name, description: LENIENT.description, failed: [...new Set(blamed.map((k) => k.id))].sort(byCatalogue), failures: blamed, durationMs };
+  return {
+    name: LENIENT.name,
+    description: LENIENT.description,
+    failed: [...new Set(blamed.map((k) => k.id))].sort(byCatalogue),
+    failures: blamed,
+    durationMs,
+  };
 }
 
 /**
@@ -161,14 +183,24 @@ export async function runMutants(options: MutantOptions = {}): Promise<MutantRep
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 3) }, worker));
-  const ok = results.every((r) => !r.survived && r.missed.length === 0) && (lenient === undefined || lenient.failed.length === 0);
+  const ok =
+    results.every((r) => !r.survived && r.missed.length === 0) &&
+    (lenient === undefined || lenient.failed.length === 0);
   return { mutants: results, lenient, ok };
 }
 
 /** The report in the `--json` shape: `{ mutants: [{ name, breaks, killedBy, survived }], lenient: { name, failed } }`. */
-export function toJson(report: MutantReport): { mutants: { name: string; breaks: string; killedBy: string[]; survived: boolean }[]; lenient: { name: string; failed: string[] } | null } {
+export function toJson(report: MutantReport): {
+  mutants: { name: string; breaks: string; killedBy: string[]; survived: boolean }[];
+  lenient: { name: string; failed: string[] } | null;
+} {
   return {
-    mutants: report.mutants.map((m) => ({ name: m.name, breaks: m.breaks, killedBy: [...m.killedBy], survived: m.survived })),
+    mutants: report.mutants.map((m) => ({
+      name: m.name,
+      breaks: m.breaks,
+      killedBy: [...m.killedBy],
+      survived: m.survived,
+    })),
     lenient: report.lenient === undefined ? null : { name: report.lenient.name, failed: [...report.lenient.failed] },
   };
 }
@@ -177,26 +209,41 @@ export function toJson(report: MutantReport): { mutants: { name: string; breaks:
 export function formatTable(report: MutantReport): string {
   const rows = report.mutants.map((m) => {
     const unproven = m.killedBy.every((id) => KNOWN_FAILING.includes(id));
-    const verdict = m.survived ? 'SURVIVED' : m.missed.length > 0 ? `MISSED ${m.missed.join(', ')}` : unproven ? 'killed (unproven: only by known-failing cases)' : 'killed';
-    const killers = m.killedBy.map((id) => `${id}${m.expectKilledBy.includes(id) ? '*' : ''}${KNOWN_FAILING.includes(id) ? ' (known failing)' : ''}`).join(', ');
+    const verdict = m.survived
+      ? 'SURVIVED'
+      : m.missed.length > 0
+        ? `MISSED ${m.missed.join(', ')}`
+        : unproven
+          ? 'killed (unproven: only by known-failing cases)'
+          : 'killed';
+    const killers = m.killedBy
+      .map(
+        (id) =>
+          `${id}${m.expectKilledBy.includes(id) ? '*' : ''}${KNOWN_FAILING.includes(id) ? ' (known failing)' : ''}`,
+      )
+      .join(', ');
     return [m.name, m.breaks, verdict, killers || '-'];
   });
   const head = ['mutant', 'breaks', 'verdict', 'killed by (* = intended)'];
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
-  const line = (cells: readonly string[]): string => cells.map((x, c) => (c === cells.length - 1 ? x : x.padEnd(widths[c]!))).join('  ');
+  const line = (cells: readonly string[]): string =>
+    cells.map((x, c) => (c === cells.length - 1 ? x : x.padEnd(widths[c]!))).join('  ');
   const out = [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line), ''];
   const survivors = report.mutants.filter((m) => m.survived || m.missed.length > 0).length;
   out.push(`${report.mutants.length - survivors}/${report.mutants.length} mutants killed by their intended cases`);
   const l = report.lenient;
   if (l !== undefined) {
-    out.push(`lenient peer ${l.name} (${l.description}): ${l.failed.length === 0 ? 'passed every case' : `FAILED ${l.failed.join(', ')}`}${KNOWN_FAILING.length > 0 ? ` (known failing, not counted: ${KNOWN_FAILING.join(', ')})` : ''}`);
+    out.push(
+      `lenient peer ${l.name} (${l.description}): ${l.failed.length === 0 ? 'passed every case' : `FAILED ${l.failed.join(', ')}`}${KNOWN_FAILING.length > 0 ? ` (known failing, not counted: ${KNOWN_FAILING.join(', ')})` : ''}`,
+    );
     for (const f of l.failures) out.push(`  ${f.id} (${f.role}): ${f.detail}`);
   }
   out.push(report.ok ? 'OK: the suite catches every mutant and passes the lenient peer' : 'NOT OK');
   return out.join('\n');
 }
 
-const USAGE = 'usage: npm run mutants -- [--json] [--mutant NAME]... [--no-lenient] [--concurrency N] [--timeout-scale X] [--all-cases] [--list]';
+const USAGE =
+  'usage: npm run mutants -- [--json] [--mutant NAME]... [--no-lenient] [--concurrency N] [--timeout-scale X] [--all-cases] [--list]';
 
 /** Where the CLI writes. */
 export interface MutantIo {
@@ -233,12 +280,16 @@ export async function main(argv: readonly string[], io: MutantIo = STDIO): Promi
     return 0;
   }
   if (args.list) {
-    for (const m of MUTANTS) io.out(`${m.name}  ${m.breaks}  ${m.description} (killed by ${m.expectKilledBy.join(', ')})\n`);
+    for (const m of MUTANTS)
+      io.out(`${m.name}  ${m.breaks}  ${m.description} (killed by ${m.expectKilledBy.join(', ')})\n`);
     return 0;
   }
   const concurrency = args.concurrency === undefined ? undefined : Number(args.concurrency);
   const timeoutScale = args['timeout-scale'] === undefined ? undefined : Number(args['timeout-scale']);
-  if ((concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0)) || (timeoutScale !== undefined && !(timeoutScale > 0))) {
+  if (
+    (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0)) ||
+    (timeoutScale !== undefined && !(timeoutScale > 0))
+  ) {
     io.err(`--concurrency takes a positive integer and --timeout-scale a positive number\n${USAGE}\n`);
     return 2;
   }
@@ -253,7 +304,12 @@ export async function main(argv: readonly string[], io: MutantIo = STDIO): Promi
     allCases: args['all-cases'],
     ...(concurrency !== undefined ? { concurrency } : {}),
     ...(timeoutScale !== undefined ? { timeoutScale } : {}),
-    ...(args.json ? {} : { onMutant: (m: MutantResult) => io.err(`${m.name}: ${m.survived ? 'survived' : `killed by ${m.killedBy.join(', ')}`}\n`) }),
+    ...(args.json
+      ? {}
+      : {
+          onMutant: (m: MutantResult) =>
+            io.err(`${m.name}: ${m.survived ? 'survived' : `killed by ${m.killedBy.join(', ')}`}\n`),
+        }),
   });
   io.out(args.json ? `${JSON.stringify(toJson(report), null, 2)}\n` : `${formatTable(report)}\n`);
   return report.ok ? 0 : 1;

@@ -39,7 +39,10 @@ class TappedConnection implements Connection {
   private nextSeq: number;
   private readonly tap: Tap;
 
-  constructor(private readonly inner: Connection, factory: TapFactory) {
+  constructor(
+    private readonly inner: Connection,
+    factory: TapFactory,
+  ) {
     this.remote = inner.remote;
     this.remoteHost = inner.remoteHost;
     this.tap = factory(this);
@@ -49,9 +52,12 @@ class TappedConnection implements Connection {
   attach(handlers: ConnectionHandlers): void {
     const { read, closing } = this.tap;
     this.inner.attach({
-      data: read === undefined ? handlers.data : (chunk) => {
-        for (const piece of read.call(this.tap, chunk)) if (piece.byteLength > 0) handlers.data(piece);
-      },
+      data:
+        read === undefined
+          ? handlers.data
+          : (chunk) => {
+              for (const piece of read.call(this.tap, chunk)) if (piece.byteLength > 0) handlers.data(piece);
+            },
       drain: handlers.drain,
       close: closing === undefined ? handlers.close : (error) => closing.call(this.tap, () => handlers.close(error)),
     });

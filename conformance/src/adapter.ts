@@ -32,7 +32,10 @@ export class ConformanceCaseError extends Error {
   readonly code = 'ERR_NOT_CONFORMING';
   /** @param result - the case's result: verdict, expected, observed, rerun command. */
   constructor(readonly result: CaseResult) {
-    const detail = result.expected !== undefined ? `expected ${result.expected}; observed ${result.observed ?? '?'}` : (result.reason ?? result.verdict);
+    const detail =
+      result.expected !== undefined
+        ? `expected ${result.expected}; observed ${result.observed ?? '?'}`
+        : (result.reason ?? result.verdict);
     super(`${result.id} [${result.role}] ${result.verdict}: ${detail} (rerun: ${result.rerun})`);
     this.name = 'ConformanceCaseError';
   }
@@ -45,7 +48,10 @@ export class ConformanceCaseError extends Error {
  *
  * @returns the report, for further checks or for writing it out.
  */
-export async function conformanceTests(test: TestFunction, options: ConformanceOptions = {}): Promise<ConformanceReport> {
+export async function conformanceTests(
+  test: TestFunction,
+  options: ConformanceOptions = {},
+): Promise<ConformanceReport> {
   const report = await runConformance(options);
   for (const r of report.cases) {
     const name = `${r.id} [${r.role}]`;

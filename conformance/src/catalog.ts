@@ -30,33 +30,48 @@ export interface Selection {
 
 /** A glob over case ids: `*` matches any run of characters (dots included), `?` one. */
 export function globToRegExp(glob: string): RegExp {
-  const re = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*+/g, '.*').replace(/\?/g, '.');
+  const re = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*+/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${re}$`);
 }
 
-const matchesAny = (id: string, patterns: readonly string[]): boolean => patterns.some((p) => (p.includes('*') || p.includes('?') ? globToRegExp(p).test(id) : p === id));
+const matchesAny = (id: string, patterns: readonly string[]): boolean =>
+  patterns.some((p) => (p.includes('*') || p.includes('?') ? globToRegExp(p).test(id) : p === id));
 
 /** Cases chosen by a selection, in catalogue order. Unknown exact ids are returned as `unknown`. */
-export function selectCases(selection: Selection, catalogue: readonly ConformanceCase[] = CASES): {
+export function selectCases(
+  selection: Selection,
+  catalogue: readonly ConformanceCase[] = CASES,
+): {
   /** The selected cases, in catalogue order. */
   cases: ConformanceCase[];
   /** Exact ids of the selection that name no case. */
   unknown: string[];
 } {
-  const unknown = (selection.cases ?? []).filter((p) => !p.includes('*') && !p.includes('?') && !catalogue.some((c) => c.id === p));
-  const cases = catalogue.filter((c) =>
-    (selection.cases === undefined || selection.cases.length === 0 || matchesAny(c.id, selection.cases))
-    && (selection.tags === undefined || selection.tags.length === 0 || c.tags.some((t) => selection.tags!.includes(t)))
-    && (selection.levels === undefined || selection.levels.length === 0 || selection.levels.includes(c.level))
-    && (selection.exclude === undefined || !matchesAny(c.id, selection.exclude))
-    && (selection.roles === undefined || c.roles.some((r) => selection.roles!.includes(r))));
+  const unknown = (selection.cases ?? []).filter(
+    (p) => !p.includes('*') && !p.includes('?') && !catalogue.some((c) => c.id === p),
+  );
+  const cases = catalogue.filter(
+    (c) =>
+      (selection.cases === undefined || selection.cases.length === 0 || matchesAny(c.id, selection.cases)) &&
+      (selection.tags === undefined ||
+        selection.tags.length === 0 ||
+        c.tags.some((t) => selection.tags!.includes(t))) &&
+      (selection.levels === undefined || selection.levels.length === 0 || selection.levels.includes(c.level)) &&
+      (selection.exclude === undefined || !matchesAny(c.id, selection.exclude)) &&
+      (selection.roles === undefined || c.roles.some((r) => selection.roles!.includes(r))),
+  );
   return { cases, unknown };
 }
 
 /** Requirement ids of level MUST that no case checks. */
 export function uncoveredMusts(catalogue: readonly ConformanceCase[] = CASES): string[] {
   const covered = new Set(catalogue.flatMap((c) => c.requirements));
-  return loadSpec().requirements.filter((r) => r.level === 'MUST' && !covered.has(r.id)).map((r) => r.id);
+  return loadSpec()
+    .requirements.filter((r) => r.level === 'MUST' && !covered.has(r.id))
+    .map((r) => r.id);
 }
 
 /** Case ids that check a requirement. */

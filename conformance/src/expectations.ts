@@ -28,7 +28,14 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject } from 'ajv';
 import { packageRoot } from '../../spec/src/paths.js';
 import { UsageError } from './cli/io.js';
-import { emptySummary, type CaseResult, type ConformanceReport, type PeerRole, type Summary, type Verdict } from './report.js';
+import {
+  emptySummary,
+  type CaseResult,
+  type ConformanceReport,
+  type PeerRole,
+  type Summary,
+  type Verdict,
+} from './report.js';
 
 /** One line of an expected-failures file. */
 export interface ExpectedFailure {
@@ -93,7 +100,10 @@ const PATTERN = /^[A-Za-z0-9._:/*?-]+$/;
 
 /** A glob over case ids as an anchored regular expression. */
 function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\/-]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const body = glob
+    .replace(/[.+^${}()|[\]\\/-]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${body}$`);
 }
 
@@ -116,16 +126,22 @@ export function parseExpectedFailures(text: string, source = '<text>'): Expected
     const reason = hash === null ? '' : raw.slice(hash.index + hash[0].length).trim();
     if (content === '') return;
     const words = content.split(/\s+/);
-    if (words.length > 1) throw new UsageError(`${where}: one case id per line, got ${JSON.stringify(content)} (start comments with " #")`);
+    if (words.length > 1)
+      throw new UsageError(`${where}: one case id per line, got ${JSON.stringify(content)} (start comments with " #")`);
     const [pattern = '', role, ...extra] = content.split('@');
-    if (extra.length > 0 || pattern === '') throw new UsageError(`${where}: expected CASE-ID[@ROLE], got ${JSON.stringify(content)}`);
-    if (!PATTERN.test(pattern)) throw new UsageError(`${where}: ${JSON.stringify(pattern)} is not a case id or glob (letters, digits, . _ : / - * ?)`);
+    if (extra.length > 0 || pattern === '')
+      throw new UsageError(`${where}: expected CASE-ID[@ROLE], got ${JSON.stringify(content)}`);
+    if (!PATTERN.test(pattern))
+      throw new UsageError(
+        `${where}: ${JSON.stringify(pattern)} is not a case id or glob (letters, digits, . _ : / - * ?)`,
+      );
     if (role !== undefined && !(ROLES as readonly string[]).includes(role)) {
       throw new UsageError(`${where}: unknown role ${JSON.stringify(role)} (expected master or backup)`);
     }
     const key = `${pattern}@${role ?? '*'}`;
     const first = firstSeen.get(key);
-    if (first !== undefined) throw new UsageError(`${where}: duplicate entry ${JSON.stringify(content)} (first at ${first})`);
+    if (first !== undefined)
+      throw new UsageError(`${where}: duplicate entry ${JSON.stringify(content)} (first at ${first})`);
     firstSeen.set(key, where);
     entries.push(role === undefined ? { pattern, reason, where } : { pattern, role: role as PeerRole, reason, where });
   });
@@ -143,7 +159,9 @@ export function loadExpectedFailures(path: string): ExpectedFailures {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new UsageError(`cannot read expected failures ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new UsageError(
+      `cannot read expected failures ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
   return parseExpectedFailures(text, path);
 }
@@ -159,7 +177,11 @@ function entryLabel(entry: ExpectedFailure): string {
  * xfail and xpass stay. An entry that matched no case at all is stale: one problem each
  * (an entry shadowed by an earlier one still matched, so it is not stale).
  */
-export function applyExpectations(results: readonly CaseResult[], expected: ExpectedFailures, options: ApplyExpectationsOptions = {}): ExpectationOutcome {
+export function applyExpectations(
+  results: readonly CaseResult[],
+  expected: ExpectedFailures,
+  options: ApplyExpectationsOptions = {},
+): ExpectationOutcome {
   const matchers = expected.entries.map((entry) => ({ entry, re: globToRegExp(entry.pattern), used: false }));
   const cases = results.map((r) => {
     const matching = matchers.filter((x) => x.re.test(r.id) && (x.entry.role === undefined || x.entry.role === r.role));
@@ -171,7 +193,8 @@ export function applyExpectations(results: readonly CaseResult[], expected: Expe
       const own = r.verdict === 'error' && r.reason !== undefined ? `; error: ${r.reason}` : '';
       return { ...r, verdict: 'xfail' as const, reason: `${why}${own}` };
     }
-    if (r.verdict === 'pass') return { ...r, verdict: 'xpass' as const, reason: `passed, but expected to fail: ${why}` };
+    if (r.verdict === 'pass')
+      return { ...r, verdict: 'xpass' as const, reason: `passed, but expected to fail: ${why}` };
     return r;
   });
   const problems = matchers
@@ -198,7 +221,10 @@ function passed(verdict: Verdict): boolean {
  * Cases absent from the baseline, or skipped there, are judged as they are. A case that
  * failed in the baseline and passes (or warns) now is an improvement.
  */
-export function applyBaseline(results: readonly CaseResult[], baseline: Pick<ConformanceReport, 'cases'>): BaselineOutcome {
+export function applyBaseline(
+  results: readonly CaseResult[],
+  baseline: Pick<ConformanceReport, 'cases'>,
+): BaselineOutcome {
   const before = new Map<string, Verdict>();
   for (const b of baseline.cases) before.set(`${b.id}@${b.role}`, b.verdict);
   const problems: string[] = [];
@@ -208,10 +234,19 @@ export function applyBaseline(results: readonly CaseResult[], baseline: Pick<Con
     if (was === undefined) return r;
     const failsNow = r.verdict === 'fail' || r.verdict === 'error';
     if (failsNow && failed(was)) {
-      return { ...r, verdict: 'xfail' as const, reason: r.verdict === 'error' && r.reason !== undefined ? `known in baseline; error: ${r.reason}` : 'known in baseline' };
+      return {
+        ...r,
+        verdict: 'xfail' as const,
+        reason:
+          r.verdict === 'error' && r.reason !== undefined
+            ? `known in baseline; error: ${r.reason}`
+            : 'known in baseline',
+      };
     }
-    if (failsNow && passed(was)) problems.push(`regression: ${r.id} [${r.role}] was ${was} in the baseline, is ${r.verdict} now`);
-    if ((r.verdict === 'pass' || r.verdict === 'warn') && failed(was)) improvements.push({ id: r.id, role: r.role, was, now: r.verdict });
+    if (failsNow && passed(was))
+      problems.push(`regression: ${r.id} [${r.role}] was ${was} in the baseline, is ${r.verdict} now`);
+    if ((r.verdict === 'pass' || r.verdict === 'warn') && failed(was))
+      improvements.push({ id: r.id, role: r.role, was, now: r.verdict });
     return r;
   });
   return { cases, problems, improvements };
@@ -243,7 +278,9 @@ export function reportViolations(data: unknown): string[] {
     reportValidator = ajv.compile(JSON.parse(readFileSync(reportSchemaPath(), 'utf8')) as object);
   }
   if (reportValidator(data)) return [];
-  return (reportValidator.errors ?? []).map((e) => `${e.instancePath === '' ? '/' : e.instancePath}: ${e.message ?? e.keyword}`);
+  return (reportValidator.errors ?? []).map(
+    (e) => `${e.instancePath === '' ? '/' : e.instancePath}: ${e.message ?? e.keyword}`,
+  );
 }
 
 /**
@@ -261,6 +298,7 @@ export function loadBaseline(path: string): ConformanceReport {
     throw new UsageError(`cannot read baseline ${path}: ${code ?? (err as Error).message}`);
   }
   const violations = reportViolations(data);
-  if (violations.length > 0) throw new UsageError(`baseline ${path} is not a kkcm conformance report: ${violations.slice(0, 5).join('; ')}`);
+  if (violations.length > 0)
+    throw new UsageError(`baseline ${path} is not a kkcm conformance report: ${violations.slice(0, 5).join('; ')}`);
   return data as ConformanceReport;
 }

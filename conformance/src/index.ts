@@ -23,6 +23,24 @@ export {
 export { CaseContext, CaseFailure, CaseSkip, type PeerFacts, type SuiteSession } from './harness/context.js';
 export type { PeerCustomizer } from './harness/target.js';
 export { Transcript, Wire, WaitTimeout, type Incoming } from './harness/wire.js';
-export { LiveView, renderReport, REPORT_FORMATS, type LiveIo, type LiveOptions, type RenderOptions, type ReportFormat } from './reporters/index.js';
-export { emptySummary, VERDICTS, type CaseResult, type ConformanceReport, type Level, type PeerRole, type Summary, type TranscriptEntry, type Verdict } from './report.js';
+export {
+  LiveView,
+  renderReport,
+  REPORT_FORMATS,
+  type LiveIo,
+  type LiveOptions,
+  type RenderOptions,
+  type ReportFormat,
+} from './reporters/index.js';
+export {
+  emptySummary,
+  VERDICTS,
+  type CaseResult,
+  type ConformanceReport,
+  type Level,
+  type PeerRole,
+  type Summary,
+  type TranscriptEntry,
+  type Verdict,
+} from './report.js';
 export { runConformance, type ConformanceOptions, type TargetSpec, type TargetTransport } from './runner.js';

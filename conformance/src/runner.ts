@@ -13,7 +13,15 @@ import type { Transport } from '../../reference-impl/src/transport.js';
 import type { ConformanceCase } from './cases/case.js';
 import { CASES, selectCases, type Selection } from './catalog.js';
 import { CaseContext, CaseFailure, CaseSkip, type PeerFacts } from './harness/context.js';
-import { ConnectTarget, EMBEDDED_TIMERS, EmbeddedTarget, ExecTarget, ListenTarget, type PeerCustomizer, type Target } from './harness/target.js';
+import {
+  ConnectTarget,
+  EMBEDDED_TIMERS,
+  EmbeddedTarget,
+  ExecTarget,
+  ListenTarget,
+  type PeerCustomizer,
+  type Target,
+} from './harness/target.js';
 import { Transcript, WaitTimeout } from './harness/wire.js';
 import { applyBaseline, applyExpectations, summarize, type ExpectedFailures } from './expectations.js';
 import type { CaseResult, ConformanceReport, PeerRole, Verdict } from './report.js';
@@ -159,14 +167,42 @@ function rerunFlags(spec: TargetSpec): string {
 }
 
 /** A result without the heavy fields for passing cases. */
-function result(c: ConformanceCase, role: PeerRole, verdict: Verdict, durationMs: number, rerun: string, extra: Partial<CaseResult> = {}): CaseResult {
-  return { id: c.id, title: c.title, requirements: c.requirements, level: c.level, role, channels: c.channels, tags: c.tags, verdict, durationMs: Math.round(durationMs), rerun, ...(c.allowedOutcomes !== undefined ? { allowedOutcomes: c.allowedOutcomes } : {}), ...extra };
+function result(
+  c: ConformanceCase,
+  role: PeerRole,
+  verdict: Verdict,
+  durationMs: number,
+  rerun: string,
+  extra: Partial<CaseResult> = {},
+): CaseResult {
+  return {
+    id: c.id,
+    title: c.title,
+    requirements: c.requirements,
+    level: c.level,
+    role,
+    channels: c.channels,
+    tags: c.tags,
+    verdict,
+    durationMs: Math.round(durationMs),
+    rerun,
+    ...(c.allowedOutcomes !== undefined ? { allowedOutcomes: c.allowedOutcomes } : {}),
+    ...extra,
+  };
 }
 
 /**
  * Runs one case with its budget. Converts what the case threw into a verdict.
  */
-async function runCase(c: ConformanceCase, role: PeerRole, target: Target, scale: number, facts: PeerFacts, budgetMs: number, rerun: string): Promise<CaseResult> {
+async function runCase(
+  c: ConformanceCase,
+  role: PeerRole,
+  target: Target,
+  scale: number,
+  facts: PeerFacts,
+  budgetMs: number,
+  rerun: string,
+): Promise<CaseResult> {
   const transcript = new Transcript();
   const ctx = new CaseContext(role, target, transcript, scale, facts);
   const started = performance.now();
@@ -192,10 +228,21 @@ async function runCase(c: ConformanceCase, role: PeerRole, target: Target, scale
     if (err instanceof CaseFailure || err instanceof WaitTimeout) {
       const expected = err instanceof CaseFailure ? err.expected : 'a reaction from the peer';
       const observed = err instanceof CaseFailure ? err.observed : err.message;
-      return result(c, role, soft ? 'warn' : 'fail', elapsed, rerun, { expected, observed, requirementTexts: texts, transcript: transcript.entries });
+      return result(c, role, soft ? 'warn' : 'fail', elapsed, rerun, {
+        expected,
+        observed,
+        requirementTexts: texts,
+        transcript: transcript.entries,
+      });
     }
-    const reason = target.alive() ? `harness error: ${(err as Error).message}` : 'the peer is gone (its process exited)';
-    return result(c, role, 'error', elapsed, rerun, { reason, requirementTexts: texts, transcript: transcript.entries });
+    const reason = target.alive()
+      ? `harness error: ${(err as Error).message}`
+      : 'the peer is gone (its process exited)';
+    return result(c, role, 'error', elapsed, rerun, {
+      reason,
+      requirementTexts: texts,
+      transcript: transcript.entries,
+    });
   } finally {
     clearTimeout(budget);
     ctx.dispose();
@@ -227,7 +274,11 @@ async function healthy(role: PeerRole, target: Target, scale: number, facts: Pee
 export async function runConformance(options: ConformanceOptions = {}): Promise<ConformanceReport> {
   const spec = options.target ?? { kind: 'embedded' };
   const scale = options.timeoutScale ?? 1;
-  const facts: PeerFacts = { handshakeTimeoutMs: options.handshakeTimeoutMs ?? (spec.kind === 'embedded' ? EMBEDDED_TIMERS.handshakeTimeoutMs : Timers.handshakeTimeoutMs) };
+  const facts: PeerFacts = {
+    handshakeTimeoutMs:
+      options.handshakeTimeoutMs ??
+      (spec.kind === 'embedded' ? EMBEDDED_TIMERS.handshakeTimeoutMs : Timers.handshakeTimeoutMs),
+  };
   const seed = options.seed ?? 0;
   const { cases } = selectCases(options.selection ?? {}, options.catalogue ?? CASES);
   const startedAt = new Date();
@@ -248,7 +299,8 @@ export async function runConformance(options: ConformanceOptions = {}): Promise<
       await target.start();
     } catch (err) {
       problems.push(`could not start the target for role ${role}: ${(err as Error).message}`);
-      for (const c of list) results.push(result(c, role, 'error', 0, '', { reason: `target did not start: ${(err as Error).message}` }));
+      for (const c of list)
+        results.push(result(c, role, 'error', 0, '', { reason: `target did not start: ${(err as Error).message}` }));
       continue;
     }
     try {
@@ -264,13 +316,22 @@ export async function runConformance(options: ConformanceOptions = {}): Promise<
           continue;
         }
         options.onCaseStart?.(c.id, role);
-        const r = await runCase(c, role, target, scale, facts, (c.timeoutMs ?? options.caseTimeoutMs ?? 30000) * scale, rerun);
+        const r = await runCase(
+          c,
+          role,
+          target,
+          scale,
+          facts,
+          (c.timeoutMs ?? options.caseTimeoutMs ?? 30000) * scale,
+          rerun,
+        );
         results.push(r);
         options.onCaseEnd?.(r);
         if (target.needsRestart() || !target.alive()) await target.restart().catch(() => undefined);
         if (!(await healthy(role, target, scale, facts))) {
           await target.restart().catch(() => undefined);
-          if (!(await healthy(role, target, scale, facts))) unhealthy = `the peer failed the health probe after ${c.id}`;
+          if (!(await healthy(role, target, scale, facts)))
+            unhealthy = `the peer failed the health probe after ${c.id}`;
         }
       }
     } finally {

@@ -6,12 +6,25 @@ import { main } from '../src/cli/main.js';
 import type { Io } from '../src/cli/io.js';
 import { defaultSpecPath } from '../../spec/src/index.js';
 
-interface Run { code: number; out: string; err: string }
+interface Run {
+  code: number;
+  out: string;
+  err: string;
+}
 
 async function run(argv: string[], stdin = ''): Promise<Run> {
   let out = '';
   let err = '';
-  const io: Io = { out: (s) => { out += s; }, err: (s) => { err += s; }, stdin: async () => Buffer.from(stdin), isTty: false };
+  const io: Io = {
+    out: (s) => {
+      out += s;
+    },
+    err: (s) => {
+      err += s;
+    },
+    stdin: async () => Buffer.from(stdin),
+    isTty: false,
+  };
   const code = await main(argv, io);
   return { code, out, err };
 }
@@ -68,9 +81,17 @@ t.test('spec with a broken spec file exits 1 naming the path and rule', async (t
 t.test('decode prints one JSON object per message', async (t) => {
   const r = await run(['decode', '--hex', ACK + ACK]);
   t.equal(r.code, 0);
-  const lines = r.out.trim().split('\n').map((l) => JSON.parse(l) as { offset: number; name: string; body: unknown });
+  const lines = r.out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { offset: number; name: string; body: unknown });
   t.equal(lines.length, 2);
-  t.same(lines[1], { offset: 20, name: 'control.ack', header: { version: 1, flags: 0, type: 1, subtype: 8, length: 20, seq: 7 }, body: { upTo: 42 } });
+  t.same(lines[1], {
+    offset: 20,
+    name: 'control.ack',
+    header: { version: 1, flags: 0, type: 1, subtype: 8, length: 20, seq: 7 },
+    body: { upTo: 42 },
+  });
 });
 
 t.test('decode reads raw bytes from a file and from standard input, and hex from stdin', async (t) => {
@@ -100,9 +121,15 @@ t.test('decode rejects bad input with exit 1 and one line naming the code and of
 t.test('encode prints hex for a JSON object, an array and JSON Lines', async (t) => {
   const one = await run(['encode', '-'], '{"name":"control.ack","seq":7,"body":{"upTo":42}}');
   t.equal(one.out, `${ACK}\n`);
-  const arr = await run(['encode', '-'], '[{"name":"control.ack","seq":7,"body":{"upTo":42}},{"type":85,"subtype":1,"flags":["mayIgnore"],"body":"ff"}]');
+  const arr = await run(
+    ['encode', '-'],
+    '[{"name":"control.ack","seq":7,"body":{"upTo":42}},{"type":85,"subtype":1,"flags":["mayIgnore"],"body":"ff"}]',
+  );
   t.equal(arr.out.trim().split('\n').length, 2);
-  const lines = await run(['encode', '-'], '{"name":"control.ack","seq":7,"body":{"upTo":42}}\n{"name":"control.ack","seq":8,"body":{"upTo":43}}\n');
+  const lines = await run(
+    ['encode', '-'],
+    '{"name":"control.ack","seq":7,"body":{"upTo":42}}\n{"name":"control.ack","seq":8,"body":{"upTo":43}}\n',
+  );
   t.equal(lines.out.trim().split('\n').length, 2);
   const path = join(dir, 'm.json');
   writeFileSync(path, '{"name":"control.ack","seq":7,"body":{"upTo":42}}');
@@ -134,7 +161,9 @@ t.test('vectors checks every golden vector and exits 0', async (t) => {
   t.equal(r.code, 0, r.out);
   t.match(r.out, /valid vectors: +(\d+)\/\1 /);
   t.match(r.out, /invalid vectors: (\d+)\/\1 /);
-  const json = JSON.parse((await run(['vectors', '--json'])).out) as { summary: { failed: number; valid: { total: number } } };
+  const json = JSON.parse((await run(['vectors', '--json'])).out) as {
+    summary: { failed: number; valid: { total: number } };
+  };
   t.equal(json.summary.failed, 0);
   t.ok(json.summary.valid.total >= 28);
   t.match((await run(['vectors', '--verbose'])).out, /^ok {3}valid/m);

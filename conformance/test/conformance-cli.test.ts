@@ -8,12 +8,25 @@ import { main } from '../src/cli/main.js';
 import type { Io } from '../src/cli/io.js';
 import type { ConformanceReport } from '../src/report.js';
 
-interface Run { code: number; out: string; err: string }
+interface Run {
+  code: number;
+  out: string;
+  err: string;
+}
 
 async function run(argv: string[]): Promise<Run> {
   let out = '';
   let err = '';
-  const io: Io = { out: (s) => { out += s; }, err: (s) => { err += s; }, stdin: async () => Buffer.alloc(0), isTty: false };
+  const io: Io = {
+    out: (s) => {
+      out += s;
+    },
+    err: (s) => {
+      err += s;
+    },
+    stdin: async () => Buffer.alloc(0),
+    isTty: false,
+  };
   const code = await main(argv, io);
   return { code, out, err };
 }
@@ -29,7 +42,10 @@ t.test('--list prints the catalogue, as text and as JSON', async (t) => {
   const text = await run(['conformance', '--list']);
   t.equal(text.code, 0);
   t.match(text.out, /framing\.magic\.bad +MUST/);
-  const json = JSON.parse((await run(['conformance', '--list', '--format', 'json', '--tag', 'probe'])).out) as { id: string; tags: string[] }[];
+  const json = JSON.parse((await run(['conformance', '--list', '--format', 'json', '--tag', 'probe'])).out) as {
+    id: string;
+    tags: string[];
+  }[];
   t.ok(json.length > 3 && json.every((c) => c.tags.includes('probe')));
 });
 
@@ -46,7 +62,19 @@ t.test('usage errors exit 2', async (t) => {
 
 t.test('a selected run writes a JSON report that validates against the published schema', async (t) => {
   const out = join(dir, 'report.json');
-  const r = await run(['conformance', '--case', 'framing.*', '--case', 'control.echo.exact', '--format', 'json', '--out', out, '--seed', '42']);
+  const r = await run([
+    'conformance',
+    '--case',
+    'framing.*',
+    '--case',
+    'control.echo.exact',
+    '--format',
+    'json',
+    '--out',
+    out,
+    '--seed',
+    '42',
+  ]);
   t.equal(r.code, 0, r.err);
   const report = JSON.parse(readFileSync(out, 'utf8')) as ConformanceReport;
   t.ok(validate(report), JSON.stringify(validate.errors));
@@ -67,7 +95,17 @@ t.test('JUnit and TAP reports come out in their formats', async (t) => {
 t.test('a stale expected-failures entry fails the run; a listed failing case becomes xfail', async (t) => {
   const stale = join(dir, 'stale.txt');
   writeFileSync(stale, 'control.echo.exact  # we thought echo was broken\n');
-  const r = await run(['conformance', '--case', 'control.echo.exact', '--role', 'master', '--expected-failures', stale, '--format', 'json']);
+  const r = await run([
+    'conformance',
+    '--case',
+    'control.echo.exact',
+    '--role',
+    'master',
+    '--expected-failures',
+    stale,
+    '--format',
+    'json',
+  ]);
   const report = JSON.parse(r.out) as ConformanceReport;
   t.equal(report.summary.xpass, 1, 'a listed case that passes is xpass');
   t.equal(r.code, 1);
@@ -76,24 +114,66 @@ t.test('a stale expected-failures entry fails the run; a listed failing case bec
 t.test('a baseline turns known failures into xfail and keeps regressions failing', async (t) => {
   const base = join(dir, 'base.json');
   await run(['conformance', '--case', 'control.echo.exact', '--role', 'master', '--format', 'json', '--out', base]);
-  const r = await run(['conformance', '--case', 'control.echo.exact', '--role', 'master', '--baseline', base, '--format', 'json']);
+  const r = await run([
+    'conformance',
+    '--case',
+    'control.echo.exact',
+    '--role',
+    'master',
+    '--baseline',
+    base,
+    '--format',
+    'json',
+  ]);
   t.equal(r.code, 0);
   t.equal((JSON.parse(r.out) as ConformanceReport).summary.pass, 1);
 });
 
-t.test('the reference peer as its own process passes the suite through --exec as master (the suite connects)', async (t) => {
-  const r = await run(['conformance', '--exec', `${peerCmd} --role master --listen 127.0.0.1:{port}`, '--role', 'master', '--format', 'json', '--exclude', 'handshake.timeout.*']);
-  const report = JSON.parse(r.out) as ConformanceReport;
-  const bad = report.cases.filter((c) => c.verdict !== 'pass' && c.verdict !== 'skip');
-  t.same(bad.map((c) => `${c.id}: ${c.verdict} ${c.observed ?? c.reason ?? ''}`), []);
-  t.ok(report.summary.pass > 30);
-  t.match(report.target, /^exec /);
-});
+t.test(
+  'the reference peer as its own process passes the suite through --exec as master (the suite connects)',
+  async (t) => {
+    const r = await run([
+      'conformance',
+      '--exec',
+      `${peerCmd} --role master --listen 127.0.0.1:{port}`,
+      '--role',
+      'master',
+      '--format',
+      'json',
+      '--exclude',
+      'handshake.timeout.*',
+    ]);
+    const report = JSON.parse(r.out) as ConformanceReport;
+    const bad = report.cases.filter((c) => c.verdict !== 'pass' && c.verdict !== 'skip');
+    t.same(
+      bad.map((c) => `${c.id}: ${c.verdict} ${c.observed ?? c.reason ?? ''}`),
+      [],
+    );
+    t.ok(report.summary.pass > 30);
+    t.match(report.target, /^exec /);
+  },
+);
 
-t.test('the reference peer as its own process passes the suite through --exec as backup (the peer connects to the suite)', async (t) => {
-  const r = await run(['conformance', '--exec', `${peerCmd} --role backup --connect 127.0.0.1:{port}`, '--role', 'backup', '--format', 'json', '--exclude', 'handshake.backup.timeout']);
-  const report = JSON.parse(r.out) as ConformanceReport;
-  const bad = report.cases.filter((c) => c.verdict !== 'pass' && c.verdict !== 'skip');
-  t.same(bad.map((c) => `${c.id}: ${c.verdict} ${c.observed ?? c.reason ?? ''}`), []);
-  t.ok(report.summary.pass > 30);
-});
+t.test(
+  'the reference peer as its own process passes the suite through --exec as backup (the peer connects to the suite)',
+  async (t) => {
+    const r = await run([
+      'conformance',
+      '--exec',
+      `${peerCmd} --role backup --connect 127.0.0.1:{port}`,
+      '--role',
+      'backup',
+      '--format',
+      'json',
+      '--exclude',
+      'handshake.backup.timeout',
+    ]);
+    const report = JSON.parse(r.out) as ConformanceReport;
+    const bad = report.cases.filter((c) => c.verdict !== 'pass' && c.verdict !== 'skip');
+    t.same(
+      bad.map((c) => `${c.id}: ${c.verdict} ${c.observed ?? c.reason ?? ''}`),
+      [],
+    );
+    t.ok(report.summary.pass > 30);
+  },
+);

@@ -24,16 +24,33 @@ const PEER_OPTIONS = ['--conformance-probe', '--handshake-timeout-ms', '1000', '
 async function conformance(argv: readonly string[]): Promise<{ code: number; report: ConformanceReport; err: string }> {
   let out = '';
   let err = '';
-  const io: Io = { out: (s) => { out += s; }, err: (s) => { err += s; }, stdin: async () => Buffer.alloc(0), isTty: false };
+  const io: Io = {
+    out: (s) => {
+      out += s;
+    },
+    err: (s) => {
+      err += s;
+    },
+    stdin: async () => Buffer.alloc(0),
+    isTty: false,
+  };
   const code = await main(['conformance', ...argv, '--handshake-timeout', '1000', '--format', 'json'], io);
   return { code, report: JSON.parse(out) as ConformanceReport, err };
 }
 
 function judge(t: Test, report: ConformanceReport): void {
   const bad = report.cases.filter((c) => c.verdict !== 'pass' && c.verdict !== 'skip');
-  t.same(bad.map((c) => `${c.id}: ${c.verdict} ${c.observed ?? c.reason ?? ''}`), [], 'no case fails or errs');
+  t.same(
+    bad.map((c) => `${c.id}: ${c.verdict} ${c.observed ?? c.reason ?? ''}`),
+    [],
+    'no case fails or errs',
+  );
   const skips = report.cases.filter((c) => c.verdict === 'skip');
-  t.same(skips.map((c) => c.id), Object.keys(ALLOWED_SKIPS), 'only the allowed skips');
+  t.same(
+    skips.map((c) => c.id),
+    Object.keys(ALLOWED_SKIPS),
+    'only the allowed skips',
+  );
   for (const c of skips) t.match(c.reason, ALLOWED_SKIPS[c.id], `${c.id} is skipped with its reason`);
   t.ok(report.summary.pass >= 40, `${report.summary.pass} cases pass`);
   t.same(report.problems, []);
@@ -46,7 +63,10 @@ t.test('a master process passes the suite through --connect', async (t) => {
   const r = await conformance(['--connect', listen]);
   t.equal(r.code, 0, 'kkcm conformance exits 0');
   t.match(r.report.target, new RegExp(`^connect ${listen.replace(/\./g, '\\.')}$`));
-  t.ok(r.report.cases.every((c) => c.role === 'master'), 'the peer plays the master');
+  t.ok(
+    r.report.cases.every((c) => c.role === 'master'),
+    'the peer plays the master',
+  );
   judge(t, r.report);
   t.ok(peer.running, 'the peer survived the whole suite');
 });
@@ -55,11 +75,26 @@ t.test('a backup process passes the suite through --listen', async (t) => {
   const port = await freePort();
   // The backup may start before the suite listens: it retries until it is there.
   const run = conformance(['--listen', `127.0.0.1:${port}`]);
-  const peer = new KkcmProcess(t, ['peer', '--role', 'backup', '--connect', `127.0.0.1:${port}`, '--backoff-max-ms', '50', ...PEER_OPTIONS]);
+  const peer = new KkcmProcess(t, [
+    'peer',
+    '--role',
+    'backup',
+    '--connect',
+    `127.0.0.1:${port}`,
+    '--backoff-max-ms',
+    '50',
+    ...PEER_OPTIONS,
+  ]);
   const r = await run;
   t.equal(r.code, 0, 'kkcm conformance exits 0');
-  t.ok(r.report.cases.every((c) => c.role === 'backup'), 'the peer plays the backup');
-  t.ok(r.report.cases.some((c) => c.id === 'handshake.backup.timeout' && c.verdict === 'pass'), 'the handshake timeout case runs and passes');
+  t.ok(
+    r.report.cases.every((c) => c.role === 'backup'),
+    'the peer plays the backup',
+  );
+  t.ok(
+    r.report.cases.some((c) => c.id === 'handshake.backup.timeout' && c.verdict === 'pass'),
+    'the handshake timeout case runs and passes',
+  );
   judge(t, r.report);
   t.ok(peer.running, 'the peer survived the whole suite');
 });

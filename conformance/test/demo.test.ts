@@ -8,12 +8,25 @@ import type { Io } from '../src/cli/io.js';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DEADLINE_MS = 60_000;
 
-interface Run { code: number; out: string; err: string }
+interface Run {
+  code: number;
+  out: string;
+  err: string;
+}
 
 async function run(argv: string[], isTty = false): Promise<Run> {
   let out = '';
   let err = '';
-  const io: Io = { out: (s) => { out += s; }, err: (s) => { err += s; }, stdin: async () => Buffer.alloc(0), isTty };
+  const io: Io = {
+    out: (s) => {
+      out += s;
+    },
+    err: (s) => {
+      err += s;
+    },
+    stdin: async () => Buffer.alloc(0),
+    isTty,
+  };
   const code = await main(argv, io);
   return { code, out, err };
 }
@@ -29,10 +42,23 @@ t.test('the demo walks through every cleanup reason on both sides and closes eve
   t.notOk(r.out.includes('\x1b['), 'no terminal escapes when not a TTY');
   t.match(r.out, /re0 \(master\) listens on 127\.0\.0\.1:\d+/);
   t.match(r.out, /^\[ *\d+\.\ds\] re0 master\/up tx \d+ rx iha \d+ sdrl \d+ psrm \d+ prl \d+/m, 'plain counter lines');
-  for (const [step, reason] of [[1, 'switchover'], [2, 'socketIoError'], [3, 'peerDown'], [4, 'nsrDeconfigured']] as const) {
+  for (const [step, reason] of [
+    [1, 'switchover'],
+    [2, 'socketIoError'],
+    [3, 'peerDown'],
+    [4, 'nsrDeconfigured'],
+  ] as const) {
     const section = r.out.split(`step ${step}/4`)[1]?.split('\n').slice(1, 3).join('\n') ?? '';
-    t.match(section, new RegExp(`re0 .*: iha, sdrl, psrm, prl: ${reason} \\(`), `step ${step}: every client of re0 saw ${reason}`);
-    t.match(section, new RegExp(`re1 .*: iha, sdrl, psrm, prl: ${reason} \\(`), `step ${step}: every client of re1 saw ${reason}`);
+    t.match(
+      section,
+      new RegExp(`re0 .*: iha, sdrl, psrm, prl: ${reason} \\(`),
+      `step ${step}: every client of re0 saw ${reason}`,
+    );
+    t.match(
+      section,
+      new RegExp(`re1 .*: iha, sdrl, psrm, prl: ${reason} \\(`),
+      `step ${step}: every client of re1 saw ${reason}`,
+    );
   }
   t.match(r.out, /re0 \(master -> backup\): .*switchover \(manualSwitchover\)/, 'the switchover swaps the roles');
   t.match(r.out, /re1 \(backup -> master\): /);
@@ -40,7 +66,10 @@ t.test('the demo walks through every cleanup reason on both sides and closes eve
   t.match(r.out, /2\. socket I\/O error: +re0 socketIoError, re1 socketIoError\n/);
   t.match(r.out, /3\. peer down: +re0 peerDown, re1 peerDown\n/);
   t.match(r.out, /4\. NSR deconfigured: +re0 nsrDeconfigured, re1 nsrDeconfigured\n/);
-  t.match(r.out, /re0: sent \d+ .*sessions up 4 down 4, cleanups switchover 4, socketIoError 4, peerDown 4, nsrDeconfigured 4/);
+  t.match(
+    r.out,
+    /re0: sent \d+ .*sessions up 4 down 4, cleanups switchover 4, socketIoError 4, peerDown 4, nsrDeconfigured 4/,
+  );
   t.equal(tcpHandles(), before, 'no socket or server left open');
 });
 
@@ -54,7 +83,13 @@ t.test('on a terminal the view is redrawn in place', async (t) => {
 });
 
 t.test('demo usage errors exit 2', async (t) => {
-  for (const argv of [['demo', '--seconds', 'soon'], ['demo', '--seconds', '0'], ['demo', '--seconds', '-1'], ['demo', 'now'], ['demo', '--fast']]) {
+  for (const argv of [
+    ['demo', '--seconds', 'soon'],
+    ['demo', '--seconds', '0'],
+    ['demo', '--seconds', '-1'],
+    ['demo', 'now'],
+    ['demo', '--fast'],
+  ]) {
     const r = await run(argv);
     t.equal(r.code, 2, argv.join(' '));
     t.match(r.err, /Usage: kkcm demo/);
@@ -62,19 +97,26 @@ t.test('demo usage errors exit 2', async (t) => {
 });
 
 t.test('as a process, the demo exits 0 by itself (no leaked handles)', async (t) => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'conformance/src/cli/run.ts', 'demo', '--seconds', '1'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'conformance/src/cli/run.ts', 'demo', '--seconds', '1'], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
-  child.stdout.setEncoding('utf8').on('data', (s: string) => { out += s; });
+  child.stdout.setEncoding('utf8').on('data', (s: string) => {
+    out += s;
+  });
   let exited = false;
   t.teardown(() => {
     if (!exited) child.kill('SIGKILL');
   });
   let timer: ReturnType<typeof setTimeout> | undefined;
   const code = await Promise.race([
-    new Promise<number | null>((resolve) => child.once('exit', (c) => {
-      exited = true;
-      resolve(c);
-    })),
+    new Promise<number | null>((resolve) =>
+      child.once('exit', (c) => {
+        exited = true;
+        resolve(c);
+      }),
+    ),
     new Promise<string>((resolve) => {
       timer = setTimeout(() => resolve('still running'), DEADLINE_MS);
     }),

@@ -57,7 +57,15 @@ const usageError = { name: 'UsageError', code: 'ERR_USAGE' };
 t.test('parseExpectedFailures', async (t) => {
   t.test('reads ids, globs, roles and reasons, skipping comments and blank lines', async (t) => {
     const parsed = parseExpectedFailures(
-      ['# expected failures of my-peer', '', 'handshake.version.overlap   # only v1 (issue #12)', '  framing.split.*@backup', 'session.?.close@master # close', 'a.b\t# tab before the comment', ''].join('\n'),
+      [
+        '# expected failures of my-peer',
+        '',
+        'handshake.version.overlap   # only v1 (issue #12)',
+        '  framing.split.*@backup',
+        'session.?.close@master # close',
+        'a.b\t# tab before the comment',
+        '',
+      ].join('\n'),
       'peer.expected',
     );
     t.equal(parsed.source, 'peer.expected');
@@ -70,7 +78,13 @@ t.test('parseExpectedFailures', async (t) => {
   });
 
   t.test('accepts CRLF line ends and an empty file', async (t) => {
-    t.same(parseExpectedFailures('a.b\r\nc.d # why\r\n').entries.map((e) => [e.pattern, e.reason]), [['a.b', ''], ['c.d', 'why']]);
+    t.same(
+      parseExpectedFailures('a.b\r\nc.d # why\r\n').entries.map((e) => [e.pattern, e.reason]),
+      [
+        ['a.b', ''],
+        ['c.d', 'why'],
+      ],
+    );
     t.same(parseExpectedFailures('').entries, []);
   });
 
@@ -84,8 +98,13 @@ t.test('parseExpectedFailures', async (t) => {
       ['a.b#c', /^x:1: "a.b#c" is not a case id or glob/],
       ['a.b\na.b # again', /^x:2: duplicate entry "a.b" \(first at x:1\)/],
     ];
-    for (const [text, message] of bad) t.throws(() => parseExpectedFailures(text, 'x'), { ...usageError, message }, JSON.stringify(text));
-    t.same(parseExpectedFailures('a.b\na.b@master').entries.length, 2, 'the same id for one role and for both is not a duplicate');
+    for (const [text, message] of bad)
+      t.throws(() => parseExpectedFailures(text, 'x'), { ...usageError, message }, JSON.stringify(text));
+    t.same(
+      parseExpectedFailures('a.b\na.b@master').entries.length,
+      2,
+      'the same id for one role and for both is not a duplicate',
+    );
   });
 });
 
@@ -93,11 +112,25 @@ t.test('loadExpectedFailures reads a file and turns a missing one into a usage e
   const path = join(dir, 'expected.txt');
   writeFileSync(path, 'a.b # known\n');
   t.same(loadExpectedFailures(path).entries, [{ pattern: 'a.b', reason: 'known', where: `${path}:1` }]);
-  t.throws(() => loadExpectedFailures(join(dir, 'nope.txt')), { ...usageError, message: /cannot read expected failures .*nope\.txt: ENOENT/ });
+  t.throws(() => loadExpectedFailures(join(dir, 'nope.txt')), {
+    ...usageError,
+    message: /cannot read expected failures .*nope\.txt: ENOENT/,
+  });
 });
 
 t.test('applyExpectations', async (t) => {
-  const expected = parseExpectedFailures(['a.fail # bug 1', 'a.error', 'a.pass # bug 3', 'b.* # family', 'c.only@backup', 'old.case # fixed long ago', 'd.skip'].join('\n'), 'exp');
+  const expected = parseExpectedFailures(
+    [
+      'a.fail # bug 1',
+      'a.error',
+      'a.pass # bug 3',
+      'b.* # family',
+      'c.only@backup',
+      'old.case # fixed long ago',
+      'd.skip',
+    ].join('\n'),
+    'exp',
+  );
 
   t.test('turns listed failures into xfail and listed passes into xpass', async (t) => {
     const results = [
@@ -113,9 +146,16 @@ t.test('applyExpectations', async (t) => {
     ];
     const before = JSON.stringify(results);
     const out = applyExpectations(results, expected);
-    t.same(out.cases.map((c) => c.verdict), ['xfail', 'xfail', 'xpass', 'xfail', 'warn', 'fail', 'xfail', 'skip', 'fail']);
+    t.same(
+      out.cases.map((c) => c.verdict),
+      ['xfail', 'xfail', 'xpass', 'xfail', 'warn', 'fail', 'xfail', 'skip', 'fail'],
+    );
     t.equal(out.cases[0]!.reason, 'bug 1 (exp:1)');
-    t.equal(out.cases[1]!.reason, 'listed as an expected failure (exp:2); error: peer is gone', 'an error keeps its own reason');
+    t.equal(
+      out.cases[1]!.reason,
+      'listed as an expected failure (exp:2); error: peer is gone',
+      'an error keeps its own reason',
+    );
     t.equal(out.cases[2]!.reason, 'passed, but expected to fail: bug 3 (exp:3)');
     t.equal(out.cases[3]!.reason, 'family (exp:4)', 'a glob matches');
     t.equal(out.cases[5], results[5], 'a role-bound entry leaves the other role alone');
@@ -127,7 +167,10 @@ t.test('applyExpectations', async (t) => {
   });
 
   t.test('an entry that matched a warned or skipped case is not stale', async (t) => {
-    const out = applyExpectations([result('d.skip', 'skip', 'master', 'n/a'), result('b.x', 'warn')], parseExpectedFailures('d.skip\nb.*'));
+    const out = applyExpectations(
+      [result('d.skip', 'skip', 'master', 'n/a'), result('b.x', 'warn')],
+      parseExpectedFailures('d.skip\nb.*'),
+    );
     t.same(out.problems, []);
   });
 
@@ -138,14 +181,20 @@ t.test('applyExpectations', async (t) => {
   });
 
   t.test('with the catalogue ids, entries for cases this run did not select are not stale', async (t) => {
-    const out = applyExpectations([result('a.fail', 'fail')], expected, { knownIds: ['a.fail', 'a.error', 'a.pass', 'b.one', 'c.only', 'd.skip'] });
+    const out = applyExpectations([result('a.fail', 'fail')], expected, {
+      knownIds: ['a.fail', 'a.error', 'a.pass', 'b.one', 'c.only', 'd.skip'],
+    });
     t.same(out.problems, ['stale expected failure old.case (exp:6) matches no case: remove it']);
   });
 
   t.test('glob characters match as globs, everything else literally', async (t) => {
     const exp = parseExpectedFailures('a.b?c\nx-y/z:*');
     const out = applyExpectations([result('a.bXc', 'fail'), result('aZbXc', 'fail'), result('x-y/z:1.2', 'fail')], exp);
-    t.same(out.cases.map((c) => c.verdict), ['xfail', 'fail', 'xfail'], '"." is not a regex wildcard');
+    t.same(
+      out.cases.map((c) => c.verdict),
+      ['xfail', 'fail', 'xfail'],
+      '"." is not a regex wildcard',
+    );
   });
 });
 
@@ -177,7 +226,10 @@ t.test('applyBaseline', async (t) => {
     ];
     const before = JSON.stringify(results);
     const out = applyBaseline(results, baseline);
-    t.same(out.cases.map((c) => c.verdict), ['xfail', 'xfail', 'xfail', 'fail', 'error', 'fail', 'fail', 'pass', 'warn', 'fail']);
+    t.same(
+      out.cases.map((c) => c.verdict),
+      ['xfail', 'xfail', 'xfail', 'fail', 'error', 'fail', 'fail', 'pass', 'warn', 'fail'],
+    );
     t.equal(out.cases[0]!.reason, 'known in baseline');
     t.equal(out.cases[1]!.reason, 'known in baseline; error: timeout');
     t.equal(out.cases[3], results[3], 'a regression is left as it is');
@@ -195,7 +247,10 @@ t.test('applyBaseline', async (t) => {
   });
 
   t.test('a run identical to its baseline has no problems and no improvements', async (t) => {
-    const out = applyBaseline(baseline.cases.filter((c) => c.verdict !== 'xfail'), baseline);
+    const out = applyBaseline(
+      baseline.cases.filter((c) => c.verdict !== 'xfail'),
+      baseline,
+    );
     t.same(out.problems, []);
     t.same(out.improvements, []);
     t.equal(summarize(out.cases).fail + summarize(out.cases).error, 0, 'every known failure is an expected one');
@@ -204,7 +259,11 @@ t.test('applyBaseline', async (t) => {
 
 t.test('summarize counts every verdict', async (t) => {
   t.same(summarize([]), emptySummary());
-  t.same(summarize([result('a', 'pass'), result('b', 'pass'), result('c', 'xpass')]), { ...emptySummary(), pass: 2, xpass: 1 });
+  t.same(summarize([result('a', 'pass'), result('b', 'pass'), result('c', 'xpass')]), {
+    ...emptySummary(),
+    pass: 2,
+    xpass: 1,
+  });
 });
 
 t.test('loadBaseline', async (t) => {
@@ -220,9 +279,15 @@ t.test('loadBaseline', async (t) => {
     writeFileSync(notJson, '{"tool":');
     const notReport = join(dir, 'other.json');
     writeFileSync(notReport, JSON.stringify({ tool: 'kkcm', cases: [] }));
-    t.throws(() => loadBaseline(join(dir, 'missing.json')), { ...usageError, message: /cannot read baseline .*: ENOENT/ });
+    t.throws(() => loadBaseline(join(dir, 'missing.json')), {
+      ...usageError,
+      message: /cannot read baseline .*: ENOENT/,
+    });
     t.throws(() => loadBaseline(notJson), { ...usageError, message: /cannot read baseline .*bad\.json: .*JSON/ });
-    t.throws(() => loadBaseline(notReport), { ...usageError, message: /is not a kkcm conformance report: \/: must have required property 'version'/ });
+    t.throws(() => loadBaseline(notReport), {
+      ...usageError,
+      message: /is not a kkcm conformance report: \/: must have required property 'version'/,
+    });
     t.ok(new UsageError('x') instanceof Error);
   });
 

@@ -23,21 +23,32 @@ t.test('the mutant catalogue: at least 15, each breaking one known requirement w
     t.ok(m.expectKilledBy.length > 0, `${m.name} names its killers`);
     for (const id of m.expectKilledBy) {
       const c = CASES.find((x) => x.id === id);
-      t.ok(c !== undefined && c.roles.some((r) => m.roles.includes(r)), `${m.name}: ${id} exists and runs in the mutant's roles`);
+      t.ok(
+        c !== undefined && c.roles.some((r) => m.roles.includes(r)),
+        `${m.name}: ${id} exists and runs in the mutant's roles`,
+      );
     }
-    const checked = m.expectKilledBy.some((id) => CASES.find((x) => x.id === id)?.requirements.includes(m.breaks) === true);
+    const checked = m.expectKilledBy.some(
+      (id) => CASES.find((x) => x.id === id)?.requirements.includes(m.breaks) === true,
+    );
     t.ok(checked || CAUGHT_BY_ANY_EXCHANGE.has(m.name), `${m.name}: a killer checks ${m.breaks}`);
   }
 });
 
 t.test('npm run mutants runs every mutant and the lenient peer', async (t) => {
-  const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
   t.equal(pkg.scripts.mutants, 'tsx conformance/mutants/run-mutants.ts');
   const out: string[] = [];
   const err: string[] = [];
   const io = { out: (x: string) => out.push(x), err: (x: string) => err.push(x) };
   t.equal(await main(['--list'], io), 0);
-  t.same(out.map((line) => line.split('  ')[0]), MUTANTS.map((m) => m.name), 'every mutant is listed');
+  t.same(
+    out.map((line) => line.split('  ')[0]),
+    MUTANTS.map((m) => m.name),
+    'every mutant is listed',
+  );
   t.equal(await main(['--no-such-flag'], io), 2, 'an unknown flag is a usage error');
   t.equal(await main(['--mutant', 'no-such-mutant'], io), 2, 'an unknown mutant is a usage error');
   t.equal(await main(['--concurrency', '0'], io), 2, 'a concurrency of 0 is a usage error');
@@ -49,11 +60,19 @@ t.test('every mutant is failed by its intended cases and the lenient peer passes
   t.equal(report.mutants.length, MUTANTS.length, 'all mutants ran');
   for (const m of report.mutants) {
     t.notOk(m.survived, `${m.name} (${m.breaks}) does not survive`);
-    t.same(m.missed, [], `${m.name} is failed by ${m.expectKilledBy.join(', ')}; it was failed by ${m.killedBy.join(', ') || 'nothing'}`);
+    t.same(
+      m.missed,
+      [],
+      `${m.name} is failed by ${m.expectKilledBy.join(', ')}; it was failed by ${m.killedBy.join(', ') || 'nothing'}`,
+    );
   }
   t.ok(report.lenient !== undefined);
   t.equal(report.lenient?.name, LENIENT.name);
-  t.same(report.lenient?.failed, [], `the lenient peer fails nothing outside the known failures (${KNOWN_FAILING.join(', ')}): ${report.lenient?.failures.map((f) => `${f.id} (${f.role}): ${f.detail}`).join('; ')}`);
+  t.same(
+    report.lenient?.failed,
+    [],
+    `the lenient peer fails nothing outside the known failures (${KNOWN_FAILING.join(', ')}): ${report.lenient?.failures.map((f) => `${f.id} (${f.role}): ${f.detail}`).join('; ')}`,
+  );
   t.ok(report.ok);
 
   const json = toJson(report);
@@ -65,7 +84,12 @@ t.test('every mutant is failed by its intended cases and the lenient peer passes
 
 t.test('a peer that breaks nothing survives, and the report fails', async (t) => {
   // The lenient peer posing as a mutant: its would-be killer passes it.
-  const impostor = { ...MUTANTS.find((m) => m.name === 'periodic-never-fires')!, name: 'not-a-mutant', customize: LENIENT.customize, roles: ['master'] as const };
+  const impostor = {
+    ...MUTANTS.find((m) => m.name === 'periodic-never-fires')!,
+    name: 'not-a-mutant',
+    customize: LENIENT.customize,
+    roles: ['master'] as const,
+  };
   const report = await runMutants({ catalogue: [impostor], lenient: false });
   t.notOk(report.ok);
   const [survivor] = report.mutants;

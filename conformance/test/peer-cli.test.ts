@@ -14,14 +14,22 @@ t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 /** Signal handlers installed by the test harness itself: ours must come and go. */
 const baseline = { SIGINT: process.listenerCount('SIGINT'), SIGTERM: process.listenerCount('SIGTERM') };
 
-interface Run { code: number; out: string; err: string }
+interface Run {
+  code: number;
+  out: string;
+  err: string;
+}
 
 function captureIo(): Io & { text: () => Run } {
   let out = '';
   let err = '';
   return {
-    out: (s) => { out += s; },
-    err: (s) => { err += s; },
+    out: (s) => {
+      out += s;
+    },
+    err: (s) => {
+      err += s;
+    },
     stdin: async () => Buffer.alloc(0),
     isTty: false,
     text: () => ({ code: -1, out, err }),
@@ -64,7 +72,10 @@ t.test('peer and ctl usage errors exit 2', async (t) => {
     ['node-id too big', ['peer', '--role', 'master', '--listen', '127.0.0.1:0', '--node-id', '4294967296']],
     ['periodic-ms 0', ['peer', '--role', 'master', '--listen', '127.0.0.1:0', '--periodic-ms', '0']],
     ['queue-messages 0', ['peer', '--role', 'master', '--listen', '127.0.0.1:0', '--queue-messages', '0']],
-    ['handshake-timeout-ms not a number', ['peer', '--role', 'master', '--listen', '127.0.0.1:0', '--handshake-timeout-ms', 'soon']],
+    [
+      'handshake-timeout-ms not a number',
+      ['peer', '--role', 'master', '--listen', '127.0.0.1:0', '--handshake-timeout-ms', 'soon'],
+    ],
     ['backoff-max-ms 0', ['peer', '--role', 'backup', '--connect', '127.0.0.1:1', '--backoff-max-ms', '0']],
     ['empty allow-list', ['peer', '--role', 'master', '--listen', '127.0.0.1:0', '--allow', ',']],
     ['empty admin address', ['peer', '--role', 'master', '--listen', '127.0.0.1:0', '--admin', '']],
@@ -93,7 +104,15 @@ t.test('peer exits 1 with a coded line when it cannot listen', async (t) => {
   t.equal(r.code, 1);
   t.match(r.err, /kkcm peer: EADDRINUSE: /);
   t.equal(process.listenerCount('SIGINT'), baseline.SIGINT, 'no signal handler left behind');
-  const missing = await run(['peer', '--role', 'master', '--listen', '127.0.0.1:0', '--events', join(dir, 'no', 'such', 'dir.jsonl')]);
+  const missing = await run([
+    'peer',
+    '--role',
+    'master',
+    '--listen',
+    '127.0.0.1:0',
+    '--events',
+    join(dir, 'no', 'such', 'dir.jsonl'),
+  ]);
   t.equal(missing.code, 1);
   t.match(missing.err, /kkcm peer: ENOENT: /);
 });
@@ -101,11 +120,33 @@ t.test('peer exits 1 with a coded line when it cannot listen', async (t) => {
 t.test('runPeer prints the ready line with the actual ports and stops cleanly when told', async (t) => {
   let stop!: (signal: string) => void;
   let disposed = 0;
-  const signal: StopSignal = { promise: new Promise((resolve) => { stop = resolve; }), dispose: () => { disposed++; } };
+  const signal: StopSignal = {
+    promise: new Promise((resolve) => {
+      stop = resolve;
+    }),
+    dispose: () => {
+      disposed++;
+    },
+  };
   const io = captureIo();
-  const done = runPeer({ values: { role: 'master', listen: '127.0.0.1:0', admin: join(dir, 'inproc.sock'), 'log-level': 'debug', 'node-name': 're0', 'conformance-probe': true }, positionals: [] }, io, signal);
+  const done = runPeer(
+    {
+      values: {
+        role: 'master',
+        listen: '127.0.0.1:0',
+        admin: join(dir, 'inproc.sock'),
+        'log-level': 'debug',
+        'node-name': 're0',
+        'conformance-probe': true,
+      },
+      positionals: [],
+    },
+    io,
+    signal,
+  );
   const deadline = Date.now() + DEADLINE_MS;
-  while (!io.text().out.includes('ready') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+  while (!io.text().out.includes('ready') && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 10));
   const line = io.text().out;
   t.match(line, /^kkcm peer: ready role=master listen=127\.0\.0\.1:\d+ admin=\S+inproc\.sock\n$/);
   t.not(field(line, 'listen'), '127.0.0.1:0');
@@ -127,12 +168,34 @@ t.test('runPeer prints the ready line with the actual ports and stops cleanly wh
 
 t.test('a master and a backup as processes: session up, ctl, SIGTERM, event and pcap files', async (t) => {
   const files = {
-    masterEvents: join(dir, 'master.jsonl'), masterPcap: join(dir, 'master.pcapng'),
-    backupEvents: join(dir, 'backup.jsonl'), backupPcap: join(dir, 'backup.pcapng'), backupAdmin: join(dir, 'backup.sock'),
+    masterEvents: join(dir, 'master.jsonl'),
+    masterPcap: join(dir, 'master.pcapng'),
+    backupEvents: join(dir, 'backup.jsonl'),
+    backupPcap: join(dir, 'backup.pcapng'),
+    backupAdmin: join(dir, 'backup.sock'),
   };
   const master = new KkcmProcess(t, [
-    'peer', '--role', 'master', '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--node-name', 're0', '--node-id', '1',
-    '--events', files.masterEvents, '--pcap', files.masterPcap, '--periodic-ms', '50', '--allow', '127.0.0.1', '--log-level', 'info',
+    'peer',
+    '--role',
+    'master',
+    '--listen',
+    '127.0.0.1:0',
+    '--admin',
+    '127.0.0.1:0',
+    '--node-name',
+    're0',
+    '--node-id',
+    '1',
+    '--events',
+    files.masterEvents,
+    '--pcap',
+    files.masterPcap,
+    '--periodic-ms',
+    '50',
+    '--allow',
+    '127.0.0.1',
+    '--log-level',
+    'info',
   ]);
   const ready = (await master.waitForOutput(/kkcm peer: ready .*\n/))[0];
   const listen = field(ready, 'listen');
@@ -141,10 +204,28 @@ t.test('a master and a backup as processes: session up, ctl, SIGTERM, event and 
   t.match(masterAdmin, /^127\.0\.0\.1:[1-9]\d*$/, 'the actual admin port');
 
   const backup = new KkcmProcess(t, [
-    'peer', '--role', 'backup', '--connect', listen, '--admin', files.backupAdmin, '--node-name', 're1',
-    '--events', files.backupEvents, '--pcap', files.backupPcap, '--trace-filter', 'type=prl event=tx,rx,session-up,cleanup', '--max-message', '65536',
+    'peer',
+    '--role',
+    'backup',
+    '--connect',
+    listen,
+    '--admin',
+    files.backupAdmin,
+    '--node-name',
+    're1',
+    '--events',
+    files.backupEvents,
+    '--pcap',
+    files.backupPcap,
+    '--trace-filter',
+    'type=prl event=tx,rx,session-up,cleanup',
+    '--max-message',
+    '65536',
   ]);
-  t.match((await backup.waitForOutput(/kkcm peer: ready .*\n/))[0], new RegExp(`role=backup connect=${listen.replace(/\./g, '\\.')} admin=`));
+  t.match(
+    (await backup.waitForOutput(/kkcm peer: ready .*\n/))[0],
+    new RegExp(`role=backup connect=${listen.replace(/\./g, '\\.')} admin=`),
+  );
 
   // Session up, as `kkcm ctl status` reports it (polled with a bound, never a fixed sleep).
   let status: { state?: string; session?: { version: number; peerNode: string } | null } = {};
@@ -165,19 +246,39 @@ t.test('a master and a backup as processes: session up, ctl, SIGTERM, event and 
   t.match(human.out, /session +0x[0-9a-f]{16}, version 1, features deliveryAck/);
   t.match(human.out, /clients +iha, sdrl, psrm, prl/);
 
-  const sent = await ctl(t, ['send', '--admin', masterAdmin, '--client', 'prl', '--confirm', '--message', '{"name":"prl.packetDrop","body":{"handle":7,"count":3}}']);
+  const sent = await ctl(t, [
+    'send',
+    '--admin',
+    masterAdmin,
+    '--client',
+    'prl',
+    '--confirm',
+    '--message',
+    '{"name":"prl.packetDrop","body":{"handle":7,"count":3}}',
+  ]);
   t.equal(sent.code, 0, sent.err);
   t.match(sent.out, /confirmed delivery/);
   const stats = await ctl(t, ['stats', '--admin', files.backupAdmin, '--json']);
   t.equal(stats.code, 0);
-  const counters = JSON.parse(stats.out) as { clients: Record<string, { messages: number }>; types: Record<string, { rx: number }> };
+  const counters = JSON.parse(stats.out) as {
+    clients: Record<string, { messages: number }>;
+    types: Record<string, { rx: number }>;
+  };
   t.equal(counters.clients.prl?.messages, 1, 'the backup PRL handler counted the message');
   t.equal(counters.types['prl.packetDrop']?.rx, 1);
   const statsText = await ctl(t, ['stats', '--admin', masterAdmin]);
   t.match(statsText.out, /prl\.packetDrop +1 +0/);
   t.match(statsText.out, /client prl +0 messages, \d+ periodic ticks/);
 
-  const refused = await ctl(t, ['send', '--admin', masterAdmin, '--client', 'iha', '--message', '{"name":"prl.packetDrop","body":{"handle":7,"count":3}}']);
+  const refused = await ctl(t, [
+    'send',
+    '--admin',
+    masterAdmin,
+    '--client',
+    'iha',
+    '--message',
+    '{"name":"prl.packetDrop","body":{"handle":7,"count":3}}',
+  ]);
   t.equal(refused.code, 1, 'an error answer exits 1');
   t.match(refused.err, /^kkcm ctl: ERR_WRONG_CLIENT: .*\n$/);
   const unreachable = await ctl(t, ['status', '--admin', join(dir, 'nobody.sock')]);
@@ -193,16 +294,31 @@ t.test('a master and a backup as processes: session up, ctl, SIGTERM, event and 
   t.match(master.err, /info {2}stopped/);
 
   const lines = (path: string): { event: string; ts: number; name?: string; type?: number }[] =>
-    readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string; ts: number });
+    readFileSync(path, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string; ts: number });
   const masterEvents = lines(files.masterEvents);
-  t.ok(masterEvents.some((e) => e.event === 'session-up'), 'master event file: session-up');
-  t.ok(masterEvents.some((e) => e.event === 'cleanup'), 'master event file: cleanup (written during the shutdown)');
+  t.ok(
+    masterEvents.some((e) => e.event === 'session-up'),
+    'master event file: session-up',
+  );
+  t.ok(
+    masterEvents.some((e) => e.event === 'cleanup'),
+    'master event file: cleanup (written during the shutdown)',
+  );
   t.ok(masterEvents.every((e) => typeof e.ts === 'number'));
   const backupEvents = lines(files.backupEvents);
   t.ok(backupEvents.some((e) => e.event === 'session-up'));
   t.ok(backupEvents.some((e) => e.event === 'cleanup'));
-  t.ok(backupEvents.every((e) => ['tx', 'rx', 'session-up', 'cleanup'].includes(e.event)), 'the trace filter applies to the event file');
-  t.ok(backupEvents.filter((e) => e.event === 'rx' || e.event === 'tx').every((e) => e.type === 0x20), 'only PRL messages');
+  t.ok(
+    backupEvents.every((e) => ['tx', 'rx', 'session-up', 'cleanup'].includes(e.event)),
+    'the trace filter applies to the event file',
+  );
+  t.ok(
+    backupEvents.filter((e) => e.event === 'rx' || e.event === 'tx').every((e) => e.type === 0x20),
+    'only PRL messages',
+  );
   for (const pcap of [files.masterPcap, files.backupPcap]) {
     t.ok(statSync(pcap).size > 0, `${pcap} is not empty`);
     t.equal(readFileSync(pcap).readUInt32BE(0), 0x0a0d0d0a, 'starts with a pcapng section header block');

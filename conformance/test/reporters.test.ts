@@ -35,8 +35,24 @@ const HOSTILE = '<script>alert(1)</script> & "q" \'a\' ]]> \x1b[31mred\x1b[0m \x
 const LONG_HEX = '4b4b434d'.repeat(40);
 
 const transcript: TranscriptEntry[] = [
-  { t: 0, dir: 'out', channel: 'send', conn: 1, hex: '4b4b434d0100010800000014', length: 12, decoded: { name: 'HELLO', header: { seq: 0n }, body: { version: 1 } } },
-  { t: 3, dir: 'in', channel: 'send', conn: 1, hex: `${LONG_HEX}…`, length: 400, decoded: { name: 'ERROR', body: { text: HOSTILE, raw: new Uint8Array([1, 2, 255]) } } },
+  {
+    t: 0,
+    dir: 'out',
+    channel: 'send',
+    conn: 1,
+    hex: '4b4b434d0100010800000014',
+    length: 12,
+    decoded: { name: 'HELLO', header: { seq: 0n }, body: { version: 1 } },
+  },
+  {
+    t: 3,
+    dir: 'in',
+    channel: 'send',
+    conn: 1,
+    hex: `${LONG_HEX}…`,
+    length: 400,
+    decoded: { name: 'ERROR', body: { text: HOSTILE, raw: new Uint8Array([1, 2, 255]) } },
+  },
   { t: 4, dir: 'note', channel: null, conn: 0, hex: '', length: 0, decoded: 'peer closed the connection' },
 ];
 
@@ -67,11 +83,36 @@ const CASES: CaseResult[] = [
     transcript,
     durationMs: 1534,
   }),
-  result({ id: 'session.heartbeat.interval', verdict: 'warn', level: 'SHOULD', role: 'backup', expected: 'a heartbeat within 1000 ms', observed: 'none in 3000 ms', transcript: transcript.slice(0, 1) }),
-  result({ id: 'registry.optional.bulk', verdict: 'skip', role: 'backup', level: 'MAY', reason: 'peer does not offer bulk registration' }),
+  result({
+    id: 'session.heartbeat.interval',
+    verdict: 'warn',
+    level: 'SHOULD',
+    role: 'backup',
+    expected: 'a heartbeat within 1000 ms',
+    observed: 'none in 3000 ms',
+    transcript: transcript.slice(0, 1),
+  }),
+  result({
+    id: 'registry.optional.bulk',
+    verdict: 'skip',
+    role: 'backup',
+    level: 'MAY',
+    reason: 'peer does not offer bulk registration',
+  }),
   result({ id: 'framing.split.byte-by-byte', verdict: 'xfail', reason: 'known bug #12' }),
-  result({ id: 'framing.split.two-messages', verdict: 'xpass', role: 'backup', reason: 'passed, but expected to fail: fixed? (expected.txt:3)' }),
-  result({ id: 'session.close.clean', verdict: 'error', role: 'backup', reason: `peer is gone: ${HOSTILE}`, transcript }),
+  result({
+    id: 'framing.split.two-messages',
+    verdict: 'xpass',
+    role: 'backup',
+    reason: 'passed, but expected to fail: fixed? (expected.txt:3)',
+  }),
+  result({
+    id: 'session.close.clean',
+    verdict: 'error',
+    role: 'backup',
+    reason: `peer is gone: ${HOSTILE}`,
+    transcript,
+  }),
   result({ id: 'handshake.version.overlap', verdict: 'pass', role: 'backup' }),
 ];
 
@@ -226,7 +267,8 @@ t.test('the XML checker itself rejects what is not well-formed', async (t) => {
 t.test('report.schema.json', async (t) => {
   const ajv = new Ajv2020({ allErrors: true, strictTypes: false });
   const validate = ajv.compile(JSON.parse(readFileSync(reportSchemaPath(), 'utf8')) as object);
-  const fromJson = (r: ConformanceReport): Record<string, unknown> => JSON.parse(renderJson(r)) as Record<string, unknown>;
+  const fromJson = (r: ConformanceReport): Record<string, unknown> =>
+    JSON.parse(renderJson(r)) as Record<string, unknown>;
 
   t.test('accepts the JSON reports the suite writes', async (t) => {
     for (const r of [FULL, CLEAN, report([])]) {
@@ -243,8 +285,18 @@ t.test('report.schema.json', async (t) => {
       ['conforming with a failure', (r) => (r.conforming = true)],
       ['a skip without a reason', (r) => delete (r.cases as Array<Record<string, unknown>>)[3]!.reason],
       ['a failure without observed', (r) => delete (r.cases as Array<Record<string, unknown>>)[1]!.observed],
-      ['a negative connection number', (r) => (((r.cases as Array<Record<string, unknown>>)[1]!.transcript as Array<Record<string, unknown>>)[0]!.conn = -1)],
-      ['hex that is not hex', (r) => (((r.cases as Array<Record<string, unknown>>)[1]!.transcript as Array<Record<string, unknown>>)[0]!.hex = 'zz')],
+      [
+        'a negative connection number',
+        (r) =>
+          (((r.cases as Array<Record<string, unknown>>)[1]!.transcript as Array<Record<string, unknown>>)[0]!.conn =
+            -1),
+      ],
+      [
+        'hex that is not hex',
+        (r) =>
+          (((r.cases as Array<Record<string, unknown>>)[1]!.transcript as Array<Record<string, unknown>>)[0]!.hex =
+            'zz'),
+      ],
       ['a case id with a space', (r) => ((r.cases as Array<Record<string, unknown>>)[0]!.id = 'two words')],
       ['a non-integer seed', (r) => (r.seed = 1.5)],
       ['a date that is not ISO 8601', (r) => (r.startedAt = 'yesterday')],
@@ -272,7 +324,10 @@ t.test('human report', async (t) => {
     const lines = text.split('\n');
     t.match(lines[0], /^✓ pass +handshake\.version\.overlap \[master\] +12 ms$/);
     t.match(lines[1], /^✗ fail +framing\.length\.too-small \[master\] +1\.53 s$/);
-    t.match(lines[3], /^- skip +registry\.optional\.bulk \[backup\] +12 ms +\(peer does not offer bulk registration\)$/);
+    t.match(
+      lines[3],
+      /^- skip +registry\.optional\.bulk \[backup\] +12 ms +\(peer does not offer bulk registration\)$/,
+    );
     t.match(lines[6], /^E error +session\.close\.clean \[backup\]/);
   });
 
@@ -285,29 +340,43 @@ t.test('human report', async (t) => {
     t.match(block, 'KKCM-FRM-2  Lengths are big-endian.');
     t.match(block, /\+0ms +→ #1 send +HELLO \{"header":\{"seq":"0"\},"body":\{"version":1\}\}/);
     t.match(block, /\+3ms +← #1 send +ERROR /);
-    t.match(block, /4b4b434d 4b4b434d 4b4b434d 4b4b434d 4b4b434d 4b4b434d … \(400 bytes\)/, 'long hex is abridged to one line');
+    t.match(
+      block,
+      /4b4b434d 4b4b434d 4b4b434d 4b4b434d 4b4b434d 4b4b434d … \(400 bytes\)/,
+      'long hex is abridged to one line',
+    );
     t.match(block, /· #0 - +peer closed the connection/);
-    t.match(block, 'rerun:    npx kkcm conformance --connect 127.0.0.1:7000 --case framing.length.too-small --role master');
+    t.match(
+      block,
+      'rerun:    npx kkcm conformance --connect 127.0.0.1:7000 --case framing.length.too-small --role master',
+    );
   });
 
   t.test('explains warnings, errors and unexpected passes, not passes or skips', async (t) => {
     t.match(text, /! warn +session\.heartbeat\.interval \[backup\] — /);
     t.match(text, /E error +session\.close\.clean \[backup\] — .*\n +reason: +peer is gone/);
     t.match(text, /✗ xpass framing\.split\.two-messages \[backup\] — /);
-    t.equal(text.split('handshake.version.overlap').length - 1, 2, 'the passing case appears only in its two case lines');
+    t.equal(
+      text.split('handshake.version.overlap').length - 1,
+      2,
+      'the passing case appears only in its two case lines',
+    );
   });
 
   t.test('ends with problems and a summary line with every count and the verdict', async (t) => {
     t.match(text, 'Problems with the run:\n  - stale expected failure old.case');
     t.match(text, '8 cases: 2 pass, 1 fail, 1 warn, 1 skip, 1 xfail, 1 xpass, 1 error — NOT CONFORMING');
     t.match(text, 'target connect 127.0.0.1:7000 · seed 4242');
-    t.match(renderHuman(CLEAN, { color: false }), /3 cases: 2 pass, 0 fail, 0 warn, 1 skip, 0 xfail, 0 xpass, 0 error — CONFORMING\n$/);
+    t.match(
+      renderHuman(CLEAN, { color: false }),
+      /3 cases: 2 pass, 0 fail, 0 warn, 1 skip, 0 xfail, 0 xpass, 0 error — CONFORMING\n$/,
+    );
   });
 
-  t.test('writes no escape sequence without color, not even the peer\'s own', async (t) => {
+  t.test("writes no escape sequence without color, not even the peer's own", async (t) => {
     t.notMatch(text, ESC);
     t.notMatch(text, CONTROL_BUT_NEWLINE, 'no control character but newline');
-    t.match(text, '\\x1b[31mred', 'the peer\'s escape is shown, not obeyed');
+    t.match(text, '\\x1b[31mred', "the peer's escape is shown, not obeyed");
   });
 
   t.test('colors verdicts and the summary with ANSI when asked', async (t) => {
@@ -338,7 +407,11 @@ t.test('json report', async (t) => {
   t.match(text, /^\{\n {2}"tool": "kkcm",/, 'pretty-printed');
   t.ok(text.endsWith('}\n'));
   const decoded = back.cases[1]!.transcript![1]!.decoded as { body: { raw: string } };
-  t.equal((back.cases[1]!.transcript![0]!.decoded as { header: { seq: unknown } }).header.seq, '0', 'bigints are decimal strings');
+  t.equal(
+    (back.cases[1]!.transcript![0]!.decoded as { header: { seq: unknown } }).header.seq,
+    '0',
+    'bigints are decimal strings',
+  );
   t.equal(decoded.body.raw, '0102ff', 'bytes are hex');
   t.same(back.summary, FULL.summary);
   t.equal(back.cases.length, FULL.cases.length);
@@ -353,21 +426,47 @@ t.test('junit report', async (t) => {
 
   t.test('is well-formed XML with one suite per role and one for run problems', async (t) => {
     t.equal(root.name, 'testsuites');
-    t.same(root.children.map((s) => s.attrs.name), ['master', 'backup', 'run']);
     t.same(
-      { tests: root.attrs.tests, failures: root.attrs.failures, errors: root.attrs.errors, skipped: root.attrs.skipped, time: root.attrs.time },
+      root.children.map((s) => s.attrs.name),
+      ['master', 'backup', 'run'],
+    );
+    t.same(
+      {
+        tests: root.attrs.tests,
+        failures: root.attrs.failures,
+        errors: root.attrs.errors,
+        skipped: root.attrs.skipped,
+        time: root.attrs.time,
+      },
       { tests: '9', failures: '3', errors: '1', skipped: '1', time: '2.345' },
       'totals count fail and xpass as failures, and each problem as a failure',
     );
     t.equal(root.attrs.timestamp, '2025-01-02T03:04:05');
     const master = root.children[0]!;
-    t.same({ tests: master.attrs.tests, failures: master.attrs.failures, errors: master.attrs.errors, skipped: master.attrs.skipped }, { tests: '3', failures: '1', errors: '0', skipped: '0' });
-    t.same(all(master, 'property').map((p) => [p.attrs.name, p.attrs.value]).slice(0, 2), [['target', 'connect 127.0.0.1:7000'], ['seed', '4242']]);
+    t.same(
+      {
+        tests: master.attrs.tests,
+        failures: master.attrs.failures,
+        errors: master.attrs.errors,
+        skipped: master.attrs.skipped,
+      },
+      { tests: '3', failures: '1', errors: '0', skipped: '0' },
+    );
+    t.same(
+      all(master, 'property')
+        .map((p) => [p.attrs.name, p.attrs.value])
+        .slice(0, 2),
+      [
+        ['target', 'connect 127.0.0.1:7000'],
+        ['seed', '4242'],
+      ],
+    );
   });
 
   t.test('maps each verdict to the JUnit element it means', async (t) => {
     const cases = all(root, 'testcase');
-    const byName = (id: string, suite = 0): XmlElement => all(root.children[suite]!, 'testcase').find((c) => c.attrs.name === id)!;
+    const byName = (id: string, suite = 0): XmlElement =>
+      all(root.children[suite]!, 'testcase').find((c) => c.attrs.name === id)!;
     t.equal(cases.length, 9);
     const pass = byName('handshake.version.overlap');
     t.same(pass.attrs, { name: 'handshake.version.overlap', classname: 'handshake.version', time: '0.012' });
@@ -378,7 +477,10 @@ t.test('junit report', async (t) => {
     const failure = fail.children[0]!;
     t.equal(failure.name, 'failure');
     t.equal(failure.attrs.type, 'fail');
-    t.match(failure.attrs.message, /^expected the peer closes the connection, or sends ERROR\(length\); observed the peer sent <script>alert\(1\)<\/script> & "q" 'a' \]\]> \\x1b\[31mred/);
+    t.match(
+      failure.attrs.message,
+      /^expected the peer closes the connection, or sends ERROR\(length\); observed the peer sent <script>alert\(1\)<\/script> & "q" 'a' \]\]> \\x1b\[31mred/,
+    );
     t.match(failure.text, 'allowed outcomes:');
     t.match(failure.text, 'KKCM-FRM-10  A receiver MUST close');
     t.match(failure.text, /\+0ms +→ #1 send +HELLO/);
@@ -387,10 +489,17 @@ t.test('junit report', async (t) => {
     const skip = byName('registry.optional.bulk', 1).children[0]!;
     t.same([skip.name, skip.attrs.message], ['skipped', 'peer does not offer bulk registration']);
     const xfail = byName('framing.split.byte-by-byte').children;
-    t.same(xfail.map((c) => c.name), ['system-out'], 'an expected failure passes, with a note');
+    t.same(
+      xfail.map((c) => c.name),
+      ['system-out'],
+      'an expected failure passes, with a note',
+    );
     t.match(xfail[0]!.text, /^expected failure: known bug #12/);
     const warn = byName('session.heartbeat.interval', 1).children;
-    t.same(warn.map((c) => c.name), ['system-out']);
+    t.same(
+      warn.map((c) => c.name),
+      ['system-out'],
+    );
     t.match(warn[0]!.text, /^warning \(SHOULD not met\)/);
     const xpass = byName('framing.split.two-messages', 1).children[0]!;
     t.same([xpass.name, xpass.attrs.type], ['failure', 'xpass']);
@@ -437,7 +546,11 @@ t.test('tap report', async (t) => {
     // tap-parser counts `ok # SKIP` as a pass and `not ok # TODO` as a fail.
     t.equal(r.pass, 4, 'pass ×2, warn, skip');
     t.equal(r.fail, 5, 'fail, xfail (todo), xpass, error, the problem');
-    t.same(r.failures.map((f) => f.id), [2, 6, 7, 9], 'the failures that count');
+    t.same(
+      r.failures.map((f) => f.id),
+      [2, 6, 7, 9],
+      'the failures that count',
+    );
   });
 
   t.test('names every point after its case and role, with directives for skip and xfail', async (t) => {
@@ -460,7 +573,15 @@ t.test('tap report', async (t) => {
     t.same(diag.allowed_outcomes, CASES[1]!.allowedOutcomes);
     t.same(diag.requirements, ['KKCM-FRM-10', 'KKCM-FRM-2']);
     const entries = diag.transcript as Array<Record<string, unknown>>;
-    t.same(entries[0], { t: 0, dir: 'out', channel: 'send', conn: 1, hex: '4b4b434d0100010800000014', length: 12, decoded: { name: 'HELLO', header: { seq: '0' }, body: { version: 1 } } });
+    t.same(entries[0], {
+      t: 0,
+      dir: 'out',
+      channel: 'send',
+      conn: 1,
+      hex: '4b4b434d0100010800000014',
+      length: 12,
+      decoded: { name: 'HELLO', header: { seq: '0' }, body: { version: 1 } },
+    });
     t.equal(entries[2]!.channel, null);
     t.equal(diag.rerun, CASES[1]!.rerun);
   });
@@ -496,7 +617,11 @@ t.test('html report', async (t) => {
       t.match(href, /^#c-\d+$/, `in-page link ${href}`);
       t.match(html, `id="${href.slice(1)}"`, `${href} has a target`);
     }
-    t.same([...html.matchAll(/<script\b[^>]*>/gi)].map((m) => m[0]), ['<script>'], 'one inline script');
+    t.same(
+      [...html.matchAll(/<script\b[^>]*>/gi)].map((m) => m[0]),
+      ['<script>'],
+      'one inline script',
+    );
     t.match(html, /<meta http-equiv="Content-Security-Policy" content="default-src 'none';/);
   });
 
@@ -523,16 +648,27 @@ t.test('html report', async (t) => {
     const rows = [...matrix.matchAll(/<th scope="row"[^>]*><code>([^<]*)<\/code>/g)].map((m) => m[1]);
     t.same(rows, ['KKCM-FRM-2', 'KKCM-FRM-10', 'KKCM-SESS-2'], 'natural order');
     const sess = matrix.slice(matrix.indexOf('KKCM-SESS-2'));
-    t.match(sess, /<td class="cell v-xfail">.*<\/td><td class="cell v-error">/, 'master: pass+xfail → xfail; backup: error wins');
+    t.match(
+      sess,
+      /<td class="cell v-xfail">.*<\/td><td class="cell v-error">/,
+      'master: pass+xfail → xfail; backup: error wins',
+    );
     t.match(matrix, /title="A receiver MUST close on a length below the header size\."><code>KKCM-FRM-10/);
-    t.match(matrix, /KKCM-FRM-10<\/code><\/th><td class="cell v-fail">.*<\/td><td class="none">—<\/td>/, 'a role with no case is empty');
+    t.match(
+      matrix,
+      /KKCM-FRM-10<\/code><\/th><td class="cell v-fail">.*<\/td><td class="none">—<\/td>/,
+      'a role with no case is empty',
+    );
   });
 
   t.test('lists every case as a <details> with its transcript inside, failures open', async (t) => {
     const blocks = [...html.matchAll(/<details class="case[^]*?<\/details>/g)].map((m) => m[0]);
     t.equal(blocks.length, FULL.cases.length);
     const fail = blocks[1]!;
-    t.match(fail, /^<details class="case v-fail" id="c-2" data-verdict="fail" data-id="framing.length.too-small" open>/);
+    t.match(
+      fail,
+      /^<details class="case v-fail" id="c-2" data-verdict="fail" data-id="framing.length.too-small" open>/,
+    );
     t.match(fail, '<table class="transcript">');
     t.match(fail, '4b4b434d 01000108 00000014');
     t.match(fail, '&quot;seq&quot;: &quot;0&quot;');
@@ -577,7 +713,10 @@ t.test('LiveView', async (t) => {
     view.caseFinished(CASES[0]!);
     view.caseStarted(CASES[1]!.id);
     view.caseFinished(CASES[1]!);
-    t.same(writes.slice(0, 2), ['✓ pass  handshake.version.overlap [master]  12 ms\n', '✗ fail  framing.length.too-small [master]  1.53 s\n']);
+    t.same(writes.slice(0, 2), [
+      '✓ pass  handshake.version.overlap [master]  12 ms\n',
+      '✗ fail  framing.length.too-small [master]  1.53 s\n',
+    ]);
     view.finish(report(CASES.slice(0, 2)));
     const all = writes.join('');
     t.notMatch(all, REDRAW_OR_COLOR, 'no redraw, no color');
@@ -595,7 +734,11 @@ t.test('LiveView', async (t) => {
     view.caseStarted('framing.length.too-small');
     t.equal(writes.at(-1), '\r\x1b[2K[2/48] framing.length.too-small …  ✓1');
     view.caseFinished(CASES[1]!);
-    t.same(writes.slice(-2), ['\r\x1b[2K✗ fail  framing.length.too-small [master]  1.53 s\n', '\r\x1b[2K[2/48]  ✓1 ✗1'], 'a failure is printed above the progress line');
+    t.same(
+      writes.slice(-2),
+      ['\r\x1b[2K✗ fail  framing.length.too-small [master]  1.53 s\n', '\r\x1b[2K[2/48]  ✓1 ✗1'],
+      'a failure is printed above the progress line',
+    );
     view.finish(report(CASES.slice(0, 2)));
     t.equal(writes.at(-2), '\r\x1b[2K', 'the progress line is cleared before the summary');
     t.match(writes.at(-1), /NOT CONFORMING\n$/);
@@ -613,7 +756,7 @@ t.test('LiveView', async (t) => {
     t.match(writes.at(-1), '\x1b[31m✗1\x1b[0m');
   });
 
-  t.test('makes a peer\'s escape sequences in ids harmless', async (t) => {
+  t.test("makes a peer's escape sequences in ids harmless", async (t) => {
     const { io, writes } = capture(true);
     new LiveView(io, { color: false, total: 1 }).caseStarted('evil\x1b[2J');
     t.equal(writes[0], '\r\x1b[2K[1/1] evil\\x1b[2J …');

@@ -24,7 +24,10 @@ t.test('case ids are unique, dotted and meaningful; every case names known requi
 });
 
 t.test('selection by id, glob, tag, level, exclusion and role', async (t) => {
-  t.same(selectCases({ cases: ['framing.magic.bad'] }).cases.map((c) => c.id), ['framing.magic.bad']);
+  t.same(
+    selectCases({ cases: ['framing.magic.bad'] }).cases.map((c) => c.id),
+    ['framing.magic.bad'],
+  );
   t.ok(selectCases({ cases: ['framing.*'] }).cases.every((c) => c.id.startsWith('framing.')));
   t.same(selectCases({ cases: ['no.such.case'] }).unknown, ['no.such.case']);
   t.ok(selectCases({ tags: ['probe'] }).cases.every((c) => c.tags.includes('probe')));
@@ -37,8 +40,26 @@ t.test('selection by id, glob, tag, level, exclusion and role', async (t) => {
 
 t.test('the embedded reference peer passes a selection in both roles', async (t) => {
   const seen: string[] = [];
-  const report = await runConformance({ selection: { cases: ['handshake.binding.two-channels', 'framing.magic.bad', 'dispatch.probe.burst-order', 'cleanup.shutdown.peer-down'] }, onCaseEnd: (r) => seen.push(`${r.role}:${r.id}:${r.verdict}`) });
-  t.equal(report.summary.pass, 8, JSON.stringify(report.cases.filter((c) => c.verdict !== 'pass'), null, 1));
+  const report = await runConformance({
+    selection: {
+      cases: [
+        'handshake.binding.two-channels',
+        'framing.magic.bad',
+        'dispatch.probe.burst-order',
+        'cleanup.shutdown.peer-down',
+      ],
+    },
+    onCaseEnd: (r) => seen.push(`${r.role}:${r.id}:${r.verdict}`),
+  });
+  t.equal(
+    report.summary.pass,
+    8,
+    JSON.stringify(
+      report.cases.filter((c) => c.verdict !== 'pass'),
+      null,
+      1,
+    ),
+  );
   t.equal(report.conforming, true);
   t.equal(report.tool, 'kkcm');
   t.equal(report.target, 'embedded reference peer');
@@ -47,33 +68,64 @@ t.test('the embedded reference peer passes a selection in both roles', async (t)
 });
 
 const fake = (id: string, level: 'MUST' | 'SHOULD', run: ConformanceCase['run']): ConformanceCase =>
-  defineCase({ id, title: id, requirements: [level === 'MUST' ? 'KKCM-FRM-1' : 'KKCM-SESS-10'], level, roles: ['master'], channels: ['send'], tags: ['self-test'], run });
+  defineCase({
+    id,
+    title: id,
+    requirements: [level === 'MUST' ? 'KKCM-FRM-1' : 'KKCM-SESS-10'],
+    level,
+    roles: ['master'],
+    channels: ['send'],
+    tags: ['self-test'],
+    run,
+  });
 
-t.test('verdicts: pass, fail with expected and observed, warn for SHOULD, skip with reason, error for a harness fault', async (t) => {
-  const catalogue = [
-    fake('self.pass', 'MUST', async (ctx) => { const s = await ctx.session(); await ctx.barrier(s.send); ctx.endSession(s); }),
-    fake('self.fail', 'MUST', () => Promise.reject(new CaseFailure('the sky to be blue', 'it is green'))),
-    fake('self.warn', 'SHOULD', () => Promise.reject(new CaseFailure('politeness', 'rudeness'))),
-    fake('self.skip', 'MUST', () => Promise.reject(new CaseSkip('not today'))),
-    fake('self.error', 'MUST', () => Promise.reject(new Error('the harness tripped'))),
-    fake('self.slow', 'MUST', () => new Promise(() => undefined)),
-  ];
-  const report = await runConformance({ catalogue, target: { kind: 'embedded' }, selection: { roles: ['master'] }, caseTimeoutMs: 300 });
-  const by = Object.fromEntries(report.cases.map((c) => [c.id, c]));
-  t.equal(by['self.pass']?.verdict, 'pass');
-  t.match(by['self.fail'], { verdict: 'fail', expected: 'the sky to be blue', observed: 'it is green' });
-  t.ok((by['self.fail']?.requirementTexts?.[0] ?? '').startsWith('MUST: A receiver reassembles'), 'requirement texts are aligned with the requirement ids');
-  t.equal(by['self.warn']?.verdict, 'warn');
-  t.match(by['self.skip'], { verdict: 'skip', reason: 'not today' });
-  t.match(by['self.error'], { verdict: 'error', reason: /harness error: the harness tripped/ });
-  t.match(by['self.slow'], { verdict: 'fail', observed: /nothing within 300 ms/ }, 'the per-case budget ends a hung case');
-  t.equal(report.conforming, false);
-  t.same(report.summary, { pass: 1, fail: 2, warn: 1, skip: 1, xfail: 0, xpass: 0, error: 1 });
-});
+t.test(
+  'verdicts: pass, fail with expected and observed, warn for SHOULD, skip with reason, error for a harness fault',
+  async (t) => {
+    const catalogue = [
+      fake('self.pass', 'MUST', async (ctx) => {
+        const s = await ctx.session();
+        await ctx.barrier(s.send);
+        ctx.endSession(s);
+      }),
+      fake('self.fail', 'MUST', () => Promise.reject(new CaseFailure('the sky to be blue', 'it is green'))),
+      fake('self.warn', 'SHOULD', () => Promise.reject(new CaseFailure('politeness', 'rudeness'))),
+      fake('self.skip', 'MUST', () => Promise.reject(new CaseSkip('not today'))),
+      fake('self.error', 'MUST', () => Promise.reject(new Error('the harness tripped'))),
+      fake('self.slow', 'MUST', () => new Promise(() => undefined)),
+    ];
+    const report = await runConformance({
+      catalogue,
+      target: { kind: 'embedded' },
+      selection: { roles: ['master'] },
+      caseTimeoutMs: 300,
+    });
+    const by = Object.fromEntries(report.cases.map((c) => [c.id, c]));
+    t.equal(by['self.pass']?.verdict, 'pass');
+    t.match(by['self.fail'], { verdict: 'fail', expected: 'the sky to be blue', observed: 'it is green' });
+    t.ok(
+      (by['self.fail']?.requirementTexts?.[0] ?? '').startsWith('MUST: A receiver reassembles'),
+      'requirement texts are aligned with the requirement ids',
+    );
+    t.equal(by['self.warn']?.verdict, 'warn');
+    t.match(by['self.skip'], { verdict: 'skip', reason: 'not today' });
+    t.match(by['self.error'], { verdict: 'error', reason: /harness error: the harness tripped/ });
+    t.match(
+      by['self.slow'],
+      { verdict: 'fail', observed: /nothing within 300 ms/ },
+      'the per-case budget ends a hung case',
+    );
+    t.equal(report.conforming, false);
+    t.same(report.summary, { pass: 1, fail: 2, warn: 1, skip: 1, xfail: 0, xpass: 0, error: 1 });
+  },
+);
 
 t.test('a seed shuffles the order reproducibly; repeat runs cases again', async (t) => {
-  const catalogue = ['a', 'b', 'c', 'd', 'e'].map((x) => fake(`self.${x}`, 'MUST', () => Promise.reject(new CaseSkip('order only'))));
-  const order = async (seed: number): Promise<string> => (await runConformance({ catalogue, seed, selection: { roles: ['master'] } })).cases.map((c) => c.id).join();
+  const catalogue = ['a', 'b', 'c', 'd', 'e'].map((x) =>
+    fake(`self.${x}`, 'MUST', () => Promise.reject(new CaseSkip('order only'))),
+  );
+  const order = async (seed: number): Promise<string> =>
+    (await runConformance({ catalogue, seed, selection: { roles: ['master'] } })).cases.map((c) => c.id).join();
   const a = await order(7);
   t.equal(await order(7), a);
   t.not(a, catalogue.map((c) => c.id).join(), 'not the catalogue order');
@@ -82,7 +134,14 @@ t.test('a seed shuffles the order reproducibly; repeat runs cases again', async 
 });
 
 t.test('an unreachable peer gives error verdicts, not a crash', async (t) => {
-  const report = await runConformance({ target: { kind: 'connect', host: '127.0.0.1', port: 1 }, selection: { cases: ['handshake.binding.two-channels', 'framing.magic.bad'] }, timeoutScale: 0.2 });
+  const report = await runConformance({
+    target: { kind: 'connect', host: '127.0.0.1', port: 1 },
+    selection: { cases: ['handshake.binding.two-channels', 'framing.magic.bad'] },
+    timeoutScale: 0.2,
+  });
   t.equal(report.conforming, false);
-  t.ok(report.cases.every((c) => c.verdict === 'error'), JSON.stringify(report.cases.map((c) => [c.verdict, c.reason])));
+  t.ok(
+    report.cases.every((c) => c.verdict === 'error'),
+    JSON.stringify(report.cases.map((c) => [c.verdict, c.reason])),
+  );
 });

@@ -8,9 +8,34 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { decodeMessage, encodeMessage, messageFromJson, messageToJson, type ChannelName, type ClientName, type KnownMessage, type MessageInput } from '../../codec/src/index.js';
-import { attachPcapng, buildPcapng, KkcmPeer, PCAPNG_ENDPOINTS, PCAPNG_MAX_SEGMENT, type PcapngRecord, type PeerEvent } from '../../reference-impl/src/index.js';
-import { loadSpec, loadVectors, SpecModel, type FieldSpec, type Vector, type VectorJson, type VectorMessage } from '../../spec/src/index.js';
+import {
+  decodeMessage,
+  encodeMessage,
+  messageFromJson,
+  messageToJson,
+  type ChannelName,
+  type ClientName,
+  type KnownMessage,
+  type MessageInput,
+} from '../../codec/src/index.js';
+import {
+  attachPcapng,
+  buildPcapng,
+  KkcmPeer,
+  PCAPNG_ENDPOINTS,
+  PCAPNG_MAX_SEGMENT,
+  type PcapngRecord,
+  type PeerEvent,
+} from '../../reference-impl/src/index.js';
+import {
+  loadSpec,
+  loadVectors,
+  SpecModel,
+  type FieldSpec,
+  type Vector,
+  type VectorJson,
+  type VectorMessage,
+} from '../../spec/src/index.js';
 import { dissectorFieldName, expertName, generateDissector } from '../tools/dissector.js';
 import { buildTcpCapture, cut, type TcpStream } from '../tools/tcp-capture.js';
 import { byStream, checkClean, compareStream, luaPath, messagesOf, tshark, tsharkMissing, type Run } from './tshark.js';
@@ -25,7 +50,11 @@ t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 t.test('the committed jsripc.lua is what the spec generates now', async (t) => {
   const committed = readFileSync(luaPath, 'utf8');
   t.equal(committed, generateDissector(model.spec), 'run `npm run dissector` and commit the result');
-  t.match(committed.split('\n')[0], /^-- Generated from spec\/kkcm\.spec\.json .* Do not edit/, 'the first line says it is generated from the spec');
+  t.match(
+    committed.split('\n')[0],
+    /^-- Generated from spec\/kkcm\.spec\.json .* Do not edit/,
+    'the first line says it is generated from the spec',
+  );
   t.equal(generateDissector(model.spec), generateDissector(model.spec), 'deterministic');
 });
 
@@ -43,18 +72,37 @@ t.test('declares a field for every body field of every message, and an expert pe
   };
   for (const m of model.messages) walk(m.name, m.fields, []);
   t.same(missing, [], 'every body field has a ProtoField');
-  for (const name of ['jsripc.magic', 'jsripc.version', 'jsripc.flags', 'jsripc.flags.may_ignore', 'jsripc.flags.ack_requested', 'jsripc.type', 'jsripc.subtype', 'jsripc.length', 'jsripc.seq', 'jsripc.msg']) {
+  for (const name of [
+    'jsripc.magic',
+    'jsripc.version',
+    'jsripc.flags',
+    'jsripc.flags.may_ignore',
+    'jsripc.flags.ack_requested',
+    'jsripc.type',
+    'jsripc.subtype',
+    'jsripc.length',
+    'jsripc.seq',
+    'jsripc.msg',
+  ]) {
     t.ok(declared.has(name), name);
   }
-  t.equal(new Set(declared).size, [...lua.matchAll(/ProtoField\.\w+\("([^"]+)"/g)].length, 'no field is declared twice');
-  for (const code of new Set(invalid.map((v) => v.expect.error.code))) t.match(lua, `"${expertName(code)}"`, `an expert info for ${code}`);
+  t.equal(
+    new Set(declared).size,
+    [...lua.matchAll(/ProtoField\.\w+\("([^"]+)"/g)].length,
+    'no field is declared twice',
+  );
+  for (const code of new Set(invalid.map((v) => v.expect.error.code)))
+    t.match(lua, `"${expertName(code)}"`, `an expert info for ${code}`);
 });
 
 const skip = tsharkMissing();
 
 // ------------------------------------------------------------------ captures of the vectors
 
-const channelIds = Object.fromEntries(model.spec.channels.map((c) => [c.name, c.id])) as Record<'send' | 'receive', number>;
+const channelIds = Object.fromEntries(model.spec.channels.map((c) => [c.name, c.id])) as Record<
+  'send' | 'receive',
+  number
+>;
 
 /** The channel a vector's stream carries: its decode option, else what its messages imply. */
 function channelOf(v: Vector): 'send' | 'receive' {
@@ -64,7 +112,8 @@ function channelOf(v: Vector): 'send' | 'receive' {
       const info = m.name === null ? undefined : model.message(m.name);
       if (info?.channels.length === 1) return info.channels[0]!;
       const body = m.body as { channel?: VectorJson };
-      if (info?.name.startsWith('control.hello') === true && (body.channel === 'send' || body.channel === 'receive')) return body.channel;
+      if (info?.name.startsWith('control.hello') === true && (body.channel === 'send' || body.channel === 'receive'))
+        return body.channel;
     }
   }
   return 'send';
@@ -73,8 +122,19 @@ function channelOf(v: Vector): 'send' | 'receive' {
 /** The HELLO-ACK the server sends first, so that the dissector knows the stream's channel (and version). */
 function helloAck(channel: 'send' | 'receive', version = 1): Uint8Array {
   return encodeMessage({
-    name: 'control.helloAck', seq: 0, version,
-    body: { version, role: 1, channel: channelIds[channel], features: 0, nodeId: 1, maxMessage: 262144, sessionId: 1n, nodeName: 're0' },
+    name: 'control.helloAck',
+    seq: 0,
+    version,
+    body: {
+      version,
+      role: 1,
+      channel: channelIds[channel],
+      features: 0,
+      nodeId: 1,
+      maxMessage: 262144,
+      sessionId: 1n,
+      nodeName: 're0',
+    },
   } as MessageInput);
 }
 
@@ -104,19 +164,31 @@ function wholeCapture(): string {
 function splitCapture(): string {
   const streams: TcpStream[] = valid.map((v, i) => ({
     clientPort: 41000 + i,
-    segments: [{ from: 'server', payload: helloAck(channelOf(v)) }, ...cut(Buffer.from(v.hex, 'hex'), SPLIT.slice(i % SPLIT.length).concat(SPLIT)).map((payload) => ({ from: 'client' as const, payload }))],
+    segments: [
+      { from: 'server', payload: helloAck(channelOf(v)) },
+      ...cut(Buffer.from(v.hex, 'hex'), SPLIT.slice(i % SPLIT.length).concat(SPLIT)).map((payload) => ({
+        from: 'client' as const,
+        payload,
+      })),
+    ],
   }));
   return captureFile('split.pcap', buildTcpCapture(streams));
 }
 
 /** All valid vectors of a channel back to back in one connection, cut into segments of several messages. */
 function coalescedCapture(): { path: string; groups: Record<'send' | 'receive', typeof valid> } {
-  const groups = { send: valid.filter((v) => channelOf(v) === 'send'), receive: valid.filter((v) => channelOf(v) === 'receive') };
+  const groups = {
+    send: valid.filter((v) => channelOf(v) === 'send'),
+    receive: valid.filter((v) => channelOf(v) === 'receive'),
+  };
   const streams: TcpStream[] = (['send', 'receive'] as const).map((channel, i) => ({
     clientPort: 42001 + i,
     segments: [
       { from: 'server', payload: helloAck(channel) },
-      ...cut(Buffer.concat(groups[channel].map((v) => Buffer.from(v.hex, 'hex'))), COALESCE).map((payload) => ({ from: 'client' as const, payload })),
+      ...cut(Buffer.concat(groups[channel].map((v) => Buffer.from(v.hex, 'hex'))), COALESCE).map((payload) => ({
+        from: 'client' as const,
+        payload,
+      })),
     ],
   }));
   return { path: captureFile('coalesced.pcap', buildTcpCapture(streams)), groups };
@@ -128,23 +200,57 @@ t.test('tshark decodes every valid vector, each in its own TCP connection', { sk
   const streams = byStream(run);
   valid.forEach((v, i) => {
     const shown = streams.get(i) ?? [];
-    compareStream(t, 'whole', shown, messagesOf(v).map((m) => ({ id: v.id, ...m })), () => []);
-    t.same(shown.map((d) => d.fields.get('jsripc.channel')?.[0]), shown.map(() => String(channelIds[channelOf(v)])), `${v.id}: on the ${channelOf(v)} channel`);
+    compareStream(
+      t,
+      'whole',
+      shown,
+      messagesOf(v).map((m) => ({ id: v.id, ...m })),
+      () => [],
+    );
+    t.same(
+      shown.map((d) => d.fields.get('jsripc.channel')?.[0]),
+      shown.map(() => String(channelIds[channelOf(v)])),
+      `${v.id}: on the ${channelOf(v)} channel`,
+    );
   });
   const acks = run.messages.filter((m) => !m.fromClient);
   t.equal(acks.length, valid.length, 'and every HELLO-ACK the server sent first');
-  t.ok(acks.every((m) => m.fields.get('jsripc.msg')?.[0] === 'control.helloAck' && m.experts.length === 0), 'the HELLO-ACKs decode without expert info');
+  t.ok(
+    acks.every((m) => m.fields.get('jsripc.msg')?.[0] === 'control.helloAck' && m.experts.length === 0),
+    'the HELLO-ACKs decode without expert info',
+  );
 });
 
 t.test('the acceptance command prints type, subtype and seq of every message', { skip }, async (t) => {
-  const r = spawnSync('tshark', ['-X', `lua_script:${luaPath}`, '-r', wholeCapture(), '-T', 'fields', '-e', 'jsripc.type', '-e', 'jsripc.subtype', '-e', 'jsripc.seq'], { encoding: 'utf8' });
+  const r = spawnSync(
+    'tshark',
+    [
+      '-X',
+      `lua_script:${luaPath}`,
+      '-r',
+      wholeCapture(),
+      '-T',
+      'fields',
+      '-e',
+      'jsripc.type',
+      '-e',
+      'jsripc.subtype',
+      '-e',
+      'jsripc.seq',
+    ],
+    { encoding: 'utf8' },
+  );
   t.equal(r.status, 0);
   const rows = r.stdout.split('\n').filter((l) => l.replace(/\t/g, '') !== '');
   const expected: string[] = [];
   for (const v of valid) {
     expected.push('1\t2\t0');
     const ms = (v.expect as { messages: VectorMessage[] }).messages;
-    expected.push([ms.map((m) => m.header.type), ms.map((m) => m.header.subtype), ms.map((m) => m.header.seq)].map((c) => c.join(',')).join('\t'));
+    expected.push(
+      [ms.map((m) => m.header.type), ms.map((m) => m.header.subtype), ms.map((m) => m.header.seq)]
+        .map((c) => c.join(','))
+        .join('\t'),
+    );
   }
   t.same(rows, expected, `${valid.length} vectors, each after its HELLO-ACK`);
 });
@@ -153,7 +259,15 @@ t.test('tshark reassembles vectors cut into segments of 1 to 64 bytes', { skip }
   const run = tshark(splitCapture());
   checkClean(t, run, 'split');
   const streams = byStream(run);
-  valid.forEach((v, i) => compareStream(t, 'split', streams.get(i) ?? [], messagesOf(v).map((m) => ({ id: v.id, ...m })), () => []));
+  valid.forEach((v, i) =>
+    compareStream(
+      t,
+      'split',
+      streams.get(i) ?? [],
+      messagesOf(v).map((m) => ({ id: v.id, ...m })),
+      () => [],
+    ),
+  );
 });
 
 t.test('tshark splits segments that hold several vectors, some cut at their ends', { skip }, async (t) => {
@@ -166,7 +280,9 @@ t.test('tshark splits segments that hold several vectors, some cut at their ends
     // The vectors restart their sequence numbers: the dissector must say so, there and only there.
     const gaps = expected.map((e, k) => k > 0 && e.msg.header.seq !== (expected[k - 1]!.msg.header.seq + 1) % 2 ** 32);
     t.ok(gaps.some(Boolean) && !gaps.every(Boolean), `${channel}: some messages follow their predecessor, some do not`);
-    compareStream(t, `coalesced ${channel}`, streams.get(i) ?? [], expected, (k) => (gaps[k] === true ? [expertName('ERR_BAD_SEQUENCE')] : []));
+    compareStream(t, `coalesced ${channel}`, streams.get(i) ?? [], expected, (k) =>
+      gaps[k] === true ? [expertName('ERR_BAD_SEQUENCE')] : [],
+    );
   });
 });
 
@@ -176,7 +292,11 @@ t.test('the heuristic dissector finds the vectors on a port it is not registered
   const streams = byStream(run);
   valid.forEach((v, i) => {
     const shown = streams.get(i) ?? [];
-    t.same(shown.map((d) => d.fields.get('jsripc.seq')?.[0]), messagesOf(v).map((m) => String(m.msg.header.seq)), `${v.id}: every message`);
+    t.same(
+      shown.map((d) => d.fields.get('jsripc.seq')?.[0]),
+      messagesOf(v).map((m) => String(m.msg.header.seq)),
+      `${v.id}: every message`,
+    );
   });
 });
 
@@ -186,7 +306,10 @@ t.test('the heuristic dissector finds the vectors on a port it is not registered
 function invalidCapture(): string {
   const streams: TcpStream[] = invalid.map((v, i) => {
     const o = v.decodeOptions ?? {};
-    const preamble = o.channel !== undefined || o.version !== undefined ? [{ from: 'server' as const, payload: helloAck(o.channel ?? 'send', o.version ?? 1) }] : [];
+    const preamble =
+      o.channel !== undefined || o.version !== undefined
+        ? [{ from: 'server' as const, payload: helloAck(o.channel ?? 'send', o.version ?? 1) }]
+        : [];
     return { clientPort: 43000 + i, segments: [...preamble, { from: 'client', payload: Buffer.from(v.hex, 'hex') }] };
   });
   return captureFile('invalid.pcap', buildTcpCapture(streams));
@@ -204,41 +327,73 @@ function settingsOf(v: Vector & { expect: { error: { code: string } } }): string
   return prefs;
 }
 
-t.test('tshark shows every invalid vector as expert info named after its error code, never a Lua error', { skip }, async (t) => {
-  const capture = invalidCapture();
-  const runs = new Map<string, Run>();
-  const runWith = (prefs: readonly string[]): Run => {
-    const key = prefs.join(' ');
-    let run = runs.get(key);
-    if (run === undefined) {
-      run = tshark(capture, prefs);
-      checkClean(t, run, `invalid vectors, settings [${key}]`, false);
-      runs.set(key, run);
-    }
-    return run;
-  };
-  invalid.forEach((v, i) => {
-    const before = v.expect.messagesBefore ?? 0;
-    const shown = byStream(runWith(settingsOf(v))).get(i) ?? [];
-    const code = v.expect.error.code;
-    t.same(shown.slice(0, before).map((d) => d.experts), Array.from({ length: before }, () => []), `${v.id}: the ${before} messages before the error decode cleanly`);
-    t.ok(shown[before]?.experts.includes(expertName(code)), `${v.id}: ${code} on the message at offset ${v.expect.error.offset}`, { experts: shown[before]?.experts });
-    t.equal(shown.length, before + 1, `${v.id}: nothing is decoded after the error`);
-  });
-  // With reassembly on, a stream that ends inside a message shows only what came before it.
-  const waiting = byStream(runWith([]));
-  invalid.forEach((v, i) => {
-    if (v.expect.error.code !== 'ERR_STREAM_TRUNCATED') return;
-    const shown = waiting.get(i) ?? [];
-    t.same(shown.map((d) => d.experts), Array.from({ length: v.expect.messagesBefore ?? 0 }, () => []), `${v.id}: with reassembly, the incomplete message waits for more bytes`);
-  });
-});
+t.test(
+  'tshark shows every invalid vector as expert info named after its error code, never a Lua error',
+  { skip },
+  async (t) => {
+    const capture = invalidCapture();
+    const runs = new Map<string, Run>();
+    const runWith = (prefs: readonly string[]): Run => {
+      const key = prefs.join(' ');
+      let run = runs.get(key);
+      if (run === undefined) {
+        run = tshark(capture, prefs);
+        checkClean(t, run, `invalid vectors, settings [${key}]`, false);
+        runs.set(key, run);
+      }
+      return run;
+    };
+    invalid.forEach((v, i) => {
+      const before = v.expect.messagesBefore ?? 0;
+      const shown = byStream(runWith(settingsOf(v))).get(i) ?? [];
+      const code = v.expect.error.code;
+      t.same(
+        shown.slice(0, before).map((d) => d.experts),
+        Array.from({ length: before }, () => []),
+        `${v.id}: the ${before} messages before the error decode cleanly`,
+      );
+      t.ok(
+        shown[before]?.experts.includes(expertName(code)),
+        `${v.id}: ${code} on the message at offset ${v.expect.error.offset}`,
+        { experts: shown[before]?.experts },
+      );
+      t.equal(shown.length, before + 1, `${v.id}: nothing is decoded after the error`);
+    });
+    // With reassembly on, a stream that ends inside a message shows only what came before it.
+    const waiting = byStream(runWith([]));
+    invalid.forEach((v, i) => {
+      if (v.expect.error.code !== 'ERR_STREAM_TRUNCATED') return;
+      const shown = waiting.get(i) ?? [];
+      t.same(
+        shown.map((d) => d.experts),
+        Array.from({ length: v.expect.messagesBefore ?? 0 }, () => []),
+        `${v.id}: with reassembly, the incomplete message waits for more bytes`,
+      );
+    });
+  },
+);
 
 t.test('tshark -z expert lists the codes of the invalid vectors, and no Lua error', { skip }, async (t) => {
-  const r = spawnSync('tshark', ['-X', `lua_script:${luaPath}`, '-r', invalidCapture(), '-q', '-z', 'expert', '-o', 'tcp.desegment_tcp_streams:FALSE'], { encoding: 'utf8' });
+  const r = spawnSync(
+    'tshark',
+    [
+      '-X',
+      `lua_script:${luaPath}`,
+      '-r',
+      invalidCapture(),
+      '-q',
+      '-z',
+      'expert',
+      '-o',
+      'tcp.desegment_tcp_streams:FALSE',
+    ],
+    { encoding: 'utf8' },
+  );
   t.equal(r.status, 0);
   t.notMatch(r.stdout, /Lua Error|dissector failed/i, 'no Lua error');
-  for (const code of new Set(invalid.filter((v) => v.decodeOptions?.maxMessage === undefined).map((v) => v.expect.error.code))) {
+  for (const code of new Set(
+    invalid.filter((v) => v.decodeOptions?.maxMessage === undefined).map((v) => v.expect.error.code),
+  )) {
     t.match(r.stdout, new RegExp(`JSRIPC\\s+${code}: `), `${code} is listed`);
   }
 });
@@ -268,54 +423,94 @@ function receiver(peer: KkcmPeer, count: number): Promise<void> {
   });
 }
 
-t.test('tshark decodes the pcapng trace of two reference peers exchanging traffic over loopback TCP', { skip }, async (t) => {
-  // Every message of the four clients that a golden vector holds, sent by each side.
-  const outgoing = valid.flatMap((v) => (v.expect as { messages: VectorMessage[] }).messages)
-    .filter((m) => m.name !== null && ['iha', 'sdrl', 'psrm', 'prl'].includes(m.name.split('.')[0]!))
-    .map((m) => ({ client: m.name!.split('.')[0] as ClientName, input: messageFromJson({ name: m.name, body: m.body }) as MessageInput }));
-  t.same([...new Set(outgoing.map((o) => o.client))].sort(), ['iha', 'prl', 'psrm', 'sdrl'], 'the four clients send');
-  // And one message larger than a trace segment (PCAPNG_MAX_SEGMENT): reassembled from several.
-  outgoing.push({ client: 'prl', input: { name: 'prl.opaque', body: { data: new Uint8Array(PCAPNG_MAX_SEGMENT + 1000).map((_, i) => i % 251) } } as MessageInput });
-
-  const master = new KkcmPeer({ role: 'master', listen: { host: '127.0.0.1', port: 0 }, nodeName: 're0' });
-  const traced: { channel: ChannelName; direction: 'tx' | 'rx'; frame: Uint8Array }[] = [];
-  master.on('frame', (channel, direction, frame) => traced.push({ channel, direction, frame: Uint8Array.from(frame) }));
-  const writer = attachPcapng(master, join(dir, 'peers.pcapng'));
-  const masterGot = receiver(master, outgoing.length);
-  const up = [sessionUp(master)];
-  await master.configure();
-  const backup = new KkcmPeer({ role: 'backup', connect: { host: '127.0.0.1', port: master.listenAddress?.port ?? 0 }, nodeName: 're1' });
-  const backupGot = receiver(backup, outgoing.length);
-  up.push(sessionUp(backup));
-  await backup.configure();
-  await Promise.all(up);
-  for (const o of outgoing) await master.send(o.client, o.input);
-  // Half of the backup's messages ask for delivery confirmation: ACKs travel too.
-  await Promise.all(outgoing.map((o, i) => backup.send(o.client, o.input, { confirm: i % 2 === 0 })));
-  await Promise.all([masterGot, backupGot]);
-  await backup.stop();
-  await master.stop();
-  await writer.close();
-  t.equal(writer.dropped, 0, 'the trace dropped nothing');
-
-  const run = tshark(join(dir, 'peers.pcapng'), [], PCAPNG_ENDPOINTS.master.port);
-  checkClean(t, run, 'peer trace');
-  const ports: Record<number, ChannelName> = { [PCAPNG_ENDPOINTS.firstPort.send]: 'send', [PCAPNG_ENDPOINTS.firstPort.receive]: 'receive' };
-  for (const channel of ['send', 'receive'] as const) {
-    for (const direction of ['tx', 'rx'] as const) {
-      const frames = traced.filter((x) => x.channel === channel && x.direction === direction);
-      const expected = frames.map((x) => ({
-        id: `${channel} ${direction}`,
-        msg: messageToJson(decodeMessage(x.frame, { anyVersion: true, maxMessage: 16 * 1024 * 1024 }) as KnownMessage) as VectorMessage,
-        bytes: x.frame,
+t.test(
+  'tshark decodes the pcapng trace of two reference peers exchanging traffic over loopback TCP',
+  { skip },
+  async (t) => {
+    // Every message of the four clients that a golden vector holds, sent by each side.
+    const outgoing = valid
+      .flatMap((v) => (v.expect as { messages: VectorMessage[] }).messages)
+      .filter((m) => m.name !== null && ['iha', 'sdrl', 'psrm', 'prl'].includes(m.name.split('.')[0]!))
+      .map((m) => ({
+        client: m.name!.split('.')[0] as ClientName,
+        input: messageFromJson({ name: m.name, body: m.body }) as MessageInput,
       }));
-      // The master is the server in the trace: what it sent comes from the server side.
-      const shown = run.messages.filter((m) => ports[m.clientPort] === channel && m.fromClient === (direction === 'rx'));
-      t.ok(expected.length > 0, `${channel} ${direction}: the master traced messages`);
-      compareStream(t, `peer trace ${channel} ${direction}`, shown, expected, () => []);
-      t.ok(shown.every((d) => d.fields.get('jsripc.channel')?.[0] === String(channelIds[channel])), `${channel} ${direction}: every message is on the ${channel} channel`);
+    t.same([...new Set(outgoing.map((o) => o.client))].sort(), ['iha', 'prl', 'psrm', 'sdrl'], 'the four clients send');
+    // And one message larger than a trace segment (PCAPNG_MAX_SEGMENT): reassembled from several.
+    outgoing.push({
+      client: 'prl',
+      input: {
+        name: 'prl.opaque',
+        body: { data: new Uint8Array(PCAPNG_MAX_SEGMENT + 1000).map((_, i) => i % 251) },
+      } as MessageInput,
+    });
+
+    const master = new KkcmPeer({ role: 'master', listen: { host: '127.0.0.1', port: 0 }, nodeName: 're0' });
+    const traced: { channel: ChannelName; direction: 'tx' | 'rx'; frame: Uint8Array }[] = [];
+    master.on('frame', (channel, direction, frame) =>
+      traced.push({ channel, direction, frame: Uint8Array.from(frame) }),
+    );
+    const writer = attachPcapng(master, join(dir, 'peers.pcapng'));
+    const masterGot = receiver(master, outgoing.length);
+    const up = [sessionUp(master)];
+    await master.configure();
+    const backup = new KkcmPeer({
+      role: 'backup',
+      connect: { host: '127.0.0.1', port: master.listenAddress?.port ?? 0 },
+      nodeName: 're1',
+    });
+    const backupGot = receiver(backup, outgoing.length);
+    up.push(sessionUp(backup));
+    await backup.configure();
+    await Promise.all(up);
+    for (const o of outgoing) await master.send(o.client, o.input);
+    // Half of the backup's messages ask for delivery confirmation: ACKs travel too.
+    await Promise.all(outgoing.map((o, i) => backup.send(o.client, o.input, { confirm: i % 2 === 0 })));
+    await Promise.all([masterGot, backupGot]);
+    await backup.stop();
+    await master.stop();
+    await writer.close();
+    t.equal(writer.dropped, 0, 'the trace dropped nothing');
+
+    const run = tshark(join(dir, 'peers.pcapng'), [], PCAPNG_ENDPOINTS.master.port);
+    checkClean(t, run, 'peer trace');
+    const ports: Record<number, ChannelName> = {
+      [PCAPNG_ENDPOINTS.firstPort.send]: 'send',
+      [PCAPNG_ENDPOINTS.firstPort.receive]: 'receive',
+    };
+    for (const channel of ['send', 'receive'] as const) {
+      for (const direction of ['tx', 'rx'] as const) {
+        const frames = traced.filter((x) => x.channel === channel && x.direction === direction);
+        const expected = frames.map((x) => ({
+          id: `${channel} ${direction}`,
+          msg: messageToJson(
+            decodeMessage(x.frame, { anyVersion: true, maxMessage: 16 * 1024 * 1024 }) as KnownMessage,
+          ) as VectorMessage,
+          bytes: x.frame,
+        }));
+        // The master is the server in the trace: what it sent comes from the server side.
+        const shown = run.messages.filter(
+          (m) => ports[m.clientPort] === channel && m.fromClient === (direction === 'rx'),
+        );
+        t.ok(expected.length > 0, `${channel} ${direction}: the master traced messages`);
+        compareStream(t, `peer trace ${channel} ${direction}`, shown, expected, () => []);
+        t.ok(
+          shown.every((d) => d.fields.get('jsripc.channel')?.[0] === String(channelIds[channel])),
+          `${channel} ${direction}: every message is on the ${channel} channel`,
+        );
+      }
     }
-  }
-  const names = new Set(run.messages.map((m) => m.fields.get('jsripc.msg')?.[0]));
-  for (const name of ['control.hello', 'control.helloAck', 'control.ack', 'control.shutdown', 'iha.handleSetupV4', 'sdrl.socketData', 'psrm.stateBatch', 'prl.packet']) t.ok(names.has(name), `${name} is in the trace`);
-});
+    const names = new Set(run.messages.map((m) => m.fields.get('jsripc.msg')?.[0]));
+    for (const name of [
+      'control.hello',
+      'control.helloAck',
+      'control.ack',
+      'control.shutdown',
+      'iha.handleSetupV4',
+      'sdrl.socketData',
+      'psrm.stateBatch',
+      'prl.packet',
+    ])
+      t.ok(names.has(name), `${name} is in the trace`);
+  },
+);

@@ -40,12 +40,18 @@ function testedBlocks(guide: string, text: string): TestedBlock[] {
   return blocks;
 }
 
-const guides = readdirSync(guidesDir).filter((f) => f.endsWith('.md')).sort();
+const guides = readdirSync(guidesDir)
+  .filter((f) => f.endsWith('.md'))
+  .sort();
 const blocks = guides.flatMap((g) => testedBlocks(g, readFileSync(join(guidesDir, g), 'utf8')));
 
 /** Shell commands, continuation lines joined, comments and blank lines left out. */
 function commands(code: string): string[] {
-  return code.replace(/\\\n\s*/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  return code
+    .replace(/\\\n\s*/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
 }
 
 /** Why a command must not run in the test (long-running, networked or unknown), or undefined. */
@@ -55,8 +61,10 @@ function unsafe(command: string): string | undefined {
   for (const part of bare.split(/\||&&/).map((p) => p.trim())) {
     const kkcm = /^npx kkcm ([a-z]+)/.exec(part);
     if (kkcm !== null) {
-      if (!['spec', 'decode', 'encode', 'vectors', 'conformance'].includes(kkcm[1]!)) return `kkcm ${kkcm[1]} is not a quick command`;
-      if (kkcm[1] === 'conformance' && !/--case|--list/.test(part)) return 'a whole conformance run is too slow for a test';
+      if (!['spec', 'decode', 'encode', 'vectors', 'conformance'].includes(kkcm[1]!))
+        return `kkcm ${kkcm[1]} is not a quick command`;
+      if (kkcm[1] === 'conformance' && !/--case|--list/.test(part))
+        return 'a whole conformance run is too slow for a test';
       continue;
     }
     if (!/^(echo|grep|cut|tshark) /.test(part)) return `unknown command: ${part}`;
@@ -77,7 +85,13 @@ function scratch(t: Test): string {
 }
 
 t.test('the guides mark their commands for testing', async (t) => {
-  t.same(guides, ['embedding-the-reference-peer.md', 'getting-started.md', 'operating-a-peer.md', 'reading-a-link-in-wireshark.md', 'testing-your-peer.md']);
+  t.same(guides, [
+    'embedding-the-reference-peer.md',
+    'getting-started.md',
+    'operating-a-peer.md',
+    'reading-a-link-in-wireshark.md',
+    'testing-your-peer.md',
+  ]);
   t.ok(blocks.length >= 10, `${blocks.length} tested blocks`);
   for (const b of blocks) t.ok(['sh', 'ts'].includes(b.lang), `${b.guide}:${b.line} is sh or ts`);
   for (const b of blocks.filter((x) => x.lang === 'sh')) {
@@ -102,12 +116,23 @@ for (const b of blocks) {
     if (b.lang === 'sh') {
       argv = ['bash', '-euo', 'pipefail', '-c', b.code.replace(/\bnpx kkcm\b/g, KKCM)];
     } else {
-      const code = b.code.replace(/from '(kkcm\/[a-z]+)'/g, (m, name: string) => (ENTRY[name] !== undefined ? `from '${join(root, ENTRY[name])}'` : m));
+      const code = b.code.replace(/from '(kkcm\/[a-z]+)'/g, (m, name: string) =>
+        ENTRY[name] !== undefined ? `from '${join(root, ENTRY[name])}'` : m,
+      );
       const file = join(dir, 'guide-example.mts');
       writeFileSync(file, code);
       argv = ['node', '--import', tsx, file];
     }
-    const r = spawnSync(argv[0]!, argv.slice(1), { cwd: dir, encoding: 'utf8', timeout: 110_000, env: { ...process.env, NO_COLOR: '1' } });
-    t.equal(r.status, 0, 'exits 0', { stdout: r.stdout.slice(-3000), stderr: r.stderr.slice(-3000), error: r.error?.message });
+    const r = spawnSync(argv[0]!, argv.slice(1), {
+      cwd: dir,
+      encoding: 'utf8',
+      timeout: 110_000,
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    t.equal(r.status, 0, 'exits 0', {
+      stdout: r.stdout.slice(-3000),
+      stderr: r.stderr.slice(-3000),
+      error: r.error?.message,
+    });
   });
 }

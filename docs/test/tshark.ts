@@ -6,7 +6,15 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { Test } from 'tap';
-import { loadSpec, packageRoot, SpecModel, type FieldSpec, type Vector, type VectorJson, type VectorMessage } from '../../spec/src/index.js';
+import {
+  loadSpec,
+  packageRoot,
+  SpecModel,
+  type FieldSpec,
+  type Vector,
+  type VectorJson,
+  type VectorMessage,
+} from '../../spec/src/index.js';
 import { dissectorFieldName, DISSECTOR_PATH } from '../tools/dissector.js';
 
 /** The committed dissector. */
@@ -16,7 +24,9 @@ const model = new SpecModel(loadSpec());
 /** Why tshark cannot run here (the skip reason of the tshark tests), or false when it can. */
 export function tsharkMissing(): string | false {
   const r = spawnSync('tshark', ['--version'], { encoding: 'utf8' });
-  return r.error !== undefined || r.status !== 0 ? 'tshark is not installed (Debian: apt-get install tshark): the dissector is not run' : false;
+  return r.error !== undefined || r.status !== 0
+    ? 'tshark is not installed (Debian: apt-get install tshark): the dissector is not run'
+    : false;
 }
 
 /** One jsripc tree tshark printed: one message. */
@@ -64,9 +74,23 @@ function flatten(node: JsonNode, fields: Map<string, string[]>, experts: string[
 
 /** Runs tshark with the dissector over a capture; `-o` preferences as `name:value`. */
 export function tshark(capture: string, prefs: readonly string[] = [], serverPort = 7000): Run {
-  const r = spawnSync('tshark', ['-X', `lua_script:${luaPath}`, '-r', capture, '-T', 'json', '--no-duplicate-keys', ...prefs.flatMap((p) => ['-o', p])], {
-    encoding: 'utf8', maxBuffer: 512 * 1024 * 1024,
-  });
+  const r = spawnSync(
+    'tshark',
+    [
+      '-X',
+      `lua_script:${luaPath}`,
+      '-r',
+      capture,
+      '-T',
+      'json',
+      '--no-duplicate-keys',
+      ...prefs.flatMap((p) => ['-o', p]),
+    ],
+    {
+      encoding: 'utf8',
+      maxBuffer: 512 * 1024 * 1024,
+    },
+  );
   const packets = JSON.parse(r.stdout === '' ? '[]' : r.stdout) as { _source: { layers: Record<string, JsonNode> } }[];
   const messages: Decoded[] = [];
   const luaErrors: string[] = [];
@@ -93,7 +117,11 @@ export function tshark(capture: string, prefs: readonly string[] = [], serverPor
 }
 
 /** tshark's stderr without the warning it prints when run as root. */
-const stderrOf = (run: Run): string => run.stderr.split('\n').filter((l) => l.trim() !== '' && !/^Running as user "root"/.test(l)).join('\n');
+const stderrOf = (run: Run): string =>
+  run.stderr
+    .split('\n')
+    .filter((l) => l.trim() !== '' && !/^Running as user "root"/.test(l))
+    .join('\n');
 
 /** tshark ran and the dissector never failed; `valid` also wants no frame marked malformed. */
 export function checkClean(t: Test, run: Run, what: string, valid = true): void {
@@ -129,7 +157,13 @@ function canon(key: string, value: string): string {
 }
 
 /** The fields tshark must show for a body in the vectors' JSON form, derived and reserved ones included. */
-function bodyFields(message: string, fields: readonly FieldSpec[], value: { [key: string]: VectorJson }, path: readonly string[], out: Map<string, string[]>): void {
+function bodyFields(
+  message: string,
+  fields: readonly FieldSpec[],
+  value: { [key: string]: VectorJson },
+  path: readonly string[],
+  out: Map<string, string[]>,
+): void {
   const add = (name: string, v: string): void => {
     out.set(name, [...(out.get(name) ?? []), v]);
   };
@@ -148,7 +182,8 @@ function bodyFields(message: string, fields: readonly FieldSpec[], value: { [key
       add(name, String(named?.value ?? v));
     } else if (f.type === 'array') {
       add(name, '');
-      for (const item of v as { [key: string]: VectorJson }[]) bodyFields(message, model.struct(f.items ?? '').fields, item, p, out);
+      for (const item of v as { [key: string]: VectorJson }[])
+        bodyFields(message, model.struct(f.items ?? '').fields, item, p, out);
     } else if (f.type === 'struct') {
       add(name, '');
       bodyFields(message, model.struct(f.struct ?? '').fields, v as { [key: string]: VectorJson }, p, out);
@@ -163,7 +198,10 @@ export function expectedFields(msg: VectorMessage, bytes: Uint8Array): Record<st
     ['jsripc.magic', [String(model.spec.header.magic)]],
     ['jsripc.version', [String(h.version)]],
     ['jsripc.flags', [String(h.flags)]],
-    ...model.spec.flags.map((f): [string, string[]] => [`jsripc.flags.${f.name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`, [(h.flags & f.mask) !== 0 ? '1' : '0']]),
+    ...model.spec.flags.map((f): [string, string[]] => [
+      `jsripc.flags.${f.name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`,
+      [(h.flags & f.mask) !== 0 ? '1' : '0'],
+    ]),
     ['jsripc.flags.reserved', [String(h.flags & ~model.spec.flags.reduce((m, f) => m | f.mask, 0) & 0xff)]],
     ['jsripc.type', [String(h.type)]],
     ['jsripc.subtype', [String(h.subtype)]],
@@ -189,7 +227,9 @@ export function shownFields(d: Decoded): Record<string, string[]> {
 }
 
 /** Messages of a vector, each with its bytes. */
-export function messagesOf(v: Vector & { expect: { messages: VectorMessage[] } }): { msg: VectorMessage; bytes: Uint8Array }[] {
+export function messagesOf(
+  v: Vector & { expect: { messages: VectorMessage[] } },
+): { msg: VectorMessage; bytes: Uint8Array }[] {
   const all = Buffer.from(v.hex, 'hex');
   let at = 0;
   return v.expect.messages.map((msg) => {
@@ -207,7 +247,13 @@ export function byStream(run: Run): Map<number, Decoded[]> {
 }
 
 /** Compares the messages tshark showed on a stream with the vectors' expected messages. */
-export function compareStream(t: Test, label: string, shown: readonly Decoded[], expected: readonly { id: string; msg: VectorMessage; bytes: Uint8Array }[], allowedExperts: (i: number) => readonly string[]): void {
+export function compareStream(
+  t: Test,
+  label: string,
+  shown: readonly Decoded[],
+  expected: readonly { id: string; msg: VectorMessage; bytes: Uint8Array }[],
+  allowedExperts: (i: number) => readonly string[],
+): void {
   t.equal(shown.length, expected.length, `${label}: ${expected.length} messages`);
   expected.forEach((e, i) => {
     const d = shown[i];

@@ -140,7 +140,8 @@ export function renderDiagram(fields: readonly DiagramField[]): RenderedDiagram 
     if (row.variable) return;
     row.cells.forEach((c, k) => {
       const best = labelAt.get(c.field);
-      if (best === undefined || rows[best.row]!.cells[best.cell]!.bits < c.bits) labelAt.set(c.field, { row: r, cell: k });
+      if (best === undefined || rows[best.row]!.cells[best.cell]!.bits < c.bits)
+        labelAt.set(c.field, { row: r, cell: k });
     });
   });
   const fit = (label: string, width: number): string => {

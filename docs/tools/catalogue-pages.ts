@@ -7,7 +7,18 @@
 import type { ConformanceCase } from '../../conformance/src/index.js';
 import type { EnumSpec, SpecModel } from '../../spec/src/index.js';
 import { fixedLayoutSize } from './fields.js';
-import { anchor, caseAnchor, code, errorAnchor, generatedHeader, hexAndDecimal, messageAnchor, raw, requirementAnchor, table } from './markdown.js';
+import {
+  anchor,
+  caseAnchor,
+  code,
+  errorAnchor,
+  generatedHeader,
+  hexAndDecimal,
+  messageAnchor,
+  raw,
+  requirementAnchor,
+  table,
+} from './markdown.js';
 
 const SPEC = 'spec/kkcm.spec.json';
 const CATALOGUE = 'conformance/src/catalog.ts (CASES)';
@@ -19,17 +30,22 @@ export function messagesPage(model: SpecModel): string {
   const rows = model.messages.map((m) => {
     const fixed = fixedLayoutSize(model, m.fields);
     return [
-      hexAndDecimal(m.type), hexAndDecimal(m.subtype), m.subtypeSpec.label, raw(code(m.name)), clientLabel(m.client),
-      m.channels.join(', '), m.typeSpec.illustrative === true ? 'yes' : 'no',
+      hexAndDecimal(m.type),
+      hexAndDecimal(m.subtype),
+      m.subtypeSpec.label,
+      raw(code(m.name)),
+      clientLabel(m.client),
+      m.channels.join(', '),
+      m.typeSpec.illustrative === true ? 'yes' : 'no',
       fixed !== undefined ? `${fixed}` : `≥ ${m.minBodySize}`,
       raw(`[diagram](protocol.md#${messageAnchor(m.name)})`),
     ];
   });
   return [
     generatedHeader('Message catalogue', [SPEC]),
-    `${model.messages.length} messages in ${spec.messages.length} types. *Illustrative* bodies are a documented example set: `
-    + 'the real IHA, SDRL, PSRM and PRL formats were never published. Body sizes are in bytes, header excluded; '
-    + `every message adds the ${spec.header.size}-byte header. The qualified name is what \`kkcm encode\` and \`kkcm decode\` use.`,
+    `${model.messages.length} messages in ${spec.messages.length} types. *Illustrative* bodies are a documented example set: ` +
+      'the real IHA, SDRL, PSRM and PRL formats were never published. Body sizes are in bytes, header excluded; ' +
+      `every message adds the ${spec.header.size}-byte header. The qualified name is what \`kkcm encode\` and \`kkcm decode\` use.`,
     '',
     table(['Type', 'Subtype', 'Label', 'Name', 'Client', 'Channels', 'Illustrative', 'Body', 'Layout'], rows),
     '',
@@ -45,56 +61,106 @@ export function requirementsPage(model: SpecModel, cases: readonly ConformanceCa
   const reqs = model.requirements();
   const casesOf = (id: string): ConformanceCase[] => cases.filter((c) => c.requirements.includes(id));
   const uncovered = reqs.filter((r) => r.level === 'MUST' && casesOf(r.id).length === 0).map((r) => r.id);
-  if (uncovered.length > 0) throw new Error(`requirements.md: MUST requirements checked by no conformance case: ${uncovered.join(', ')}`);
+  if (uncovered.length > 0)
+    throw new Error(`requirements.md: MUST requirements checked by no conformance case: ${uncovered.join(', ')}`);
   const sections = [...new Set(reqs.map((r) => r.section))];
   const count = (level: string): number => reqs.filter((r) => r.level === level).length;
   const out = [
     generatedHeader('Requirements', [SPEC, CATALOGUE]),
-    `${reqs.length} requirements: ${count('MUST')} MUST, ${count('SHOULD')} SHOULD, ${count('MAY')} MAY (levels as in RFC 2119). `
-    + 'Every MUST is checked by at least one [conformance case](conformance-cases.md); a peer that fails a MUST case does not conform, '
-    + 'a SHOULD case that fails is a warning. Ids are stable and never reused.',
+    `${reqs.length} requirements: ${count('MUST')} MUST, ${count('SHOULD')} SHOULD, ${count('MAY')} MAY (levels as in RFC 2119). ` +
+      'Every MUST is checked by at least one [conformance case](conformance-cases.md); a peer that fails a MUST case does not conform, ' +
+      'a SHOULD case that fails is a warning. Ids are stable and never reused.',
   ];
   for (const section of sections) {
-    out.push('', `## ${section}`, '', table(['Id', 'Level', 'Requirement', 'Checked by'], reqs.filter((r) => r.section === section).map((r) => {
-      const by = casesOf(r.id).map((c) => `[${code(c.id)}](conformance-cases.md#${caseAnchor(c.id)})`);
-      return [raw(`${anchor(requirementAnchor(r.id))}${r.id}`), r.level, r.text, raw(by.length > 0 ? by.join(', ') : '—')];
-    })));
+    out.push(
+      '',
+      `## ${section}`,
+      '',
+      table(
+        ['Id', 'Level', 'Requirement', 'Checked by'],
+        reqs
+          .filter((r) => r.section === section)
+          .map((r) => {
+            const by = casesOf(r.id).map((c) => `[${code(c.id)}](conformance-cases.md#${caseAnchor(c.id)})`);
+            return [
+              raw(`${anchor(requirementAnchor(r.id))}${r.id}`),
+              r.level,
+              r.text,
+              raw(by.length > 0 ? by.join(', ') : '—'),
+            ];
+          }),
+      ),
+    );
   }
   out.push('');
   return out.join('\n');
 }
 
 function enumTable(e: EnumSpec | undefined): string {
-  return table(['Value', 'Name', 'Meaning'], (e?.values ?? []).map((v) => [String(v.value), raw(code(v.name)), v.doc]));
+  return table(
+    ['Value', 'Name', 'Meaning'],
+    (e?.values ?? []).map((v) => [String(v.value), raw(code(v.name)), v.doc]),
+  );
 }
 
 /** docs/errors.md: error codes, cleanup reasons and details, HELLO-REJECT reasons. */
 export function errorsPage(model: SpecModel): string {
   const { spec } = model;
-  const mentions = (errorCode: string): string[] => spec.requirements.filter((r) => r.text.includes(errorCode)).map((r) => `[${r.id}](requirements.md#${requirementAnchor(r.id)})`);
+  const mentions = (errorCode: string): string[] =>
+    spec.requirements
+      .filter((r) => r.text.includes(errorCode))
+      .map((r) => `[${r.id}](requirements.md#${requirementAnchor(r.id)})`);
   const out = [
     generatedHeader('Error codes, cleanup reasons and reject reasons', [SPEC]),
-    'Error codes are append-only: a code is never renumbered or reused. A **wire** code may travel in the `code` field of an '
-    + 'ERROR (a protocol error, sent before the sender closes the session) or a NACK (a confirmed message was not accepted). '
-    + 'A **local** code is only ever raised by an implementation to its caller: the codec, the reference peer and the CLI throw '
-    + 'errors whose `code` property is the string code below.',
+    'Error codes are append-only: a code is never renumbered or reused. A **wire** code may travel in the `code` field of an ' +
+      'ERROR (a protocol error, sent before the sender closes the session) or a NACK (a confirmed message was not accepted). ' +
+      'A **local** code is only ever raised by an implementation to its caller: the codec, the reference peer and the CLI throw ' +
+      'errors whose `code` property is the string code below.',
     '',
     '## Error codes',
     '',
-    table(['Value', 'Code', 'Kind', 'Meaning'], spec.errors.map((e) => [String(e.value), raw(`[${code(e.code)}](#${errorAnchor(e.code)})`), e.wire ? 'wire' : 'local', e.doc])),
+    table(
+      ['Value', 'Code', 'Kind', 'Meaning'],
+      spec.errors.map((e) => [
+        String(e.value),
+        raw(`[${code(e.code)}](#${errorAnchor(e.code)})`),
+        e.wire ? 'wire' : 'local',
+        e.doc,
+      ]),
+    ),
   ];
   for (const e of spec.errors) {
     const reqs = mentions(e.code);
-    out.push('', anchor(errorAnchor(e.code)), `### ${e.code}`, '',
-      `Value ${e.value}, ${e.wire ? 'wire (may travel in ERROR or NACK)' : 'local (never on the wire)'}. ${e.doc}${reqs.length > 0 ? ` Named in ${reqs.join(', ')}.` : ''}`);
+    out.push(
+      '',
+      anchor(errorAnchor(e.code)),
+      `### ${e.code}`,
+      '',
+      `Value ${e.value}, ${e.wire ? 'wire (may travel in ERROR or NACK)' : 'local (never on the wire)'}. ${e.doc}${reqs.length > 0 ? ` Named in ${reqs.join(', ')}.` : ''}`,
+    );
   }
-  out.push('', '## Cleanup reasons', '',
-    'The reason every client\'s cleanup handler receives when a session ends (design 6.2.1), carried by SHUTDOWN so that '
-    + 'the peer cleans up with the same reason, and reported by the probe. `none` only appears in probe reports.',
-    '', enumTable(spec.enums.cleanupReason),
-    '', '### Cleanup details', '', 'Finer detail for a cleanup reason, append-only.', '', enumTable(spec.enums.cleanupDetail),
-    '', '## HELLO-REJECT reasons', '', 'Why the listening side refused a HELLO (the `reason` field of HELLO-REJECT).', '', enumTable(spec.enums.rejectReason),
-    '');
+  out.push(
+    '',
+    '## Cleanup reasons',
+    '',
+    "The reason every client's cleanup handler receives when a session ends (design 6.2.1), carried by SHUTDOWN so that " +
+      'the peer cleans up with the same reason, and reported by the probe. `none` only appears in probe reports.',
+    '',
+    enumTable(spec.enums.cleanupReason),
+    '',
+    '### Cleanup details',
+    '',
+    'Finer detail for a cleanup reason, append-only.',
+    '',
+    enumTable(spec.enums.cleanupDetail),
+    '',
+    '## HELLO-REJECT reasons',
+    '',
+    'Why the listening side refused a HELLO (the `reason` field of HELLO-REJECT).',
+    '',
+    enumTable(spec.enums.rejectReason),
+    '',
+  );
   return out.join('\n');
 }
 
@@ -104,22 +170,37 @@ export function casesPage(model: SpecModel, cases: readonly ConformanceCase[]): 
   const reqLink = (id: string): string => `[${id}](requirements.md#${requirementAnchor(id)})`;
   const known = new Set(model.spec.requirements.map((r) => r.id));
   const unknown = cases.flatMap((c) => c.requirements.filter((r) => !known.has(r)).map((r) => `${c.id} → ${r}`));
-  if (unknown.length > 0) throw new Error(`conformance-cases.md: cases name unknown requirements: ${unknown.join(', ')}`);
+  if (unknown.length > 0)
+    throw new Error(`conformance-cases.md: cases name unknown requirements: ${unknown.join(', ')}`);
   const out = [
     generatedHeader('Conformance cases', [CATALOGUE, SPEC]),
-    `${cases.length} cases. Run them with \`npx kkcm conformance\` (see [the CLI reference](cli.md#command-conformance) and the guide `
-    + '[Testing your own peer](guides/testing-your-peer.md)); `npx kkcm conformance --list` prints this catalogue. '
-    + 'Ids are stable: select with `--case ID` or a glob (`--case \'framing.*\'`), `--tag` and `--level`. '
-    + '*Roles* are the roles the peer under test can play in the case. A negative case accepts exactly its allowed outcomes.',
+    `${cases.length} cases. Run them with \`npx kkcm conformance\` (see [the CLI reference](cli.md#command-conformance) and the guide ` +
+      '[Testing your own peer](guides/testing-your-peer.md)); `npx kkcm conformance --list` prints this catalogue. ' +
+      "Ids are stable: select with `--case ID` or a glob (`--case 'framing.*'`), `--tag` and `--level`. " +
+      '*Roles* are the roles the peer under test can play in the case. A negative case accepts exactly its allowed outcomes.',
   ];
   for (const g of groups) {
-    out.push('', `## ${g}`, '', table(['Id', 'Title', 'Level', 'Roles', 'Channels', 'Tags', 'Requirements', 'Allowed outcomes'],
-      cases.filter((c) => c.id.split('.')[0] === g).map((c) => [
-        raw(`${anchor(caseAnchor(c.id))}${code(c.id)}`), c.title, c.level, c.roles.join(', '), c.channels.join(', '), c.tags.join(', '),
-        raw(c.requirements.map(reqLink).join(', ')), c.allowedOutcomes !== undefined ? c.allowedOutcomes.join('; ') : '—',
-      ])));
+    out.push(
+      '',
+      `## ${g}`,
+      '',
+      table(
+        ['Id', 'Title', 'Level', 'Roles', 'Channels', 'Tags', 'Requirements', 'Allowed outcomes'],
+        cases
+          .filter((c) => c.id.split('.')[0] === g)
+          .map((c) => [
+            raw(`${anchor(caseAnchor(c.id))}${code(c.id)}`),
+            c.title,
+            c.level,
+            c.roles.join(', '),
+            c.channels.join(', '),
+            c.tags.join(', '),
+            raw(c.requirements.map(reqLink).join(', ')),
+            c.allowedOutcomes !== undefined ? c.allowedOutcomes.join('; ') : '—',
+          ]),
+      ),
+    );
   }
   out.push('');
   return out.join('\n');
 }
-

@@ -13,8 +13,12 @@ export async function captureHelp(argv: readonly string[]): Promise<string> {
   let out = '';
   let err = '';
   const io: Io = {
-    out: (text) => { out += text; },
-    err: (text) => { err += text; },
+    out: (text) => {
+      out += text;
+    },
+    err: (text) => {
+      err += text;
+    },
     stdin: () => Promise.resolve(new Uint8Array(0)),
     isTty: false,
   };
@@ -43,8 +47,8 @@ export async function cliPage(): Promise<string> {
   const fence = (text: string): string => ['```text', text.trimEnd(), '```'].join('\n');
   const out = [
     generatedHeader('CLI reference', ['kkcm --help', 'kkcm COMMAND --help']),
-    'The `kkcm` command, installed with the package (`npx kkcm …`). From a clone without building, '
-    + '`node --import tsx conformance/src/cli/run.ts …` runs the same CLI from source.',
+    'The `kkcm` command, installed with the package (`npx kkcm …`). From a clone without building, ' +
+      '`node --import tsx conformance/src/cli/run.ts …` runs the same CLI from source.',
     '',
     ...names.map((n) => `- [\`kkcm ${n}\`](#command-${n})`),
     '',
@@ -52,7 +56,8 @@ export async function cliPage(): Promise<string> {
     '',
     fence(mainHelp),
   ];
-  for (const n of names) out.push('', anchor(`command-${n}`), `## kkcm ${n}`, '', fence(await captureHelp([n, '--help'])));
+  for (const n of names)
+    out.push('', anchor(`command-${n}`), `## kkcm ${n}`, '', fence(await captureHelp([n, '--help'])));
   out.push('');
   return out.join('\n');
 }

@@ -31,7 +31,11 @@ export const PROTOCOL_FILTER_NAME = 'jsripc';
  * Spec error codes the dissector reports as expert info, with the Wireshark group and
  * severity. Each becomes `jsripc.expert.<code without ERR_, lower case>`.
  */
-export const DISSECTOR_EXPERTS: readonly (readonly [code: string, group: 'MALFORMED' | 'PROTOCOL' | 'SEQUENCE', severity: 'ERROR' | 'WARN'])[] = [
+export const DISSECTOR_EXPERTS: readonly (readonly [
+  code: string,
+  group: 'MALFORMED' | 'PROTOCOL' | 'SEQUENCE',
+  severity: 'ERROR' | 'WARN',
+])[] = [
   ['ERR_BAD_MAGIC', 'MALFORMED', 'ERROR'],
   ['ERR_UNSUPPORTED_VERSION', 'PROTOCOL', 'ERROR'],
   ['ERR_LENGTH_TOO_SMALL', 'MALFORMED', 'ERROR'],
@@ -113,7 +117,14 @@ function luaTable(entries: readonly (readonly [number, string])[]): string {
 }
 
 const INTEGER_PROTOFIELD: Readonly<Record<string, string>> = {
-  u8: 'uint8', u16: 'uint16', u32: 'uint32', u64: 'uint64', i8: 'int8', i16: 'int16', i32: 'int32', i64: 'int64',
+  u8: 'uint8',
+  u16: 'uint16',
+  u32: 'uint32',
+  u64: 'uint64',
+  i8: 'int8',
+  i16: 'int16',
+  i32: 'int32',
+  i64: 'int64',
 };
 
 /** Generated Lua, built line by line. */
@@ -152,7 +163,8 @@ class DissectorGenerator {
     this.experts();
     this.typesAndMessages();
     this.out.line('jsripc.fields = {');
-    for (let i = 0; i < this.out.fieldRefs.length; i += 4) this.out.line(`  ${this.out.fieldRefs.slice(i, i + 4).join(', ')},`);
+    for (let i = 0; i < this.out.fieldRefs.length; i += 4)
+      this.out.line(`  ${this.out.fieldRefs.slice(i, i + 4).join(', ')},`);
     this.out.line('}');
     this.out.line();
     return `${this.out.lines.join('\n')}\n${runtime}`;
@@ -161,18 +173,22 @@ class DissectorGenerator {
   private preamble(): void {
     const s = this.spec;
     const o = this.out;
-    o.line(`-- Generated from spec/kkcm.spec.json (${s.name}, spec ${s.specVersion}) by docs/tools/dissector.ts. Do not edit: run \`npm run dissector\`.`);
+    o.line(
+      `-- Generated from spec/kkcm.spec.json (${s.name}, spec ${s.specVersion}) by docs/tools/dissector.ts. Do not edit: run \`npm run dissector\`.`,
+    );
     o.line('--');
     o.line('-- Wireshark dissector for JSR IPC over KKCM (protocol filter name "jsripc").');
     o.line('--   tshark -X lua_script:docs/wireshark/jsripc.lua -r capture.pcapng -Y jsripc');
-    o.line('--   or copy this file into Wireshark\'s personal Lua plugins folder.');
+    o.line("--   or copy this file into Wireshark's personal Lua plugins folder.");
     o.line(`-- TCP port ${s.defaultPort} (preference jsripc.tcp_port), and any port by the magic (heuristic).`);
-    o.line(`-- Longest message: preference jsripc.max_message (default ${s.limits.defaultMaxMessage?.value ?? '?'} bytes, as a receiver with default settings).`);
+    o.line(
+      `-- Longest message: preference jsripc.max_message (default ${s.limits.defaultMaxMessage?.value ?? '?'} bytes, as a receiver with default settings).`,
+    );
     o.line('-- Messages split across segments are reassembled; several in one segment are split.');
-    o.line('-- Protocol errors are expert infos named after the spec\'s codes (jsripc.expert.bad_magic, ...).');
+    o.line("-- Protocol errors are expert infos named after the spec's codes (jsripc.expert.bad_magic, ...).");
     o.line('--');
     o.line('-- Fields: jsripc.<header field> (jsripc.type, jsripc.seq, ...), jsripc.flags.<flag>,');
-    o.line('-- jsripc.msg (qualified name, e.g. control.hello), jsripc.channel (the stream\'s channel),');
+    o.line("-- jsripc.msg (qualified name, e.g. control.hello), jsripc.channel (the stream's channel),");
     o.line('-- jsripc.body, and every body field as jsripc.<type>.<subtype>.<field>[.<member>],');
     o.line('-- e.g. jsripc.control.hello.nodeName, jsripc.psrm.stateBatch.entries.handle.');
     o.line();
@@ -208,7 +224,8 @@ class DissectorGenerator {
       list.push(`  { name = ${lua(f.name)}, offset = ${at}, size = ${size} },`);
       at += size;
     }
-    if (at !== s.header.size) throw new Error(`dissector: header fields take ${at} bytes, header.size says ${s.header.size}`);
+    if (at !== s.header.size)
+      throw new Error(`dissector: header fields take ${at} bytes, header.size says ${s.header.size}`);
     for (const name of HEADER_FIELD_NAMES) {
       if (!s.header.fields.some((f) => f.name === name)) throw new Error(`dissector: the header has no ${name} field`);
     }
@@ -243,19 +260,51 @@ class DissectorGenerator {
       const label = f.name === 'seq' ? 'Sequence number' : f.name.charAt(0).toUpperCase() + f.name.slice(1);
       const base = f.name === 'magic' || f.name === 'flags' ? 'base.HEX' : 'base.DEC';
       const vs = f.name === 'type' ? 'VS.types' : 'nil';
-      hf(f.name, `${PROTOCOL_FILTER_NAME}.${f.name}`, INTEGER_PROTOFIELD[f.type] ?? 'uint32', `${lua(label)}, ${base}, ${vs}, nil, ${lua(f.doc)}`);
+      hf(
+        f.name,
+        `${PROTOCOL_FILTER_NAME}.${f.name}`,
+        INTEGER_PROTOFIELD[f.type] ?? 'uint32',
+        `${lua(label)}, ${base}, ${vs}, nil, ${lua(f.doc)}`,
+      );
     }
     const known = s.flags.reduce((m, f) => m | f.mask, 0);
-    hf('flags_reserved', `${PROTOCOL_FILTER_NAME}.flags.reserved`, 'uint8', `"Reserved bits", base.HEX, nil, 0x${(~known & 0xff).toString(16).padStart(2, '0')}, "Undefined flag bits: must be zero."`);
-    hf('msg', `${PROTOCOL_FILTER_NAME}.msg`, 'string', '"Message", base.ASCII, "Qualified message name, <type>.<subtype> (generated from type and subtype)."');
-    hf('channel', `${PROTOCOL_FILTER_NAME}.channel`, 'uint8', `"Channel", base.DEC, ${luaTable(s.channels.map((c) => [c.id, c.name]))}, nil, "Channel this TCP stream carries: from its HELLO or HELLO-ACK, else the one channel the message type travels on."`);
+    hf(
+      'flags_reserved',
+      `${PROTOCOL_FILTER_NAME}.flags.reserved`,
+      'uint8',
+      `"Reserved bits", base.HEX, nil, 0x${(~known & 0xff).toString(16).padStart(2, '0')}, "Undefined flag bits: must be zero."`,
+    );
+    hf(
+      'msg',
+      `${PROTOCOL_FILTER_NAME}.msg`,
+      'string',
+      '"Message", base.ASCII, "Qualified message name, <type>.<subtype> (generated from type and subtype)."',
+    );
+    hf(
+      'channel',
+      `${PROTOCOL_FILTER_NAME}.channel`,
+      'uint8',
+      `"Channel", base.DEC, ${luaTable(s.channels.map((c) => [c.id, c.name]))}, nil, "Channel this TCP stream carries: from its HELLO or HELLO-ACK, else the one channel the message type travels on."`,
+    );
     hf('body', `${PROTOCOL_FILTER_NAME}.body`, 'bytes', '"Body", base.NONE, "Every byte after the header."');
-    hf('trailing', `${PROTOCOL_FILTER_NAME}.trailing`, 'bytes', '"Trailing bytes", base.NONE, "Body bytes after the end of the layout."');
-    hf('undecoded', `${PROTOCOL_FILTER_NAME}.undecoded`, 'bytes', '"Undecoded", base.NONE, "Bytes that cannot be framed after a bad header."');
+    hf(
+      'trailing',
+      `${PROTOCOL_FILTER_NAME}.trailing`,
+      'bytes',
+      '"Trailing bytes", base.NONE, "Body bytes after the end of the layout."',
+    );
+    hf(
+      'undecoded',
+      `${PROTOCOL_FILTER_NAME}.undecoded`,
+      'bytes',
+      '"Undecoded", base.NONE, "Bytes that cannot be framed after a bad header."',
+    );
     o.line('local FLAGS = {');
     for (const f of s.flags) {
       const abbrev = checkAbbrev(`${PROTOCOL_FILTER_NAME}.flags.${snake(f.name)}`);
-      o.line(`  { name = ${lua(f.name)}, field = ProtoField.bool(${lua(abbrev)}, ${lua(f.name)}, 8, nil, 0x${f.mask.toString(16).padStart(2, '0')}, ${lua(f.doc)}) },`);
+      o.line(
+        `  { name = ${lua(f.name)}, field = ProtoField.bool(${lua(abbrev)}, ${lua(f.name)}, 8, nil, 0x${f.mask.toString(16).padStart(2, '0')}, ${lua(f.doc)}) },`,
+      );
     }
     o.line('}');
     s.flags.forEach((_, i) => o.fieldRefs.push(`FLAGS[${i + 1}].field`));
@@ -269,11 +318,17 @@ class DissectorGenerator {
     for (const [code, group, severity] of DISSECTOR_EXPERTS) {
       const e = this.spec.errors.find((x) => x.code === code);
       if (e === undefined) throw new Error(`dissector: the spec has no error code ${code}`);
-      o.line(`EI.${code} = ProtoExpert.new(${lua(expertName(code))}, ${lua(`${code}: ${e.doc}`)}, expert.group.${group}, expert.severity.${severity})`);
+      o.line(
+        `EI.${code} = ProtoExpert.new(${lua(expertName(code))}, ${lua(`${code}: ${e.doc}`)}, expert.group.${group}, expert.severity.${severity})`,
+      );
       refs.push(`EI.${code}`);
     }
-    o.line(`EI.skipped = ProtoExpert.new(${lua(`${PROTOCOL_FILTER_NAME}.expert.skipped`)}, "Unknown type or subtype skipped: mayIgnore is set [KKCM-TYPE-1]", expert.group.UNDECODED, expert.severity.NOTE)`);
-    o.line(`EI.dissector_bug = ProtoExpert.new(${lua(`${PROTOCOL_FILTER_NAME}.expert.dissector_bug`)}, "The dissector failed on this message: a bug, please report it", expert.group.MALFORMED, expert.severity.ERROR)`);
+    o.line(
+      `EI.skipped = ProtoExpert.new(${lua(`${PROTOCOL_FILTER_NAME}.expert.skipped`)}, "Unknown type or subtype skipped: mayIgnore is set [KKCM-TYPE-1]", expert.group.UNDECODED, expert.severity.NOTE)`,
+    );
+    o.line(
+      `EI.dissector_bug = ProtoExpert.new(${lua(`${PROTOCOL_FILTER_NAME}.expert.dissector_bug`)}, "The dissector failed on this message: a bug, please report it", expert.group.MALFORMED, expert.severity.ERROR)`,
+    );
     refs.push('EI.skipped', 'EI.dissector_bug');
     o.line(`jsripc.experts = { ${refs.join(', ')} }`);
     o.line();
@@ -286,18 +341,22 @@ class DissectorGenerator {
       const m = this.model.message(name);
       if (m === undefined) throw new Error(`dissector: the spec has no handshake message ${name}`);
       for (const f of [rule.setsChannel, rule.setsVersion]) {
-        if (f !== undefined && !m.fields.some((x) => x.name === f)) throw new Error(`dissector: ${name} has no field ${f}`);
+        if (f !== undefined && !m.fields.some((x) => x.name === f))
+          throw new Error(`dissector: ${name} has no field ${f}`);
       }
     }
     for (const path of Object.keys(FIELD_VALUE_STRINGS)) {
       const [t, st, f] = path.split('.');
-      if (!this.model.message(`${t}.${st}`)?.fields.some((x) => x.name === f)) throw new Error(`dissector: no field ${path}`);
+      if (!this.model.message(`${t}.${st}`)?.fields.some((x) => x.name === f))
+        throw new Error(`dissector: no field ${path}`);
     }
     o.line('local TYPES = {}');
     for (const t of s.messages) {
       const ids = t.channels.map((c) => this.model.channelId(c));
       const only = ids.length === 1 ? String(ids[0]) : 'nil';
-      o.line(`TYPES[${t.type}] = { name = ${lua(t.name)}, channels = { ${ids.map((id) => `[${id}] = true`).join(', ')} }, only_channel = ${only} }`);
+      o.line(
+        `TYPES[${t.type}] = { name = ${lua(t.name)}, channels = { ${ids.map((id) => `[${id}] = true`).join(', ')} }, only_channel = ${only} }`,
+      );
     }
     o.line();
     o.line('local F = {}');
@@ -308,9 +367,14 @@ class DissectorGenerator {
       const layout = this.layout(m.name, m.fields, []);
       const rule = HANDSHAKE[m.name];
       const key = `0x${((m.type << 8) | m.subtype).toString(16).padStart(4, '0')}`;
-      const extra = rule === undefined ? '' : `, handshake = true${rule.setsChannel !== undefined ? `, sets_channel = ${lua(rule.setsChannel)}` : ''}${rule.setsVersion !== undefined ? `, sets_version = ${lua(rule.setsVersion)}` : ''}`;
+      const extra =
+        rule === undefined
+          ? ''
+          : `, handshake = true${rule.setsChannel !== undefined ? `, sets_channel = ${lua(rule.setsChannel)}` : ''}${rule.setsVersion !== undefined ? `, sets_version = ${lua(rule.setsVersion)}` : ''}`;
       o.line(`MESSAGES[${key}] = {`);
-      o.line(`  name = ${lua(m.name)}, label = ${lua(m.subtypeSpec.label)}, subtype_name = ${lua(m.subtypeSpec.name)}${extra},`);
+      o.line(
+        `  name = ${lua(m.name)}, label = ${lua(m.subtypeSpec.label)}, subtype_name = ${lua(m.subtypeSpec.name)}${extra},`,
+      );
       o.line(`  fields = ${layout.replace(/\n/g, '\n  ')},`);
       o.line('}');
     }
@@ -329,10 +393,27 @@ class DissectorGenerator {
     const attrs = [`name = ${lua(f.name)}`];
     let ref: string;
     switch (f.type) {
-      case 'u8': case 'u16': case 'u32': case 'i8': case 'i16': case 'i32': case 'u64': case 'i64': {
+      case 'u8':
+      case 'u16':
+      case 'u32':
+      case 'i8':
+      case 'i16':
+      case 'i32':
+      case 'u64':
+      case 'i64': {
         const table = FIELD_VALUE_STRINGS[`${message}.${path.join('.')}`];
-        ref = this.out.field(abbrev, INTEGER_PROTOFIELD[f.type]!, args('base.DEC', table === undefined ? 'nil' : `VS.${table}`));
-        const kind = f.type.startsWith('u') ? (f.type === 'u64' ? 'uint64' : 'uint') : f.type === 'i64' ? 'int64' : 'int';
+        ref = this.out.field(
+          abbrev,
+          INTEGER_PROTOFIELD[f.type]!,
+          args('base.DEC', table === undefined ? 'nil' : `VS.${table}`),
+        );
+        const kind = f.type.startsWith('u')
+          ? f.type === 'u64'
+            ? 'uint64'
+            : 'uint'
+          : f.type === 'i64'
+            ? 'int64'
+            : 'int';
         attrs.push(`kind = ${lua(kind)}`, `size = ${Number(f.type.slice(1)) / 8}`);
         if (f.derived !== undefined) attrs.push('derived = true');
         break;
@@ -372,7 +453,10 @@ class DissectorGenerator {
       }
       case 'struct': {
         ref = this.out.field(abbrev, 'none', `${lua(f.name)}, ${lua(f.doc)}`);
-        attrs.push('kind = "struct"', `fields = ${this.layout(message, this.model.struct(f.struct ?? '').fields, path)}`);
+        attrs.push(
+          'kind = "struct"',
+          `fields = ${this.layout(message, this.model.struct(f.struct ?? '').fields, path)}`,
+        );
         break;
       }
     }
@@ -412,7 +496,9 @@ function main(argv: readonly string[]): number {
   }
   if (argv.includes('--check')) {
     if (current !== text) {
-      process.stderr.write(`dissector: ${DISSECTOR_PATH} is out of date: run \`npm run dissector\` and commit the result\n`);
+      process.stderr.write(
+        `dissector: ${DISSECTOR_PATH} is out of date: run \`npm run dissector\` and commit the result\n`,
+      );
       return 1;
     }
     process.stdout.write(`dissector: ${DISSECTOR_PATH} is up to date\n`);

@@ -42,7 +42,7 @@ function variableSize(model: SpecModel, f: FieldSpec): string {
   if (f.type === 'string') return `${f.length ?? '?'} bytes, UTF-8`;
   if (f.type === 'array') {
     const item = fixedLayoutSize(model, model.struct(f.items ?? '').fields);
-    return `${f.count ?? "?"} items of ${f.items ?? "?"}${item !== undefined ? `, ${item} bytes each` : ''}`;
+    return `${f.count ?? '?'} items of ${f.items ?? '?'}${item !== undefined ? `, ${item} bytes each` : ''}`;
   }
   return 'variable';
 }
@@ -86,8 +86,10 @@ function typeText(model: SpecModel, f: FieldSpec): string {
 /** A field's meaning: its doc, plus what the layout language adds (derived, reserved). */
 function meaning(f: FieldSpec): string {
   const extra: string[] = [];
-  if (f.derived?.lengthOf !== undefined) extra.push(`Derived: byte length of ${code(f.derived.lengthOf)}, filled in on encode and checked on decode.`);
-  if (f.derived?.countOf !== undefined) extra.push(`Derived: item count of ${code(f.derived.countOf)}, filled in on encode and checked on decode.`);
+  if (f.derived?.lengthOf !== undefined)
+    extra.push(`Derived: byte length of ${code(f.derived.lengthOf)}, filled in on encode and checked on decode.`);
+  if (f.derived?.countOf !== undefined)
+    extra.push(`Derived: item count of ${code(f.derived.countOf)}, filled in on encode and checked on decode.`);
   if (f.type === 'reserved') extra.push('Sent as zero; a non-zero byte is ERR_RESERVED_NONZERO.');
   if (f.type === 'enum') extra.push('Unknown values are kept as numbers.');
   return [f.doc, ...extra].join(' ');
@@ -103,7 +105,13 @@ export function fieldTable(model: SpecModel, fields: readonly FieldSpec[]): stri
     const size = fieldFixedSize(model, f);
     const at = offset === undefined ? 'variable' : String(offset);
     offset = offset === undefined || size === undefined ? undefined : offset + size;
-    return [at, size !== undefined ? String(size) : variableSize(model, f), raw(code(f.name)), raw(typeText(model, f)), meaning(f)];
+    return [
+      at,
+      size !== undefined ? String(size) : variableSize(model, f),
+      raw(code(f.name)),
+      raw(typeText(model, f)),
+      meaning(f),
+    ];
   });
   return table(['Offset', 'Size', 'Field', 'Type', 'Meaning'], rows);
 }

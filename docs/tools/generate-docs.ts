@@ -15,7 +15,9 @@ async function run(argv: readonly string[]): Promise<number> {
   if (argv.includes('--check')) {
     const stale = staleDocs(docs, root);
     if (stale.length > 0) {
-      process.stderr.write(`docs:check: out of date (run \`npm run docs\` and commit the result):\n${stale.map((p) => `  ${p}\n`).join('')}`);
+      process.stderr.write(
+        `docs:check: out of date (run \`npm run docs\` and commit the result):\n${stale.map((p) => `  ${p}\n`).join('')}`,
+      );
       return 1;
     }
     process.stdout.write(`docs:check: ${docs.size} generated docs are up to date\n`);

@@ -6,9 +6,25 @@
  *
  * @module
  */
-import { fixedSize, type FieldSpec, type QuantitySpec, type RequirementSpec, type SpecModel } from '../../spec/src/index.js';
+import {
+  fixedSize,
+  type FieldSpec,
+  type QuantitySpec,
+  type RequirementSpec,
+  type SpecModel,
+} from '../../spec/src/index.js';
 import { diagramBlock, fieldTable, fixedLayoutSize, structAnchor } from './fields.js';
-import { anchor, code, enumAnchor, generatedHeader, hexAndDecimal, messageAnchor, raw, requirementAnchor, table } from './markdown.js';
+import {
+  anchor,
+  code,
+  enumAnchor,
+  generatedHeader,
+  hexAndDecimal,
+  messageAnchor,
+  raw,
+  requirementAnchor,
+  table,
+} from './markdown.js';
 
 const SOURCES = ['spec/kkcm.spec.json'];
 
@@ -18,7 +34,10 @@ function requirementList(reqs: readonly RequirementSpec[]): string {
 }
 
 function quantityTable(entries: Readonly<Record<string, QuantitySpec>>): string {
-  return table(['Name', 'Value', 'Unit', 'Meaning'], Object.entries(entries).map(([name, q]) => [raw(code(name)), String(q.value), q.unit, q.doc]));
+  return table(
+    ['Name', 'Value', 'Unit', 'Meaning'],
+    Object.entries(entries).map(([name, q]) => [raw(code(name)), String(q.value), q.unit, q.doc]),
+  );
 }
 
 function headerSection(model: SpecModel): string {
@@ -30,10 +49,10 @@ function headerSection(model: SpecModel): string {
   return [
     '## Header',
     '',
-    `Every message starts with a ${header.size}-byte header, in network byte order (${model.spec.byteOrder}), `
-    + `followed by the body. The magic value is \`0x${magic}\` ("${ascii}"). The length field counts the whole `
-    + `message, header included, so a body is \`length - ${header.size}\` bytes long. Offsets below are from the `
-    + 'start of the message; offsets in the body tables further down are from the start of the body.',
+    `Every message starts with a ${header.size}-byte header, in network byte order (${model.spec.byteOrder}), ` +
+      `followed by the body. The magic value is \`0x${magic}\` ("${ascii}"). The length field counts the whole ` +
+      `message, header included, so a body is \`length - ${header.size}\` bytes long. Offsets below are from the ` +
+      'start of the message; offsets in the body tables further down are from the start of the body.',
     '',
     diagramBlock(model, fields),
     '',
@@ -47,11 +66,19 @@ function flagsSection(model: SpecModel): string {
   return [
     '## Flags',
     '',
-    'Bits of the header\'s `flags` byte. Bit 0 is the least significant bit (mask `1 << bit`). '
-    + `Every other bit (mask \`0x${reserved.toString(16).toUpperCase().padStart(2, '0')}\`) is reserved: sent as zero, `
-    + 'and a receiver treats a set reserved bit as a protocol error (ERR_RESERVED_FLAG).',
+    "Bits of the header's `flags` byte. Bit 0 is the least significant bit (mask `1 << bit`). " +
+      `Every other bit (mask \`0x${reserved.toString(16).toUpperCase().padStart(2, '0')}\`) is reserved: sent as zero, ` +
+      'and a receiver treats a set reserved bit as a protocol error (ERR_RESERVED_FLAG).',
     '',
-    table(['Bit', 'Mask', 'Name', 'Meaning'], model.spec.flags.map((f) => [String(f.bit), `0x${f.mask.toString(16).toUpperCase().padStart(2, '0')}`, raw(code(f.name)), f.doc])),
+    table(
+      ['Bit', 'Mask', 'Name', 'Meaning'],
+      model.spec.flags.map((f) => [
+        String(f.bit),
+        `0x${f.mask.toString(16).toUpperCase().padStart(2, '0')}`,
+        raw(code(f.name)),
+        f.doc,
+      ]),
+    ),
   ].join('\n');
 }
 
@@ -62,19 +89,31 @@ function channelsSection(model: SpecModel): string {
   return [
     '## Channels and the static mapping',
     '',
-    'Two TCP connections join the peers, one per channel. Each message type travels on the '
-    + 'channels listed here and nowhere else: a message on another channel is a protocol error '
-    + '(ERR_WRONG_CHANNEL). The mapping is static (design 8.4).',
+    'Two TCP connections join the peers, one per channel. Each message type travels on the ' +
+      'channels listed here and nowhere else: a message on another channel is a protocol error ' +
+      '(ERR_WRONG_CHANNEL). The mapping is static (design 8.4).',
     '',
-    table(['Id', 'Channel', 'Meaning'], spec.channels.map((c) => [String(c.id), raw(code(c.name)), c.doc])),
+    table(
+      ['Id', 'Channel', 'Meaning'],
+      spec.channels.map((c) => [String(c.id), raw(code(c.name)), c.doc]),
+    ),
     '',
-    table(['Type', 'Name', 'Client', ...spec.channels.map((c) => `on ${c.name}`)], spec.messages.map((t) => [
-      hexAndDecimal(t.type), raw(code(t.name)), clientLabel(t.client), ...spec.channels.map((c) => mark(t.channels.includes(c.name))),
-    ])),
+    table(
+      ['Type', 'Name', 'Client', ...spec.channels.map((c) => `on ${c.name}`)],
+      spec.messages.map((t) => [
+        hexAndDecimal(t.type),
+        raw(code(t.name)),
+        clientLabel(t.client),
+        ...spec.channels.map((c) => mark(t.channels.includes(c.name))),
+      ]),
+    ),
     '',
     '### Clients',
     '',
-    table(['Id', 'Name', 'Label', 'Meaning'], spec.clients.map((c) => [String(c.id), raw(code(c.name)), c.label, c.doc])),
+    table(
+      ['Id', 'Name', 'Label', 'Meaning'],
+      spec.clients.map((c) => [String(c.id), raw(code(c.name)), c.label, c.doc]),
+    ),
   ].join('\n');
 }
 
@@ -82,22 +121,35 @@ function messagesSection(model: SpecModel): string {
   const out: string[] = [
     '## Messages',
     '',
-    'Every body, type by type. Offsets are from the start of the body (add the header size for the '
-    + 'offset in the message); after a variable-length field the following offsets depend on it. '
-    + 'Bodies marked *illustrative* are a documented example set: the real subsystems\' formats were never published.',
+    'Every body, type by type. Offsets are from the start of the body (add the header size for the ' +
+      'offset in the message); after a variable-length field the following offsets depend on it. ' +
+      "Bodies marked *illustrative* are a documented example set: the real subsystems' formats were never published.",
   ];
   for (const t of model.spec.messages) {
     const client = model.spec.clients.find((c) => c.name === t.client);
-    out.push('', `### Type ${hexAndDecimal(t.type)}: ${t.name}`, '', `${t.doc}`, '',
-      `Client: ${client?.label ?? t.client} (${code(t.client)}). Channels: ${t.channels.join(', ')}.${t.illustrative === true ? ' **Illustrative bodies.**' : ''}`);
+    out.push(
+      '',
+      `### Type ${hexAndDecimal(t.type)}: ${t.name}`,
+      '',
+      `${t.doc}`,
+      '',
+      `Client: ${client?.label ?? t.client} (${code(t.client)}). Channels: ${t.channels.join(', ')}.${t.illustrative === true ? ' **Illustrative bodies.**' : ''}`,
+    );
     for (const s of t.subtypes) {
       const info = model.lookup(t.type, s.subtype)!;
       const fixed = fixedLayoutSize(model, s.fields);
       const size = fixed !== undefined ? `${fixed} bytes` : `at least ${info.minBodySize} bytes`;
-      out.push('', anchor(messageAnchor(info.name)), `#### ${code(info.name)}: ${s.label}`, '',
-        s.doc, '',
+      out.push(
+        '',
+        anchor(messageAnchor(info.name)),
+        `#### ${code(info.name)}: ${s.label}`,
+        '',
+        s.doc,
+        '',
         `Type ${hexAndDecimal(t.type)}, subtype ${hexAndDecimal(s.subtype)}; body ${size}; message ${fixed !== undefined ? `${fixed + model.spec.header.size} bytes` : `at least ${info.minBodySize + model.spec.header.size} bytes`}.`,
-        '', diagramBlock(model, s.fields));
+        '',
+        diagramBlock(model, s.fields),
+      );
       if (s.fields.length > 0) out.push('', fieldTable(model, s.fields));
     }
   }
@@ -108,17 +160,40 @@ function structsSection(model: SpecModel): string {
   const out = ['## Structs', '', 'Layouts used as nested fields or array items.'];
   for (const [name, s] of Object.entries(model.spec.structs)) {
     const size = fixedLayoutSize(model, s.fields);
-    out.push('', anchor(structAnchor(name)), `### ${code(name)}`, '', `${s.doc}${size !== undefined ? ` ${size} bytes.` : ''}`, '',
-      diagramBlock(model, s.fields), '', fieldTable(model, s.fields));
+    out.push(
+      '',
+      anchor(structAnchor(name)),
+      `### ${code(name)}`,
+      '',
+      `${s.doc}${size !== undefined ? ` ${size} bytes.` : ''}`,
+      '',
+      diagramBlock(model, s.fields),
+      '',
+      fieldTable(model, s.fields),
+    );
   }
   return out.join('\n');
 }
 
 function enumsSection(model: SpecModel): string {
-  const out = ['## Enumerations', '', `A value that is not listed is carried as a plain number and never makes a message invalid ([KKCM-TYPE-3](requirements.md#${requirementAnchor('KKCM-TYPE-3')})).`];
+  const out = [
+    '## Enumerations',
+    '',
+    `A value that is not listed is carried as a plain number and never makes a message invalid ([KKCM-TYPE-3](requirements.md#${requirementAnchor('KKCM-TYPE-3')})).`,
+  ];
   for (const [name, e] of Object.entries(model.spec.enums)) {
-    out.push('', anchor(enumAnchor(name)), `### ${code(name)} (${e.base})`, '', e.doc, '',
-      table(['Value', 'Name', 'Meaning'], e.values.map((v) => [String(v.value), raw(code(v.name)), v.doc])));
+    out.push(
+      '',
+      anchor(enumAnchor(name)),
+      `### ${code(name)} (${e.base})`,
+      '',
+      e.doc,
+      '',
+      table(
+        ['Value', 'Name', 'Meaning'],
+        e.values.map((v) => [String(v.value), raw(code(v.name)), v.doc]),
+      ),
+    );
   }
   return out.join('\n');
 }
@@ -129,29 +204,57 @@ function featuresSection(model: SpecModel): string {
     '',
     'Bits of the `features` field of HELLO and HELLO-ACK (bit 0 is the least significant): see the two messages for what each side puts there.',
     '',
-    table(['Bit', 'Mask', 'Name', 'Meaning'], model.spec.features.map((f) => [String(f.bit), `0x${(2 ** f.bit).toString(16).toUpperCase().padStart(8, '0')}`, raw(code(f.name)), f.doc])),
+    table(
+      ['Bit', 'Mask', 'Name', 'Meaning'],
+      model.spec.features.map((f) => [
+        String(f.bit),
+        `0x${(2 ** f.bit).toString(16).toUpperCase().padStart(8, '0')}`,
+        raw(code(f.name)),
+        f.doc,
+      ]),
+    ),
   ].join('\n');
 }
 
 function limitsSection(model: SpecModel): string {
-  return ['## Limits', '', quantityTable(model.spec.limits), '', '## Timers', '',
-    'Defaults; an implementation may make them configurable.', '', quantityTable(model.spec.timers)].join('\n');
+  return [
+    '## Limits',
+    '',
+    quantityTable(model.spec.limits),
+    '',
+    '## Timers',
+    '',
+    'Defaults; an implementation may make them configurable.',
+    '',
+    quantityTable(model.spec.timers),
+  ].join('\n');
 }
 
 function sessionSection(model: SpecModel): string {
   const { session } = model.spec;
-  const mermaid = ['```mermaid', 'stateDiagram-v2', `    [*] --> ${session.states[0]?.name ?? 'idle'}`,
-    ...session.transitions.map((t) => `    ${t.from} --> ${t.to}: ${t.on.replace(/:/g, ' -')}`), '```'];
+  const mermaid = [
+    '```mermaid',
+    'stateDiagram-v2',
+    `    [*] --> ${session.states[0]?.name ?? 'idle'}`,
+    ...session.transitions.map((t) => `    ${t.from} --> ${t.to}: ${t.on.replace(/:/g, ' -')}`),
+    '```',
+  ];
   return [
     '## Session state machine',
     '',
     'One session spans both channels. Its states:',
     '',
-    table(['State', 'Meaning'], session.states.map((s) => [raw(code(s.name)), s.doc])),
+    table(
+      ['State', 'Meaning'],
+      session.states.map((s) => [raw(code(s.name)), s.doc]),
+    ),
     '',
     'Transitions:',
     '',
-    table(['From', 'To', 'On'], session.transitions.map((t) => [raw(code(t.from)), raw(code(t.to)), t.on])),
+    table(
+      ['From', 'To', 'On'],
+      session.transitions.map((t) => [raw(code(t.from)), raw(code(t.to)), t.on]),
+    ),
     '',
     ...mermaid,
     '',
@@ -173,11 +276,13 @@ function versionSection(model: SpecModel): string {
   return [
     '## Version negotiation',
     '',
-    `This spec defines protocol versions ${v.min} to ${v.max}; the current version is ${v.current}. `
-    + 'HELLO carries the backup\'s range (`minVersion`, `maxVersion`); the master answers HELLO-ACK with the highest version in both '
-    + `ranges (its \`version\` field), or HELLO-REJECT \`versionIncompatible\`${reject !== undefined ? ` (${reject.value})` : ''} with its own range when they do not overlap. `
-    + 'From then on every header carries the negotiated version.'
-    + (retry !== undefined ? ` A refused backup waits \`retryAfterMs\` (or ${retry.value} ms when it is 0, the \`incompatibleRetryMs\` timer) before it tries again.` : ''),
+    `This spec defines protocol versions ${v.min} to ${v.max}; the current version is ${v.current}. ` +
+      "HELLO carries the backup's range (`minVersion`, `maxVersion`); the master answers HELLO-ACK with the highest version in both " +
+      `ranges (its \`version\` field), or HELLO-REJECT \`versionIncompatible\`${reject !== undefined ? ` (${reject.value})` : ''} with its own range when they do not overlap. ` +
+      'From then on every header carries the negotiated version.' +
+      (retry !== undefined
+        ? ` A refused backup waits \`retryAfterMs\` (or ${retry.value} ms when it is 0, the \`incompatibleRetryMs\` timer) before it tries again.`
+        : ''),
     '',
     ...spec.session.rules.filter((r) => /version/i.test(r)).map((r) => `- ${r}`),
     '',
@@ -190,8 +295,8 @@ function mayIgnoreSection(model: SpecModel): string {
   return [
     '## May-ignore',
     '',
-    `${flag !== undefined ? `Flag \`mayIgnore\` (mask 0x${flag.mask.toString(16).toUpperCase().padStart(2, '0')}): ${flag.doc}` : ''} `
-    + 'A sender sets it on messages an older peer may safely skip; without it an unknown type or subtype ends the session.',
+    `${flag !== undefined ? `Flag \`mayIgnore\` (mask 0x${flag.mask.toString(16).toUpperCase().padStart(2, '0')}): ${flag.doc}` : ''} ` +
+      'A sender sets it on messages an older peer may safely skip; without it an unknown type or subtype ends the session.',
     '',
     requirementList(model.spec.requirements.filter((r) => /mayIgnore|unknown/i.test(r.text))),
   ].join('\n');
@@ -201,15 +306,16 @@ function confirmationSection(model: SpecModel): string {
   const { spec } = model;
   const flag = spec.flags.find((f) => f.name === 'ackRequested');
   const feature = spec.features.find((f) => f.name === 'deliveryAck');
-  const link = (name: string): string => (model.message(name) !== undefined ? `[${model.message(name)!.subtypeSpec.label}](#${messageAnchor(name)})` : name);
+  const link = (name: string): string =>
+    model.message(name) !== undefined ? `[${model.message(name)!.subtypeSpec.label}](#${messageAnchor(name)})` : name;
   return [
     '## Delivery confirmation (ACK and NACK)',
     '',
-    `${flag !== undefined ? `A sender that needs to know a message was accepted sets \`ackRequested\` (mask 0x${flag.mask.toString(16).toUpperCase().padStart(2, '0')}). ` : ''}`
-    + `${feature !== undefined ? `A peer that advertised \`${feature.name}\` in its HELLO or HELLO-ACK answers it. ` : ''}`
-    + `${link('control.ack')}: ${model.message('control.ack')?.subtypeSpec.doc ?? ''} `
-    + `${link('control.nack')}: ${model.message('control.nack')?.subtypeSpec.doc ?? ''} `
-    + 'A message the session loses before it is confirmed fails its sender with ERR_SESSION_DOWN.',
+    `${flag !== undefined ? `A sender that needs to know a message was accepted sets \`ackRequested\` (mask 0x${flag.mask.toString(16).toUpperCase().padStart(2, '0')}). ` : ''}` +
+      `${feature !== undefined ? `A peer that advertised \`${feature.name}\` in its HELLO or HELLO-ACK answers it. ` : ''}` +
+      `${link('control.ack')}: ${model.message('control.ack')?.subtypeSpec.doc ?? ''} ` +
+      `${link('control.nack')}: ${model.message('control.nack')?.subtypeSpec.doc ?? ''} ` +
+      'A message the session loses before it is confirmed fails its sender with ERR_SESSION_DOWN.',
     '',
     requirementList(spec.requirements.filter((r) => /ackRequested|deliveryAck/.test(r.text))),
   ].join('\n');
@@ -232,18 +338,22 @@ export function protocolPage(model: SpecModel): string {
     ['May-ignore', mayIgnoreSection(model)],
     ['Delivery confirmation (ACK and NACK)', confirmationSection(model)],
   ];
-  const slug = (title: string): string => title.toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-');
+  const slug = (title: string): string =>
+    title
+      .toLowerCase()
+      .replace(/[^a-z0-9 -]/g, '')
+      .replace(/ /g, '-');
   const headerBits = spec.header.fields.reduce((n, f) => n + (fixedSize(f.type) ?? 0) * 8, 0);
   return [
     generatedHeader(`${spec.name}: protocol reference`, SOURCES),
     `Spec version ${spec.specVersion}. ${spec.summary ?? ''}`.trimEnd(),
     '',
-    `Byte order: ${spec.byteOrder} (network byte order) for every integer. Protocol versions: ${spec.protocolVersions.min} to ${spec.protocolVersions.max}. `
-    + `Default TCP port: ${spec.defaultPort}. Header: ${spec.header.size} bytes (${headerBits} bits). `
-    + 'Diagrams are 32 bits wide, most significant bit first; a row with `:` sides is a variable-length field.',
+    `Byte order: ${spec.byteOrder} (network byte order) for every integer. Protocol versions: ${spec.protocolVersions.min} to ${spec.protocolVersions.max}. ` +
+      `Default TCP port: ${spec.defaultPort}. Header: ${spec.header.size} bytes (${headerBits} bits). ` +
+      'Diagrams are 32 bits wide, most significant bit first; a row with `:` sides is a variable-length field.',
     '',
-    'See also: [message catalogue](messages.md), [requirements](requirements.md), [error codes and cleanup reasons](errors.md), '
-    + '[conformance cases](conformance-cases.md), [CLI](cli.md).',
+    'See also: [message catalogue](messages.md), [requirements](requirements.md), [error codes and cleanup reasons](errors.md), ' +
+      '[conformance cases](conformance-cases.md), [CLI](cli.md).',
     '',
     '## Contents',
     '',

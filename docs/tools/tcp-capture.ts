@@ -50,7 +50,14 @@ function checksum(bytes: Uint8Array, from: number, to: number, initial: number):
 }
 
 /** An Ethernet/IPv4/TCP frame. */
-function frame(fromClient: boolean, ports: { client: number; server: number }, seq: number, ack: number, flags: number, payload: Uint8Array): Uint8Array {
+function frame(
+  fromClient: boolean,
+  ports: { client: number; server: number },
+  seq: number,
+  ack: number,
+  flags: number,
+  payload: Uint8Array,
+): Uint8Array {
   const bytes = new Uint8Array(14 + 20 + 20 + payload.byteLength);
   const view = new DataView(bytes.buffer);
   bytes.set(fromClient ? SERVER_MAC : CLIENT_MAC, 0);
@@ -101,7 +108,8 @@ export function buildTcpCapture(streams: readonly TcpStream[]): Uint8Array {
     send('server', SYN | ACK);
     send('client', ACK);
     for (const seg of s.segments) {
-      if (seg.payload.byteLength > MAX_PAYLOAD) throw new RangeError(`segment of ${seg.payload.byteLength} bytes: at most ${MAX_PAYLOAD}`);
+      if (seg.payload.byteLength > MAX_PAYLOAD)
+        throw new RangeError(`segment of ${seg.payload.byteLength} bytes: at most ${MAX_PAYLOAD}`);
       send(seg.from, PSH | ACK, seg.payload);
     }
     send('client', FIN | ACK);

@@ -13,7 +13,13 @@
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { lstatSync, unlinkSync } from 'node:fs';
-import { messageFromJson, stringify, type ChannelName, type ClientName, type MessageInput } from '../../codec/src/index.js';
+import {
+  messageFromJson,
+  stringify,
+  type ChannelName,
+  type ClientName,
+  type MessageInput,
+} from '../../codec/src/index.js';
 import type { KkcmPeer, SendOptions } from './peer.js';
 
 /** Where an admin server listens: a TCP host and port, or a Unix socket path. */
@@ -82,7 +88,16 @@ export class AdminError extends Error {
 }
 
 /** Commands every admin server understands. */
-export const ADMIN_COMMANDS = ['status', 'stats', 'switchover', 'deconfigure', 'configure', 'peer-down', 'peer-up', 'send'] as const;
+export const ADMIN_COMMANDS = [
+  'status',
+  'stats',
+  'switchover',
+  'deconfigure',
+  'configure',
+  'peer-down',
+  'peer-up',
+  'send',
+] as const;
 
 /** Name of an admin command. */
 export type AdminCommand = (typeof ADMIN_COMMANDS)[number];
@@ -191,8 +206,13 @@ function sendOptions(v: unknown): SendOptions {
   for (const key of ['wait', 'confirm'] as const) {
     if (v[key] !== undefined && typeof v[key] !== 'boolean') badRequest(`options.${key} must be a boolean`);
   }
-  if (v.channel !== undefined && v.channel !== 'send' && v.channel !== 'receive') badRequest('options.channel must be "send" or "receive"');
-  return { wait: v.wait as boolean | undefined, confirm: v.confirm as boolean | undefined, channel: v.channel as ChannelName | undefined };
+  if (v.channel !== undefined && v.channel !== 'send' && v.channel !== 'receive')
+    badRequest('options.channel must be "send" or "receive"');
+  return {
+    wait: v.wait as boolean | undefined,
+    confirm: v.confirm as boolean | undefined,
+    channel: v.channel as ChannelName | undefined,
+  };
 }
 
 /** Runs one command against the peer. Throws coded errors for the response. */
@@ -226,7 +246,10 @@ async function execute(peer: KkcmPeer, req: Record<string, unknown>, options: Ad
       return { sent: true, confirmed: opts.confirm === true };
     }
     default:
-      throw new AdminError('ERR_ADMIN_UNKNOWN_COMMAND', `unknown command ${JSON.stringify(req.cmd)}; known: ${ADMIN_COMMANDS.join(', ')}`);
+      throw new AdminError(
+        'ERR_ADMIN_UNKNOWN_COMMAND',
+        `unknown command ${JSON.stringify(req.cmd)}; known: ${ADMIN_COMMANDS.join(', ')}`,
+      );
   }
 }
 
@@ -247,7 +270,10 @@ async function answer(peer: KkcmPeer, line: string, options: AdminServerOptions)
   try {
     req = JSON.parse(line);
   } catch (err) {
-    return errorResponse(new AdminError('ERR_ADMIN_BAD_JSON', `request is not JSON: ${(err as Error).message}`), undefined);
+    return errorResponse(
+      new AdminError('ERR_ADMIN_BAD_JSON', `request is not JSON: ${(err as Error).message}`),
+      undefined,
+    );
   }
   const id = isRecord(req) ? req.id : undefined;
   try {
@@ -298,7 +324,12 @@ class AdminConnection {
         this.buffered = [];
         this.bufferedBytes = 0;
         this.skipping = true;
-        this.enqueue(async () => errorResponse(new AdminError('ERR_ADMIN_LINE_TOO_LONG', `request line longer than ${this.maxLine} bytes`), undefined));
+        this.enqueue(async () =>
+          errorResponse(
+            new AdminError('ERR_ADMIN_LINE_TOO_LONG', `request line longer than ${this.maxLine} bytes`),
+            undefined,
+          ),
+        );
       } else {
         this.buffered.push(piece);
         this.bufferedBytes += piece.length;
@@ -373,7 +404,11 @@ function isStaleSocket(path: string): Promise<boolean> {
  * @throws AdminError ERR_ADMIN_BAD_REQUEST for a bad address; the system error (EADDRINUSE…)
  *   when it cannot listen.
  */
-export async function startAdminServer(peer: KkcmPeer, address: string | AdminEndpoint, options: AdminServerOptions = {}): Promise<AdminServer> {
+export async function startAdminServer(
+  peer: KkcmPeer,
+  address: string | AdminEndpoint,
+  options: AdminServerOptions = {},
+): Promise<AdminServer> {
   const endpoint = typeof address === 'string' ? parseAdminAddress(address) : address;
   const maxLine = options.maxLineBytes ?? DEFAULT_MAX_LINE;
   const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
@@ -385,7 +420,9 @@ export async function startAdminServer(peer: KkcmPeer, address: string | AdminEn
     socket.once('close', () => sockets.delete(socket));
     if (connections.size >= maxConnections) {
       socket.on('error', () => undefined);
-      socket.end(`${stringify(errorResponse(new AdminError('ERR_ADMIN_TOO_MANY_CONNECTIONS', `at most ${maxConnections} admin connections`), undefined))}\n`);
+      socket.end(
+        `${stringify(errorResponse(new AdminError('ERR_ADMIN_TOO_MANY_CONNECTIONS', `at most ${maxConnections} admin connections`), undefined))}\n`,
+      );
       return;
     }
     const conn = new AdminConnection(socket, peer, options, maxLine);
@@ -395,12 +432,20 @@ export async function startAdminServer(peer: KkcmPeer, address: string | AdminEn
   try {
     await listen(server, endpoint);
   } catch (err) {
-    if (!('path' in endpoint) || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || !(await isStaleSocket(endpoint.path))) throw err;
+    if (
+      !('path' in endpoint) ||
+      (err as NodeJS.ErrnoException).code !== 'EADDRINUSE' ||
+      !(await isStaleSocket(endpoint.path))
+    )
+      throw err;
     unlinkSync(endpoint.path);
     await listen(server, endpoint);
   }
   const bound = server.address();
-  const actual: AdminEndpoint = 'path' in endpoint || bound === null || typeof bound === 'string' ? endpoint : { host: bound.address, port: bound.port };
+  const actual: AdminEndpoint =
+    'path' in endpoint || bound === null || typeof bound === 'string'
+      ? endpoint
+      : { host: bound.address, port: bound.port };
   let closing: Promise<void> | undefined;
   return {
     endpoint: actual,
@@ -428,12 +473,19 @@ export interface AdminRequestOptions {
  * @throws AdminError ERR_ADMIN_UNREACHABLE (cannot connect, or the server hung up),
  *   ERR_ADMIN_TIMEOUT, ERR_ADMIN_BAD_RESPONSE (the answer is not a response line).
  */
-export function adminRequest(address: string | AdminEndpoint, request: AdminRequest, options: AdminRequestOptions = {}): Promise<AdminResponse> {
+export function adminRequest(
+  address: string | AdminEndpoint,
+  request: AdminRequest,
+  options: AdminRequestOptions = {},
+): Promise<AdminResponse> {
   const endpoint = typeof address === 'string' ? parseAdminAddress(address) : address;
   const where = formatAdminAddress(endpoint);
   const timeoutMs = options.timeoutMs ?? 10_000;
   return new Promise((resolve, reject) => {
-    const socket = 'path' in endpoint ? createConnection(endpoint.path) : createConnection({ host: endpoint.host, port: endpoint.port });
+    const socket =
+      'path' in endpoint
+        ? createConnection(endpoint.path)
+        : createConnection({ host: endpoint.host, port: endpoint.port });
     const chunks: Buffer[] = [];
     let settled = false;
     const finish = (err: AdminError | undefined, response?: AdminResponse): void => {
@@ -444,7 +496,10 @@ export function adminRequest(address: string | AdminEndpoint, request: AdminRequ
       if (err !== undefined) reject(err);
       else resolve(response!);
     };
-    const timer = setTimeout(() => finish(new AdminError('ERR_ADMIN_TIMEOUT', `no answer from ${where} within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new AdminError('ERR_ADMIN_TIMEOUT', `no answer from ${where} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     socket.on('connect', () => socket.write(`${stringify(request)}\n`));
     socket.on('data', (chunk: Buffer) => {
       chunks.push(chunk);
@@ -464,7 +519,11 @@ export function adminRequest(address: string | AdminEndpoint, request: AdminRequ
       }
       finish(undefined, parsed as unknown as AdminResponse);
     });
-    socket.on('error', (err: NodeJS.ErrnoException) => finish(new AdminError('ERR_ADMIN_UNREACHABLE', `cannot reach ${where}: ${err.code ?? err.message}`)));
-    socket.on('close', () => finish(new AdminError('ERR_ADMIN_UNREACHABLE', `${where} closed the connection without answering`)));
+    socket.on('error', (err: NodeJS.ErrnoException) =>
+      finish(new AdminError('ERR_ADMIN_UNREACHABLE', `cannot reach ${where}: ${err.code ?? err.message}`)),
+    );
+    socket.on('close', () =>
+      finish(new AdminError('ERR_ADMIN_UNREACHABLE', `${where} closed the connection without answering`)),
+    );
   });
 }

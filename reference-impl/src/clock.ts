@@ -29,10 +29,13 @@ export function systemClock(): Clock {
     now: () => performance.now(),
     setTimeout(fn, ms) {
       const id = next++;
-      live.set(id, setTimeout(() => {
-        live.delete(id);
-        fn();
-      }, ms));
+      live.set(
+        id,
+        setTimeout(() => {
+          live.delete(id);
+          fn();
+        }, ms),
+      );
       return { id };
     },
     clearTimeout(handle) {

@@ -41,7 +41,13 @@ export type { ChannelStats, PeerStats, TypeStats } from './stats.js';
 export { tcpTransport } from './tcp-transport.js';
 export { TlsTransport, type TlsTransportOptions } from './tls-transport.js';
 export { attachEventLog, EventLog, type EventLogOptions, type TraceDroppedLine } from './trace/event-log.js';
-export { compileTraceFilter, parseTraceFilter, type TracedMessage, type TraceFilter, type TraceMatcher } from './trace/filter.js';
+export {
+  compileTraceFilter,
+  parseTraceFilter,
+  type TracedMessage,
+  type TraceFilter,
+  type TraceMatcher,
+} from './trace/filter.js';
 export {
   attachPcapng,
   buildPcapng,

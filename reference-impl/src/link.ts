@@ -45,8 +45,7 @@ export type LinkState = 'handshake' | 'bound' | 'closing' | 'closed';
 
 /** The owner's answer to a HELLO. */
 export type HelloDecision =
-  | { readonly accept: Omit<ControlHelloAckBody, 'channel'> }
-  | { readonly reject: Omit<ControlHelloRejectBody, never> };
+  { readonly accept: Omit<ControlHelloAckBody, 'channel'> } | { readonly reject: Omit<ControlHelloRejectBody, never> };
 
 /** What a link reports to its owner. */
 export interface LinkOwner {
@@ -194,7 +193,11 @@ export class Link {
     this.channelValue = options.channel;
     // Until a version is negotiated, any header version gets through the decoder: handshake
     // messages are readable in every version (KKCM-SESS-3); onMessage refuses the rest.
-    this.decoder = new StreamDecoder({ maxMessage: options.maxMessage, anyVersion: true, channel: this.checkedChannel() });
+    this.decoder = new StreamDecoder({
+      maxMessage: options.maxMessage,
+      anyVersion: true,
+      channel: this.checkedChannel(),
+    });
     this.handshakeTimer = new Timer(options.clock);
     this.lingerTimer = new Timer(options.clock);
     this.lastInputAt = options.clock.now();
@@ -347,19 +350,26 @@ export class Link {
    * destroyed with ERR_PEER_NOT_READING (cleanup detail deadConnection).
    */
   private enqueueReply(bytes: Uint8Array): void {
-    if (this.pending.length < 2 * this.options.queueMessages && this.pendingBytes + bytes.byteLength <= 2 * this.options.queueBytes) {
+    if (
+      this.pending.length < 2 * this.options.queueMessages &&
+      this.pendingBytes + bytes.byteLength <= 2 * this.options.queueBytes
+    ) {
       this.enqueueFrame(bytes);
       return;
     }
     const text = `the peer does not read: ${this.pending.length} messages (${this.pendingBytes} bytes) queued, twice the queue's bound`;
-    this.reportDown({ reason: 'socketIoError', detail: 'deadConnection', text }, new PeerError('ERR_PEER_NOT_READING', text));
+    this.reportDown(
+      { reason: 'socketIoError', detail: 'deadConnection', text },
+      new PeerError('ERR_PEER_NOT_READING', text),
+    );
     this.finish();
     this.connection.destroy();
   }
 
   /** Reports an ackRequested message that was not accepted; goes out before any later ACK. */
   sendNack(seq: number, code: ErrorCode): void {
-    if (this.stateValue === 'bound') this.enqueueReply(encodeMessage({ name: 'control.nack', body: { seq, code: ERROR_VALUES[code] } }));
+    if (this.stateValue === 'bound')
+      this.enqueueReply(encodeMessage({ name: 'control.nack', body: { seq, code: ERROR_VALUES[code] } }));
   }
 
   /** Confirms delivery of an ackRequested message; ACKs are coalesced per turn. */
@@ -370,7 +380,8 @@ export class Link {
       setImmediate(() => {
         const upTo = this.ackUpTo;
         this.ackUpTo = undefined;
-        if (upTo !== undefined && this.stateValue === 'bound') this.enqueueReply(encodeMessage({ name: 'control.ack', body: { upTo } }));
+        if (upTo !== undefined && this.stateValue === 'bound')
+          this.enqueueReply(encodeMessage({ name: 'control.ack', body: { upTo } }));
       });
     }
   }
@@ -447,14 +458,37 @@ export class Link {
       this.rxCellsKey = key;
     }
     if (this.rxCells !== undefined) addTraffic(this.rxCells, 'rx', 1, header.length);
-    if (this.tracingRx) this.owner.onTrace(this, 'rx', msg, start === 0 && end === b.byteLength ? b : new Uint8Array(b.buffer, b.byteOffset + start, end - start));
+    if (this.tracingRx)
+      this.owner.onTrace(
+        this,
+        'rx',
+        msg,
+        start === 0 && end === b.byteLength ? b : new Uint8Array(b.buffer, b.byteOffset + start, end - start),
+      );
     const v = header.version;
-    if (this.stateValue === 'handshake' && !HANDSHAKE_MESSAGES.has(msg.name ?? '') && (v < PROTOCOL_VERSIONS.min || v > PROTOCOL_VERSIONS.max)) {
-      this.violation(new CodecError('ERR_UNSUPPORTED_VERSION', `version ${v}, expected ${PROTOCOL_VERSIONS.min}..${PROTOCOL_VERSIONS.max}`, { offset: 4, path: 'header.version' }), header);
+    if (
+      this.stateValue === 'handshake' &&
+      !HANDSHAKE_MESSAGES.has(msg.name ?? '') &&
+      (v < PROTOCOL_VERSIONS.min || v > PROTOCOL_VERSIONS.max)
+    ) {
+      this.violation(
+        new CodecError(
+          'ERR_UNSUPPORTED_VERSION',
+          `version ${v}, expected ${PROTOCOL_VERSIONS.min}..${PROTOCOL_VERSIONS.max}`,
+          { offset: 4, path: 'header.version' },
+        ),
+        header,
+      );
       return;
     }
     if (header.seq !== this.rxSeq) {
-      this.violation(new CodecError('ERR_BAD_SEQUENCE', `sequence ${header.seq}, expected ${this.rxSeq}`, { offset: 12, path: 'header.seq' }), header);
+      this.violation(
+        new CodecError('ERR_BAD_SEQUENCE', `sequence ${header.seq}, expected ${this.rxSeq}`, {
+          offset: 12,
+          path: 'header.seq',
+        }),
+        header,
+      );
       return;
     }
     this.rxSeq = (this.rxSeq + 1) >>> 0;
@@ -469,18 +503,34 @@ export class Link {
       this.onHelloAck(msg.body, msg.header);
     } else if (this.options.side === 'connector' && msg.name === 'control.helloReject') {
       this.owner.onRejected(this, msg.body);
-      this.beginClosing({ reason: 'socketIoError', detail: 'protocolError', text: `peer rejected the HELLO: ${msg.body.text}` }, new PeerError('ERR_PEER_REJECTED', msg.body.text));
+      this.beginClosing(
+        { reason: 'socketIoError', detail: 'protocolError', text: `peer rejected the HELLO: ${msg.body.text}` },
+        new PeerError('ERR_PEER_REJECTED', msg.body.text),
+      );
     } else if (msg.name === 'control.error') {
       this.onPeerError(msg.body);
     } else {
-      this.violation(new CodecError('ERR_UNEXPECTED_MESSAGE', `${msg.name ?? 'unknown message'} before the handshake completed`, { offset: 6, path: 'header.type' }), msg.header);
+      this.violation(
+        new CodecError('ERR_UNEXPECTED_MESSAGE', `${msg.name ?? 'unknown message'} before the handshake completed`, {
+          offset: 6,
+          path: 'header.type',
+        }),
+        msg.header,
+      );
     }
   }
 
   private onHello(hello: ControlHelloBody, header: Header): void {
-    const channel = hello.channel === ChannelId.send ? 'send' : hello.channel === ChannelId.receive ? 'receive' : undefined;
+    const channel =
+      hello.channel === ChannelId.send ? 'send' : hello.channel === ChannelId.receive ? 'receive' : undefined;
     if (hello.minVersion > hello.maxVersion || hello.sessionId === 0n || channel === undefined) {
-      this.violation(new CodecError('ERR_BAD_HELLO', 'inconsistent HELLO (version range, session id or channel)', { offset: HEADER_SIZE, path: 'body' }), header);
+      this.violation(
+        new CodecError('ERR_BAD_HELLO', 'inconsistent HELLO (version range, session id or channel)', {
+          offset: HEADER_SIZE,
+          path: 'body',
+        }),
+        header,
+      );
       return;
     }
     this.nameChannel(channel);
@@ -491,7 +541,11 @@ export class Link {
     if ('reject' in decision) {
       // Written in the connector's own highest version: the one header it surely accepts.
       this.enqueue({ name: 'control.helloReject', body: decision.reject, version: hello.maxVersion });
-      this.beginClosing({ reason: 'socketIoError', detail: 'protocolError', text: `HELLO rejected: ${decision.reject.text}` });
+      this.beginClosing({
+        reason: 'socketIoError',
+        detail: 'protocolError',
+        text: `HELLO rejected: ${decision.reject.text}`,
+      });
       return;
     }
     this.versionValue = decision.accept.version;
@@ -502,8 +556,20 @@ export class Link {
   }
 
   private onHelloAck(ack: ControlHelloAckBody, header: Header): void {
-    if (ack.sessionId !== this.sessionId || ack.channel !== (this.channelValue === undefined ? -1 : ChannelId[this.channelValue]) || ack.version !== header.version || ack.version < this.offered.min || ack.version > this.offered.max) {
-      this.violation(new CodecError('ERR_BAD_HELLO', 'HELLO-ACK does not match the HELLO (session, channel or version)', { offset: HEADER_SIZE, path: 'body' }), header);
+    if (
+      ack.sessionId !== this.sessionId ||
+      ack.channel !== (this.channelValue === undefined ? -1 : ChannelId[this.channelValue]) ||
+      ack.version !== header.version ||
+      ack.version < this.offered.min ||
+      ack.version > this.offered.max
+    ) {
+      this.violation(
+        new CodecError('ERR_BAD_HELLO', 'HELLO-ACK does not match the HELLO (session, channel or version)', {
+          offset: HEADER_SIZE,
+          path: 'body',
+        }),
+        header,
+      );
       return;
     }
     this.versionValue = ack.version;
@@ -526,7 +592,10 @@ export class Link {
         this.owner.onIgnored(this, msg);
         return;
       case 'control.echoRequest':
-        this.reply({ name: 'control.echoReply', body: { token: msg.body.token, payload: msg.body.payload } }, msg.header);
+        this.reply(
+          { name: 'control.echoReply', body: { token: msg.body.token, payload: msg.body.payload } },
+          msg.header,
+        );
         return;
       case 'control.echoReply':
         this.owner.onEchoReply(this, msg.body.token, msg.body.payload);
@@ -543,7 +612,13 @@ export class Link {
       case 'control.hello':
       case 'control.helloAck':
       case 'control.helloReject':
-        this.violation(new CodecError('ERR_UNEXPECTED_MESSAGE', `${msg.name} after the handshake`, { offset: 7, path: 'header.subtype' }), msg.header);
+        this.violation(
+          new CodecError('ERR_UNEXPECTED_MESSAGE', `${msg.name} after the handshake`, {
+            offset: 7,
+            path: 'header.subtype',
+          }),
+          msg.header,
+        );
         return;
       case 'control.nack':
         this.owner.onNack(this, msg.body.seq, msg.body.code);
@@ -555,7 +630,11 @@ export class Link {
   }
 
   private onPeerError(body: ControlErrorBody): void {
-    this.beginClosing({ reason: 'socketIoError', detail: 'protocolError', text: `peer sent ERROR ${ERROR_CODES[body.code] ?? String(body.code)}: ${body.text}` });
+    this.beginClosing({
+      reason: 'socketIoError',
+      detail: 'protocolError',
+      text: `peer sent ERROR ${ERROR_CODES[body.code] ?? String(body.code)}: ${body.text}`,
+    });
   }
 
   /**
@@ -564,7 +643,9 @@ export class Link {
    */
   protocolError(err: unknown, frame: Uint8Array | undefined): void {
     const whole = frame !== undefined && frame.byteLength >= HEADER_SIZE;
-    const offendingSeq = whole ? (((frame[12]! << 24) | (frame[13]! << 16) | (frame[14]! << 8) | frame[15]!) >>> 0) : 0xffffffff;
+    const offendingSeq = whole
+      ? ((frame[12]! << 24) | (frame[13]! << 16) | (frame[14]! << 8) | frame[15]!) >>> 0
+      : 0xffffffff;
     this.fail(err, offendingSeq, whole ? frame[6]! : 0, whole ? frame[7]! : 0);
   }
 
@@ -579,7 +660,10 @@ export class Link {
    */
   sendError(code: ErrorCode, text: string, offendingSeq = 0xffffffff, offendingType = 0, offendingSubtype = 0): void {
     try {
-      this.enqueue({ name: 'control.error', body: { code: ERROR_VALUES[code], offendingSeq, offendingType, offendingSubtype, text: text.slice(0, 200) } });
+      this.enqueue({
+        name: 'control.error',
+        body: { code: ERROR_VALUES[code], offendingSeq, offendingType, offendingSubtype, text: text.slice(0, 200) },
+      });
     } catch {
       // The ERROR could not be encoded (should not happen): the link closes anyway.
     }
@@ -590,12 +674,18 @@ export class Link {
     const codecError = err instanceof CodecError ? err : new CodecError('ERR_UNEXPECTED_MESSAGE', String(err));
     const code: ErrorCode = ERROR_VALUES[codecError.code] !== undefined ? codecError.code : 'ERR_UNEXPECTED_MESSAGE';
     this.sendError(code, codecError.message, offendingSeq, offendingType, offendingSubtype);
-    this.beginClosing({ reason: 'socketIoError', detail: 'protocolError', text: `${code}: ${codecError.message}` }, codecError);
+    this.beginClosing(
+      { reason: 'socketIoError', detail: 'protocolError', text: `${code}: ${codecError.message}` },
+      codecError,
+    );
   }
 
   private readonly onHandshakeTimeout = (): void => {
     if (this.stateValue !== 'handshake') return;
-    this.protocolError(new CodecError('ERR_HANDSHAKE_TIMEOUT', `no handshake within ${this.options.handshakeTimeoutMs} ms`), undefined);
+    this.protocolError(
+      new CodecError('ERR_HANDSHAKE_TIMEOUT', `no handshake within ${this.options.handshakeTimeoutMs} ms`),
+      undefined,
+    );
   };
 
   // --- output ---
@@ -613,7 +703,8 @@ export class Link {
     while (this.writable && this.pending.length > 0) {
       let n = 0;
       let bytes = 0;
-      while (n < this.pending.length && (n === 0 || bytes + this.pending[n]!.byteLength <= BATCH_BYTES)) bytes += this.pending[n++]!.byteLength;
+      while (n < this.pending.length && (n === 0 || bytes + this.pending[n]!.byteLength <= BATCH_BYTES))
+        bytes += this.pending[n++]!.byteLength;
       const batch = this.pending.splice(0, n);
       this.pendingBytes -= bytes;
       this.countWritten(batch, bytes);
@@ -723,7 +814,17 @@ export class Link {
       const text = `connection closed by the peer inside a message (${held} bytes of it received, not delivered)`;
       this.reportDown({ reason: 'socketIoError', detail, text }, new PeerError('ERR_STREAM_TRUNCATED', text));
     } else {
-      this.reportDown({ reason: 'socketIoError', detail, text: error !== undefined ? `connection failed: ${error.message}` : `connection closed by the peer${wasBound ? '' : ' during the handshake'}` }, new PeerError(coded, error?.message ?? 'end of stream'));
+      this.reportDown(
+        {
+          reason: 'socketIoError',
+          detail,
+          text:
+            error !== undefined
+              ? `connection failed: ${error.message}`
+              : `connection closed by the peer${wasBound ? '' : ' during the handshake'}`,
+        },
+        new PeerError(coded, error?.message ?? 'end of stream'),
+      );
     }
     this.finish();
   };

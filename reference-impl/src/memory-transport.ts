@@ -14,7 +14,10 @@ class MemoryConnection implements Connection {
   private closeError: Error | undefined;
   private ending = false;
 
-  constructor(readonly remote: string, readonly remoteHost: string) {}
+  constructor(
+    readonly remote: string,
+    readonly remoteHost: string,
+  ) {}
 
   attach(handlers: ConnectionHandlers): void {
     this.handlers = handlers;
@@ -78,7 +81,8 @@ export class MemoryTransport implements Transport {
   listen(host: string, port: number, onConnection: (c: Connection) => void): Promise<Listener> {
     const actual = port === 0 ? this.nextPort++ : port;
     const key = `${host}:${actual}`;
-    if (this.listeners.has(key)) return Promise.reject(Object.assign(new Error(`EADDRINUSE ${key}`), { code: 'EADDRINUSE' }));
+    if (this.listeners.has(key))
+      return Promise.reject(Object.assign(new Error(`EADDRINUSE ${key}`), { code: 'EADDRINUSE' }));
     this.listeners.set(key, onConnection);
     return Promise.resolve({
       host,

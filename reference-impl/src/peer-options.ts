@@ -145,15 +145,17 @@ export interface PeerStatus {
   /** Where the master listens, or null. */
   readonly listening: Endpoint | null;
   /** Output queue of each channel. */
-  readonly queues: Record<ChannelName, {
-    /** Messages queued now. */
-    readonly depth: number;
-    /** Bytes queued now. */
-    readonly bytes: number;
-    /** Highest depth seen, in messages. */
-    readonly highWater: number;
-  }>;
+  readonly queues: Record<
+    ChannelName,
+    {
+      /** Messages queued now. */
+      readonly depth: number;
+      /** Bytes queued now. */
+      readonly bytes: number;
+      /** Highest depth seen, in messages. */
+      readonly highWater: number;
+    }
+  >;
   /** Registered clients, in registration order. */
   readonly clients: readonly string[];
 }
-

@@ -40,7 +40,14 @@ import { ProbeClient } from './probe.js';
 import { detailName, reasonName, type CleanupReasonName, type Trigger } from './reasons.js';
 import { ClientRegistry, type ClientHandlers, type CleanupInfo, type DeliveryContext } from './registry.js';
 import { bump, emptyStats, TrafficCounter, type PeerStats } from './stats.js';
-import { DEFAULT_ACCEPT_RATE_WHILE_UP, DEFAULT_MAX_PENDING_CONNECTIONS, type Endpoint, type PeerOptions, type PeerStatus, type SendOptions } from './peer-options.js';
+import {
+  DEFAULT_ACCEPT_RATE_WHILE_UP,
+  DEFAULT_MAX_PENDING_CONNECTIONS,
+  type Endpoint,
+  type PeerOptions,
+  type PeerStatus,
+  type SendOptions,
+} from './peer-options.js';
 import { Session } from './session.js';
 import { tcpTransport } from './tcp-transport.js';
 import type { Listener, Transport } from './transport.js';
@@ -50,13 +57,16 @@ export * from './peer-options.js';
 const CHANNELS: readonly ChannelName[] = ['send', 'receive'];
 /** Message names by `type << 8 | subtype`. */
 const MESSAGE_NAMES = new Map<number, string>(Object.values(MESSAGES).map((m) => [(m.type << 8) | m.subtype, m.name]));
-const seqLte = (a: number, b: number): boolean => ((b - a) >>> 0) < 0x80000000;
+const seqLte = (a: number, b: number): boolean => (b - a) >>> 0 < 0x80000000;
 /** What `send` returns for a message queued at once: one promise, always resolved. */
 const RESOLVED: Promise<void> = Promise.resolve();
 /** `send` without options. */
 const NO_SEND_OPTIONS: SendOptions = {};
 /** What a message handler learns of a delivery: one object per channel, not one per message. */
-const DELIVERY_CONTEXT: Readonly<Record<ChannelName, DeliveryContext>> = { send: Object.freeze({ channel: 'send' }), receive: Object.freeze({ channel: 'receive' }) };
+const DELIVERY_CONTEXT: Readonly<Record<ChannelName, DeliveryContext>> = {
+  send: Object.freeze({ channel: 'send' }),
+  receive: Object.freeze({ channel: 'receive' }),
+};
 
 /**
  * A KKCM peer: one side of the replication link.
@@ -194,7 +204,10 @@ export class KkcmPeer extends EventEmitter<{
   async deconfigure(): Promise<void> {
     if (!this.configured) return;
     this.configured = false;
-    this.endSession({ reason: 'nsrDeconfigured', detail: 'none', text: 'NSR deconfigured' }, { reason: CleanupReason.nsrDeconfigured, detail: CleanupDetail.none, text: 'NSR deconfigured' });
+    this.endSession(
+      { reason: 'nsrDeconfigured', detail: 'none', text: 'NSR deconfigured' },
+      { reason: CleanupReason.nsrDeconfigured, detail: CleanupDetail.none, text: 'NSR deconfigured' },
+    );
     await this.leaveRole();
     this.emitEvent({ event: 'deconfigured' });
   }
@@ -208,7 +221,10 @@ export class KkcmPeer extends EventEmitter<{
     this.stopped = true;
     if (this.configured) {
       this.configured = false;
-      this.endSession({ reason: 'nsrDeconfigured', detail: 'localShutdown', text: 'peer stopping' }, { reason: CleanupReason.peerDown, detail: CleanupDetail.peerShutdown, text: 'peer stopping' });
+      this.endSession(
+        { reason: 'nsrDeconfigured', detail: 'localShutdown', text: 'peer stopping' },
+        { reason: CleanupReason.peerDown, detail: CleanupDetail.peerShutdown, text: 'peer stopping' },
+      );
       await this.leaveRole();
     }
     this.periodicTimer.stop();
@@ -223,7 +239,10 @@ export class KkcmPeer extends EventEmitter<{
    */
   async switchover(): Promise<void> {
     if (!this.configured) throw new PeerError('ERR_NOT_CONFIGURED', 'switchover needs a configured peer');
-    this.endSession({ reason: 'switchover', detail: 'manualSwitchover', text: 'manual switchover' }, { reason: CleanupReason.switchover, detail: CleanupDetail.manualSwitchover, text: 'manual switchover' });
+    this.endSession(
+      { reason: 'switchover', detail: 'manualSwitchover', text: 'manual switchover' },
+      { reason: CleanupReason.switchover, detail: CleanupDetail.manualSwitchover, text: 'manual switchover' },
+    );
     await this.swapRole();
   }
 
@@ -318,9 +337,11 @@ export class KkcmPeer extends EventEmitter<{
   private linkFor(client: ClientName, msg: MessageInput, channelAsked: ChannelName | undefined): Link {
     const meta = MESSAGES[msg.name] as (typeof MESSAGES)[keyof typeof MESSAGES] | undefined;
     if (meta === undefined) throw new CodecError('ERR_UNKNOWN_MESSAGE', `no message named ${String(msg.name)}`);
-    if (meta.client !== client) throw this.apiError('ERR_WRONG_CLIENT', `${msg.name} belongs to ${meta.client}, not ${client}`);
+    if (meta.client !== client)
+      throw this.apiError('ERR_WRONG_CLIENT', `${msg.name} belongs to ${meta.client}, not ${client}`);
     const channel = channelAsked ?? meta.channels[0]!;
-    if (channelAsked !== undefined && !meta.channels.includes(channelAsked)) throw this.apiError('ERR_WRONG_CHANNEL', `${msg.name} does not travel on the ${channelAsked} channel`);
+    if (channelAsked !== undefined && !meta.channels.includes(channelAsked))
+      throw this.apiError('ERR_WRONG_CHANNEL', `${msg.name} does not travel on the ${channelAsked} channel`);
     const session = this.current;
     if (!this.configured) throw this.apiError('ERR_NOT_CONFIGURED', 'NSR is not configured');
     if (session === undefined || !session.up) throw this.apiError('ERR_NO_SESSION', 'no session is up');
@@ -346,7 +367,11 @@ export class KkcmPeer extends EventEmitter<{
     const queues = {} as PeerStatus['queues'] & Record<string, unknown>;
     for (const ch of CHANNELS) {
       const link = s?.links[ch];
-      queues[ch] = { depth: link?.queueDepth ?? 0, bytes: link?.queueBytes ?? 0, highWater: this.statsValue.channels[ch].queueHighWater };
+      queues[ch] = {
+        depth: link?.queueDepth ?? 0,
+        bytes: link?.queueBytes ?? 0,
+        highWater: this.statsValue.channels[ch].queueHighWater,
+      };
     }
     let state: PeerStatus['state'] = 'idle';
     if (this.configured) {
@@ -361,7 +386,8 @@ export class KkcmPeer extends EventEmitter<{
       role: this.roleValue,
       state,
       peerAlive: this.peerAlive,
-      session: s?.up === true ? { id: s.id.toString(), version: s.version, features: s.features, peerNode: s.peerNode } : null,
+      session:
+        s?.up === true ? { id: s.id.toString(), version: s.version, features: s.features, peerNode: s.peerNode } : null,
       listening: this.listenAddress ?? null,
       queues,
       clients: this.registry.entries().map(([name]) => name),
@@ -396,14 +422,17 @@ export class KkcmPeer extends EventEmitter<{
       if (at === undefined) throw new PeerError('ERR_NOT_CONFIGURED', 'the master role needs a listen address');
       // Port 0 is resolved once: after a deconfigure or a role swap the master comes back on
       // the same port, so that its backup finds it again.
-      this.listening = this.transport.listen(at.host, at.port === 0 ? this.boundPort : at.port, (c) => this.onAccept(c)).then((l) => {
-        this.listener = l;
-        this.boundPort = l.port;
-        this.emitEvent({ event: 'listening', host: l.host, port: l.port });
-      });
+      this.listening = this.transport
+        .listen(at.host, at.port === 0 ? this.boundPort : at.port, (c) => this.onAccept(c))
+        .then((l) => {
+          this.listener = l;
+          this.boundPort = l.port;
+          this.emitEvent({ event: 'listening', host: l.host, port: l.port });
+        });
       await this.listening;
     } else {
-      if (this.options.connect === undefined) throw new PeerError('ERR_NOT_CONFIGURED', 'the backup role needs a connect address');
+      if (this.options.connect === undefined)
+        throw new PeerError('ERR_NOT_CONFIGURED', 'the backup role needs a connect address');
       this.attempt = 0;
       if (this.peerAlive) this.scheduleConnect(0);
     }
@@ -412,7 +441,8 @@ export class KkcmPeer extends EventEmitter<{
   private async leaveRole(): Promise<void> {
     this.reconnectTimer.stop();
     this.abortPending({ reason: 'nsrDeconfigured', detail: 'localShutdown', text: 'leaving role' });
-    for (const link of this.loose) link.destroy({ reason: 'nsrDeconfigured', detail: 'localShutdown', text: 'leaving role' });
+    for (const link of this.loose)
+      link.destroy({ reason: 'nsrDeconfigured', detail: 'localShutdown', text: 'leaving role' });
     this.loose.clear();
     await this.listening?.catch(() => undefined);
     this.listening = undefined;
@@ -424,9 +454,17 @@ export class KkcmPeer extends EventEmitter<{
   private async swapRole(): Promise<void> {
     const from = this.roleValue;
     const to: Role = from === 'master' ? 'backup' : 'master';
-    if ((to === 'master' && this.options.listen === undefined) || (to === 'backup' && this.options.connect === undefined)) {
+    if (
+      (to === 'master' && this.options.listen === undefined) ||
+      (to === 'backup' && this.options.connect === undefined)
+    ) {
       // No address for the other role: stay, but the session is gone; keep serving this role.
-      this.emitEvent({ event: 'error', code: 'ERR_NOT_CONFIGURED', channel: null, text: `cannot become ${to}: no ${to === 'master' ? 'listen' : 'connect'} address` });
+      this.emitEvent({
+        event: 'error',
+        code: 'ERR_NOT_CONFIGURED',
+        channel: null,
+        text: `cannot become ${to}: no ${to === 'master' ? 'listen' : 'connect'} address`,
+      });
       if (this.configured && from === 'backup') this.scheduleConnect(this.nextBackoff());
       return;
     }
@@ -457,7 +495,15 @@ export class KkcmPeer extends EventEmitter<{
   /** One connection attempt: both channels, HELLO on each with one new session id. */
   private async connectOnce(): Promise<void> {
     const at = this.options.connect;
-    if (this.connecting || at === undefined || !this.configured || this.roleValue !== 'backup' || this.current !== undefined || this.pending !== undefined) return;
+    if (
+      this.connecting ||
+      at === undefined ||
+      !this.configured ||
+      this.roleValue !== 'backup' ||
+      this.current !== undefined ||
+      this.pending !== undefined
+    )
+      return;
     this.connecting = true;
     this.emitEvent({ event: 'connecting', host: at.host, port: at.port, attempt: this.attempt });
     const session = new Session(randomBytes(8).readBigUInt64BE() | 1n);
@@ -478,7 +524,8 @@ export class KkcmPeer extends EventEmitter<{
       const retryMs = this.nextBackoff();
       // A transport that knows why it failed (TLS: the master's certificate) says so with a spec code.
       const code = (err as { code?: unknown }).code;
-      if (typeof code === 'string' && code in ERROR_VALUES) this.emitEvent({ event: 'error', code, channel: null, text: (err as Error).message });
+      if (typeof code === 'string' && code in ERROR_VALUES)
+        this.emitEvent({ event: 'error', code, channel: null, text: (err as Error).message });
       this.emitEvent({ event: 'connect-failed', host: at.host, port: at.port, error: (err as Error).message, retryMs });
       this.abortPending({ reason: 'socketIoError', detail: 'connectionReset', text: 'connect failed' }, retryMs);
     } finally {
@@ -549,20 +596,36 @@ export class KkcmPeer extends EventEmitter<{
     const reject = (reason: keyof typeof RejectReason, text: string, retryAfterMs = 0): HelloDecision => {
       this.statsValue.connectionsRefused++;
       this.emitEvent({ event: 'refused', remote: link.connection.remote, reason });
-      return { reject: { reason: RejectReason[reason], minVersion: ours.min, maxVersion: ours.max, retryAfterMs, text } };
+      return {
+        reject: { reason: RejectReason[reason], minVersion: ours.min, maxVersion: ours.max, retryAfterMs, text },
+      };
     };
     const allow = this.options.allow ?? [];
-    if (allow.length > 0 && !allow.includes(link.connection.remoteHost.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, ''))) return reject('notAllowed', `${link.connection.remoteHost} is not on the allow-list`);
-    if (hello.role !== RoleValue.backup) return reject('roleConflict', 'this side is the master; the connecting side must be the backup');
+    if (allow.length > 0 && !allow.includes(link.connection.remoteHost.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '')))
+      return reject('notAllowed', `${link.connection.remoteHost} is not on the allow-list`);
+    if (hello.role !== RoleValue.backup)
+      return reject('roleConflict', 'this side is the master; the connecting side must be the backup');
     const lo = Math.max(ours.min, hello.minVersion);
     const hi = Math.min(ours.max, hello.maxVersion);
-    if (lo > hi && this.options.faults?.ignoreVersionRanges !== true) return reject('versionIncompatible', `no common version: ours ${ours.min}..${ours.max}, yours ${hello.minVersion}..${hello.maxVersion}`);
-    if (hello.maxMessage < Limits.minMaxMessage) return reject('messageLimitTooSmall', `maxMessage ${hello.maxMessage} < ${Limits.minMaxMessage}`);
-    if (this.current !== undefined && this.options.faults?.acceptSecondSession !== true) return reject('sessionBusy', 'a session is already up', Timers.reconnectMaxMs);
+    if (lo > hi && this.options.faults?.ignoreVersionRanges !== true)
+      return reject(
+        'versionIncompatible',
+        `no common version: ours ${ours.min}..${ours.max}, yours ${hello.minVersion}..${hello.maxVersion}`,
+      );
+    if (hello.maxMessage < Limits.minMaxMessage)
+      return reject('messageLimitTooSmall', `maxMessage ${hello.maxMessage} < ${Limits.minMaxMessage}`);
+    if (this.current !== undefined && this.options.faults?.acceptSecondSession !== true)
+      return reject('sessionBusy', 'a session is already up', Timers.reconnectMaxMs);
     const channel = link.channel!;
     let session = this.pending;
-    if (session !== undefined && session.id !== hello.sessionId) return reject('sessionMismatch', 'another session is being set up', Timers.reconnectInitialMs);
-    if (session?.links[channel] !== undefined) return reject('channelBusy', `the ${channel} channel of this session is already bound`, Timers.reconnectInitialMs);
+    if (session !== undefined && session.id !== hello.sessionId)
+      return reject('sessionMismatch', 'another session is being set up', Timers.reconnectInitialMs);
+    if (session?.links[channel] !== undefined)
+      return reject(
+        'channelBusy',
+        `the ${channel} channel of this session is already bound`,
+        Timers.reconnectInitialMs,
+      );
     if (session === undefined) {
       session = new Session(hello.sessionId);
       this.pending = session;
@@ -573,8 +636,13 @@ export class KkcmPeer extends EventEmitter<{
     this.loose.delete(link);
     return {
       accept: {
-        version: hi, role: RoleValue.master, features: this.features & hello.features, nodeId: this.options.nodeId ?? 0,
-        maxMessage: this.maxMessage, sessionId: hello.sessionId, nodeName: this.options.nodeName ?? '',
+        version: hi,
+        role: RoleValue.master,
+        features: this.features & hello.features,
+        nodeId: this.options.nodeId ?? 0,
+        maxMessage: this.maxMessage,
+        sessionId: hello.sessionId,
+        nodeName: this.options.nodeName ?? '',
       },
     };
   }
@@ -619,7 +687,13 @@ export class KkcmPeer extends EventEmitter<{
     this.attempt = 0;
     this.statsValue.sessions.up++;
     for (const [client, h] of this.registry.entries()) this.callHandler(client, 'init', () => h.init?.(session.id));
-    this.emitEvent({ event: 'session-up', sessionId: session.id.toString(), version: session.version, role: this.roleValue, features: session.features });
+    this.emitEvent({
+      event: 'session-up',
+      sessionId: session.id.toString(),
+      version: session.version,
+      role: this.roleValue,
+      features: session.features,
+    });
     this.startPeriodic(session);
     this.startWatchdog(session);
     for (const { link: l, msg } of session.early.splice(0)) this.dispatch(l, msg);
@@ -641,17 +715,36 @@ export class KkcmPeer extends EventEmitter<{
     const down = new PeerError('ERR_SESSION_DOWN', `session ended: ${trigger.reason}`);
     for (const ch of CHANNELS) {
       for (const c of session.confirmations[ch].splice(0)) c.reject(down);
-      for (const w of session.waiting[ch].splice(0)) w.reject(this.apiError('ERR_SESSION_DOWN', 'the session went down while waiting for room'));
+      for (const w of session.waiting[ch].splice(0))
+        w.reject(this.apiError('ERR_SESSION_DOWN', 'the session went down while waiting for room'));
     }
-    const info: CleanupInfo = { reason: trigger.reason, reasonValue: CleanupReason[trigger.reason], detail: trigger.detail, sessionId: session.id };
+    const info: CleanupInfo = {
+      reason: trigger.reason,
+      reasonValue: CleanupReason[trigger.reason],
+      detail: trigger.detail,
+      sessionId: session.id,
+    };
     for (const [client, h] of this.registry.entries()) {
       bump(this.statsValue.cleanups, trigger.reason);
-      this.emitEvent({ event: 'cleanup', client, reason: trigger.reason, detail: trigger.detail, sessionId: session.id.toString() });
+      this.emitEvent({
+        event: 'cleanup',
+        client,
+        reason: trigger.reason,
+        detail: trigger.detail,
+        sessionId: session.id.toString(),
+      });
       this.callHandler(client, 'cleanup', () => h.cleanup?.(info));
     }
     for (const link of session.allLinks()) link.close(trigger, shutdown);
-    this.emitEvent({ event: 'session-down', sessionId: session.id.toString(), reason: trigger.reason, detail: trigger.detail, text: trigger.text });
-    if (this.configured && this.roleValue === 'backup' && trigger.reason !== 'switchover') this.scheduleConnect(this.nextBackoff());
+    this.emitEvent({
+      event: 'session-down',
+      sessionId: session.id.toString(),
+      reason: trigger.reason,
+      detail: trigger.detail,
+      text: trigger.text,
+    });
+    if (this.configured && this.roleValue === 'backup' && trigger.reason !== 'switchover')
+      this.scheduleConnect(this.nextBackoff());
   }
 
   private onLinkDown(link: Link, trigger: Trigger, error?: Error): void {
@@ -667,15 +760,24 @@ export class KkcmPeer extends EventEmitter<{
   private onShutdown(link: Link, body: ControlShutdownBody): void {
     if (this.current?.allLinks().includes(link) !== true) return;
     const name = this.options.faults?.ignoreShutdownReason === true ? 'none' : reasonName(body.reason);
-    const reason: CleanupReasonName = name === 'none' || name.startsWith('reason') ? 'socketIoError' : (name as CleanupReasonName);
+    const reason: CleanupReasonName =
+      name === 'none' || name.startsWith('reason') ? 'socketIoError' : (name as CleanupReasonName);
     const detail = detailName(body.detail) as Trigger['detail'];
-    this.endSession({ reason, detail: detail in CleanupDetail ? detail : 'peerShutdown', text: `peer sent SHUTDOWN: ${body.text}` }, undefined);
+    this.endSession(
+      { reason, detail: detail in CleanupDetail ? detail : 'peerShutdown', text: `peer sent SHUTDOWN: ${body.text}` },
+      undefined,
+    );
     if (reason === 'switchover' && this.configured) void this.swapRole();
   }
 
   private onRejected(link: Link, body: ControlHelloRejectBody): void {
     const reason = Object.entries(RejectReason).find(([, v]) => v === body.reason)?.[0] ?? `reason${body.reason}`;
-    const retryMs = body.retryAfterMs > 0 ? body.retryAfterMs : reason === 'versionIncompatible' ? Timers.incompatibleRetryMs : this.nextBackoff();
+    const retryMs =
+      body.retryAfterMs > 0
+        ? body.retryAfterMs
+        : reason === 'versionIncompatible'
+          ? Timers.incompatibleRetryMs
+          : this.nextBackoff();
     this.emitEvent({ event: 'rejected', channel: link.channel ?? null, reason, text: body.text, retryMs });
     bump(this.statsValue.errors, 'ERR_PEER_REJECTED');
     this.abortPending({ reason: 'socketIoError', detail: 'protocolError', text: `rejected: ${reason}` }, retryMs);
@@ -687,7 +789,10 @@ export class KkcmPeer extends EventEmitter<{
     const session = this.current;
     if (session === undefined || (session.links.send !== link && session.links.receive !== link)) {
       const pending = this.pending;
-      const fits = pending !== undefined && pending.early.length < (this.options.queueMessages ?? Limits.defaultQueueMessages) && pending.earlyBytes + msg.header.length <= (this.options.queueBytes ?? Limits.defaultQueueBytes);
+      const fits =
+        pending !== undefined &&
+        pending.early.length < (this.options.queueMessages ?? Limits.defaultQueueMessages) &&
+        pending.earlyBytes + msg.header.length <= (this.options.queueBytes ?? Limits.defaultQueueBytes);
       if (pending !== undefined && fits && link.state === 'bound' && this.roleValue === 'backup') {
         // The master may send as soon as it bound both channels; hold until ours are.
         pending.early.push({ link, msg });
@@ -744,7 +849,12 @@ export class KkcmPeer extends EventEmitter<{
     this.statsValue.handlerErrors++;
     // `throw undefined` is possible too: reading its message must not throw in turn.
     const message = (err as { message?: unknown } | null | undefined)?.message;
-    this.emitEvent({ event: 'handler-error', client, handler, error: typeof message === 'string' ? message : String(err) });
+    this.emitEvent({
+      event: 'handler-error',
+      client,
+      handler,
+      error: typeof message === 'string' ? message : String(err),
+    });
   }
 
   // ---------------------------------------------------------------- timers
@@ -753,7 +863,8 @@ export class KkcmPeer extends EventEmitter<{
     if (this.options.faults?.periodicNeverFires === true) return;
     const tick = (): void => {
       if (this.current !== session) return;
-      for (const [client, h] of this.registry.entries()) if (h.periodic !== undefined) this.callHandler(client, 'periodic', h.periodic);
+      for (const [client, h] of this.registry.entries())
+        if (h.periodic !== undefined) this.callHandler(client, 'periodic', h.periodic);
       if (this.current === session) this.periodicTimer.start(this.periodicMs, tick);
     };
     this.periodicTimer.start(this.periodicMs, tick);
@@ -771,7 +882,14 @@ export class KkcmPeer extends EventEmitter<{
         // Dead: output outstanding, and neither input nor output progress for the limit
         // (a one-way flow that keeps draining is alive).
         if (outstanding && now - Math.max(link.lastInputAt, link.lastOutputAt) > limit) {
-          this.endSession({ reason: 'socketIoError', detail: 'deadConnection', text: `no progress on the ${ch} channel for ${limit} ms with output outstanding` }, undefined);
+          this.endSession(
+            {
+              reason: 'socketIoError',
+              detail: 'deadConnection',
+              text: `no progress on the ${ch} channel for ${limit} ms with output outstanding`,
+            },
+            undefined,
+          );
           return;
         }
       }
@@ -782,15 +900,26 @@ export class KkcmPeer extends EventEmitter<{
 
   // ---------------------------------------------------------------- links
 
-  private newLink(conn: import('./transport.js').Connection, side: 'connector' | 'acceptor', channel: ChannelName | undefined): Link {
-    return new Link(conn, {
-      side, channel, clock: this.clock, maxMessage: this.maxMessage,
-      handshakeTimeoutMs: this.options.handshakeTimeoutMs ?? Timers.handshakeTimeoutMs,
-      lingerMs: this.options.lingerMs ?? Timers.shutdownLingerMs,
-      queueMessages: this.options.queueMessages ?? Limits.defaultQueueMessages,
-      queueBytes: this.options.queueBytes ?? Limits.defaultQueueBytes,
-      faults: this.options.faults,
-    }, this.linkOwner);
+  private newLink(
+    conn: import('./transport.js').Connection,
+    side: 'connector' | 'acceptor',
+    channel: ChannelName | undefined,
+  ): Link {
+    return new Link(
+      conn,
+      {
+        side,
+        channel,
+        clock: this.clock,
+        maxMessage: this.maxMessage,
+        handshakeTimeoutMs: this.options.handshakeTimeoutMs ?? Timers.handshakeTimeoutMs,
+        lingerMs: this.options.lingerMs ?? Timers.shutdownLingerMs,
+        queueMessages: this.options.queueMessages ?? Limits.defaultQueueMessages,
+        queueBytes: this.options.queueBytes ?? Limits.defaultQueueBytes,
+        faults: this.options.faults,
+      },
+      this.linkOwner,
+    );
   }
 
   private makeLinkOwner(): LinkOwner {
@@ -803,7 +932,13 @@ export class KkcmPeer extends EventEmitter<{
       onMessage: (link, msg) => this.onMessage(link, msg),
       onIgnored: (link, msg: DecodedMessage) => {
         this.statsValue.ignored++;
-        this.emitEvent({ event: 'ignored', channel: link.channel!, type: msg.header.type, subtype: msg.header.subtype, seq: msg.header.seq });
+        this.emitEvent({
+          event: 'ignored',
+          channel: link.channel!,
+          type: msg.header.type,
+          subtype: msg.header.subtype,
+          seq: msg.header.seq,
+        });
       },
       onAck: (link, upTo) => {
         const list = this.current?.confirmations[link.channel!];
@@ -825,7 +960,8 @@ export class KkcmPeer extends EventEmitter<{
         if (s === undefined || ch === undefined) return;
         if (s.links[ch] === link) this.admitWaiting(s, ch, link);
       },
-      counters: (link, type, subtype) => (link.channel === undefined ? undefined : this.traffic.cells(link.channel, type, subtype)),
+      counters: (link, type, subtype) =>
+        link.channel === undefined ? undefined : this.traffic.cells(link.channel, type, subtype),
       get tracing() {
         return peer.listenerCount('frame') > 0 || peer.listenerCount('event') > 0;
       },

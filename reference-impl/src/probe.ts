@@ -5,7 +5,14 @@
  *
  * @module
  */
-import { CleanupDetail, ChannelId, Limits, type ChannelName, type KnownMessage, type MessageInput } from '../../codec/src/index.js';
+import {
+  CleanupDetail,
+  ChannelId,
+  Limits,
+  type ChannelName,
+  type KnownMessage,
+  type MessageInput,
+} from '../../codec/src/index.js';
 import type { ClientHandlers, CleanupInfo } from './registry.js';
 
 /** The slice of the peer the probe needs. */
@@ -24,7 +31,10 @@ export class ProbeClient {
   /** Handlers to register under the `probe` client type. */
   readonly handlers: ClientHandlers;
 
-  constructor(private readonly host: ProbeHost, private readonly periodicMs: number) {
+  constructor(
+    private readonly host: ProbeHost,
+    private readonly periodicMs: number,
+  ) {
     this.handlers = {
       init: () => {
         this.ticks = 0;
@@ -48,18 +58,36 @@ export class ProbeClient {
   private onMessage(msg: KnownMessage, channel: ChannelName): void {
     switch (msg.name) {
       case 'probe.echo':
-        this.reply({ name: 'probe.echoReply', body: { token: msg.body.token, payload: Uint8Array.from(msg.body.payload) } }, channel);
+        this.reply(
+          { name: 'probe.echoReply', body: { token: msg.body.token, payload: Uint8Array.from(msg.body.payload) } },
+          channel,
+        );
         return;
       case 'probe.queryCleanup': {
         const c = this.lastCleanup;
-        this.reply({
-          name: 'probe.cleanupReport',
-          body: { token: msg.body.token, reason: c?.reasonValue ?? 0, detail: c === undefined ? 0 : (CleanupDetail as Record<string, number>)[c.detail] ?? 0, cleanups: this.cleanups, sessionId: c?.sessionId ?? 0n },
-        }, channel);
+        this.reply(
+          {
+            name: 'probe.cleanupReport',
+            body: {
+              token: msg.body.token,
+              reason: c?.reasonValue ?? 0,
+              detail: c === undefined ? 0 : ((CleanupDetail as Record<string, number>)[c.detail] ?? 0),
+              cleanups: this.cleanups,
+              sessionId: c?.sessionId ?? 0n,
+            },
+          },
+          channel,
+        );
         return;
       }
       case 'probe.queryTicks':
-        this.reply({ name: 'probe.ticksReport', body: { token: msg.body.token, ticks: this.ticks >>> 0, periodicMs: this.periodicMs } }, channel);
+        this.reply(
+          {
+            name: 'probe.ticksReport',
+            body: { token: msg.body.token, ticks: this.ticks >>> 0, periodicMs: this.periodicMs },
+          },
+          channel,
+        );
         return;
       case 'probe.burst':
         void this.burst(msg.body.token, msg.body.channel, msg.body.count, msg.body.itemSize, channel);
@@ -70,8 +98,15 @@ export class ProbeClient {
     }
   }
 
-  private async burst(token: number, channelId: number, count: number, itemSize: number, requestChannel: ChannelName): Promise<void> {
-    const channel: ChannelName | undefined = channelId === ChannelId.send ? 'send' : channelId === ChannelId.receive ? 'receive' : undefined;
+  private async burst(
+    token: number,
+    channelId: number,
+    count: number,
+    itemSize: number,
+    requestChannel: ChannelName,
+  ): Promise<void> {
+    const channel: ChannelName | undefined =
+      channelId === ChannelId.send ? 'send' : channelId === ChannelId.receive ? 'receive' : undefined;
     // Items as large as asked: the send path, not the probe, must keep them within the
     // peer's advertised limit (KKCM-SESS-11); a refused item ends the burst early.
     const size = Math.min(itemSize, Limits.absoluteMaxMessage);
@@ -84,7 +119,11 @@ export class ProbeClient {
       for (let index = 0; index < count; index++) {
         const payload = new Uint8Array(size);
         for (let i = 0; i < size; i++) payload[i] = (index + i) & 0xff;
-        await this.host.send('probe', { name: 'probe.burstItem', body: { token, index, payload } }, { channel, wait: true });
+        await this.host.send(
+          'probe',
+          { name: 'probe.burstItem', body: { token, index, payload } },
+          { channel, wait: true },
+        );
         sent++;
       }
     } catch {

@@ -49,11 +49,17 @@ export class ClientRegistry {
    *   handler at all; ERR_DUPLICATE_REGISTRATION when the type is already registered.
    */
   register(client: ClientName, handlers: ClientHandlers): void {
-    if (!(client in ClientId) || client === 'kkcm') throw new PeerError('ERR_INVALID_REGISTRATION', `invalid client type ${JSON.stringify(client)}`);
-    if (typeof handlers !== 'object' || handlers === null || (handlers.message === undefined && handlers.periodic === undefined && handlers.cleanup === undefined)) {
+    if (!(client in ClientId) || client === 'kkcm')
+      throw new PeerError('ERR_INVALID_REGISTRATION', `invalid client type ${JSON.stringify(client)}`);
+    if (
+      typeof handlers !== 'object' ||
+      handlers === null ||
+      (handlers.message === undefined && handlers.periodic === undefined && handlers.cleanup === undefined)
+    ) {
       throw new PeerError('ERR_INVALID_REGISTRATION', `client ${client} registers no handler`);
     }
-    if (this.clients.has(client)) throw new PeerError('ERR_DUPLICATE_REGISTRATION', `client ${client} is already registered`);
+    if (this.clients.has(client))
+      throw new PeerError('ERR_DUPLICATE_REGISTRATION', `client ${client} is already registered`);
     this.clients.set(client, handlers);
   }
 

@@ -42,4 +42,3 @@ export class Session {
     return [this.links.send, this.links.receive].filter((l): l is Link => l !== undefined);
   }
 }
-

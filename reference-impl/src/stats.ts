@@ -67,7 +67,14 @@ export interface PeerStats {
   connectionsPending: number;
 }
 
-const channelStats = (): ChannelStats => ({ txMessages: 0, txBytes: 0, rxMessages: 0, rxBytes: 0, queueDepth: 0, queueHighWater: 0 });
+const channelStats = (): ChannelStats => ({
+  txMessages: 0,
+  txBytes: 0,
+  rxMessages: 0,
+  rxBytes: 0,
+  queueDepth: 0,
+  queueHighWater: 0,
+});
 
 /** Fresh, zeroed statistics. */
 export function emptyStats(): PeerStats {
@@ -141,7 +148,10 @@ export class TrafficCounter {
     const key = (channel === 'send' ? 0 : 0x10000) | (type << 8) | subtype;
     let cells = this.cellsByKey.get(key);
     if (cells === undefined) {
-      cells = { channel: this.stats.channels[channel], type: (this.stats.types[this.nameOf(type, subtype) ?? `${type}.${subtype}`] ??= newTypeStats()) };
+      cells = {
+        channel: this.stats.channels[channel],
+        type: (this.stats.types[this.nameOf(type, subtype) ?? `${type}.${subtype}`] ??= newTypeStats()),
+      };
       this.cellsByKey.set(key, cells);
     }
     return cells;

@@ -77,7 +77,11 @@ class TcpConnection implements Connection {
 }
 
 class TcpListener implements Listener {
-  constructor(private readonly server: Server, readonly host: string, readonly port: number) {}
+  constructor(
+    private readonly server: Server,
+    readonly host: string,
+    readonly port: number,
+  ) {}
 
   close(): Promise<void> {
     return new Promise((resolve) => {

@@ -13,7 +13,14 @@
  * @module
  */
 import { createServer, isIP, type Server, type Socket } from 'node:net';
-import { checkServerIdentity, connect as tlsConnect, createServer as createTlsServer, type PeerCertificate, type Server as TlsServer, type TLSSocket } from 'node:tls';
+import {
+  checkServerIdentity,
+  connect as tlsConnect,
+  createServer as createTlsServer,
+  type PeerCertificate,
+  type Server as TlsServer,
+  type TLSSocket,
+} from 'node:tls';
 import type { ErrorCode } from '../../codec/src/index.js';
 import type { Connection, ConnectionHandlers, Listener, Transport } from './transport.js';
 
@@ -81,7 +88,11 @@ class TlsConnection implements Connection {
   /** A TLS failure before any application byte: reported with ERR_TLS_HANDSHAKE. */
   private received = false;
 
-  constructor(private readonly raw: Socket, private readonly hub: HandshakeServers | undefined, secure?: TLSSocket) {
+  constructor(
+    private readonly raw: Socket,
+    private readonly hub: HandshakeServers | undefined,
+    secure?: TLSSocket,
+  ) {
     this.remoteHost = raw.remoteAddress ?? '?';
     this.remote = `${this.remoteHost}:${String(raw.remotePort ?? '?')}`;
     raw.setNoDelay(true);
@@ -133,7 +144,12 @@ class TlsConnection implements Connection {
   private readonly onFirstChunk = (chunk: Buffer): void => {
     this.raw.pause();
     if (chunk[0] !== TLS_HANDSHAKE_RECORD) {
-      this.fail(codedError('ERR_TLS_REQUIRED', `${this.remote} sent cleartext (first byte 0x${chunk[0]!.toString(16).padStart(2, '0')}) to a peer that requires TLS`));
+      this.fail(
+        codedError(
+          'ERR_TLS_REQUIRED',
+          `${this.remote} sent cleartext (first byte 0x${chunk[0]!.toString(16).padStart(2, '0')}) to a peer that requires TLS`,
+        ),
+      );
       this.raw.destroy();
       return;
     }
@@ -175,7 +191,11 @@ class TlsConnection implements Connection {
 
   private readonly onSecureError = (err: Error): void => {
     // The other side refusing our certificate arrives after our handshake ended (TLS 1.3).
-    this.fail(!this.received && isTlsFailure(err) ? codedError('ERR_TLS_HANDSHAKE', `TLS with ${this.remote} failed: ${describe(err)}`, err) : err);
+    this.fail(
+      !this.received && isTlsFailure(err)
+        ? codedError('ERR_TLS_HANDSHAKE', `TLS with ${this.remote} failed: ${describe(err)}`, err)
+        : err,
+    );
   };
 
   private readonly onRawError = (err: Error): void => {
@@ -228,7 +248,8 @@ class HandshakeServers {
       done(err, secure);
     };
     // Guards against a late event of an earlier socket: it would name another address.
-    const ours = (s: TLSSocket): boolean => s.remotePort === undefined || (s.remotePort === port && s.remoteAddress === address);
+    const ours = (s: TLSSocket): boolean =>
+      s.remotePort === undefined || (s.remotePort === port && s.remoteAddress === address);
     function onSecure(s: TLSSocket): void {
       if (ours(s)) settle(undefined, s);
     }
@@ -244,15 +265,23 @@ class HandshakeServers {
   private make(): TlsServer {
     const o = this.options;
     return createTlsServer({
-      ca: o.ca as string | Buffer | (string | Buffer)[], cert: o.cert, key: o.key,
-      requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2',
+      ca: o.ca as string | Buffer | (string | Buffer)[],
+      cert: o.cert,
+      key: o.key,
+      requestCert: true,
+      rejectUnauthorized: true,
+      minVersion: 'TLSv1.2',
       handshakeTimeout: o.handshakeTimeoutMs ?? 5000,
     });
   }
 }
 
 class TlsListener implements Listener {
-  constructor(private readonly server: Server, readonly host: string, readonly port: number) {}
+  constructor(
+    private readonly server: Server,
+    readonly host: string,
+    readonly port: number,
+  ) {}
 
   close(): Promise<void> {
     return new Promise((resolve) => {
@@ -280,7 +309,9 @@ export class TlsTransport implements Transport {
 
   listen(host: string, port: number, onConnection: (c: Connection) => void): Promise<Listener> {
     return new Promise((resolve, reject) => {
-      const server = createServer({ pauseOnConnect: true }, (socket) => onConnection(new TlsConnection(socket, this.servers)));
+      const server = createServer({ pauseOnConnect: true }, (socket) =>
+        onConnection(new TlsConnection(socket, this.servers)),
+      );
       server.once('error', reject);
       server.listen(port, host, () => {
         server.off('error', reject);
@@ -296,16 +327,28 @@ export class TlsTransport implements Transport {
     return new Promise((resolve, reject) => {
       const servername = o.serverName ?? (isIP(host) === 0 ? host : undefined);
       const socket = tlsConnect({
-        host, port, ca: o.ca as string | Buffer | (string | Buffer)[], cert: o.cert, key: o.key,
-        rejectUnauthorized: true, minVersion: 'TLSv1.2',
+        host,
+        port,
+        ca: o.ca as string | Buffer | (string | Buffer)[],
+        cert: o.cert,
+        key: o.key,
+        rejectUnauthorized: true,
+        minVersion: 'TLSv1.2',
         ...(servername !== undefined ? { servername } : {}),
         // Without a name to check, Node checks the host connected to (an IP SAN for an address).
-        checkServerIdentity: (h, cert) => (o.checkServerIdentity !== undefined ? o.checkServerIdentity(o.serverName ?? h, cert) : checkServerIdentity(o.serverName ?? host, cert)),
+        checkServerIdentity: (h, cert) =>
+          o.checkServerIdentity !== undefined
+            ? o.checkServerIdentity(o.serverName ?? h, cert)
+            : checkServerIdentity(o.serverName ?? host, cert),
       });
       socket.setTimeout(o.handshakeTimeoutMs ?? 5000);
       const fail = (err: Error): void => {
         socket.destroy();
-        reject(isTlsFailure(err) ? codedError('ERR_TLS_HANDSHAKE', `TLS handshake with ${host}:${port} failed: ${describe(err)}`, err) : err);
+        reject(
+          isTlsFailure(err)
+            ? codedError('ERR_TLS_HANDSHAKE', `TLS handshake with ${host}:${port} failed: ${describe(err)}`, err)
+            : err,
+        );
       };
       const timeout = (): void => fail(codedError('ERR_TLS_HANDSHAKE', `TLS handshake with ${host}:${port} timed out`));
       socket.once('error', fail);

@@ -38,10 +38,23 @@ interface Pair {
 async function pair(): Promise<Pair> {
   const transport = new MemoryTransport();
   const common = { transport, backoff: { initialMs: 5, maxMs: 20 }, lingerMs: 50 };
-  const master = new KkcmPeer({ role: 'master', listen: { host: 'm', port: 7000 }, connect: { host: 'b', port: 7001 }, nodeName: 're0', ...common });
-  const backup = new KkcmPeer({ role: 'backup', connect: { host: 'm', port: 7000 }, listen: { host: 'b', port: 7001 }, nodeName: 're1', ...common });
+  const master = new KkcmPeer({
+    role: 'master',
+    listen: { host: 'm', port: 7000 },
+    connect: { host: 'b', port: 7001 },
+    nodeName: 're0',
+    ...common,
+  });
+  const backup = new KkcmPeer({
+    role: 'backup',
+    connect: { host: 'm', port: 7000 },
+    listen: { host: 'b', port: 7001 },
+    nodeName: 're1',
+    ...common,
+  });
   const received: string[] = [];
-  for (const p of [master, backup]) p.register('prl', { message: (msg) => received.push(msg.name), cleanup: () => undefined });
+  for (const p of [master, backup])
+    p.register('prl', { message: (msg) => received.push(msg.name), cleanup: () => undefined });
   await master.configure();
   await backup.configure();
   await until(() => master.sessionUp && backup.sessionUp, 'the session');
@@ -116,7 +129,9 @@ t.test('admin addresses: HOST:PORT, [v6]:PORT, anything else a Unix socket path'
 
 t.test('over TCP: status, stats with extra counters, and send with delivery confirmation', async (t) => {
   const p = await pair();
-  const admin = await startAdminServer(p.master, '127.0.0.1:0', { extraStats: () => ({ clients: { prl: { messages: p.received.length } }, big: 2n ** 64n }) });
+  const admin = await startAdminServer(p.master, '127.0.0.1:0', {
+    extraStats: () => ({ clients: { prl: { messages: p.received.length } }, big: 2n ** 64n }),
+  });
   t.teardown(async () => {
     await admin.close();
     await p.stop();
@@ -135,7 +150,10 @@ t.test('over TCP: status, stats with extra counters, and send with delivery conf
   t.same(s.clients, ['prl']);
 
   const sent = await adminRequest(admin.endpoint, {
-    cmd: 'send', client: 'prl', message: { name: 'prl.packetDrop', body: { handle: 7, count: 3 } }, options: { wait: true, confirm: true },
+    cmd: 'send',
+    client: 'prl',
+    message: { name: 'prl.packetDrop', body: { handle: 7, count: 3 } },
+    options: { wait: true, confirm: true },
   });
   t.same(sent, { ok: true, result: { sent: true, confirmed: true } });
   t.same(p.received, ['prl.packetDrop'], 'the confirmation means the other side delivered it');
@@ -159,12 +177,32 @@ t.test('send: coded errors for a wrong client, a raw message, bad options and ba
   const cases: [string, Record<string, unknown>, string][] = [
     ['wrong client', { cmd: 'send', client: 'iha', message: drop }, 'ERR_WRONG_CLIENT'],
     ['no client', { cmd: 'send', message: drop }, 'ERR_ADMIN_BAD_REQUEST'],
-    ['raw message', { cmd: 'send', client: 'prl', message: { type: 32, subtype: 3, body: '00' } }, 'ERR_ADMIN_BAD_REQUEST'],
+    [
+      'raw message',
+      { cmd: 'send', client: 'prl', message: { type: 32, subtype: 3, body: '00' } },
+      'ERR_ADMIN_BAD_REQUEST',
+    ],
     ['unknown message', { cmd: 'send', client: 'prl', message: { name: 'prl.nope', body: {} } }, 'ERR_UNKNOWN_MESSAGE'],
-    ['bad body', { cmd: 'send', client: 'prl', message: { name: 'prl.packet', body: { handle: 1, direction: 1, ifIndex: 1, timestampNs: 'soon', packet: '' } } }, 'ERR_INVALID_VALUE'],
+    [
+      'bad body',
+      {
+        cmd: 'send',
+        client: 'prl',
+        message: { name: 'prl.packet', body: { handle: 1, direction: 1, ifIndex: 1, timestampNs: 'soon', packet: '' } },
+      },
+      'ERR_INVALID_VALUE',
+    ],
     ['options not an object', { cmd: 'send', client: 'prl', message: drop, options: 3 }, 'ERR_ADMIN_BAD_REQUEST'],
-    ['confirm not a boolean', { cmd: 'send', client: 'prl', message: drop, options: { confirm: 'yes' } }, 'ERR_ADMIN_BAD_REQUEST'],
-    ['bad channel', { cmd: 'send', client: 'prl', message: drop, options: { channel: 'sideways' } }, 'ERR_ADMIN_BAD_REQUEST'],
+    [
+      'confirm not a boolean',
+      { cmd: 'send', client: 'prl', message: drop, options: { confirm: 'yes' } },
+      'ERR_ADMIN_BAD_REQUEST',
+    ],
+    [
+      'bad channel',
+      { cmd: 'send', client: 'prl', message: drop, options: { channel: 'sideways' } },
+      'ERR_ADMIN_BAD_REQUEST',
+    ],
     ['wrong channel', { cmd: 'send', client: 'prl', message: drop, options: { channel: 'send' } }, 'ERR_WRONG_CHANNEL'],
   ];
   for (const [what, req, code] of cases) {
@@ -194,7 +232,11 @@ t.test('the triggers: switchover swaps roles, peer-down/up, deconfigure/configur
   const down = await call('deconfigure');
   t.equal(down.configured, false);
   t.equal(down.state, 'idle');
-  t.equal(errorCode(await adminRequest(admin.address, { cmd: 'switchover' })), 'ERR_NOT_CONFIGURED', 'a coded peer error');
+  t.equal(
+    errorCode(await adminRequest(admin.address, { cmd: 'switchover' })),
+    'ERR_NOT_CONFIGURED',
+    'a coded peer error',
+  );
   t.equal((await call('configure')).configured, true);
   await until(() => p.master.sessionUp && p.backup.sessionUp, 'the session after configure');
 
@@ -211,7 +253,11 @@ t.test('the triggers: switchover swaps roles, peer-down/up, deconfigure/configur
 
 t.test('bad input gets a coded error and the connection stays usable', async (t) => {
   const p = await pair();
-  const admin = await startAdminServer(p.master, '127.0.0.1:0', { extraStats: () => { throw new Error('boom'); } });
+  const admin = await startAdminServer(p.master, '127.0.0.1:0', {
+    extraStats: () => {
+      throw new Error('boom');
+    },
+  });
   const c = await LineClient.open(admin);
   t.teardown(async () => {
     c.close();
@@ -250,7 +296,10 @@ t.test('many pipelined requests are all answered, in order', async (t) => {
   const n = 100;
   c.socket.write(Array.from({ length: n }, (_v, i) => `{"cmd":"status","id":${i}}\n`).join(''));
   await c.response(n);
-  t.same(c.lines.map((l) => (JSON.parse(l) as { id: number }).id), Array.from({ length: n }, (_v, i) => i));
+  t.same(
+    c.lines.map((l) => (JSON.parse(l) as { id: number }).id),
+    Array.from({ length: n }, (_v, i) => i),
+  );
 });
 
 t.test('an over-long request line is answered with an error without being buffered', async (t) => {
@@ -310,7 +359,11 @@ t.test('over a Unix socket: serves, replaces a stale socket file, refuses a regu
   t.notOk(existsSync(path), 'the socket file is removed');
 
   // A socket file left by a process that died: nobody listens, so it is replaced.
-  const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => console.log('up'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => console.log('up'))`],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   t.teardown(() => child.kill('SIGKILL'));
   await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
   child.kill('SIGKILL');
@@ -354,9 +407,21 @@ t.test('adminRequest: unreachable, hang-up, timeout and bad answers are coded er
   await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
   t.teardown(() => new Promise<void>((resolve) => fake.close(() => resolve())));
   const at = `127.0.0.1:${(fake.address() as { port: number }).port}`;
-  t.equal(await rejectionCode(adminRequest(at, { cmd: 'status' })), 'ERR_ADMIN_UNREACHABLE', 'hung up without answering');
-  t.equal(await rejectionCode(adminRequest(at, { cmd: 'status' }, { timeoutMs: 50 })), 'ERR_ADMIN_TIMEOUT', 'never answered');
+  t.equal(
+    await rejectionCode(adminRequest(at, { cmd: 'status' })),
+    'ERR_ADMIN_UNREACHABLE',
+    'hung up without answering',
+  );
+  t.equal(
+    await rejectionCode(adminRequest(at, { cmd: 'status' }, { timeoutMs: 50 })),
+    'ERR_ADMIN_TIMEOUT',
+    'never answered',
+  );
   t.equal(await rejectionCode(adminRequest(at, { cmd: 'status' })), 'ERR_ADMIN_BAD_RESPONSE', 'not JSON');
-  t.equal(await rejectionCode(adminRequest(at, { cmd: 'status' })), 'ERR_ADMIN_BAD_RESPONSE', 'an error response without an error');
+  t.equal(
+    await rejectionCode(adminRequest(at, { cmd: 'status' })),
+    'ERR_ADMIN_BAD_RESPONSE',
+    'an error response without an error',
+  );
   t.equal(await rejectionCode(adminRequest(at, { cmd: 'status' })), 'ERR_ADMIN_BAD_RESPONSE', 'not an object');
 });

@@ -10,7 +10,14 @@ import {
   type DecodedMessage,
   type MessageInput,
 } from '../../codec/src/index.js';
-import { KkcmPeer, ManualClock, MemoryTransport, type PeerEvent, type PeerOptions, type Transport } from '../src/index.js';
+import {
+  KkcmPeer,
+  ManualClock,
+  MemoryTransport,
+  type PeerEvent,
+  type PeerOptions,
+  type Transport,
+} from '../src/index.js';
 import type { Connection, ConnectionHandlers, Listener } from '../src/transport.js';
 
 /** Lets queued microtasks and immediates run (I/O of the memory transport, flushes). */
@@ -87,12 +94,32 @@ export interface Pair {
 }
 
 /** Builds a master and a backup; `configure` both and bring the session up when `up`. */
-export async function pair(options: { up?: boolean; master?: Partial<PeerOptions>; backup?: Partial<PeerOptions>; transport?: Transport } = {}): Promise<Pair & { transportUsed: Transport }> {
+export async function pair(
+  options: { up?: boolean; master?: Partial<PeerOptions>; backup?: Partial<PeerOptions>; transport?: Transport } = {},
+): Promise<Pair & { transportUsed: Transport }> {
   const clock = new ManualClock();
   const transport = new MemoryTransport();
   const used = options.transport ?? transport;
-  const master = new KkcmPeer({ role: 'master', listen: { host: 'm', port: 7000 }, connect: { host: 'b', port: 7001 }, transport: used, clock, nodeName: 're0', random: () => 0.5, ...options.master });
-  const backup = new KkcmPeer({ role: 'backup', connect: { host: 'm', port: 7000 }, listen: { host: 'b', port: 7001 }, transport: used, clock, nodeName: 're1', random: () => 0.5, ...options.backup });
+  const master = new KkcmPeer({
+    role: 'master',
+    listen: { host: 'm', port: 7000 },
+    connect: { host: 'b', port: 7001 },
+    transport: used,
+    clock,
+    nodeName: 're0',
+    random: () => 0.5,
+    ...options.master,
+  });
+  const backup = new KkcmPeer({
+    role: 'backup',
+    connect: { host: 'm', port: 7000 },
+    listen: { host: 'b', port: 7001 },
+    transport: used,
+    clock,
+    nodeName: 're1',
+    random: () => 0.5,
+    ...options.backup,
+  });
   const events = { master: [] as PeerEvent[], backup: [] as PeerEvent[] };
   master.on('event', (e) => events.master.push(e));
   backup.on('event', (e) => events.backup.push(e));
@@ -118,7 +145,8 @@ export class RawClient {
     connection.attach({
       data: (chunk) => {
         try {
-          for (const f of this.framer.push(chunk)) this.received.push(decodeMessage(f, { maxMessage: 16 * 1024 * 1024, anyVersion: true }));
+          for (const f of this.framer.push(chunk))
+            this.received.push(decodeMessage(f, { maxMessage: 16 * 1024 * 1024, anyVersion: true }));
         } catch (err) {
           this.decodeError = err;
         }
@@ -147,8 +175,23 @@ export class RawClient {
   }
 
   /** A HELLO body for a backup on `channel`. */
-  static hello(channel: 'send' | 'receive', sessionId: bigint, extra: Partial<ControlHelloBody> = {}): ControlHelloBody {
-    return { minVersion: 1, maxVersion: 1, role: 2, channel: channel === 'send' ? 1 : 2, features: 3, nodeId: 9, maxMessage: 262144, sessionId, nodeName: 'raw', ...extra };
+  static hello(
+    channel: 'send' | 'receive',
+    sessionId: bigint,
+    extra: Partial<ControlHelloBody> = {},
+  ): ControlHelloBody {
+    return {
+      minVersion: 1,
+      maxVersion: 1,
+      role: 2,
+      channel: channel === 'send' ? 1 : 2,
+      features: 3,
+      nodeId: 9,
+      maxMessage: 262144,
+      sessionId,
+      nodeName: 'raw',
+      ...extra,
+    };
   }
 
   names(): (string | null)[] {

@@ -1,12 +1,33 @@
 import t from 'tap';
-import { encodeMessage, encodeRaw, ERROR_VALUES, Flags, RejectReason, type ControlErrorBody, type ControlHelloRejectBody } from '../../codec/src/index.js';
+import {
+  encodeMessage,
+  encodeRaw,
+  ERROR_VALUES,
+  Flags,
+  RejectReason,
+  type ControlErrorBody,
+  type ControlHelloRejectBody,
+} from '../../codec/src/index.js';
 import { KkcmPeer, ManualClock, MemoryTransport, type PeerEvent } from '../src/index.js';
 import { pair, RawClient, settle } from './helpers.js';
 
-async function master(options: Partial<ConstructorParameters<typeof KkcmPeer>[0]> = {}): Promise<{ peer: KkcmPeer; clock: ManualClock; transport: MemoryTransport; events: PeerEvent[]; cleanups: string[] }> {
+async function master(options: Partial<ConstructorParameters<typeof KkcmPeer>[0]> = {}): Promise<{
+  peer: KkcmPeer;
+  clock: ManualClock;
+  transport: MemoryTransport;
+  events: PeerEvent[];
+  cleanups: string[];
+}> {
   const clock = new ManualClock();
   const transport = new MemoryTransport();
-  const peer = new KkcmPeer({ role: 'master', listen: { host: 'm', port: 7000 }, transport, clock, conformanceProbe: true, ...options });
+  const peer = new KkcmPeer({
+    role: 'master',
+    listen: { host: 'm', port: 7000 },
+    transport,
+    clock,
+    conformanceProbe: true,
+    ...options,
+  });
   const events: PeerEvent[] = [];
   const cleanups: string[] = [];
   peer.on('event', (e) => events.push(e));
@@ -16,7 +37,10 @@ async function master(options: Partial<ConstructorParameters<typeof KkcmPeer>[0]
 }
 
 /** A raw backup that completed both handshakes against the master. */
-async function rawSession(transport: MemoryTransport, sessionId = 77n): Promise<{ send: RawClient; receive: RawClient }> {
+async function rawSession(
+  transport: MemoryTransport,
+  sessionId = 77n,
+): Promise<{ send: RawClient; receive: RawClient }> {
   const send = await RawClient.connect(transport);
   send.send({ name: 'control.hello', body: RawClient.hello('send', sessionId) });
   const receive = await RawClient.connect(transport);
@@ -41,22 +65,25 @@ t.test('HELLO on both channels brings the session up; HELLO-ACK echoes session a
   await m.peer.stop();
 });
 
-t.test('a peer sending garbage gets ERROR, is closed, and the master cleans up with socketIoError and stays healthy', async (t) => {
-  const m = await master();
-  const { send, receive } = await rawSession(m.transport);
-  send.sendBytes(Buffer.from('this is not a KKCM message at all'));
-  await settle();
-  t.equal(errorOf(send)?.code, ERROR_VALUES.ERR_BAD_MAGIC, 'ERROR carries the code');
-  t.ok(send.closed, 'the connection is closed');
-  t.ok(receive.closed, 'the whole session goes down: both connections close');
-  t.same(m.cleanups, ['socketIoError:protocolError']);
-  t.equal(m.peer.status().state, 'waiting', 'the master is still listening');
-  const again = await rawSession(m.transport, 78n);
-  t.ok(m.peer.sessionUp, 'a new session comes up');
-  t.equal(again.send.names()[0], 'control.helloAck');
-  t.equal(m.peer.stats().errors.ERR_BAD_MAGIC, 1);
-  await m.peer.stop();
-});
+t.test(
+  'a peer sending garbage gets ERROR, is closed, and the master cleans up with socketIoError and stays healthy',
+  async (t) => {
+    const m = await master();
+    const { send, receive } = await rawSession(m.transport);
+    send.sendBytes(Buffer.from('this is not a KKCM message at all'));
+    await settle();
+    t.equal(errorOf(send)?.code, ERROR_VALUES.ERR_BAD_MAGIC, 'ERROR carries the code');
+    t.ok(send.closed, 'the connection is closed');
+    t.ok(receive.closed, 'the whole session goes down: both connections close');
+    t.same(m.cleanups, ['socketIoError:protocolError']);
+    t.equal(m.peer.status().state, 'waiting', 'the master is still listening');
+    const again = await rawSession(m.transport, 78n);
+    t.ok(m.peer.sessionUp, 'a new session comes up');
+    t.equal(again.send.names()[0], 'control.helloAck');
+    t.equal(m.peer.stats().errors.ERR_BAD_MAGIC, 1);
+    await m.peer.stop();
+  },
+);
 
 t.test('a second session while one is up is refused with sessionBusy and the first is not disturbed', async (t) => {
   const m = await master();
@@ -87,23 +114,26 @@ t.test('a second channel with another session id is refused with sessionMismatch
   await m.peer.stop();
 });
 
-t.test('version negotiation: overlapping ranges take the highest common version, disjoint ones are refused', async (t) => {
-  const m = await master({ versions: { min: 1, max: 3 } });
-  const ok = await RawClient.connect(m.transport);
-  ok.send({ name: 'control.hello', body: RawClient.hello('send', 5n, { minVersion: 1, maxVersion: 1 }) });
-  await settle();
-  t.match(ok.received[0]?.body, { version: 1 });
-  await m.peer.stop();
-  const n = await master({ versions: { min: 2, max: 3 } });
-  const bad = await RawClient.connect(n.transport);
-  bad.send({ name: 'control.hello', body: RawClient.hello('send', 5n, { minVersion: 1, maxVersion: 1 }) });
-  await settle();
-  const reject = bad.received[0]?.body as ControlHelloRejectBody;
-  t.equal(reject.reason, RejectReason.versionIncompatible);
-  t.same([reject.minVersion, reject.maxVersion], [2, 3], 'the reject says what the master speaks');
-  t.equal(bad.received[0]?.header.version, 1, 'written in a version the connector accepts');
-  await n.peer.stop();
-});
+t.test(
+  'version negotiation: overlapping ranges take the highest common version, disjoint ones are refused',
+  async (t) => {
+    const m = await master({ versions: { min: 1, max: 3 } });
+    const ok = await RawClient.connect(m.transport);
+    ok.send({ name: 'control.hello', body: RawClient.hello('send', 5n, { minVersion: 1, maxVersion: 1 }) });
+    await settle();
+    t.match(ok.received[0]?.body, { version: 1 });
+    await m.peer.stop();
+    const n = await master({ versions: { min: 2, max: 3 } });
+    const bad = await RawClient.connect(n.transport);
+    bad.send({ name: 'control.hello', body: RawClient.hello('send', 5n, { minVersion: 1, maxVersion: 1 }) });
+    await settle();
+    const reject = bad.received[0]?.body as ControlHelloRejectBody;
+    t.equal(reject.reason, RejectReason.versionIncompatible);
+    t.same([reject.minVersion, reject.maxVersion], [2, 3], 'the reject says what the master speaks');
+    t.equal(bad.received[0]?.header.version, 1, 'written in a version the connector accepts');
+    await n.peer.stop();
+  },
+);
 
 t.test('other refusals: role conflict, a tiny message limit, the allow-list', async (t) => {
   const m = await master({ allow: ['trusted'] });
@@ -130,7 +160,11 @@ t.test('an inconsistent HELLO is a protocol error (ERR_BAD_HELLO)', async (t) =>
     const c = await RawClient.connect(m.transport);
     c.send({ name: 'control.hello', body: RawClient.hello('send', 5n, extra) });
     await settle();
-    t.equal(errorOf(c)?.code, ERROR_VALUES.ERR_BAD_HELLO, JSON.stringify(extra, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)));
+    t.equal(
+      errorOf(c)?.code,
+      ERROR_VALUES.ERR_BAD_HELLO,
+      JSON.stringify(extra, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)),
+    );
     t.ok(c.closed);
   }
   await m.peer.stop();
@@ -142,7 +176,11 @@ t.test('a client message before the handshake is ERR_UNEXPECTED_MESSAGE', async 
   c.send({ name: 'prl.packetDrop', body: { handle: 1, count: 1 } });
   await settle();
   t.equal(errorOf(c)?.code, ERROR_VALUES.ERR_UNEXPECTED_MESSAGE);
-  t.match(errorOf(c), { offendingSeq: 0, offendingType: 0x20, offendingSubtype: 2 }, 'ERROR names the offending message');
+  t.match(
+    errorOf(c),
+    { offendingSeq: 0, offendingType: 0x20, offendingSubtype: 2 },
+    'ERROR names the offending message',
+  );
   await m.peer.stop();
 });
 
@@ -184,15 +222,74 @@ t.test('a session whose second channel never comes is dropped at the handshake t
 });
 
 t.test('framing, sequence and channel violations on a live session', async (t) => {
-  const cases: [string, (s: { send: RawClient; receive: RawClient }) => void, RawClient extends never ? never : 'send' | 'receive', keyof typeof ERROR_VALUES][] = [
-    ['a sequence gap', (s) => s.send.send({ name: 'control.ack', seq: 5, body: { upTo: 0 } }), 'send', 'ERR_BAD_SEQUENCE'],
-    ['a PRL message on the send channel', (s) => s.send.send({ name: 'prl.packetDrop', body: { handle: 1, count: 1 } }), 'send', 'ERR_WRONG_CHANNEL'],
-    ['an IHA message on the receive channel', (s) => s.receive.send({ name: 'iha.handleTeardown', body: { handle: 1, reason: 1 } }), 'receive', 'ERR_WRONG_CHANNEL'],
-    ['a second HELLO', (s) => s.send.send({ name: 'control.hello', body: RawClient.hello('send', 77n) }), 'send', 'ERR_UNEXPECTED_MESSAGE'],
-    ['an unknown type without mayIgnore', (s) => s.send.sendBytes(encodeRaw({ type: 0x55, subtype: 1, seq: s.send.seq++, body: new Uint8Array(4) })), 'send', 'ERR_UNKNOWN_TYPE'],
-    ['a length over the limit', (s) => { const b = Buffer.from(encodeMessage({ name: 'control.ack', seq: s.send.seq, body: { upTo: 1 } })); b.writeUInt32BE(300000, 8); s.send.sendBytes(b); }, 'send', 'ERR_FRAME_TOO_LARGE'],
-    ['a non-zero reserved field', (s) => { const b = Buffer.from(encodeMessage({ name: 'iha.handleTeardown', seq: s.send.seq, body: { handle: 1, reason: 1 } })); b[16 + 6] = 1; s.send.sendBytes(b); }, 'send', 'ERR_RESERVED_NONZERO'],
-    ['a version other than the negotiated one', (s) => { const b = Buffer.from(encodeMessage({ name: 'control.ack', seq: s.send.seq, body: { upTo: 1 } })); b[4] = 2; s.send.sendBytes(b); }, 'send', 'ERR_UNSUPPORTED_VERSION'],
+  const cases: [
+    string,
+    (s: { send: RawClient; receive: RawClient }) => void,
+    RawClient extends never ? never : 'send' | 'receive',
+    keyof typeof ERROR_VALUES,
+  ][] = [
+    [
+      'a sequence gap',
+      (s) => s.send.send({ name: 'control.ack', seq: 5, body: { upTo: 0 } }),
+      'send',
+      'ERR_BAD_SEQUENCE',
+    ],
+    [
+      'a PRL message on the send channel',
+      (s) => s.send.send({ name: 'prl.packetDrop', body: { handle: 1, count: 1 } }),
+      'send',
+      'ERR_WRONG_CHANNEL',
+    ],
+    [
+      'an IHA message on the receive channel',
+      (s) => s.receive.send({ name: 'iha.handleTeardown', body: { handle: 1, reason: 1 } }),
+      'receive',
+      'ERR_WRONG_CHANNEL',
+    ],
+    [
+      'a second HELLO',
+      (s) => s.send.send({ name: 'control.hello', body: RawClient.hello('send', 77n) }),
+      'send',
+      'ERR_UNEXPECTED_MESSAGE',
+    ],
+    [
+      'an unknown type without mayIgnore',
+      (s) => s.send.sendBytes(encodeRaw({ type: 0x55, subtype: 1, seq: s.send.seq++, body: new Uint8Array(4) })),
+      'send',
+      'ERR_UNKNOWN_TYPE',
+    ],
+    [
+      'a length over the limit',
+      (s) => {
+        const b = Buffer.from(encodeMessage({ name: 'control.ack', seq: s.send.seq, body: { upTo: 1 } }));
+        b.writeUInt32BE(300000, 8);
+        s.send.sendBytes(b);
+      },
+      'send',
+      'ERR_FRAME_TOO_LARGE',
+    ],
+    [
+      'a non-zero reserved field',
+      (s) => {
+        const b = Buffer.from(
+          encodeMessage({ name: 'iha.handleTeardown', seq: s.send.seq, body: { handle: 1, reason: 1 } }),
+        );
+        b[16 + 6] = 1;
+        s.send.sendBytes(b);
+      },
+      'send',
+      'ERR_RESERVED_NONZERO',
+    ],
+    [
+      'a version other than the negotiated one',
+      (s) => {
+        const b = Buffer.from(encodeMessage({ name: 'control.ack', seq: s.send.seq, body: { upTo: 1 } }));
+        b[4] = 2;
+        s.send.sendBytes(b);
+      },
+      'send',
+      'ERR_UNSUPPORTED_VERSION',
+    ],
   ];
   for (const [title, act, channel, code] of cases) {
     const m = await master();
@@ -209,8 +306,12 @@ t.test('framing, sequence and channel violations on a live session', async (t) =
 t.test('unknown messages with mayIgnore are skipped and the session stays up', async (t) => {
   const m = await master();
   const s = await rawSession(m.transport);
-  s.send.sendBytes(encodeRaw({ type: 0x55, subtype: 1, flags: Flags.mayIgnore, seq: s.send.seq++, body: new Uint8Array(8) }));
-  s.send.sendBytes(encodeRaw({ type: 0x10, subtype: 0x99, flags: Flags.mayIgnore, seq: s.send.seq++, body: new Uint8Array(0) }));
+  s.send.sendBytes(
+    encodeRaw({ type: 0x55, subtype: 1, flags: Flags.mayIgnore, seq: s.send.seq++, body: new Uint8Array(8) }),
+  );
+  s.send.sendBytes(
+    encodeRaw({ type: 0x10, subtype: 0x99, flags: Flags.mayIgnore, seq: s.send.seq++, body: new Uint8Array(0) }),
+  );
   s.send.send({ name: 'control.echoRequest', body: { token: 5, payload: Uint8Array.of(1, 2) } });
   await settle();
   t.ok(m.peer.sessionUp);
@@ -235,7 +336,8 @@ t.test('ECHO-REQUEST is answered on the same channel with exactly the payload', 
 t.test('ackRequested messages are confirmed with a cumulative ACK on the same channel', async (t) => {
   const m = await master();
   const s = await rawSession(m.transport);
-  for (let i = 0; i < 3; i++) s.receive.send({ name: 'prl.packetDrop', flags: Flags.ackRequested, body: { handle: i, count: 0 } });
+  for (let i = 0; i < 3; i++)
+    s.receive.send({ name: 'prl.packetDrop', flags: Flags.ackRequested, body: { handle: i, count: 0 } });
   await settle();
   const acks = s.receive.received.filter((x) => x.name === 'control.ack');
   t.ok(acks.length >= 1);
@@ -244,7 +346,13 @@ t.test('ackRequested messages are confirmed with a cumulative ACK on the same ch
 });
 
 t.test('SHUTDOWN from the peer cleans up with the reason it carries', async (t) => {
-  for (const [reason, expected] of [[1, 'switchover'], [2, 'peerDown'], [3, 'nsrDeconfigured'], [4, 'socketIoError'], [200, 'socketIoError']] as const) {
+  for (const [reason, expected] of [
+    [1, 'switchover'],
+    [2, 'peerDown'],
+    [3, 'nsrDeconfigured'],
+    [4, 'socketIoError'],
+    [200, 'socketIoError'],
+  ] as const) {
     const m = await master({ connect: { host: 'b', port: 7001 } });
     const s = await rawSession(m.transport);
     s.send.send({ name: 'control.shutdown', body: { reason, detail: 0, text: 'bye' } });
@@ -257,7 +365,10 @@ t.test('SHUTDOWN from the peer cleans up with the reason it carries', async (t) 
 t.test('ERROR from the peer closes the session with socketIoError', async (t) => {
   const m = await master();
   const s = await rawSession(m.transport);
-  s.send.send({ name: 'control.error', body: { code: 1, offendingSeq: 0, offendingType: 0, offendingSubtype: 0, text: 'you are wrong' } });
+  s.send.send({
+    name: 'control.error',
+    body: { code: 1, offendingSeq: 0, offendingType: 0, offendingSubtype: 0, text: 'you are wrong' },
+  });
   await settle();
   t.same(m.cleanups, ['socketIoError:protocolError']);
   await m.peer.stop();
@@ -273,10 +384,20 @@ t.test('the probe client answers echo, cleanup and tick queries, and bursts in o
   s.receive.send({ name: 'probe.burst', body: { token: 4, channel: 1, count: 20, itemSize: 10 } });
   await settle(40);
   t.match(s.send.received.find((x) => x.name === 'probe.echoReply')?.body, { token: 1 });
-  t.match(s.receive.received.find((x) => x.name === 'probe.ticksReport')?.body, { token: 2, ticks: 3, periodicMs: 100 });
+  t.match(s.receive.received.find((x) => x.name === 'probe.ticksReport')?.body, {
+    token: 2,
+    ticks: 3,
+    periodicMs: 100,
+  });
   t.match(s.send.received.find((x) => x.name === 'probe.cleanupReport')?.body, { token: 3, reason: 0, cleanups: 0 });
-  const items = s.send.received.filter((x) => x.name === 'probe.burstItem').map((x) => (x.body as { index: number }).index);
-  t.same(items, Array.from({ length: 20 }, (_, i) => i), 'the burst goes out in order on the asked channel');
+  const items = s.send.received
+    .filter((x) => x.name === 'probe.burstItem')
+    .map((x) => (x.body as { index: number }).index);
+  t.same(
+    items,
+    Array.from({ length: 20 }, (_, i) => i),
+    'the burst goes out in order on the asked channel',
+  );
   t.match(s.send.received.find((x) => x.name === 'probe.burstDone')?.body, { token: 4, count: 20 });
   await m.peer.stop();
 });
@@ -298,20 +419,23 @@ t.test('the probe reports the last cleanup reason across sessions', async (t) =>
   await p.backup.stop();
 });
 
-t.test('an ECHO-REQUEST whose reply would exceed the requester\'s own limit is a protocol error, not a crash', async (t) => {
-  const m = await master();
-  const send = await RawClient.connect(m.transport);
-  send.send({ name: 'control.hello', body: RawClient.hello('send', 50n, { maxMessage: 4096 }) });
-  const receive = await RawClient.connect(m.transport);
-  receive.send({ name: 'control.hello', body: RawClient.hello('receive', 50n, { maxMessage: 4096 }) });
-  await settle();
-  send.send({ name: 'control.echoRequest', body: { token: 1, payload: new Uint8Array(5000) } });
-  await settle();
-  t.equal(errorOf(send)?.code, ERROR_VALUES.ERR_FRAME_TOO_LARGE);
-  t.ok(send.closed);
-  t.equal(m.peer.status().state, 'waiting', 'the peer is healthy');
-  await m.peer.stop();
-});
+t.test(
+  "an ECHO-REQUEST whose reply would exceed the requester's own limit is a protocol error, not a crash",
+  async (t) => {
+    const m = await master();
+    const send = await RawClient.connect(m.transport);
+    send.send({ name: 'control.hello', body: RawClient.hello('send', 50n, { maxMessage: 4096 }) });
+    const receive = await RawClient.connect(m.transport);
+    receive.send({ name: 'control.hello', body: RawClient.hello('receive', 50n, { maxMessage: 4096 }) });
+    await settle();
+    send.send({ name: 'control.echoRequest', body: { token: 1, payload: new Uint8Array(5000) } });
+    await settle();
+    t.equal(errorOf(send)?.code, ERROR_VALUES.ERR_FRAME_TOO_LARGE);
+    t.ok(send.closed);
+    t.equal(m.peer.status().state, 'waiting', 'the peer is healthy');
+    await m.peer.stop();
+  },
+);
 
 t.test('a probe burst never exceeds the largest message the requester advertised', async (t) => {
   const m = await master();
@@ -323,9 +447,16 @@ t.test('a probe burst never exceeds the largest message the requester advertised
   send.send({ name: 'probe.burst', body: { token: 9, channel: 1, count: 3, itemSize: 4096 } });
   send.send({ name: 'probe.burst', body: { token: 10, channel: 1, count: 3, itemSize: 100 } });
   await settle(40);
-  t.ok(send.received.every((x) => x.header.length <= 4096), 'nothing above 4096 bytes');
-  t.match(send.received.find((x) => x.name === 'probe.burstDone' && (x.body as { token: number }).token === 9)?.body, { count: 0 });
-  t.match(send.received.find((x) => x.name === 'probe.burstDone' && (x.body as { token: number }).token === 10)?.body, { count: 3 });
+  t.ok(
+    send.received.every((x) => x.header.length <= 4096),
+    'nothing above 4096 bytes',
+  );
+  t.match(send.received.find((x) => x.name === 'probe.burstDone' && (x.body as { token: number }).token === 9)?.body, {
+    count: 0,
+  });
+  t.match(send.received.find((x) => x.name === 'probe.burstDone' && (x.body as { token: number }).token === 10)?.body, {
+    count: 3,
+  });
   t.ok(m.peer.sessionUp);
   await m.peer.stop();
 });
@@ -333,12 +464,24 @@ t.test('a probe burst never exceeds the largest message the requester advertised
 t.test('a HELLO written in a version the master does not speak is still read and answered', async (t) => {
   const m = await master();
   const overlap = await RawClient.connect(m.transport);
-  overlap.send({ name: 'control.hello', version: 200, body: RawClient.hello('send', 60n, { minVersion: 1, maxVersion: 200 }) });
+  overlap.send({
+    name: 'control.hello',
+    version: 200,
+    body: RawClient.hello('send', 60n, { minVersion: 1, maxVersion: 200 }),
+  });
   const disjoint = await RawClient.connect(m.transport);
-  disjoint.send({ name: 'control.hello', version: 250, body: RawClient.hello('send', 61n, { minVersion: 200, maxVersion: 250 }) });
+  disjoint.send({
+    name: 'control.hello',
+    version: 250,
+    body: RawClient.hello('send', 61n, { minVersion: 200, maxVersion: 250 }),
+  });
   await settle();
   t.match(overlap.received[0], { name: 'control.helloAck', header: { version: 1 }, body: { version: 1 } });
-  t.match(disjoint.received[0], { name: 'control.helloReject', header: { version: 250 }, body: { reason: RejectReason.versionIncompatible } });
+  t.match(disjoint.received[0], {
+    name: 'control.helloReject',
+    header: { version: 250 },
+    body: { reason: RejectReason.versionIncompatible },
+  });
   await m.peer.stop();
 });
 
@@ -351,21 +494,27 @@ t.test('before the handshake, only handshake messages may carry an unknown versi
   await m.peer.stop();
 });
 
-t.test('a stream that ends inside a message: the part is not delivered, the error says ERR_STREAM_TRUNCATED, cleanup endOfStream', async (t) => {
-  const m = await master();
-  const delivered: string[] = [];
-  m.peer.on('event', (e) => {
-    if (e.event === 'rx') delivered.push(e.name ?? '?');
-  });
-  const { send, receive } = await rawSession(m.transport);
-  const whole = encodeMessage({ name: 'prl.packetDrop', seq: 1, body: { handle: 7, count: 3 } });
-  send.sendBytes(whole.subarray(0, whole.byteLength - 2));
-  await settle();
-  send.connection.end();
-  await settle();
-  t.notOk(delivered.includes('prl.packetDrop'), 'the partial message is not delivered');
-  t.ok(m.events.some((e) => e.event === 'error' && e.code === 'ERR_STREAM_TRUNCATED' && e.channel === 'send'), 'an error event ERR_STREAM_TRUNCATED on the send channel');
-  t.same(m.cleanups, ['socketIoError:endOfStream'], 'the client cleans up once, endOfStream');
-  t.ok(receive.closed, 'the whole session goes down');
-  await m.peer.stop();
-});
+t.test(
+  'a stream that ends inside a message: the part is not delivered, the error says ERR_STREAM_TRUNCATED, cleanup endOfStream',
+  async (t) => {
+    const m = await master();
+    const delivered: string[] = [];
+    m.peer.on('event', (e) => {
+      if (e.event === 'rx') delivered.push(e.name ?? '?');
+    });
+    const { send, receive } = await rawSession(m.transport);
+    const whole = encodeMessage({ name: 'prl.packetDrop', seq: 1, body: { handle: 7, count: 3 } });
+    send.sendBytes(whole.subarray(0, whole.byteLength - 2));
+    await settle();
+    send.connection.end();
+    await settle();
+    t.notOk(delivered.includes('prl.packetDrop'), 'the partial message is not delivered');
+    t.ok(
+      m.events.some((e) => e.event === 'error' && e.code === 'ERR_STREAM_TRUNCATED' && e.channel === 'send'),
+      'an error event ERR_STREAM_TRUNCATED on the send channel',
+    );
+    t.same(m.cleanups, ['socketIoError:endOfStream'], 'the client cleans up once, endOfStream');
+    t.ok(receive.closed, 'the whole session goes down');
+    await m.peer.stop();
+  },
+);

@@ -28,7 +28,11 @@ const POLL_MS = 20;
  *
  * @throws Error naming `what` when the deadline passes.
  */
-export async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, ms = DEADLINE_MS): Promise<T> {
+export async function until<T>(
+  what: string,
+  probe: () => T | undefined | Promise<T | undefined>,
+  ms = DEADLINE_MS,
+): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = await probe();
@@ -92,7 +96,8 @@ export class KkcmProcess {
     return until(`${re} on the standard output of kkcm ${this.command}`, () => {
       const m = re.exec(this.out);
       if (m !== null) return m;
-      if (this.exitCode !== undefined) throw new Error(`exited with ${String(this.exitCode)} before printing ${re}: ${this.err}`);
+      if (this.exitCode !== undefined)
+        throw new Error(`exited with ${String(this.exitCode)} before printing ${re}: ${this.err}`);
       return undefined;
     });
   }
@@ -132,7 +137,12 @@ export type EventLine = PeerEvent & { readonly ts: number };
 export type EventOf<E extends PeerEvent['event']> = Extract<PeerEvent, { event: E }> & { readonly ts: number };
 
 /** Counters of the illustrative clients, as `kkcm peer` adds them to `stats`. */
-export type CliStats = PeerStats & { readonly clients: Record<string, { messages: number; byName: Record<string, number>; cleanups: Record<string, number> }> };
+export type CliStats = PeerStats & {
+  readonly clients: Record<
+    string,
+    { messages: number; byName: Record<string, number>; cleanups: Record<string, number> }
+  >;
+};
 
 /** Value of `key=` in the ready line, if present. */
 const field = (line: string, key: string): string | undefined => new RegExp(`\\b${key}=(\\S+)`).exec(line)?.[1];
@@ -156,9 +166,19 @@ export class PeerProcess {
    * line. `admin` defaults to a TCP port on 127.0.0.1; give a Unix socket path for a peer in
    * another network namespace (`prefix`), whose loopback this process cannot reach.
    */
-  static async start(t: Test, dir: string, name: string, args: readonly string[], options: { readonly prefix?: readonly string[]; readonly admin?: string } = {}): Promise<PeerProcess> {
+  static async start(
+    t: Test,
+    dir: string,
+    name: string,
+    args: readonly string[],
+    options: { readonly prefix?: readonly string[]; readonly admin?: string } = {},
+  ): Promise<PeerProcess> {
     const eventsPath = join(dir, `${name}.jsonl`);
-    const p = new KkcmProcess(t, ['peer', ...args, '--events', eventsPath, '--admin', options.admin ?? '127.0.0.1:0'], options.prefix);
+    const p = new KkcmProcess(
+      t,
+      ['peer', ...args, '--events', eventsPath, '--admin', options.admin ?? '127.0.0.1:0'],
+      options.prefix,
+    );
     const line = (await p.waitForOutput(/kkcm peer: ready .*\n/))[0];
     const admin = field(line, 'admin');
     if (admin === undefined) throw new Error(`no admin= in ${line}`);
@@ -171,19 +191,30 @@ export class PeerProcess {
     const text = readFileSync(this.eventsPath, 'utf8');
     // The last line may still be on its way to the disk: only whole lines count.
     const whole = text.slice(0, text.lastIndexOf('\n') + 1);
-    return whole.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as EventLine);
+    return whole
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as EventLine);
   }
 
   /** The lines of one event kind so far, optionally filtered. */
   eventsOf<E extends PeerEvent['event']>(event: E, where: (e: EventOf<E>) => boolean = () => true): EventOf<E>[] {
-    return this.events().filter((e): e is EventOf<E> => e.event === event).filter(where);
+    return this.events()
+      .filter((e): e is EventOf<E> => e.event === event)
+      .filter(where);
   }
 
   /** Waits (bounded) for the first line of `event` that satisfies `where`. */
-  waitEvent<E extends PeerEvent['event']>(event: E, where: (e: EventOf<E>) => boolean = () => true): Promise<EventOf<E>> {
+  waitEvent<E extends PeerEvent['event']>(
+    event: E,
+    where: (e: EventOf<E>) => boolean = () => true,
+  ): Promise<EventOf<E>> {
     return until(`a ${event} line in the event file of ${this.name}`, () => {
       const hit = this.eventsOf(event, where)[0];
-      if (hit === undefined && !this.proc.running) throw new Error(`${this.name} exited (${String(this.proc.exitCode)}) without a ${event} line: ${this.proc.err}`);
+      if (hit === undefined && !this.proc.running)
+        throw new Error(
+          `${this.name} exited (${String(this.proc.exitCode)}) without a ${event} line: ${this.proc.err}`,
+        );
       return hit;
     });
   }
@@ -241,16 +272,36 @@ export class PeerSet {
 
   /** A master with the probe client (five clients: probe, iha, sdrl, psrm, prl). */
   startMaster(t: Test, extra: readonly string[] = ['--listen', '127.0.0.1:0']): Promise<PeerProcess> {
-    return PeerProcess.start(t, this.dir, this.named('master'), ['--role', 'master', '--node-name', 're0', '--conformance-probe', ...extra]);
+    return PeerProcess.start(t, this.dir, this.named('master'), [
+      '--role',
+      'master',
+      '--node-name',
+      're0',
+      '--conformance-probe',
+      ...extra,
+    ]);
   }
 
   /** A backup (four clients) that reconnects quickly. */
   startBackup(t: Test, connect: string, extra: readonly string[] = []): Promise<PeerProcess> {
-    return PeerProcess.start(t, this.dir, this.named('backup'), ['--role', 'backup', '--connect', connect, '--node-name', 're1', '--backoff-max-ms', '200', ...extra]);
+    return PeerProcess.start(t, this.dir, this.named('backup'), [
+      '--role',
+      'backup',
+      '--connect',
+      connect,
+      '--node-name',
+      're1',
+      '--backoff-max-ms',
+      '200',
+      ...extra,
+    ]);
   }
 
   /** A master and a backup with their session up; returns its id. */
-  async upPair(t: Test, masterArgs?: readonly string[]): Promise<{ master: PeerProcess; backup: PeerProcess; sessionId: string }> {
+  async upPair(
+    t: Test,
+    masterArgs?: readonly string[],
+  ): Promise<{ master: PeerProcess; backup: PeerProcess; sessionId: string }> {
     const master = await this.startMaster(t, masterArgs);
     const backup = await this.startBackup(t, master.listen!);
     const [m, b] = await Promise.all([sessionUp(master), sessionUp(backup)]);

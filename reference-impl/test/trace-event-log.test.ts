@@ -20,18 +20,42 @@ const settle = async (n = 20): Promise<void> => {
 };
 
 const readLines = (path: string): Line[] =>
-  readFileSync(path, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Line);
+  readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Line);
 
 /** A master and a backup over the memory transport, both with a PRL client. */
-function pair(): { master: KkcmPeer; backup: KkcmPeer; clock: ManualClock; transport: MemoryTransport; start(): Promise<void> } {
+function pair(): {
+  master: KkcmPeer;
+  backup: KkcmPeer;
+  clock: ManualClock;
+  transport: MemoryTransport;
+  start(): Promise<void>;
+} {
   const transport = new MemoryTransport();
   const clock = new ManualClock();
-  const master = new KkcmPeer({ role: 'master', listen: { host: 'm', port: 7000 }, transport, clock, random: () => 0.5 });
-  const backup = new KkcmPeer({ role: 'backup', connect: { host: 'm', port: 7000 }, transport, clock, random: () => 0.5 });
+  const master = new KkcmPeer({
+    role: 'master',
+    listen: { host: 'm', port: 7000 },
+    transport,
+    clock,
+    random: () => 0.5,
+  });
+  const backup = new KkcmPeer({
+    role: 'backup',
+    connect: { host: 'm', port: 7000 },
+    transport,
+    clock,
+    random: () => 0.5,
+  });
   master.register('prl', { message: () => undefined, cleanup: () => undefined });
   backup.register('prl', { message: () => undefined, cleanup: () => undefined });
   return {
-    master, backup, clock, transport,
+    master,
+    backup,
+    clock,
+    transport,
     async start() {
       await master.configure();
       await backup.configure();
@@ -66,21 +90,51 @@ t.test('writes one JSON object per line with ts and the contract fields of each 
   const raw = readFileSync(mPath, 'utf8');
   t.ok(raw.endsWith('\n'), 'the file ends with a newline');
   t.equal(raw.split('\n').length - 1, m.length, 'one object per line');
-  const misshapen = [...m, ...b].filter((l) => typeof l.ts !== 'number' || typeof l.event !== 'string' || Object.keys(l).slice(0, 2).join() !== 'ts,event');
+  const misshapen = [...m, ...b].filter(
+    (l) => typeof l.ts !== 'number' || typeof l.event !== 'string' || Object.keys(l).slice(0, 2).join() !== 'ts,event',
+  );
   t.same(misshapen, [], 'every line starts with a numeric ts and a string event');
-  t.ok(m.every((l) => l.ts >= EPOCH), 'ts are milliseconds from the injected clock');
+  t.ok(
+    m.every((l) => l.ts >= EPOCH),
+    'ts are milliseconds from the injected clock',
+  );
   t.equal(m.at(-1)!.ts, EPOCH + 5, 'time moves with the clock');
   t.equal(mLog.written, m.length, 'every accepted line is in the file');
   t.equal(mLog.dropped, 0);
 
-  t.match(m.find((l) => l.event === 'listening'), { host: 'm', port: 7000 });
-  t.match(b.find((l) => l.event === 'connecting'), { host: 'm', port: 7000, attempt: 0 });
-  for (const [side, lines] of [['master', m], ['backup', b]] as const) {
-    t.match(lines.find((l) => l.event === 'session-up'), { sessionId, version: 1, role: side }, `${side} session-up`);
-    t.match(lines.find((l) => l.event === 'session-down'), { sessionId, reason: String }, `${side} session-down`);
-    t.match(lines.find((l) => l.event === 'cleanup'), { client: 'prl', reason: String, sessionId }, `${side} cleanup`);
+  t.match(
+    m.find((l) => l.event === 'listening'),
+    { host: 'm', port: 7000 },
+  );
+  t.match(
+    b.find((l) => l.event === 'connecting'),
+    { host: 'm', port: 7000, attempt: 0 },
+  );
+  for (const [side, lines] of [
+    ['master', m],
+    ['backup', b],
+  ] as const) {
+    t.match(
+      lines.find((l) => l.event === 'session-up'),
+      { sessionId, version: 1, role: side },
+      `${side} session-up`,
+    );
+    t.match(
+      lines.find((l) => l.event === 'session-down'),
+      { sessionId, reason: String },
+      `${side} session-down`,
+    );
+    t.match(
+      lines.find((l) => l.event === 'cleanup'),
+      { client: 'prl', reason: String, sessionId },
+      `${side} cleanup`,
+    );
   }
-  t.match(m.find((l) => l.event === 'cleanup'), { reason: 'nsrDeconfigured', detail: 'localShutdown' }, 'stop() cleans up with the local shutdown');
+  t.match(
+    m.find((l) => l.event === 'cleanup'),
+    { reason: 'nsrDeconfigured', detail: 'localShutdown' },
+    'stop() cleans up with the local shutdown',
+  );
 
   const prlTx = m.find((l) => l.event === 'tx' && l.name === 'prl.packetDrop');
   t.match(prlTx, { channel: 'receive', type: 0x20, subtype: 0x02, seq: Number, length: 24 });
@@ -88,7 +142,10 @@ t.test('writes one JSON object per line with ts and the contract fields of each 
   t.same({ ...prlRx, ts: 0, event: 'tx' }, { ...prlTx, ts: 0 }, 'what the master wrote is what the backup read');
   const helloTx = b.find((l) => l.event === 'tx' && l.name === 'control.hello');
   t.match(helloTx, { type: 0x01, subtype: 0x01, seq: 0, length: Number }, 'the backup traces its HELLO');
-  t.ok(m.some((l) => l.event === 'rx' && l.name === 'prl.packetDrop'), 'rx on the master');
+  t.ok(
+    m.some((l) => l.event === 'rx' && l.name === 'prl.packetDrop'),
+    'rx on the master',
+  );
 });
 
 t.test('writes error events with their code', async (t) => {
@@ -103,14 +160,21 @@ t.test('writes error events with their code', async (t) => {
   await settle();
   await p.master.stop();
   await log.close();
-  t.match(readLines(path).find((l) => l.event === 'error'), { code: 'ERR_BAD_MAGIC', channel: null, text: String });
+  t.match(
+    readLines(path).find((l) => l.event === 'error'),
+    { code: 'ERR_BAD_MAGIC', channel: null, text: String },
+  );
 });
 
 t.test('writes bigints as decimal strings', async (t) => {
   const peer = new KkcmPeer({ role: 'master' });
   const path = tmpFile();
   const log = attachEventLog(peer, path, { now: () => EPOCH });
-  peer.emit('event', { event: 'channel-bound', channel: 'send', sessionId: 18446744073709551615n } as unknown as PeerEvent);
+  peer.emit('event', {
+    event: 'channel-bound',
+    channel: 'send',
+    sessionId: 18446744073709551615n,
+  } as unknown as PeerEvent);
   await log.close();
   t.same(readLines(path), [{ ts: EPOCH, event: 'channel-bound', channel: 'send', sessionId: '18446744073709551615' }]);
 });
@@ -132,7 +196,10 @@ t.test('keeps only the events and messages the filter selects', async (t) => {
 
   const a = readLines(prlOnly);
   t.same([...new Set(a.map((l) => l.event))].sort(), ['session-up', 'tx'], 'only the selected events');
-  t.ok(a.filter((l) => l.event === 'tx').every((l) => l.name === 'prl.packetDrop'), 'only PRL messages');
+  t.ok(
+    a.filter((l) => l.event === 'tx').every((l) => l.name === 'prl.packetDrop'),
+    'only PRL messages',
+  );
   const b = readLines(controlAndState);
   const messages = b.filter((l) => l.event === 'tx' || l.event === 'rx');
   t.ok(messages.length > 0 && messages.every((l) => l.type === 0x01), 'only control messages');
@@ -210,20 +277,32 @@ t.test('reports drops before the next line that fits, and loses count of none', 
   const events = lines.filter((l) => l.event === 'connecting');
   t.equal(events.length, log.written, 'every accepted line is in the file');
   t.equal(events.length + log.dropped, attempt, 'every event was written or counted');
-  t.equal(notices.reduce((n, l) => n + (l.count as number), 0), log.dropped, 'the notices add up to the drops');
+  t.equal(
+    notices.reduce((n, l) => n + (l.count as number), 0),
+    log.dropped,
+    'the notices add up to the drops',
+  );
   t.ok(notices.length >= 2, 'a notice came before a later line, not only at close');
   const firstNotice = lines.findIndex((l) => l.event === 'trace-dropped');
   t.equal(lines[firstNotice + 1]?.event, 'connecting', 'the notice precedes the line that fit');
   const attempts = events.map((l) => l.attempt as number);
-  t.same(attempts, [...attempts].sort((x, y) => x - y), 'lines stay in order');
+  t.same(
+    attempts,
+    [...attempts].sort((x, y) => x - y),
+    'lines stay in order',
+  );
 });
 
-t.test('rejects close with the write error when the disk fails', { skip: existsSync('/dev/full') ? false : 'no /dev/full on this system' }, async (t) => {
-  const peer = new KkcmPeer({ role: 'master' });
-  const log = attachEventLog(peer, '/dev/full');
-  peer.emit('event', { event: 'peer-down' });
-  await t.rejects(log.close(), { code: 'ENOSPC' });
-  await t.rejects(log.close(), { code: 'ENOSPC' }, 'the second close says the same');
-  peer.emit('event', { event: 'peer-up' });
-  t.equal(peer.listenerCount('event'), 0);
-});
+t.test(
+  'rejects close with the write error when the disk fails',
+  { skip: existsSync('/dev/full') ? false : 'no /dev/full on this system' },
+  async (t) => {
+    const peer = new KkcmPeer({ role: 'master' });
+    const log = attachEventLog(peer, '/dev/full');
+    peer.emit('event', { event: 'peer-down' });
+    await t.rejects(log.close(), { code: 'ENOSPC' });
+    await t.rejects(log.close(), { code: 'ENOSPC' }, 'the second close says the same');
+    peer.emit('event', { event: 'peer-up' });
+    t.equal(peer.listenerCount('event'), 0);
+  },
+);

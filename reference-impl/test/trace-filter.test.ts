@@ -2,9 +2,26 @@ import t from 'tap';
 import { PeerError, type PeerEvent } from '../src/index.js';
 import { compileTraceFilter, messageNameOf, parseTraceFilter, type TracedMessage } from '../src/trace/filter.js';
 
-const msg = (over: Partial<TracedMessage> = {}): TracedMessage => ({ direction: 'tx', channel: 'receive', type: 0x20, name: 'prl.packet', ...over });
-const txEvent = (type: number, subtype: number, channel: 'send' | 'receive' = 'send'): Extract<PeerEvent, { event: 'tx' }> =>
-  ({ event: 'tx', channel, type, subtype, seq: 0, length: 16, name: messageNameOf(type, subtype) });
+const msg = (over: Partial<TracedMessage> = {}): TracedMessage => ({
+  direction: 'tx',
+  channel: 'receive',
+  type: 0x20,
+  name: 'prl.packet',
+  ...over,
+});
+const txEvent = (
+  type: number,
+  subtype: number,
+  channel: 'send' | 'receive' = 'send',
+): Extract<PeerEvent, { event: 'tx' }> => ({
+  event: 'tx',
+  channel,
+  type,
+  subtype,
+  seq: 0,
+  length: 16,
+  name: messageNameOf(type, subtype),
+});
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -23,12 +40,18 @@ t.test('parses type lists in hex, decimal and by type name', async (t) => {
 
 t.test('parses names, events and channels, separated by spaces or semicolons', async (t) => {
   t.same(parseTraceFilter('name=prl.*'), { names: ['prl.*'] });
-  t.same(parseTraceFilter('event=tx,rx,session-up;channel=receive'), { events: ['tx', 'rx', 'session-up'], channels: ['receive'] });
+  t.same(parseTraceFilter('event=tx,rx,session-up;channel=receive'), {
+    events: ['tx', 'rx', 'session-up'],
+    channels: ['receive'],
+  });
   t.same(parseTraceFilter('events=tx  names=control.hello*'), { events: ['tx'], names: ['control.hello*'] });
 });
 
 t.test('merges repeated keys and repeated flag strings', async (t) => {
-  t.same(parseTraceFilter(['type=0x20', 'type=0x7f name=control.ack']), { types: [0x20, 0x7f], names: ['control.ack'] });
+  t.same(parseTraceFilter(['type=0x20', 'type=0x7f name=control.ack']), {
+    types: [0x20, 0x7f],
+    names: ['control.ack'],
+  });
 });
 
 t.test('keeps everything for an empty string', async (t) => {
@@ -39,14 +62,37 @@ t.test('keeps everything for an empty string', async (t) => {
 });
 
 t.test('rejects malformed filters with ERR_BAD_INPUT', async (t) => {
-  for (const bad of ['type', 'type=', 'type=0x20,', 'type=256', 'type=0x100', 'type=-1', 'type=nope', 'colour=red', 'event=sesion-up', 'channel=both', 'name=prl.pakcet', 'name=']) {
-    t.equal(codeOf(() => parseTraceFilter(bad)), 'ERR_BAD_INPUT', bad);
+  for (const bad of [
+    'type',
+    'type=',
+    'type=0x20,',
+    'type=256',
+    'type=0x100',
+    'type=-1',
+    'type=nope',
+    'colour=red',
+    'event=sesion-up',
+    'channel=both',
+    'name=prl.pakcet',
+    'name=',
+  ]) {
+    t.equal(
+      codeOf(() => parseTraceFilter(bad)),
+      'ERR_BAD_INPUT',
+      bad,
+    );
   }
 });
 
 t.test('rejects type numbers out of range in a filter object', async (t) => {
-  t.equal(codeOf(() => compileTraceFilter({ types: [300] })), 'ERR_BAD_INPUT');
-  t.equal(codeOf(() => compileTraceFilter({ types: [1.5] })), 'ERR_BAD_INPUT');
+  t.equal(
+    codeOf(() => compileTraceFilter({ types: [300] })),
+    'ERR_BAD_INPUT',
+  );
+  t.equal(
+    codeOf(() => compileTraceFilter({ types: [1.5] })),
+    'ERR_BAD_INPUT',
+  );
 });
 
 t.test('selects a message by type number or by name glob, either one sufficing', async (t) => {
@@ -73,7 +119,10 @@ t.test('lets an unknown message through only by its type number', async (t) => {
 
 t.test('applies message selectors to tx and rx only, and event names to all events', async (t) => {
   const m = compileTraceFilter(parseTraceFilter('type=0x20'));
-  t.ok(m.acceptsEvent({ event: 'session-up', sessionId: '1', version: 1, role: 'master', features: 0 }), 'other events pass');
+  t.ok(
+    m.acceptsEvent({ event: 'session-up', sessionId: '1', version: 1, role: 'master', features: 0 }),
+    'other events pass',
+  );
   t.notOk(m.acceptsEvent(txEvent(0x01, 0x01)), 'control tx is filtered out');
   t.ok(m.acceptsEvent(txEvent(0x20, 0x01, 'receive')), 'prl tx passes');
 

@@ -44,7 +44,8 @@ interface Capture {
   readonly order: number[];
 }
 
-const text = (b: Uint8Array | undefined): string | undefined => (b === undefined ? undefined : new TextDecoder().decode(b));
+const text = (b: Uint8Array | undefined): string | undefined =>
+  b === undefined ? undefined : new TextDecoder().decode(b);
 
 /** Reads blocks; fails the test on any length or trailer inconsistency. */
 function readBlocks(file: Uint8Array, opts: { fixed: Record<number, number> }): Block[] {
@@ -107,7 +108,8 @@ function decodePacket(block: Block): Packet {
   const epbFlags = block.options.get(2)?.[0];
   return {
     ts: (BigInt(b.getUint32(4, true)) << 32n) | BigInt(b.getUint32(8, true)),
-    inbound: epbFlags !== undefined && (new DataView(epbFlags.buffer, epbFlags.byteOffset, 4).getUint32(0, true) & 3) === 1,
+    inbound:
+      epbFlags !== undefined && (new DataView(epbFlags.buffer, epbFlags.byteOffset, 4).getUint32(0, true) & 3) === 1,
     comment: text(block.options.get(1)?.[0]),
     src: ipStr(ip + 12),
     dst: ipStr(ip + 16),
@@ -175,9 +177,26 @@ const settle = async (n = 20): Promise<void> => {
 
 const frame = (msg: MessageInput, seq: number): Uint8Array => encodeMessage({ ...msg, seq } as MessageInput);
 const hello = (seq: number): Uint8Array =>
-  frame({ name: 'control.hello', body: { minVersion: 1, maxVersion: 1, role: 2, channel: 1, features: 1, nodeId: 0, maxMessage: 262144, sessionId: 7n, nodeName: 're1' } }, seq);
+  frame(
+    {
+      name: 'control.hello',
+      body: {
+        minVersion: 1,
+        maxVersion: 1,
+        role: 2,
+        channel: 1,
+        features: 1,
+        nodeId: 0,
+        maxMessage: 262144,
+        sessionId: 7n,
+        nodeName: 're1',
+      },
+    },
+    seq,
+  );
 const drop = (seq: number): Uint8Array => frame({ name: 'prl.packetDrop', body: { handle: seq, count: 1 } }, seq);
-const opaque = (seq: number, size: number): Uint8Array => frame({ name: 'prl.opaque', body: { data: new Uint8Array(size).map((_, i) => i * 7) } }, seq);
+const opaque = (seq: number, size: number): Uint8Array =>
+  frame({ name: 'prl.opaque', body: { data: new Uint8Array(size).map((_, i) => i * 7) } }, seq);
 
 const MASTER = '10.0.0.1';
 const BACKUP = '10.0.0.2';
@@ -200,17 +219,27 @@ t.test('builds a section header, one Ethernet interface and one packet block per
   t.same(cap.order, [0x0a0d0d0a, 1, 6, 6, 6, 6, 6, 6, 6, 6], 'SHB, IDB, then 2 x (SYN, SYN-ACK, ACK, data)');
   t.equal(cap.packets[3]!.ts, 1_700_000_000_123_456n, 'a number is milliseconds, kept to the microsecond');
   t.equal(cap.packets[7]!.ts, 1_700_000_000_124_000n, 'a bigint is microseconds');
-  t.ok(cap.packets.every((p) => p.ipChecksumOk), 'IPv4 header checksums are valid');
-  t.ok(cap.packets.every((p) => p.tcpChecksumOk), 'TCP checksums are valid');
+  t.ok(
+    cap.packets.every((p) => p.ipChecksumOk),
+    'IPv4 header checksums are valid',
+  );
+  t.ok(
+    cap.packets.every((p) => p.tcpChecksumOk),
+    'TCP checksums are valid',
+  );
   t.ok(cap.packets.every((p) => p.dontFragment));
 });
 
 t.test('opens each channel with SYN, SYN-ACK, ACK from the backup to the master port 7000', async (t) => {
-  const cap = readPcapng(buildPcapng([
-    { ts: 1, channel: 'send', direction: 'rx', role: 'master', frame: hello(0) },
-    { ts: 2, channel: 'receive', direction: 'rx', role: 'master', frame: hello(0) },
-  ]));
-  const summary = cap.packets.map((p) => `${p.src}:${p.sport}>${p.dst}:${p.dport} ${p.flags} ${p.seq}/${p.ack} ${p.payload.byteLength}`);
+  const cap = readPcapng(
+    buildPcapng([
+      { ts: 1, channel: 'send', direction: 'rx', role: 'master', frame: hello(0) },
+      { ts: 2, channel: 'receive', direction: 'rx', role: 'master', frame: hello(0) },
+    ]),
+  );
+  const summary = cap.packets.map(
+    (p) => `${p.src}:${p.sport}>${p.dst}:${p.dport} ${p.flags} ${p.seq}/${p.ack} ${p.payload.byteLength}`,
+  );
   t.same(summary, [
     `${BACKUP}:40001>${MASTER}:7000 SYN 0/0 0`,
     `${MASTER}:7000>${BACKUP}:40001 SYN|ACK 0/1 0`,
@@ -221,7 +250,11 @@ t.test('opens each channel with SYN, SYN-ACK, ACK from the backup to the master 
     `${BACKUP}:40002>${MASTER}:7000 ACK 1/1 0`,
     `${BACKUP}:40002>${MASTER}:7000 PSH|ACK 1/1 ${hello(0).byteLength}`,
   ]);
-  t.same(cap.packets.map((p) => p.inbound), [true, false, true, true, true, false, true, true], 'the master captured: packets from the backup are inbound');
+  t.same(
+    cap.packets.map((p) => p.inbound),
+    [true, false, true, true, true, false, true, true],
+    'the master captured: packets from the backup are inbound',
+  );
 });
 
 t.test('puts the master side by role and direction', async (t) => {
@@ -255,9 +288,18 @@ t.test('splits a message larger than one segment, PSH on the last', async (t) =>
   const big = opaque(0, 150_000);
   const cap = readPcapng(buildPcapng([{ ts: 0, channel: 'receive', direction: 'tx', role: 'master', frame: big }]));
   const data = cap.packets.slice(3);
-  t.same(data.map((p) => p.payload.byteLength), [PCAPNG_MAX_SEGMENT, PCAPNG_MAX_SEGMENT, big.byteLength - 2 * PCAPNG_MAX_SEGMENT]);
-  t.same(data.map((p) => p.flags), ['ACK', 'ACK', 'PSH|ACK']);
-  t.ok(data.every((p) => p.ipTotalLength <= 65535), 'each segment fits an IPv4 packet');
+  t.same(
+    data.map((p) => p.payload.byteLength),
+    [PCAPNG_MAX_SEGMENT, PCAPNG_MAX_SEGMENT, big.byteLength - 2 * PCAPNG_MAX_SEGMENT],
+  );
+  t.same(
+    data.map((p) => p.flags),
+    ['ACK', 'ACK', 'PSH|ACK'],
+  );
+  t.ok(
+    data.every((p) => p.ipTotalLength <= 65535),
+    'each segment fits an IPv4 packet',
+  );
   t.equal(hex(concat(data.map((p) => p.payload))), hex(big));
   t.same(seqGaps(cap.packets), []);
   t.ok(data.every((p) => p.tcpChecksumOk && p.ipChecksumOk));
@@ -265,7 +307,8 @@ t.test('splits a message larger than one segment, PSH on the last', async (t) =>
 
 t.test('acknowledges a long one-way stream with synthetic ACKs', async (t) => {
   const records: PcapngRecord[] = [];
-  for (let i = 0; i < 40; i++) records.push({ ts: i, channel: 'receive', direction: 'tx', role: 'master', frame: opaque(i, 60_000) });
+  for (let i = 0; i < 40; i++)
+    records.push({ ts: i, channel: 'receive', direction: 'tx', role: 'master', frame: opaque(i, 60_000) });
   const cap = readPcapng(buildPcapng(records));
   const acks = cap.packets.slice(3).filter((p) => p.payload.byteLength === 0);
   t.ok(acks.length >= 2, `the backup acknowledged (${acks.length} pure ACKs)`);
@@ -277,12 +320,27 @@ t.test('acknowledges a long one-way stream with synthetic ACKs', async (t) => {
 t.test('starts a new connection, after FIN, when a direction starts again at sequence 0', async (t) => {
   const first = [hello(0), drop(1)];
   const second = [hello(0), drop(1)];
-  const cap = readPcapng(buildPcapng([
-    ...first.map((f, i): PcapngRecord => ({ ts: i, channel: 'send', direction: 'tx', role: 'backup', frame: f })),
-    ...second.map((f, i): PcapngRecord => ({ ts: 10 + i, channel: 'send', direction: 'tx', role: 'backup', frame: f })),
-  ]));
+  const cap = readPcapng(
+    buildPcapng([
+      ...first.map((f, i): PcapngRecord => ({ ts: i, channel: 'send', direction: 'tx', role: 'backup', frame: f })),
+      ...second.map((f, i): PcapngRecord => ({
+        ts: 10 + i,
+        channel: 'send',
+        direction: 'tx',
+        role: 'backup',
+        frame: f,
+      })),
+    ]),
+  );
   const flags = cap.packets.map((p) => `${p.sport}>${p.dport} ${p.flags}`);
-  t.same(flags.slice(5, 11), ['40001>7000 FIN|ACK', '7000>40001 FIN|ACK', '40001>7000 ACK', '40003>7000 SYN', '7000>40003 SYN|ACK', '40003>7000 ACK']);
+  t.same(flags.slice(5, 11), [
+    '40001>7000 FIN|ACK',
+    '7000>40001 FIN|ACK',
+    '40001>7000 ACK',
+    '40003>7000 SYN',
+    '7000>40003 SYN|ACK',
+    '40003>7000 ACK',
+  ]);
   const s = streams(cap.packets);
   t.equal(hex(s.get(`${BACKUP}:40001>${MASTER}:7000`)!), hex(concat(first)));
   t.equal(hex(s.get(`${BACKUP}:40003>${MASTER}:7000`)!), hex(concat(second)));
@@ -290,24 +348,34 @@ t.test('starts a new connection, after FIN, when a direction starts again at seq
 });
 
 t.test('keeps connections with different remotes apart on the same channel', async (t) => {
-  const cap = readPcapng(buildPcapng([
-    { ts: 0, channel: 'send', direction: 'tx', role: 'master', frame: drop(0), remote: 'a:1' },
-    { ts: 1, channel: 'send', direction: 'tx', role: 'master', frame: drop(0), remote: 'b:2' },
-    { ts: 2, channel: 'send', direction: 'tx', role: 'master', frame: drop(1), remote: 'a:1' },
-  ]));
+  const cap = readPcapng(
+    buildPcapng([
+      { ts: 0, channel: 'send', direction: 'tx', role: 'master', frame: drop(0), remote: 'a:1' },
+      { ts: 1, channel: 'send', direction: 'tx', role: 'master', frame: drop(0), remote: 'b:2' },
+      { ts: 2, channel: 'send', direction: 'tx', role: 'master', frame: drop(1), remote: 'a:1' },
+    ]),
+  );
   const s = streams(cap.packets);
   t.equal(hex(s.get(`${MASTER}:7000>${BACKUP}:40001`)!), hex(concat([drop(0), drop(1)])));
   t.equal(hex(s.get(`${MASTER}:7000>${BACKUP}:40003`)!), hex(drop(0)));
-  t.notOk(cap.packets.some((p) => p.flags.includes('FIN')), 'neither was closed');
+  t.notOk(
+    cap.packets.some((p) => p.flags.includes('FIN')),
+    'neither was closed',
+  );
 });
 
 t.test('closes the least recently used connection when too many are open', async (t) => {
   const records: PcapngRecord[] = [];
-  for (let i = 0; i <= 16; i++) records.push({ ts: i, channel: 'send', direction: 'tx', role: 'master', frame: drop(0), remote: `r:${i}` });
+  for (let i = 0; i <= 16; i++)
+    records.push({ ts: i, channel: 'send', direction: 'tx', role: 'master', frame: drop(0), remote: `r:${i}` });
   records.push({ ts: 17, channel: 'send', direction: 'tx', role: 'master', frame: drop(0), remote: 'r:0' });
   const cap = readPcapng(buildPcapng(records));
   const fins = cap.packets.filter((p) => p.flags.includes('FIN'));
-  t.same(fins.map((p) => `${p.sport}>${p.dport}`), ['40001>7000', '7000>40001', '40003>7000', '7000>40003'], 'the oldest first, then the next oldest');
+  t.same(
+    fins.map((p) => `${p.sport}>${p.dport}`),
+    ['40001>7000', '7000>40001', '40003>7000', '7000>40003'],
+    'the oldest first, then the next oldest',
+  );
   t.equal(cap.packets.at(-1)!.dport, 40001 + 2 * 17, 'a remote seen again after eviction gets a new connection');
   t.same(seqGaps(cap.packets), []);
 });
@@ -320,11 +388,26 @@ interface Traced {
   readonly frame: Uint8Array;
 }
 
-async function tracedSession(t: Test, writerOptions: Parameters<typeof attachPcapng>[2] = {}): Promise<{ master: Traced[]; backup: Traced[]; mPath: string; bPath: string; mCount: () => number }> {
+async function tracedSession(
+  t: Test,
+  writerOptions: Parameters<typeof attachPcapng>[2] = {},
+): Promise<{ master: Traced[]; backup: Traced[]; mPath: string; bPath: string; mCount: () => number }> {
   const transport = new MemoryTransport();
   const clock = new ManualClock();
-  const master = new KkcmPeer({ role: 'master', listen: { host: 'm', port: 7000 }, transport, clock, random: () => 0.5 });
-  const backup = new KkcmPeer({ role: 'backup', connect: { host: 'm', port: 7000 }, transport, clock, random: () => 0.5 });
+  const master = new KkcmPeer({
+    role: 'master',
+    listen: { host: 'm', port: 7000 },
+    transport,
+    clock,
+    random: () => 0.5,
+  });
+  const backup = new KkcmPeer({
+    role: 'backup',
+    connect: { host: 'm', port: 7000 },
+    transport,
+    clock,
+    random: () => 0.5,
+  });
   master.register('prl', { message: () => undefined });
   backup.register('prl', { message: () => undefined });
   const seen = { master: [] as Traced[], backup: [] as Traced[] };
@@ -333,7 +416,10 @@ async function tracedSession(t: Test, writerOptions: Parameters<typeof attachPca
   backup.on('frame', (channel, direction, f) => seen.backup.push({ channel, direction, frame: Uint8Array.from(f) }));
   const mPath = tmpFile();
   const bPath = tmpFile();
-  const mWriter = attachPcapng(master, mPath, { now: () => 1_700_000_000_000_000n + BigInt(clock.now()) * 1000n, ...writerOptions });
+  const mWriter = attachPcapng(master, mPath, {
+    now: () => 1_700_000_000_000_000n + BigInt(clock.now()) * 1000n,
+    ...writerOptions,
+  });
   const bWriter = attachPcapng(backup, bPath, writerOptions);
   t.equal(master.listenerCount('frame'), 2);
   await master.configure();
@@ -359,32 +445,51 @@ const bytesOf = (traced: readonly Traced[], channel: ChannelName, direction: 'tx
 
 t.test('writes every message two real peers exchange as a reassemblable TCP stream', async (t) => {
   const run = await tracedSession(t);
-  for (const [side, path, traced] of [['master', run.mPath, run.master], ['backup', run.bPath, run.backup]] as const) {
+  for (const [side, path, traced] of [
+    ['master', run.mPath, run.master],
+    ['backup', run.bPath, run.backup],
+  ] as const) {
     const cap = readPcapng(readFileSync(path));
     const s = streams(cap.packets);
     const self = side === 'master' ? MASTER : BACKUP;
     const peer = side === 'master' ? BACKUP : MASTER;
-    for (const [channel, port] of [['send', 40001], ['receive', 40002]] as const) {
+    for (const [channel, port] of [
+      ['send', 40001],
+      ['receive', 40002],
+    ] as const) {
       const out = self === MASTER ? `${MASTER}:7000>${BACKUP}:${port}` : `${BACKUP}:${port}>${MASTER}:7000`;
       const inn = self === MASTER ? `${BACKUP}:${port}>${MASTER}:7000` : `${MASTER}:7000>${BACKUP}:${port}`;
       t.equal(hex(s.get(out) ?? new Uint8Array(0)), bytesOf(traced, channel, 'tx'), `${side} ${channel} tx`);
       t.equal(hex(s.get(inn) ?? new Uint8Array(0)), bytesOf(traced, channel, 'rx'), `${side} ${channel} rx`);
     }
-    t.ok(traced.some((x) => x.frame.byteLength > PCAPNG_MAX_SEGMENT), 'a message needed several segments');
+    t.ok(
+      traced.some((x) => x.frame.byteLength > PCAPNG_MAX_SEGMENT),
+      'a message needed several segments',
+    );
     t.same(seqGaps(cap.packets), [], `${side}: no gaps`);
-    t.ok(cap.packets.every((p) => p.ipChecksumOk && p.tcpChecksumOk), `${side}: checksums valid`);
-    t.ok(cap.packets.every((p) => p.inbound === (p.src === peer)), `${side}: epb_flags direction`);
+    t.ok(
+      cap.packets.every((p) => p.ipChecksumOk && p.tcpChecksumOk),
+      `${side}: checksums valid`,
+    );
+    t.ok(
+      cap.packets.every((p) => p.inbound === (p.src === peer)),
+      `${side}: epb_flags direction`,
+    );
     t.equal(cap.isbs.length, 1, `${side}: a statistics block at close`);
     t.equal(cap.isbs[0]!.options.get(5)?.[0]?.at(0), 0, `${side}: nothing dropped`);
   }
   const cap = readPcapng(readFileSync(run.mPath));
-  t.ok(cap.packets.every((p) => p.ts >= 1_700_000_000_000_000n), 'timestamps from the injected clock');
+  t.ok(
+    cap.packets.every((p) => p.ts >= 1_700_000_000_000_000n),
+    'timestamps from the injected clock',
+  );
   t.equal(run.mCount(), run.master.length, 'every traced message was written');
 });
 
 t.test('holds the HELLO the master received', async (t) => {
   const run = await tracedSession(t);
-  for (const channel of ['send', 'receive'] as const) t.equal(bytesOf(run.master, channel, 'rx'), bytesOf(run.backup, channel, 'tx'), channel);
+  for (const channel of ['send', 'receive'] as const)
+    t.equal(bytesOf(run.master, channel, 'rx'), bytesOf(run.backup, channel, 'tx'), channel);
 });
 
 t.test('writes only the selected messages, as a stream without gaps', async (t) => {
@@ -394,9 +499,20 @@ t.test('writes only the selected messages, as a stream without gaps', async (t) 
   const s = streams(cap.packets);
   const prl = run.master.filter((x) => x.frame[6] === 0x20);
   t.ok(prl.length >= 3, 'PRL went both ways');
-  t.equal(hex(s.get(`${MASTER}:7000>${BACKUP}:40002`)!), bytesOf(prl, 'receive', 'tx'), 'tx: the PRL messages and nothing else');
-  t.equal(hex(s.get(`${BACKUP}:40002>${MASTER}:7000`)!), bytesOf(prl, 'receive', 'rx'), 'rx: the PRL messages and nothing else');
-  t.ok(data.length > 0 && data.every((p) => p.dport !== 40001 && p.sport !== 40001), 'nothing on the send channel: PRL travels on receive');
+  t.equal(
+    hex(s.get(`${MASTER}:7000>${BACKUP}:40002`)!),
+    bytesOf(prl, 'receive', 'tx'),
+    'tx: the PRL messages and nothing else',
+  );
+  t.equal(
+    hex(s.get(`${BACKUP}:40002>${MASTER}:7000`)!),
+    bytesOf(prl, 'receive', 'rx'),
+    'rx: the PRL messages and nothing else',
+  );
+  t.ok(
+    data.length > 0 && data.every((p) => p.dport !== 40001 && p.sport !== 40001),
+    'nothing on the send channel: PRL travels on receive',
+  );
   t.same(seqGaps(cap.packets), []);
 });
 
@@ -423,11 +539,16 @@ t.test('drops messages past the buffer bound, leaves a gap and counts them', asy
   const data = cap.packets.filter((p) => p.payload.byteLength > 0);
   t.equal(data.length, writer.written);
   t.ok(seqGaps(cap.packets).length >= 1, 'the lost bytes show as a gap');
-  t.same(cap.packets.filter((p) => p.sport === 40001 || p.dport === 40001).map((p) => p.flags), ['SYN', 'SYN|ACK', 'ACK'], 'the dropped message\'s connection still opens');
+  t.same(
+    cap.packets.filter((p) => p.sport === 40001 || p.dport === 40001).map((p) => p.flags),
+    ['SYN', 'SYN|ACK', 'ACK'],
+    "the dropped message's connection still opens",
+  );
   const noted = data.find((p) => p.comment !== undefined);
   t.match(noted?.comment, /^kkcm: \d+ messages dropped before this one/, 'the next message written says so');
   const isb = cap.isbs[0]!;
-  const u64 = (code: number): bigint => new DataView(isb.options.get(code)![0]!.buffer, isb.options.get(code)![0]!.byteOffset, 8).getBigUint64(0, true);
+  const u64 = (code: number): bigint =>
+    new DataView(isb.options.get(code)![0]!.buffer, isb.options.get(code)![0]!.byteOffset, 8).getBigUint64(0, true);
   t.equal(u64(5), BigInt(writer.dropped), 'isb_ifdrop');
   t.equal(u64(4), BigInt(writer.dropped + writer.written), 'isb_ifrecv');
   t.match(text(isb.options.get(1)?.[0]), /dropped/, 'the statistics block says what the counts are');
@@ -464,19 +585,53 @@ function tsharkAvailable(): boolean {
   }
 }
 
-t.test('tshark reads the file: ports, lengths and checksums', { skip: tsharkAvailable() ? false : 'tshark not installed' }, async (t) => {
-  const records: PcapngRecord[] = [
-    { ts: 0, channel: 'send', direction: 'tx', role: 'backup', frame: hello(0) },
-    { ts: 1, channel: 'receive', direction: 'rx', role: 'backup', frame: opaque(0, 150_000) },
-    { ts: 2, channel: 'send', direction: 'tx', role: 'backup', frame: drop(1) },
-  ];
-  const path = join(dir, 'tshark.pcapng');
-  const bytes = buildPcapng(records);
-  writeFileSync(path, bytes);
-  const out = execFileSync('tshark', ['-r', path, '-o', 'tcp.check_checksum:TRUE', '-o', 'ip.check_checksum:TRUE',
-    '-T', 'fields', '-e', 'tcp.srcport', '-e', 'tcp.len', '-e', 'ip.checksum.status', '-e', 'tcp.checksum.status'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  const rows = out.trim().split('\n').map((l) => l.split('\t'));
-  const cap = readPcapng(bytes);
-  t.same(rows.map((r) => [Number(r[0]), Number(r[1])]), cap.packets.map((p) => [p.sport, p.payload.byteLength]), 'every packet, with its port and length');
-  t.ok(rows.every((r) => r[2] === '1' && r[3] === '1'), 'tshark finds the IPv4 and TCP checksums good');
-});
+t.test(
+  'tshark reads the file: ports, lengths and checksums',
+  { skip: tsharkAvailable() ? false : 'tshark not installed' },
+  async (t) => {
+    const records: PcapngRecord[] = [
+      { ts: 0, channel: 'send', direction: 'tx', role: 'backup', frame: hello(0) },
+      { ts: 1, channel: 'receive', direction: 'rx', role: 'backup', frame: opaque(0, 150_000) },
+      { ts: 2, channel: 'send', direction: 'tx', role: 'backup', frame: drop(1) },
+    ];
+    const path = join(dir, 'tshark.pcapng');
+    const bytes = buildPcapng(records);
+    writeFileSync(path, bytes);
+    const out = execFileSync(
+      'tshark',
+      [
+        '-r',
+        path,
+        '-o',
+        'tcp.check_checksum:TRUE',
+        '-o',
+        'ip.check_checksum:TRUE',
+        '-T',
+        'fields',
+        '-e',
+        'tcp.srcport',
+        '-e',
+        'tcp.len',
+        '-e',
+        'ip.checksum.status',
+        '-e',
+        'tcp.checksum.status',
+      ],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const rows = out
+      .trim()
+      .split('\n')
+      .map((l) => l.split('\t'));
+    const cap = readPcapng(bytes);
+    t.same(
+      rows.map((r) => [Number(r[0]), Number(r[1])]),
+      cap.packets.map((p) => [p.sport, p.payload.byteLength]),
+      'every packet, with its port and length',
+    );
+    t.ok(
+      rows.every((r) => r[2] === '1' && r[3] === '1'),
+      'tshark finds the IPv4 and TCP checksums good',
+    );
+  },
+);

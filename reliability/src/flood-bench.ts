@@ -57,7 +57,10 @@ function heapMiB(): number {
  */
 function floodProcess(job: FloodJob): Promise<{ go: () => Promise<FloodResult> }> {
   const worker = fileURLToPath(new URL('./flood-worker.ts', import.meta.url));
-  const child = fork(worker, [JSON.stringify(job)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(worker, [JSON.stringify(job)], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const timer = setTimeout(() => child.kill('SIGKILL'), 120000);
   let result: FloodResult | undefined;
   const ended = new Promise<FloodResult>((resolve, reject) => {
@@ -65,7 +68,8 @@ function floodProcess(job: FloodJob): Promise<{ go: () => Promise<FloodResult> }
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
       if (result !== undefined) resolve(result);
-      else reject(new Error(`the flood process ended without a result (code ${String(code)}, signal ${String(signal)})`));
+      else
+        reject(new Error(`the flood process ended without a result (code ${String(code)}, signal ${String(signal)})`));
     });
   });
   return new Promise((resolve, reject) => {
@@ -86,12 +90,16 @@ function floodProcess(job: FloodJob): Promise<{ go: () => Promise<FloodResult> }
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { json: { type: 'boolean' }, seconds: { type: 'string' }, 'accept-rate': { type: 'string' } } });
+  const { values } = parseArgs({
+    options: { json: { type: 'boolean' }, seconds: { type: 'string' }, 'accept-rate': { type: 'string' } },
+  });
   const quietMs = Number(values.seconds ?? 3) * 1000;
   const rateText = values['accept-rate'] ?? String(DEFAULT_ACCEPT_RATE_WHILE_UP);
   const acceptRateWhileUp = rateText === 'off' ? Infinity : Number(rateText);
   if (!(acceptRateWhileUp > 0)) throw new Error(`--accept-rate must be a positive number or off, got ${rateText}`);
-  const s = await LiveSession.start({ master: { handshakeTimeoutMs: HANDSHAKE_MS, maxPendingConnections: 1024, acceptRateWhileUp } });
+  const s = await LiveSession.start({
+    master: { handshakeTimeoutMs: HANDSHAKE_MS, maxPendingConnections: 1024, acceptRateWhileUp },
+  });
   const results: CaseResult[] = [];
   try {
     const host = '127.0.0.1';
@@ -101,15 +109,37 @@ async function main(): Promise<void> {
     await s.deliveredDuring(quietMs);
     const quiet = async (name: string): Promise<CaseResult> => {
       const r = await s.deliveredDuring(quietMs);
-      return { name, echoes: r.delivered, ms: Math.round(r.ms), perSec: Math.round((r.delivered / r.ms) * 1000), heapMiB: heapMiB() };
+      return {
+        name,
+        echoes: r.delivered,
+        ms: Math.round(r.ms),
+        perSec: Math.round((r.delivered / r.ms) * 1000),
+        heapMiB: heapMiB(),
+      };
     };
     const flood = async (name: string, ratePerSec: number | undefined, bystander = false): Promise<CaseResult> => {
       let f: FloodResult | undefined;
-      const child = await floodProcess({ host, port, attempts: 1000, slow: 100, concurrency: 20, slowTimeoutMs: 30000, bystander, ...(ratePerSec !== undefined ? { ratePerSec } : {}) });
+      const child = await floodProcess({
+        host,
+        port,
+        attempts: 1000,
+        slow: 100,
+        concurrency: 20,
+        slowTimeoutMs: 30000,
+        bystander,
+        ...(ratePerSec !== undefined ? { ratePerSec } : {}),
+      });
       const r = await s.deliveredDuring(0, async () => {
         f = await child.go();
       });
-      return { name, echoes: r.delivered, ms: Math.round(r.ms), perSec: Math.round((r.delivered / r.ms) * 1000), flood: f!, heapMiB: heapMiB() };
+      return {
+        name,
+        echoes: r.delivered,
+        ms: Math.round(r.ms),
+        perSec: Math.round((r.delivered / r.ms) * 1000),
+        flood: f!,
+        heapMiB: heapMiB(),
+      };
     };
     results.push(await quiet('flood/quiet (before)'));
     results.push(await flood('flood/burst 1000+100 slow', undefined));
@@ -129,20 +159,37 @@ async function main(): Promise<void> {
     acceptRateWhileUp: acceptRateWhileUp === Infinity ? 'off' : acceptRateWhileUp,
     baselinePerSec: Math.round(baseline),
     cases: rows,
-    sessionMasterStats: { accepted: s.master.stats().connectionsAccepted, shed: s.master.stats().connectionsShed, sessionsUp: s.master.stats().sessions.up },
+    sessionMasterStats: {
+      accepted: s.master.stats().connectionsAccepted,
+      shed: s.master.stats().connectionsShed,
+      sessionsUp: s.master.stats().sessions.up,
+    },
   };
   if (values.json === true) {
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return;
   }
-  const line = (c: string[]): string => `${c[0]!.padEnd(34)} ${c[1]!.padStart(8)} ${c[2]!.padStart(8)} ${c[3]!.padStart(9)} ${c[4]!.padStart(6)} ${c[5]!.padStart(9)}  ${c[6]}`;
-  const out = [line(['case', 'echoes', 'ms', 'echoes/s', 'ratio', 'heap MiB', 'flood']), line(['----', '------', '--', '--------', '-----', '--------', '-----'])];
+  const line = (c: string[]): string =>
+    `${c[0]!.padEnd(34)} ${c[1]!.padStart(8)} ${c[2]!.padStart(8)} ${c[3]!.padStart(9)} ${c[4]!.padStart(6)} ${c[5]!.padStart(9)}  ${c[6]}`;
+  const out = [
+    line(['case', 'echoes', 'ms', 'echoes/s', 'ratio', 'heap MiB', 'flood']),
+    line(['----', '------', '--', '--------', '-----', '--------', '-----']),
+  ];
   for (const r of rows) {
-    const f = r.flood === undefined ? '' : `hello ${JSON.stringify(r.flood.hello)}, closed at once ${r.flood.closedAtOnce}, slow ${JSON.stringify(r.flood.slow)} (last closed at ${r.flood.slowMaxMs} ms), ${r.flood.ms} ms`;
-    out.push(line([r.name, String(r.echoes), String(r.ms), String(r.perSec), r.ratio.toFixed(2), String(r.heapMiB), f]));
+    const f =
+      r.flood === undefined
+        ? ''
+        : `hello ${JSON.stringify(r.flood.hello)}, closed at once ${r.flood.closedAtOnce}, slow ${JSON.stringify(r.flood.slow)} (last closed at ${r.flood.slowMaxMs} ms), ${r.flood.ms} ms`;
+    out.push(
+      line([r.name, String(r.echoes), String(r.ms), String(r.perSec), r.ratio.toFixed(2), String(r.heapMiB), f]),
+    );
   }
-  out.push(`master: ${report.sessionMasterStats.accepted} connections taken, ${report.sessionMasterStats.shed} shed at accept (accept rate while up: ${String(report.acceptRateWhileUp)})`);
-  out.push(`baseline ${Math.round(baseline)} echoes/s; node ${process.version}, ${report.machine.cpus} × ${report.machine.model}${gc === undefined ? ' (run with --expose-gc for a collected heap)' : ''}`);
+  out.push(
+    `master: ${report.sessionMasterStats.accepted} connections taken, ${report.sessionMasterStats.shed} shed at accept (accept rate while up: ${String(report.acceptRateWhileUp)})`,
+  );
+  out.push(
+    `baseline ${Math.round(baseline)} echoes/s; node ${process.version}, ${report.machine.cpus} × ${report.machine.model}${gc === undefined ? ' (run with --expose-gc for a collected heap)' : ''}`,
+  );
   process.stdout.write(`${out.join('\n')}\n\n${JSON.stringify(report)}\n`);
 }
 

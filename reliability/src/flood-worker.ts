@@ -39,7 +39,9 @@ export interface FloodResult {
 function bystander(host: string): Promise<{ port: number; close: () => void }> {
   return new Promise((resolve) => {
     const server = createServer((socket) => socket.destroy());
-    server.listen(0, host, () => resolve({ port: (server.address() as AddressInfo).port, close: () => server.close() }));
+    server.listen(0, host, () =>
+      resolve({ port: (server.address() as AddressInfo).port, close: () => server.close() }),
+    );
   });
 }
 
@@ -48,10 +50,20 @@ async function run(job: FloodJob): Promise<FloodResult> {
   if (target !== undefined) job = { ...job, port: target.port };
   const started = performance.now();
   const slow = slowConnections(job.host, job.port, job.slow, job.slowTimeoutMs);
-  const attempts = await connectionAttempts(job.host, job.port, { count: job.attempts, concurrency: job.concurrency, ...(job.ratePerSec !== undefined ? { ratePerSec: job.ratePerSec } : {}) });
+  const attempts = await connectionAttempts(job.host, job.port, {
+    count: job.attempts,
+    concurrency: job.concurrency,
+    ...(job.ratePerSec !== undefined ? { ratePerSec: job.ratePerSec } : {}),
+  });
   const slowOutcomes = await Promise.all(slow.map((c) => c.done));
   target?.close();
-  return { hello: tally(attempts.hello), closedAtOnce: attempts.closedAtOnce, slow: tally(slowOutcomes), slowMaxMs: Math.round(Math.max(0, ...slowOutcomes.map((o) => o.ms))), ms: Math.round(performance.now() - started) };
+  return {
+    hello: tally(attempts.hello),
+    closedAtOnce: attempts.closedAtOnce,
+    slow: tally(slowOutcomes),
+    slowMaxMs: Math.round(Math.max(0, ...slowOutcomes.map((o) => o.ms))),
+    ms: Math.round(performance.now() - started),
+  };
 }
 
 // Ready once loaded; the flood starts on the parent's word, so that loading is not timed.

@@ -6,7 +6,14 @@
  * @module
  */
 import { connect as netConnect, type Socket } from 'node:net';
-import { decodeMessage, encodeMessage, ERROR_CODES, Framer, RejectReason, type DecodedMessage } from '../../codec/src/index.js';
+import {
+  decodeMessage,
+  encodeMessage,
+  ERROR_CODES,
+  Framer,
+  RejectReason,
+  type DecodedMessage,
+} from '../../codec/src/index.js';
 
 /** How a flood connection ended. */
 export interface FloodOutcome {
@@ -24,13 +31,27 @@ const REJECT_NAMES = new Map<number, string>(Object.entries(RejectReason).map(([
 function reactionOf(messages: readonly DecodedMessage[], closed: boolean): string {
   const last = messages[messages.length - 1];
   if (last?.name === 'control.error') return `ERROR ${ERROR_CODES[last.body.code] ?? last.body.code}`;
-  if (last?.name === 'control.helloReject') return `HELLO-REJECT ${REJECT_NAMES.get(last.body.reason) ?? last.body.reason}`;
+  if (last?.name === 'control.helloReject')
+    return `HELLO-REJECT ${REJECT_NAMES.get(last.body.reason) ?? last.body.reason}`;
   return closed ? 'closed' : 'open';
 }
 
 /** A HELLO of a backup asking for a session of its own. */
 export function floodHello(sessionId: bigint): Uint8Array {
-  return encodeMessage({ name: 'control.hello', body: { minVersion: 1, maxVersion: 1, role: 2, channel: 1, features: 0, nodeId: 66, maxMessage: 262144, sessionId, nodeName: 'flood' } });
+  return encodeMessage({
+    name: 'control.hello',
+    body: {
+      minVersion: 1,
+      maxVersion: 1,
+      role: 2,
+      channel: 1,
+      features: 0,
+      nodeId: 66,
+      maxMessage: 262144,
+      sessionId,
+      nodeName: 'flood',
+    },
+  });
 }
 
 /** A client connection that sends `bytes` (maybe none) and reads until the master closes it. */
@@ -98,7 +119,11 @@ export interface AttemptOptions {
  *
  * @returns the outcomes of the HELLO attempts, and how many closed at once.
  */
-export async function connectionAttempts(host: string, port: number, options: AttemptOptions): Promise<{ hello: FloodOutcome[]; closedAtOnce: number }> {
+export async function connectionAttempts(
+  host: string,
+  port: number,
+  options: AttemptOptions,
+): Promise<{ hello: FloodOutcome[]; closedAtOnce: number }> {
   const share = options.helloShare ?? 0.5;
   const hello: FloodOutcome[] = [];
   let closedAtOnce = 0;
@@ -132,7 +157,13 @@ export async function connectionAttempts(host: string, port: number, options: At
  * Opens `count` slow connections: each sends the first `partial` bytes of a HELLO and
  * never the rest. The master's handshake timeout must close every one.
  */
-export function slowConnections(host: string, port: number, count: number, timeoutMs: number, partial = 10): FloodConnection[] {
+export function slowConnections(
+  host: string,
+  port: number,
+  count: number,
+  timeoutMs: number,
+  partial = 10,
+): FloodConnection[] {
   const bytes = floodHello(1n).subarray(0, partial);
   return Array.from({ length: count }, () => new FloodConnection(host, port, bytes, timeoutMs));
 }

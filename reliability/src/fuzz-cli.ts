@@ -44,31 +44,45 @@ class UsageError extends Error {}
 
 function count(name: string, value: string | undefined, fallback: number, min = 0): number {
   if (value === undefined) return fallback;
-  if (!/^\d+$/.test(value) || Number(value) < min) throw new UsageError(`--${name} wants an integer of at least ${min}, got ${JSON.stringify(value)}`);
+  if (!/^\d+$/.test(value) || Number(value) < min)
+    throw new UsageError(`--${name} wants an integer of at least ${min}, got ${JSON.stringify(value)}`);
   return Number(value);
 }
 
 function offlineText(r: FuzzReport): string {
-  const codes = Object.entries(r.byCode).sort((a, b) => b[1] - a[1]).map(([c, n]) => `  ${c.padEnd(26)} ${n}`).join('\n');
+  const codes = Object.entries(r.byCode)
+    .sort((a, b) => b[1] - a[1])
+    .map(([c, n]) => `  ${c.padEnd(26)} ${n}`)
+    .join('\n');
   const lines = [
     `offline: ${r.runs} runs in ${(r.durationMs / 1000).toFixed(1)} s (${Math.round(r.runs / Math.max(r.durationMs / 1000, 0.001))} runs/s), seed ${r.seed}`,
     `  crashes ${r.crashes}, divergences ${r.divergences}, max buffered ${r.maxBufferedBytes} bytes (limit ${r.limit}), messages decoded ${r.messages}`,
-    `  inputs: ${Object.entries(r.byKind).map(([k, n]) => `${k} ${n}`).join(', ')}`,
+    `  inputs: ${Object.entries(r.byKind)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ')}`,
     'how the streams ended (Framer + decodeMessage):',
     codes,
   ];
-  for (const f of r.failures) lines.push(`  ${f.kind} in ${f.target} (run ${f.run}): ${f.detail}\n    input ${f.input}`);
+  for (const f of r.failures)
+    lines.push(`  ${f.kind} in ${f.target} (run ${f.run}): ${f.detail}\n    input ${f.input}`);
   return `${lines.join('\n')}\n`;
 }
 
 function liveText(r: LiveFuzzReport): string {
   const lines = [
     `live: ${r.liveConnections} hostile connections in ${(r.durationMs / 1000).toFixed(1)} s, seed ${r.seed}; session drops ${r.sessionDrops}, health checks ${r.healthChecks}, echoes carried ${r.echoes}`,
-    `  inputs: ${Object.entries(r.byKind).map(([k, n]) => `${k} ${n}`).join(', ')}`,
+    `  inputs: ${Object.entries(r.byKind)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ')}`,
     'reactions:',
-    ...Object.entries(r.reactions).sort((a, b) => b[1] - a[1]).map(([c, n]) => `  ${c.padEnd(34)} ${n}`),
+    ...Object.entries(r.reactions)
+      .sort((a, b) => b[1] - a[1])
+      .map(([c, n]) => `  ${c.padEnd(34)} ${n}`),
   ];
-  for (const v of r.violations.slice(0, 20)) lines.push(`  VIOLATION ${v.kind} (connection ${v.connection}): ${v.detail}${v.input !== '' ? `\n    input ${v.input}` : ''}`);
+  for (const v of r.violations.slice(0, 20))
+    lines.push(
+      `  VIOLATION ${v.kind} (connection ${v.connection}): ${v.detail}${v.input !== '' ? `\n    input ${v.input}` : ''}`,
+    );
   if (r.violations.length > 20) lines.push(`  … ${r.violations.length - 20} more violations`);
   return `${lines.join('\n')}\n`;
 }
@@ -78,14 +92,24 @@ function liveText(r: LiveFuzzReport): string {
  *
  * @returns the exit code.
  */
-export async function fuzzMain(argv: readonly string[], out: (s: string) => void = (s) => process.stdout.write(s), err: (s: string) => void = (s) => process.stderr.write(s)): Promise<number> {
+export async function fuzzMain(
+  argv: readonly string[],
+  out: (s: string) => void = (s) => process.stdout.write(s),
+  err: (s: string) => void = (s) => process.stderr.write(s),
+): Promise<number> {
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({
       args: [...argv],
       options: {
-        runs: { type: 'string' }, seed: { type: 'string' }, 'max-message': { type: 'string' }, live: { type: 'boolean' },
-        connections: { type: 'string' }, 'check-every': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
+        runs: { type: 'string' },
+        seed: { type: 'string' },
+        'max-message': { type: 'string' },
+        live: { type: 'boolean' },
+        connections: { type: 'string' },
+        'check-every': { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean' },
       },
       strict: true,
       allowPositionals: false,
@@ -107,7 +131,8 @@ export async function fuzzMain(argv: readonly string[], out: (s: string) => void
     runs = count('runs', values.runs as string | undefined, 200000);
     seed = count('seed', values.seed as string | undefined, freshSeed()) >>> 0;
     maxMessage = count('max-message', values['max-message'] as string | undefined, 4096, Limits.minMaxMessage);
-    if (maxMessage > Limits.absoluteMaxMessage) throw new UsageError(`--max-message must be at most ${Limits.absoluteMaxMessage}`);
+    if (maxMessage > Limits.absoluteMaxMessage)
+      throw new UsageError(`--max-message must be at most ${Limits.absoluteMaxMessage}`);
     connections = count('connections', values.connections as string | undefined, 500, 1);
     checkEvery = count('check-every', values['check-every'] as string | undefined, 10, 1);
   } catch (e) {
@@ -116,15 +141,31 @@ export async function fuzzMain(argv: readonly string[], out: (s: string) => void
     return 2;
   }
   const json = values.json === true;
-  err(`fuzz: seed ${seed} (replay with --seed ${seed}); node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'})\n`);
-  const offline = fuzzCodec({ runs, seed, maxMessage, progressEvery: 100000, onProgress: json ? undefined : (n) => err(`  ${n} runs…\n`) });
+  err(
+    `fuzz: seed ${seed} (replay with --seed ${seed}); node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'})\n`,
+  );
+  const offline = fuzzCodec({
+    runs,
+    seed,
+    maxMessage,
+    progressEvery: 100000,
+    onProgress: json ? undefined : (n) => err(`  ${n} runs…\n`),
+  });
   if (!json) out(offlineText(offline));
   let live: LiveFuzzReport | undefined;
   if (values.live === true) {
-    live = await fuzzLive({ connections, seed, checkEvery, onProgress: json ? undefined : (n) => (n % 500 === 0 ? err(`  ${n} connections…\n`) : undefined) });
+    live = await fuzzLive({
+      connections,
+      seed,
+      checkEvery,
+      onProgress: json ? undefined : (n) => (n % 500 === 0 ? err(`  ${n} connections…\n`) : undefined),
+    });
     if (!json) out(liveText(live));
   }
   if (json) out(`${JSON.stringify({ ...offline, ...(live !== undefined ? { live } : {}) }, null, 2)}\n`);
-  const failed = offline.crashes > 0 || offline.divergences > 0 || (live !== undefined && (live.violations.length > 0 || live.sessionDrops > 0));
+  const failed =
+    offline.crashes > 0 ||
+    offline.divergences > 0 ||
+    (live !== undefined && (live.violations.length > 0 || live.sessionDrops > 0));
   return failed ? 1 : 0;
 }

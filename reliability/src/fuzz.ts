@@ -12,7 +12,14 @@
  *
  * @module
  */
-import { CodecError, decodeMessage, Framer, HEADER_SIZE, StreamDecoder, type DecodeOptions } from '../../codec/src/index.js';
+import {
+  CodecError,
+  decodeMessage,
+  Framer,
+  HEADER_SIZE,
+  StreamDecoder,
+  type DecodeOptions,
+} from '../../codec/src/index.js';
 import { makeInput, vectorCorpus, type FuzzInput } from './mutate.js';
 import { Prng } from './prng.js';
 
@@ -125,7 +132,12 @@ export function fuzzCodec(options: FuzzOptions): FuzzReport {
   };
 
   /** Pushes chunks through a framer-like reader, checking the buffered bytes after each. */
-  const drive = <T>(reader: Framer | StreamDecoder, chunks: readonly Uint8Array[], out: T[], asFrame: (m: T) => void): Outcome => {
+  const drive = <T>(
+    reader: Framer | StreamDecoder,
+    chunks: readonly Uint8Array[],
+    out: T[],
+    asFrame: (m: T) => void,
+  ): Outcome => {
     let code: string | undefined;
     let offset: number | undefined;
     try {
@@ -149,7 +161,8 @@ export function fuzzCodec(options: FuzzOptions): FuzzReport {
   };
 
   const checkFrame = (f: Uint8Array): void => {
-    if (f.byteLength < HEADER_SIZE || f.byteLength > limit) throw new Crash(`a frame of ${f.byteLength} bytes came out (limit ${limit})`);
+    if (f.byteLength < HEADER_SIZE || f.byteLength > limit)
+      throw new Crash(`a frame of ${f.byteLength} bytes came out (limit ${limit})`);
   };
 
   for (let run = 0; run < options.runs; run++) {
@@ -194,18 +207,51 @@ export function fuzzCodec(options: FuzzOptions): FuzzReport {
       const streamed: unknown[] = [];
       const c = drive(new StreamDecoder(opts), cuts(rng, input.bytes), streamed, () => undefined);
 
-      if (whole.length !== split.length || a.code !== b.code || a.offset !== b.offset || whole.some((f, i) => Buffer.compare(f, split[i]!) !== 0)) {
-        record(run, 'divergence', 'Framer', `one chunk: ${whole.length} frames, ${a.code ?? 'ok'}@${a.offset}; cut: ${split.length} frames, ${b.code ?? 'ok'}@${b.offset}`, input);
+      if (
+        whole.length !== split.length ||
+        a.code !== b.code ||
+        a.offset !== b.offset ||
+        whole.some((f, i) => Buffer.compare(f, split[i]!) !== 0)
+      ) {
+        record(
+          run,
+          'divergence',
+          'Framer',
+          `one chunk: ${whole.length} frames, ${a.code ?? 'ok'}@${a.offset}; cut: ${split.length} frames, ${b.code ?? 'ok'}@${b.offset}`,
+          input,
+        );
       } else if (streamed.length !== decoded || c.code !== peerCode) {
-        record(run, 'divergence', 'StreamDecoder', `Framer + decodeMessage: ${decoded} messages, ${peerCode ?? 'ok'}; StreamDecoder: ${streamed.length} messages, ${c.code ?? 'ok'}`, input);
+        record(
+          run,
+          'divergence',
+          'StreamDecoder',
+          `Framer + decodeMessage: ${decoded} messages, ${peerCode ?? 'ok'}; StreamDecoder: ${streamed.length} messages, ${c.code ?? 'ok'}`,
+          input,
+        );
       }
     } catch (err) {
-      record(run, 'crash', target, err instanceof Crash ? err.message : `${(err as Error).name}: ${(err as Error).message}`, input);
+      record(
+        run,
+        'crash',
+        target,
+        err instanceof Crash ? err.message : `${(err as Error).name}: ${(err as Error).message}`,
+        input,
+      );
     }
-    if (options.onProgress !== undefined && (run + 1) % (options.progressEvery ?? 100000) === 0) options.onProgress(run + 1);
+    if (options.onProgress !== undefined && (run + 1) % (options.progressEvery ?? 100000) === 0)
+      options.onProgress(run + 1);
   }
   return {
-    runs: options.runs, seed: options.seed, crashes, divergences, maxBufferedBytes: maxBuffered, limit, byCode, byKind, messages,
-    durationMs: Math.round(performance.now() - started), failures,
+    runs: options.runs,
+    seed: options.seed,
+    crashes,
+    divergences,
+    maxBufferedBytes: maxBuffered,
+    limit,
+    byCode,
+    byKind,
+    messages,
+    durationMs: Math.round(performance.now() - started),
+    failures,
   };
 }

@@ -10,7 +10,14 @@
  * @module
  */
 import { connect as netConnect } from 'node:net';
-import { decodeMessage, encodeMessage, ERROR_CODES, Framer, RejectReason, type DecodedMessage } from '../../codec/src/index.js';
+import {
+  decodeMessage,
+  encodeMessage,
+  ERROR_CODES,
+  Framer,
+  RejectReason,
+  type DecodedMessage,
+} from '../../codec/src/index.js';
 import { KkcmPeer, type PeerEvent, type PeerFaults } from '../../reference-impl/src/index.js';
 import { makeInput, vectorCorpus } from './mutate.js';
 import { Prng } from './prng.js';
@@ -89,7 +96,8 @@ function exchange(host: string, port: number, chunks: readonly Uint8Array[], tim
     }, timeoutMs);
     socket.on('data', (d: Buffer) => {
       try {
-        for (const f of framer.push(d)) messages.push(decodeMessage(f, { anyVersion: true, maxMessage: 16 * 1024 * 1024 }));
+        for (const f of framer.push(d))
+          messages.push(decodeMessage(f, { anyVersion: true, maxMessage: 16 * 1024 * 1024 }));
       } catch {
         garbage = true;
       }
@@ -123,7 +131,17 @@ function hostileInput(rng: Prng, corpus: readonly Uint8Array[]): Hostile {
     // read in the bound state: its first message is numbered 1, after the HELLO's 0.
     const hello = encodeMessage({
       name: 'control.hello',
-      body: { minVersion: 1, maxVersion: 1, role: 2, channel: rng.pick([1, 2]), features: rng.below(4), nodeId: rng.below(1000), maxMessage: 262144, sessionId: BigInt(rng.between(1, 0x7fffffff)), nodeName: 'hostile' },
+      body: {
+        minVersion: 1,
+        maxVersion: 1,
+        role: 2,
+        channel: rng.pick([1, 2]),
+        features: rng.below(4),
+        nodeId: rng.below(1000),
+        maxMessage: 262144,
+        sessionId: BigInt(rng.between(1, 0x7fffffff)),
+        nodeName: 'hostile',
+      },
     });
     const tail = makeInput(rng, corpus, 4096).bytes;
     target = rng.chance(0.5) ? 'idle' : 'session';
@@ -178,9 +196,21 @@ export async function fuzzLive(options: LiveFuzzOptions): Promise<LiveFuzzReport
   const started = performance.now();
   const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 300;
   // No accept rate: every hostile connection must reach the handshake, not be shed at accept.
-  const session = await LiveSession.start({ host, master: { handshakeTimeoutMs, acceptRateWhileUp: Infinity, ...(options.faults !== undefined ? { faults: options.faults } : {}) } });
+  const session = await LiveSession.start({
+    host,
+    master: {
+      handshakeTimeoutMs,
+      acceptRateWhileUp: Infinity,
+      ...(options.faults !== undefined ? { faults: options.faults } : {}),
+    },
+  });
   // A master with no session: it binds a hostile HELLO, so that what follows is read bound.
-  const idle = new KkcmPeer({ role: 'master', listen: { host, port: 0 }, handshakeTimeoutMs, nodeName: 'reliability-idle' });
+  const idle = new KkcmPeer({
+    role: 'master',
+    listen: { host, port: 0 },
+    handshakeTimeoutMs,
+    nodeName: 'reliability-idle',
+  });
   const idleEvents: PeerEvent[] = [];
   idle.on('event', (e) => {
     if (e.event === 'error' || e.event === 'session-up') idleEvents.push(e);
@@ -201,14 +231,16 @@ export async function fuzzLive(options: LiveFuzzOptions): Promise<LiveFuzzReport
       } catch (err) {
         violations.push({ connection, kind: 'echo', detail: (err as Error).message, input: '' });
       }
-      if (!session.intact) violations.push({ connection, kind: 'session', detail: 'the real session is gone', input: '' });
+      if (!session.intact)
+        violations.push({ connection, kind: 'session', detail: 'the real session is gone', input: '' });
     };
     const one = async (i: number): Promise<void> => {
       const rng = Prng.forRun(options.seed, i);
       const { kind, chunks, target } = hostileInput(rng, corpus);
       byKind[kind] = (byKind[kind] ?? 0) + 1;
       const input = hex(Buffer.concat(chunks));
-      const names = (ms: readonly DecodedMessage[]): string => ms.map((m) => m.name ?? 'unknown').join(', ') || 'nothing';
+      const names = (ms: readonly DecodedMessage[]): string =>
+        ms.map((m) => m.name ?? 'unknown').join(', ') || 'nothing';
       let r: Exchange;
       let seen: PeerEvent[] = [];
       if (target === 'idle') {
@@ -228,23 +260,56 @@ export async function fuzzLive(options: LiveFuzzOptions): Promise<LiveFuzzReport
       const last = tail[tail.length - 1];
       const suffix = bound ? ' (bound)' : '';
       let reaction: string | undefined;
-      if (last?.name === 'control.error') reaction = `ERROR ${ERROR_CODES[last.body.code] ?? `code ${last.body.code}`}${suffix}`;
-      else if (last?.name === 'control.helloReject' && !bound) reaction = `HELLO-REJECT ${REJECT_NAMES.get(last.body.reason) ?? `reason ${last.body.reason}`}`;
+      if (last?.name === 'control.error')
+        reaction = `ERROR ${ERROR_CODES[last.body.code] ?? `code ${last.body.code}`}${suffix}`;
+      else if (last?.name === 'control.helloReject' && !bound)
+        reaction = `HELLO-REJECT ${REJECT_NAMES.get(last.body.reason) ?? `reason ${last.body.reason}`}`;
       else if (r.closed && !r.garbage && !bound && r.messages.length === 0 && opensWithError(chunks)) {
         // An ERROR from the other side is not its protocol error: the answer is a close alone.
         reaction = "CLOSE after the client's ERROR";
-      } else if (r.closed && !r.garbage && bound && seen.some((e) => e.event === 'error' && e.code === 'ERR_HANDSHAKE_TIMEOUT' && e.channel === null)) {
+      } else if (
+        r.closed &&
+        !r.garbage &&
+        bound &&
+        seen.some((e) => e.event === 'error' && e.code === 'ERR_HANDSHAKE_TIMEOUT' && e.channel === null)
+      ) {
         // Well-formed messages after the HELLO: one channel bound, the other never comes, and
         // the session timer closes the half session (an `error` event, no ERROR on the wire).
         reaction = 'CLOSE at the session timeout (bound)';
-      } else if (r.closed && !r.garbage && bound && last === undefined && tail.length === 0 && opensWithError([Buffer.concat(chunks).subarray(r.messages[0]!.header.length)])) {
+      } else if (
+        r.closed &&
+        !r.garbage &&
+        bound &&
+        last === undefined &&
+        tail.length === 0 &&
+        opensWithError([Buffer.concat(chunks).subarray(r.messages[0]!.header.length)])
+      ) {
         reaction = "CLOSE after the client's ERROR (bound)";
       }
       if (reaction !== undefined) reactions[reaction] = (reactions[reaction] ?? 0) + 1;
-      if (!r.closed) violations.push({ connection: i, kind: 'not-closed', detail: `still open after ${timeoutMs} ms`, input });
-      if (target === 'idle' && !bound && reaction === undefined) violations.push({ connection: i, kind: 'unexpected-reply', detail: `the idle master did not bind a valid HELLO: got ${names(r.messages)}`, input });
-      else if (reaction === undefined) violations.push({ connection: i, kind: 'no-reaction', detail: `got ${names(r.messages)}${r.garbage ? ' and bytes that do not decode' : ''}`, input });
-      else if (r.garbage || (!bound && r.messages.length > 1)) violations.push({ connection: i, kind: 'unexpected-reply', detail: `before the reaction: ${names(r.messages.slice(0, -1))}${r.garbage ? ' and bytes that do not decode' : ''}`, input });
+      if (!r.closed)
+        violations.push({ connection: i, kind: 'not-closed', detail: `still open after ${timeoutMs} ms`, input });
+      if (target === 'idle' && !bound && reaction === undefined)
+        violations.push({
+          connection: i,
+          kind: 'unexpected-reply',
+          detail: `the idle master did not bind a valid HELLO: got ${names(r.messages)}`,
+          input,
+        });
+      else if (reaction === undefined)
+        violations.push({
+          connection: i,
+          kind: 'no-reaction',
+          detail: `got ${names(r.messages)}${r.garbage ? ' and bytes that do not decode' : ''}`,
+          input,
+        });
+      else if (r.garbage || (!bound && r.messages.length > 1))
+        violations.push({
+          connection: i,
+          kind: 'unexpected-reply',
+          detail: `before the reaction: ${names(r.messages.slice(0, -1))}${r.garbage ? ' and bytes that do not decode' : ''}`,
+          input,
+        });
     };
     const worker = async (): Promise<void> => {
       while (next < options.connections) {
@@ -257,16 +322,35 @@ export async function fuzzLive(options: LiveFuzzOptions): Promise<LiveFuzzReport
     };
     await Promise.all(Array.from({ length: Math.max(1, concurrency) }, () => worker()));
     await check(options.connections);
-    if (idleEvents.some((e) => e.event === 'session-up')) violations.push({ connection: options.connections, kind: 'session', detail: 'a hostile client brought a session up on the idle master', input: '' });
+    if (idleEvents.some((e) => e.event === 'session-up'))
+      violations.push({
+        connection: options.connections,
+        kind: 'session',
+        detail: 'a hostile client brought a session up on the idle master',
+        input: '',
+      });
     await session.stopPump();
-    if (session.pumpError !== undefined) violations.push({ connection: options.connections, kind: 'echo', detail: `the echo pump failed: ${session.pumpError.message}`, input: '' });
+    if (session.pumpError !== undefined)
+      violations.push({
+        connection: options.connections,
+        kind: 'echo',
+        detail: `the echo pump failed: ${session.pumpError.message}`,
+        input: '',
+      });
     sessionDrops = session.sessionDrops;
   } finally {
     await idle.stop();
     await session.stop();
   }
   return {
-    liveConnections: options.connections, seed: options.seed, reactions, byKind, sessionDrops, healthChecks,
-    echoes: session.delivered, violations, durationMs: Math.round(performance.now() - started),
+    liveConnections: options.connections,
+    seed: options.seed,
+    reactions,
+    byKind,
+    sessionDrops,
+    healthChecks,
+    echoes: session.delivered,
+    violations,
+    durationMs: Math.round(performance.now() - started),
   };
 }

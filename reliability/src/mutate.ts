@@ -36,7 +36,26 @@ function setU32(b: Uint8Array, at: number, v: number): void {
 
 /** Lengths at and around every boundary the framer checks. */
 function interestingLength(rng: Prng, current: number, limit: number): number {
-  return rng.pick([0, 1, HEADER_SIZE - 1, HEADER_SIZE, HEADER_SIZE + 1, current - 1, current + 1, current * 2, limit - 1, limit, limit + 1, 0x7fffffff, 0x80000000, 0xffffffff, rng.below(0x100000000), rng.below(limit * 2)]) >>> 0;
+  return (
+    rng.pick([
+      0,
+      1,
+      HEADER_SIZE - 1,
+      HEADER_SIZE,
+      HEADER_SIZE + 1,
+      current - 1,
+      current + 1,
+      current * 2,
+      limit - 1,
+      limit,
+      limit + 1,
+      0x7fffffff,
+      0x80000000,
+      0xffffffff,
+      rng.below(0x100000000),
+      rng.below(limit * 2),
+    ]) >>> 0
+  );
 }
 
 /** A header with the right magic and random everything else: gets past the first check. */
@@ -82,13 +101,15 @@ function mutateOnce(rng: Prng, b: Uint8Array, corpus: readonly Uint8Array[], lim
       return b;
     }
     case 3:
-      if (b.byteLength > HEADER_OFFSETS.version) b[HEADER_OFFSETS.version] = rng.pick([0, 1, 2, 3, 255, rng.below(256)]);
+      if (b.byteLength > HEADER_OFFSETS.version)
+        b[HEADER_OFFSETS.version] = rng.pick([0, 1, 2, 3, 255, rng.below(256)]);
       return b;
     case 4:
       if (b.byteLength > HEADER_OFFSETS.flags) b[HEADER_OFFSETS.flags] = rng.below(256);
       return b;
     case 5:
-      if (b.byteLength > HEADER_OFFSETS.subtype) b[rng.pick([HEADER_OFFSETS.type, HEADER_OFFSETS.subtype])] = rng.below(256);
+      if (b.byteLength > HEADER_OFFSETS.subtype)
+        b[rng.pick([HEADER_OFFSETS.type, HEADER_OFFSETS.subtype])] = rng.below(256);
       return b;
     case 6: {
       const ins = rng.bytes(rng.between(1, 16));

@@ -66,8 +66,10 @@ function ip(args: readonly string[]): Promise<Run> {
 /** A failure that means "not possible here" (skip) rather than a defect (throw). */
 function skipReason(step: string, run: Run): string | undefined {
   if (run.code === 'ENOENT') return 'ip: command not found (iproute2 is not installed)';
-  if (/not permitted|permission denied|EPERM|EACCES/i.test(run.stderr)) return `${step}: ${run.stderr} (needs root/CAP_SYS_ADMIN)`;
-  if (/not supported|unknown device type|no such device/i.test(run.stderr)) return `${step}: ${run.stderr} (the kernel lacks network namespaces or veth)`;
+  if (/not permitted|permission denied|EPERM|EACCES/i.test(run.stderr))
+    return `${step}: ${run.stderr} (needs root/CAP_SYS_ADMIN)`;
+  if (/not supported|unknown device type|no such device/i.test(run.stderr))
+    return `${step}: ${run.stderr} (the kernel lacks network namespaces or veth)`;
   return undefined;
 }
 
@@ -119,10 +121,12 @@ function subnet(tag: string): { a: string; b: string } {
  *   deleting what it created).
  */
 export async function createNetnsPair(tag: string): Promise<NetnsPair | NetnsSkip> {
-  if (!/^[a-z0-9-]{1,16}$/.test(tag)) throw new Error(`netns tag must be 1 to 16 of [a-z0-9-], got ${JSON.stringify(tag)}`);
+  if (!/^[a-z0-9-]{1,16}$/.test(tag))
+    throw new Error(`netns tag must be 1 to 16 of [a-z0-9-], got ${JSON.stringify(tag)}`);
   const base = `kkcm-${process.pid}-${tag}`;
   const names = { a: `${base}-a`, b: `${base}-b` };
-  if (live.has(names.a) || live.has(names.b)) throw new Error(`a netns pair tagged ${JSON.stringify(tag)} is already live in this process`);
+  if (live.has(names.a) || live.has(names.b))
+    throw new Error(`a netns pair tagged ${JSON.stringify(tag)} is already live in this process`);
   const addr = subnet(tag);
   const a: NetnsEnd = { ns: names.a, addr: addr.a, dev: 'kkv-a' };
   const b: NetnsEnd = { ns: names.b, addr: addr.b, dev: 'kkv-b' };
@@ -138,7 +142,10 @@ export async function createNetnsPair(tag: string): Promise<NetnsPair | NetnsSki
     { step: 'ip netns add', args: ['netns', 'add', a.ns], creates: a.ns },
     { step: 'ip netns add', args: ['netns', 'add', b.ns], creates: b.ns },
     // Created inside a: the interface names only need to be unique within each namespace.
-    { step: 'ip link add (veth)', args: ['-n', a.ns, 'link', 'add', a.dev, 'type', 'veth', 'peer', 'name', b.dev, 'netns', b.ns] },
+    {
+      step: 'ip link add (veth)',
+      args: ['-n', a.ns, 'link', 'add', a.dev, 'type', 'veth', 'peer', 'name', b.dev, 'netns', b.ns],
+    },
     { step: 'ip addr add', args: ['-n', a.ns, 'addr', 'add', `${a.addr}/30`, 'dev', a.dev] },
     { step: 'ip addr add', args: ['-n', b.ns, 'addr', 'add', `${b.addr}/30`, 'dev', b.dev] },
     { step: 'ip link set up', args: ['-n', a.ns, 'link', 'set', 'lo', 'up'] },
@@ -180,7 +187,13 @@ export async function listNetns(): Promise<string[]> {
   return new Promise((resolve, reject) => {
     execFile('ip', ['netns', 'list'], { timeout: 15_000 }, (err, stdout) => {
       if (err !== null) reject(err);
-      else resolve(stdout.split('\n').map((l) => l.split(' ')[0]!).filter((n) => n !== ''));
+      else
+        resolve(
+          stdout
+            .split('\n')
+            .map((l) => l.split(' ')[0]!)
+            .filter((n) => n !== ''),
+        );
     });
   });
 }

@@ -23,10 +23,25 @@ export interface LiveSessionOptions {
 }
 
 /** Events worth keeping (not the per-message `tx`/`rx`). */
-const KEPT = new Set<PeerEvent['event']>(['session-up', 'session-down', 'error', 'refused', 'rejected', 'accepted', 'connect-failed', 'cleanup', 'handler-error']);
+const KEPT = new Set<PeerEvent['event']>([
+  'session-up',
+  'session-down',
+  'error',
+  'refused',
+  'rejected',
+  'accepted',
+  'connect-failed',
+  'cleanup',
+  'handler-error',
+]);
 
 /** Resolves with the first event matching `predicate`, or rejects after `ms`. */
-export function nextEvent(peer: KkcmPeer, predicate: (e: PeerEvent) => boolean, ms: number, what = 'an event'): Promise<PeerEvent> {
+export function nextEvent(
+  peer: KkcmPeer,
+  predicate: (e: PeerEvent) => boolean,
+  ms: number,
+  what = 'an event',
+): Promise<PeerEvent> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       peer.off('event', listener);
@@ -57,7 +72,10 @@ export class LiveSession {
   private inFlight = 0;
   private pumpIdle: (() => void) | undefined;
 
-  private constructor(readonly master: KkcmPeer, readonly backup: KkcmPeer) {}
+  private constructor(
+    readonly master: KkcmPeer,
+    readonly backup: KkcmPeer,
+  ) {}
 
   /** Id of the session both peers started with. */
   get sessionId(): bigint {
@@ -71,14 +89,29 @@ export class LiveSession {
    */
   static async start(options: LiveSessionOptions = {}): Promise<LiveSession> {
     const host = options.host ?? '127.0.0.1';
-    const master = new KkcmPeer({ role: 'master', listen: { host, port: 0 }, nodeName: 'reliability-master', ...(options.masterTransport !== undefined ? { transport: options.masterTransport } : {}), ...options.master });
+    const master = new KkcmPeer({
+      role: 'master',
+      listen: { host, port: 0 },
+      nodeName: 'reliability-master',
+      ...(options.masterTransport !== undefined ? { transport: options.masterTransport } : {}),
+      ...options.master,
+    });
     let backup: KkcmPeer | undefined;
     try {
       await master.configure();
       const port = master.listenAddress!.port;
-      backup = new KkcmPeer({ role: 'backup', connect: { host, port }, nodeName: 'reliability-backup', ...(options.backupTransport !== undefined ? { transport: options.backupTransport } : {}), ...options.backup });
+      backup = new KkcmPeer({
+        role: 'backup',
+        connect: { host, port },
+        nodeName: 'reliability-backup',
+        ...(options.backupTransport !== undefined ? { transport: options.backupTransport } : {}),
+        ...options.backup,
+      });
       const ms = options.upTimeoutMs ?? 10000;
-      const up = Promise.all([nextEvent(master, (e) => e.event === 'session-up', ms, 'session-up on the master'), nextEvent(backup, (e) => e.event === 'session-up', ms, 'session-up on the backup')]);
+      const up = Promise.all([
+        nextEvent(master, (e) => e.event === 'session-up', ms, 'session-up on the master'),
+        nextEvent(backup, (e) => e.event === 'session-up', ms, 'session-up on the backup'),
+      ]);
       const session = new LiveSession(master, backup);
       session.record();
       await backup.configure();
@@ -94,12 +127,20 @@ export class LiveSession {
 
   /** `session-down` events on either side since the start. */
   get sessionDrops(): number {
-    return this.events.master.filter((e) => e.event === 'session-down').length + this.events.backup.filter((e) => e.event === 'session-down').length;
+    return (
+      this.events.master.filter((e) => e.event === 'session-down').length +
+      this.events.backup.filter((e) => e.event === 'session-down').length
+    );
   }
 
   /** True when both sides still hold the session they started with. */
   get intact(): boolean {
-    return this.master.sessionUp && this.backup.sessionUp && this.master.sessionId === this.sessionId && this.backup.sessionId === this.sessionId;
+    return (
+      this.master.sessionUp &&
+      this.backup.sessionUp &&
+      this.master.sessionId === this.sessionId &&
+      this.backup.sessionId === this.sessionId
+    );
   }
 
   private record(): void {
@@ -148,7 +189,11 @@ export class LiveSession {
       }, ms);
     });
     try {
-      await this.master.send('iha', { name: 'iha.asyncNotify', body: { handle: token, event: 1, value: 0n } }, { wait: true });
+      await this.master.send(
+        'iha',
+        { name: 'iha.asyncNotify', body: { handle: token, event: 1, value: 0n } },
+        { wait: true },
+      );
       await back;
     } finally {
       clearTimeout(timer);
@@ -198,7 +243,10 @@ export class LiveSession {
   }
 
   /** Echoes delivered during `ms` of wall time, the pump running. */
-  async deliveredDuring(ms: number, during: () => Promise<unknown> = () => Promise.resolve()): Promise<{ delivered: number; ms: number }> {
+  async deliveredDuring(
+    ms: number,
+    during: () => Promise<unknown> = () => Promise.resolve(),
+  ): Promise<{ delivered: number; ms: number }> {
     const before = this.delivered;
     const started = performance.now();
     await Promise.all([during(), new Promise((r) => setTimeout(r, ms))]);

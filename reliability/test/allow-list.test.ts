@@ -6,14 +6,34 @@
 import { connect as netConnect } from 'node:net';
 import t from 'tap';
 import { decodeMessage, encodeMessage, Framer, RejectReason, type DecodedMessage } from '../../codec/src/index.js';
-import { KkcmPeer, MemoryTransport, type Connection, type Listener, type PeerEvent, type Transport } from '../../reference-impl/src/index.js';
+import {
+  KkcmPeer,
+  MemoryTransport,
+  type Connection,
+  type Listener,
+  type PeerEvent,
+  type Transport,
+} from '../../reference-impl/src/index.js';
 import { LiveSession, nextEvent } from '../src/session.js';
 import { ipv6Missing } from './support.js';
 
 const noIpv6 = await ipv6Missing();
 
 const hello = (sessionId: bigint): Uint8Array =>
-  encodeMessage({ name: 'control.hello', body: { minVersion: 1, maxVersion: 1, role: 2, channel: 1, features: 0, nodeId: 1, maxMessage: 262144, sessionId, nodeName: 'stranger' } });
+  encodeMessage({
+    name: 'control.hello',
+    body: {
+      minVersion: 1,
+      maxVersion: 1,
+      role: 2,
+      channel: 1,
+      features: 0,
+      nodeId: 1,
+      maxMessage: 262144,
+      sessionId,
+      nodeName: 'stranger',
+    },
+  });
 
 /** Sends a HELLO from `localAddress` and returns what came back before the close. */
 function helloFrom(port: number, localAddress: string): Promise<DecodedMessage[]> {
@@ -31,21 +51,29 @@ function helloFrom(port: number, localAddress: string): Promise<DecodedMessage[]
 
 const refused = (e: PeerEvent): boolean => e.event === 'refused';
 
-t.test('a backup from a host not on the allow-list gets HELLO-REJECT notAllowed; the master reports it', { skip: noIpv6 ?? false }, async (t) => {
-  const master = new KkcmPeer({ role: 'master', listen: { host: '127.0.0.1', port: 0 }, allow: ['::1'] });
-  t.teardown(() => master.stop());
-  await master.configure();
-  const backup = new KkcmPeer({ role: 'backup', connect: { host: '127.0.0.1', port: master.listenAddress!.port }, backoff: { initialMs: 1000, maxMs: 1000 } });
-  t.teardown(() => backup.stop());
-  const onMaster = nextEvent(master, refused, 5000, 'refused on the master');
-  const onBackup = nextEvent(backup, (e) => e.event === 'rejected', 5000, 'rejected on the backup');
-  await backup.configure();
-  t.match(await onMaster, { event: 'refused', reason: 'notAllowed', remote: /^127\.0\.0\.1:/ });
-  t.match(await onBackup, { event: 'rejected', reason: 'notAllowed', text: /127\.0\.0\.1 is not on the allow-list/ });
-  t.notOk(master.sessionUp);
-  t.ok(master.stats().connectionsRefused >= 1);
-  t.equal(master.stats().sessions.up, 0);
-});
+t.test(
+  'a backup from a host not on the allow-list gets HELLO-REJECT notAllowed; the master reports it',
+  { skip: noIpv6 ?? false },
+  async (t) => {
+    const master = new KkcmPeer({ role: 'master', listen: { host: '127.0.0.1', port: 0 }, allow: ['::1'] });
+    t.teardown(() => master.stop());
+    await master.configure();
+    const backup = new KkcmPeer({
+      role: 'backup',
+      connect: { host: '127.0.0.1', port: master.listenAddress!.port },
+      backoff: { initialMs: 1000, maxMs: 1000 },
+    });
+    t.teardown(() => backup.stop());
+    const onMaster = nextEvent(master, refused, 5000, 'refused on the master');
+    const onBackup = nextEvent(backup, (e) => e.event === 'rejected', 5000, 'rejected on the backup');
+    await backup.configure();
+    t.match(await onMaster, { event: 'refused', reason: 'notAllowed', remote: /^127\.0\.0\.1:/ });
+    t.match(await onBackup, { event: 'rejected', reason: 'notAllowed', text: /127\.0\.0\.1 is not on the allow-list/ });
+    t.notOk(master.sessionUp);
+    t.ok(master.stats().connectionsRefused >= 1);
+    t.equal(master.stats().sessions.up, 0);
+  },
+);
 
 t.test('an allow-list naming one loopback alias refuses another (127.0.0.2) and admits it', async (t) => {
   const master = new KkcmPeer({ role: 'master', listen: { host: '127.0.0.1', port: 0 }, allow: ['127.0.0.1'] });
@@ -95,7 +123,12 @@ t.test('an IPv4 entry admits the IPv4-mapped IPv6 form a dual-stack listener rep
       ),
     connect: (host, port) => memory.connect(host, port),
   };
-  const master = new KkcmPeer({ role: 'master', listen: { host: 'm', port: 7000 }, transport: mapped, allow: ['192.0.2.7'] });
+  const master = new KkcmPeer({
+    role: 'master',
+    listen: { host: 'm', port: 7000 },
+    transport: mapped,
+    allow: ['192.0.2.7'],
+  });
   const backup = new KkcmPeer({ role: 'backup', connect: { host: 'm', port: 7000 }, transport: mapped });
   t.teardown(async () => {
     await backup.stop();

@@ -56,15 +56,61 @@ function openssl(dir: string, args: string[]): void {
 
 function makeCa(dir: string, name: string): void {
   openssl(dir, [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
-    '-subj', `/CN=${name}`, '-keyout', `${name}.key`, '-out', `${name}.crt`,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    `/CN=${name}`,
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.crt`,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
   ]);
 }
 
 function makeNode(dir: string, name: string, ca: string, serial: number): CertFiles {
-  openssl(dir, ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', `/CN=${name}`, '-keyout', `${name}.key`, '-out', `${name}.csr`]);
-  openssl(dir, ['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-set_serial', String(serial), '-days', '2', '-extfile', 'node.ext', '-out', `${name}.crt`]);
+  openssl(dir, [
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-subj',
+    `/CN=${name}`,
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.csr`,
+  ]);
+  openssl(dir, [
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    `${ca}.crt`,
+    '-CAkey',
+    `${ca}.key`,
+    '-set_serial',
+    String(serial),
+    '-days',
+    '2',
+    '-extfile',
+    'node.ext',
+    '-out',
+    `${name}.crt`,
+  ]);
   const certPath = join(dir, `${name}.crt`);
   const keyPath = join(dir, `${name}.key`);
   return { cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8'), certPath, keyPath };
@@ -85,7 +131,16 @@ export function makeTestCerts(): TestCerts {
     const nodeB = makeNode(dir, 'node-b', 'ca', 2);
     const rogue = makeNode(dir, 'rogue', 'rogue-ca', 3);
     const caPath = join(dir, 'ca.crt');
-    return { dir, ca: readFileSync(caPath, 'utf8'), caPath, nodeA, nodeB, rogue, rogueCaPath: join(dir, 'rogue-ca.crt'), remove: () => rmSync(dir, { recursive: true, force: true }) };
+    return {
+      dir,
+      ca: readFileSync(caPath, 'utf8'),
+      caPath,
+      nodeA,
+      nodeB,
+      rogue,
+      rogueCaPath: join(dir, 'rogue-ca.crt'),
+      remove: () => rmSync(dir, { recursive: true, force: true }),
+    };
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
     throw err;

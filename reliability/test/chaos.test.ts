@@ -10,7 +10,15 @@ import t from 'tap';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeMessage, decodeMessage, type KnownMessage } from '../../codec/src/index.js';
-import { checkTrial, expectedEnd, FAULT_KINDS, type FaultRecord, type IncarnationRecord, type Rule, type TrialRecord } from '../src/chaos/oracle.js';
+import {
+  checkTrial,
+  expectedEnd,
+  FAULT_KINDS,
+  type FaultRecord,
+  type IncarnationRecord,
+  type Rule,
+  type TrialRecord,
+} from '../src/chaos/oracle.js';
 import { chaosMain, trialLine } from '../src/chaos/cli.js';
 import { recoveryBoundMs, CHAOS_TIMING, runChaos, trialKinds, trialSeed } from '../src/chaos/run.js';
 import { checkTrafficMessage, makeTrafficMessage, TRAFFIC_CLIENTS } from '../src/chaos/worker.js';
@@ -28,7 +36,10 @@ type Line = Record<string, unknown> & { t: string; ts: number };
 function sideLog(node: 'a' | 'b', firstStopped: boolean): Line[] {
   const me = node === 'a' ? 1 : 2;
   const other = node === 'a' ? 2 : 1;
-  const lines: Line[] = [{ ts: 900, t: 'start', node, nodeId: me, inc: 1, role: node === 'a' ? 'master' : 'backup', pid: 1 }, { ts: 950, t: 'ready' }];
+  const lines: Line[] = [
+    { ts: 900, t: 'start', node, nodeId: me, inc: 1, role: node === 'a' ? 'master' : 'backup', pid: 1 },
+    { ts: 950, t: 'ready' },
+  ];
   const session = (sid: string, from: number, qs: readonly number[], cleanup: string, at: number): void => {
     for (const c of TRAFFIC_CLIENTS) lines.push({ ts: from, t: 'init', c, sid });
     qs.forEach((q, k) => {
@@ -49,8 +60,24 @@ function sideLog(node: 'a' | 'b', firstStopped: boolean): Line[] {
 function eventsOf(lines: readonly Line[]): Line[] {
   const out: Line[] = [];
   for (const l of lines) {
-    if (l.t === 'init' && l.c === 'iha') out.push({ ts: l.ts, event: 'session-up', sessionId: l.sid, version: 1, role: 'master', features: 1 } as unknown as Line);
-    if (l.t === 'cleanup') out.push({ ts: l.ts, event: 'cleanup', client: l.c, reason: l.reason, detail: l.detail, sessionId: l.sid } as unknown as Line);
+    if (l.t === 'init' && l.c === 'iha')
+      out.push({
+        ts: l.ts,
+        event: 'session-up',
+        sessionId: l.sid,
+        version: 1,
+        role: 'master',
+        features: 1,
+      } as unknown as Line);
+    if (l.t === 'cleanup')
+      out.push({
+        ts: l.ts,
+        event: 'cleanup',
+        client: l.c,
+        reason: l.reason,
+        detail: l.detail,
+        sessionId: l.sid,
+      } as unknown as Line);
   }
   return out;
 }
@@ -69,15 +96,31 @@ interface Sides {
 /** A trial record around the two logs (a stopped first). */
 function trial(s: Sides): TrialRecord {
   const inc = (node: 'a' | 'b', lines: Line[]): IncarnationRecord => ({
-    node, inc: 1, role: node === 'a' ? 'master' : 'backup', logText: jsonl(lines), eventsText: jsonl(s.events?.[node] ?? eventsOf(lines)),
-    killed: false, exit: s.exit?.[node] !== undefined ? s.exit[node] : { code: 0, signal: null },
+    node,
+    inc: 1,
+    role: node === 'a' ? 'master' : 'backup',
+    logText: jsonl(lines),
+    eventsText: jsonl(s.events?.[node] ?? eventsOf(lines)),
+    killed: false,
+    exit: s.exit?.[node] !== undefined ? s.exit[node] : { code: 0, signal: null },
   });
   const fault: FaultRecord = {
-    kind: 'switchover', target: 'a', params: {}, rolesBefore: { a: 'master', b: 'backup' }, sessionBefore: { a: S1, b: S1 },
-    applied: true, text: 'switchover on a', startedAt: 1900, clearedAt: 1950, settledAt: 2005, ...s.fault,
+    kind: 'switchover',
+    target: 'a',
+    params: {},
+    rolesBefore: { a: 'master', b: 'backup' },
+    sessionBefore: { a: S1, b: S1 },
+    applied: true,
+    text: 'switchover on a',
+    startedAt: 1900,
+    clearedAt: 1950,
+    settledAt: 2005,
+    ...s.fault,
   };
   return {
-    trial: 7, seed: 1234, boundMs: BOUND,
+    trial: 7,
+    seed: 1234,
+    boundMs: BOUND,
     incarnations: [inc('a', s.a), inc('b', s.b), ...(s.extra ?? [])],
     faults: [fault],
     stop: { order: ['a', 'b'], startedAt: 2900, sessionBefore: { a: S2, b: S2 } },
@@ -94,52 +137,177 @@ t.test('the oracle', async (t) => {
   });
 
   const cases: [string, Rule, (s: Sides) => void][] = [
-    ['a duplicated delivery', 'duplicate', (s) => s.a.push({ ...s.a.find((l) => l.t === 'rx' && l.q === 2)!, ts: 2950 })],
-    ['a reordered delivery', 'reorder', (s) => {
-      const i = s.a.findIndex((l) => l.t === 'rx' && l.q === 2);
-      const j = s.a.findIndex((l) => l.t === 'rx' && l.q === 3);
-      [s.a[i], s.a[j]] = [s.a[j]!, s.a[i]!];
-    }],
-    ['a damaged (partial) body', 'partial', (s) => Object.assign(s.b.find((l) => l.t === 'rx' && l.q === 5)!, { ok: false, why: 'data differs' })],
-    ['a message lost in the middle of a session', 'gap', (s) => s.b.splice(s.b.findIndex((l) => l.t === 'rx' && l.q === 2), 1)],
-    ['a delivery never sent', 'phantom', (s) => s.a.push({ ts: 2100, t: 'rx', c: 'prl', n: 2, i: 1, q: 0, sid: S2, ok: true })],
-    ['a delivery in another session than its send', 'cross-session', (s) => Object.assign(s.a.find((l) => l.t === 'rx' && l.q === 4)!, { sid: S1 })],
-    ['a confirmed message the other side never delivered', 'confirmed-not-delivered', (s) => s.b.splice(s.b.findIndex((l) => l.t === 'rx' && l.q === 1), 1, { ts: 1, t: 'stray-free' })],
-    ['a confirmation refused by a handler', 'confirm-refused', (s) => Object.assign(s.a.find((l) => l.t === 'txr')!, { r: 'ERR_HANDLER_FAILED' })],
-    ['a send failing with an unexpected code', 'send-error', (s) => s.a.push({ ts: 2050, t: 'txr', c: 'sdrl', q: 5, r: 'ERR_VALUE_OUT_OF_RANGE' })],
-    ['a cleanup handler run twice for one session', 'cleanup-count', (s) => s.b.push({ ...s.b.find((l) => l.t === 'cleanup' && l.sid === S1)!, ts: 1902 })],
-    ['a cleanup handler that never ran', 'cleanup-count', (s) => s.a.splice(s.a.findIndex((l) => l.t === 'cleanup' && l.sid === S2 && l.c === 'prl'), 1)],
-    ['the wrong cleanup reason for the fault', 'cleanup-reason', (s) => {
-      for (const l of s.b) if (l.t === 'cleanup' && l.sid === S1) Object.assign(l, { reason: 'socketIoError', detail: 'endOfStream' });
-    }],
-    ['the wrong cleanup reason at the stop', 'cleanup-reason', (s) => {
-      for (const l of s.b) if (l.t === 'cleanup' && l.sid === S2) Object.assign(l, { reason: 'nsrDeconfigured', detail: 'localShutdown' });
-    }],
-    ['a session that ends though nothing was aimed at it', 'unexpected-cleanup', (s) => {
-      for (const l of s.a) if (l.t === 'cleanup' && l.sid === S1) l.ts = 1500;
-    }],
-    ['an event file that disagrees with the cleanup handlers', 'event-file', (s) => {
-      s.events = { a: eventsOf(s.a).filter((e) => !(e.event === 'cleanup' && e.client === 'psrm')) };
-    }],
-    ['a handler that threw', 'handler-error', (s) => {
-      s.events = { b: [...eventsOf(s.b), { ts: 1500, event: 'handler-error', client: 'iha', handler: 'message', error: 'boom' } as unknown as Line] };
-    }],
-    ['a new session later than the bound', 'no-new-session', (s) => {
-      for (const l of s.b) if (l.t === 'init' && l.sid === S2) l.ts = 1950 + BOUND + 1;
-    }],
-    ['no new session at all', 'no-new-session', (s) => {
-      s.b = s.b.filter((l) => !(l.t === 'init' && l.sid === S2));
-    }],
-    ['no traffic after the recovery', 'no-traffic', (s) => {
-      s.a = s.a.filter((l) => !(l.t === 'rx' && typeof l.q === 'number' && l.q >= 4));
-    }],
-    ['a socket left after the stop', 'leak', (s) => Object.assign(s.a.find((l) => l.t === 'exit')!, { leaked: { TCPSocketWrap: 1 } })],
-    ['no exit report', 'leak', (s) => {
-      s.b = s.b.filter((l) => l.t !== 'exit');
-    }],
-    ['a non-zero exit code', 'exit-code', (s) => {
-      s.exit = { b: { code: 3, signal: null } };
-    }],
+    [
+      'a duplicated delivery',
+      'duplicate',
+      (s) => s.a.push({ ...s.a.find((l) => l.t === 'rx' && l.q === 2)!, ts: 2950 }),
+    ],
+    [
+      'a reordered delivery',
+      'reorder',
+      (s) => {
+        const i = s.a.findIndex((l) => l.t === 'rx' && l.q === 2);
+        const j = s.a.findIndex((l) => l.t === 'rx' && l.q === 3);
+        [s.a[i], s.a[j]] = [s.a[j]!, s.a[i]!];
+      },
+    ],
+    [
+      'a damaged (partial) body',
+      'partial',
+      (s) =>
+        Object.assign(
+          s.b.find((l) => l.t === 'rx' && l.q === 5)!,
+          { ok: false, why: 'data differs' },
+        ),
+    ],
+    [
+      'a message lost in the middle of a session',
+      'gap',
+      (s) =>
+        s.b.splice(
+          s.b.findIndex((l) => l.t === 'rx' && l.q === 2),
+          1,
+        ),
+    ],
+    [
+      'a delivery never sent',
+      'phantom',
+      (s) => s.a.push({ ts: 2100, t: 'rx', c: 'prl', n: 2, i: 1, q: 0, sid: S2, ok: true }),
+    ],
+    [
+      'a delivery in another session than its send',
+      'cross-session',
+      (s) =>
+        Object.assign(
+          s.a.find((l) => l.t === 'rx' && l.q === 4)!,
+          { sid: S1 },
+        ),
+    ],
+    [
+      'a confirmed message the other side never delivered',
+      'confirmed-not-delivered',
+      (s) =>
+        s.b.splice(
+          s.b.findIndex((l) => l.t === 'rx' && l.q === 1),
+          1,
+          { ts: 1, t: 'stray-free' },
+        ),
+    ],
+    [
+      'a confirmation refused by a handler',
+      'confirm-refused',
+      (s) =>
+        Object.assign(
+          s.a.find((l) => l.t === 'txr')!,
+          { r: 'ERR_HANDLER_FAILED' },
+        ),
+    ],
+    [
+      'a send failing with an unexpected code',
+      'send-error',
+      (s) => s.a.push({ ts: 2050, t: 'txr', c: 'sdrl', q: 5, r: 'ERR_VALUE_OUT_OF_RANGE' }),
+    ],
+    [
+      'a cleanup handler run twice for one session',
+      'cleanup-count',
+      (s) => s.b.push({ ...s.b.find((l) => l.t === 'cleanup' && l.sid === S1)!, ts: 1902 }),
+    ],
+    [
+      'a cleanup handler that never ran',
+      'cleanup-count',
+      (s) =>
+        s.a.splice(
+          s.a.findIndex((l) => l.t === 'cleanup' && l.sid === S2 && l.c === 'prl'),
+          1,
+        ),
+    ],
+    [
+      'the wrong cleanup reason for the fault',
+      'cleanup-reason',
+      (s) => {
+        for (const l of s.b)
+          if (l.t === 'cleanup' && l.sid === S1) Object.assign(l, { reason: 'socketIoError', detail: 'endOfStream' });
+      },
+    ],
+    [
+      'the wrong cleanup reason at the stop',
+      'cleanup-reason',
+      (s) => {
+        for (const l of s.b)
+          if (l.t === 'cleanup' && l.sid === S2)
+            Object.assign(l, { reason: 'nsrDeconfigured', detail: 'localShutdown' });
+      },
+    ],
+    [
+      'a session that ends though nothing was aimed at it',
+      'unexpected-cleanup',
+      (s) => {
+        for (const l of s.a) if (l.t === 'cleanup' && l.sid === S1) l.ts = 1500;
+      },
+    ],
+    [
+      'an event file that disagrees with the cleanup handlers',
+      'event-file',
+      (s) => {
+        s.events = { a: eventsOf(s.a).filter((e) => !(e.event === 'cleanup' && e.client === 'psrm')) };
+      },
+    ],
+    [
+      'a handler that threw',
+      'handler-error',
+      (s) => {
+        s.events = {
+          b: [
+            ...eventsOf(s.b),
+            { ts: 1500, event: 'handler-error', client: 'iha', handler: 'message', error: 'boom' } as unknown as Line,
+          ],
+        };
+      },
+    ],
+    [
+      'a new session later than the bound',
+      'no-new-session',
+      (s) => {
+        for (const l of s.b) if (l.t === 'init' && l.sid === S2) l.ts = 1950 + BOUND + 1;
+      },
+    ],
+    [
+      'no new session at all',
+      'no-new-session',
+      (s) => {
+        s.b = s.b.filter((l) => !(l.t === 'init' && l.sid === S2));
+      },
+    ],
+    [
+      'no traffic after the recovery',
+      'no-traffic',
+      (s) => {
+        s.a = s.a.filter((l) => !(l.t === 'rx' && typeof l.q === 'number' && l.q >= 4));
+      },
+    ],
+    [
+      'a socket left after the stop',
+      'leak',
+      (s) =>
+        Object.assign(
+          s.a.find((l) => l.t === 'exit')!,
+          { leaked: { TCPSocketWrap: 1 } },
+        ),
+    ],
+    [
+      'no exit report',
+      'leak',
+      (s) => {
+        s.b = s.b.filter((l) => l.t !== 'exit');
+      },
+    ],
+    [
+      'a non-zero exit code',
+      'exit-code',
+      (s) => {
+        s.exit = { b: { code: 3, signal: null } };
+      },
+    ],
     ['a cut line in the log of a side that was not killed', 'log', (s) => s.a.push({ ts: 3001, t: '"cut' } as Line)],
   ];
   for (const [what, rule, mutate] of cases) {
@@ -153,8 +321,14 @@ t.test('the oracle', async (t) => {
         (r.incarnations as IncarnationRecord[])[0] = { ...a, logText: `${a.logText}{"ts":3002,"t":"rx","c":"sd` };
       }
       const found = checkTrial(r);
-      t.ok(found.some((v) => v.rule === rule), `a ${rule} violation among ${JSON.stringify(found.map((v) => v.rule))}`);
-      t.ok(found.every((v) => v.trial === 7 && v.seed === 1234 && v.detail.length > 0), 'each names the trial, its seed and what happened');
+      t.ok(
+        found.some((v) => v.rule === rule),
+        `a ${rule} violation among ${JSON.stringify(found.map((v) => v.rule))}`,
+      );
+      t.ok(
+        found.every((v) => v.trial === 7 && v.seed === 1234 && v.detail.length > 0),
+        'each names the trial, its seed and what happened',
+      );
     });
   }
 
@@ -167,15 +341,43 @@ t.test('the oracle', async (t) => {
     // a's deliveries in S2 now come from b's second incarnation, which numbers from 0.
     for (const l of s.a) if (l.t === 'rx' && l.sid === S2) Object.assign(l, { i: 2, q: (l.q as number) - 4 });
     for (const l of b2lines) if ((l.t === 'tx' || l.t === 'txr') && typeof l.q === 'number') l.q -= 4;
-    for (const l of s.a) if (l.t === 'cleanup' && l.sid === S1) Object.assign(l, { reason: 'socketIoError', detail: 'connectionReset' });
+    for (const l of s.a)
+      if (l.t === 'cleanup' && l.sid === S1) Object.assign(l, { reason: 'socketIoError', detail: 'connectionReset' });
     const r = trial({ a: s.a, b: [], fault: { kind: 'kill-backup', target: 'b' } });
-    const killed: IncarnationRecord = { node: 'b', inc: 1, role: 'backup', logText: `${jsonl(b1)}{"ts":1899,"t":"rx","c`, eventsText: jsonl(eventsOf(b1).slice(0, 2)), killed: true, exit: { code: null, signal: 'SIGKILL' } };
-    const second: IncarnationRecord = { node: 'b', inc: 2, role: 'backup', logText: jsonl(b2lines), eventsText: jsonl(eventsOf(b2lines)), killed: false, exit: { code: 0, signal: null } };
+    const killed: IncarnationRecord = {
+      node: 'b',
+      inc: 1,
+      role: 'backup',
+      logText: `${jsonl(b1)}{"ts":1899,"t":"rx","c`,
+      eventsText: jsonl(eventsOf(b1).slice(0, 2)),
+      killed: true,
+      exit: { code: null, signal: 'SIGKILL' },
+    };
+    const second: IncarnationRecord = {
+      node: 'b',
+      inc: 2,
+      role: 'backup',
+      logText: jsonl(b2lines),
+      eventsText: jsonl(eventsOf(b2lines)),
+      killed: false,
+      exit: { code: 0, signal: null },
+    };
     const record: TrialRecord = { ...r, incarnations: [r.incarnations[0]!, killed, second] };
     t.same(checkTrial(record), []);
 
-    const cleaned: IncarnationRecord = { ...killed, logText: jsonl([...b1, { ts: 1899, t: 'cleanup', c: 'iha', sid: S1, reason: 'socketIoError', detail: 'endOfStream' }]) };
-    t.ok(checkTrial({ ...record, incarnations: [r.incarnations[0]!, cleaned, second] }).some((v) => v.rule === 'cleanup-count'), 'a killed side that cleaned up is reported');
+    const cleaned: IncarnationRecord = {
+      ...killed,
+      logText: jsonl([
+        ...b1,
+        { ts: 1899, t: 'cleanup', c: 'iha', sid: S1, reason: 'socketIoError', detail: 'endOfStream' },
+      ]),
+    };
+    t.ok(
+      checkTrial({ ...record, incarnations: [r.incarnations[0]!, cleaned, second] }).some(
+        (v) => v.rule === 'cleanup-count',
+      ),
+      'a killed side that cleaned up is reported',
+    );
   });
 
   t.test('a fault that must keep the session: no cleanup allowed until the stop', async (t) => {
@@ -186,16 +388,32 @@ t.test('the oracle', async (t) => {
 
   t.test('derives the expected reasons from the peer semantics', async (t) => {
     const f = (kind: FaultRecord['kind'], target: 'a' | 'b' | null, applied = true): FaultRecord => ({
-      kind, target, params: {}, rolesBefore: { a: 'master', b: 'backup' }, sessionBefore: { a: S1, b: S1 }, applied, text: '', startedAt: 0, clearedAt: 0, settledAt: 0,
+      kind,
+      target,
+      params: {},
+      rolesBefore: { a: 'master', b: 'backup' },
+      sessionBefore: { a: S1, b: S1 },
+      applied,
+      text: '',
+      startedAt: 0,
+      clearedAt: 0,
+      settledAt: 0,
     });
     t.same(expectedEnd(f('kill-master', 'a'), 'a'), { end: 'killed' });
-    t.same(expectedEnd(f('kill-master', 'a'), 'b'), { end: 'cleanup', allowed: ['socketIoError/endOfStream', 'socketIoError/connectionReset'] });
+    t.same(expectedEnd(f('kill-master', 'a'), 'b'), {
+      end: 'cleanup',
+      allowed: ['socketIoError/endOfStream', 'socketIoError/connectionReset'],
+    });
     t.same(expectedEnd(f('peer-down', 'b'), 'b'), { end: 'cleanup', allowed: ['peerDown/masterOffline'] });
     t.same(expectedEnd(f('peer-down', 'a'), 'a'), { end: 'cleanup', allowed: ['peerDown/backupOffline'] });
     t.same(expectedEnd(f('deconfigure', 'a'), 'b'), { end: 'cleanup', allowed: ['nsrDeconfigured/none'] });
     t.same(expectedEnd(f('garbage', 'b'), 'b'), { end: 'cleanup', allowed: ['socketIoError/protocolError'] });
     t.same(expectedEnd(f('stall-writer', 'a'), 'a'), { end: 'survive' });
-    t.same(expectedEnd(f('reset', null, false), 'a'), { end: 'survive' }, 'a fault that did not take effect changes nothing');
+    t.same(
+      expectedEnd(f('reset', null, false), 'a'),
+      { end: 'survive' },
+      'a fault that did not take effect changes nothing',
+    );
   });
 });
 
@@ -235,7 +453,11 @@ t.test('the command', async (t) => {
   const run = async (args: string[]): Promise<{ code: number; out: string; err: string }> => {
     let out = '';
     let err = '';
-    const code = await chaosMain(args, (s) => (out += s), (s) => (err += s));
+    const code = await chaosMain(
+      args,
+      (s) => (out += s),
+      (s) => (err += s),
+    );
     return { code, out, err };
   };
   t.test('--help and usage errors', async (t) => {
@@ -249,15 +471,33 @@ t.test('the command', async (t) => {
     t.equal((await run(['--peer-fault', 'nonsense'])).code, 2);
   });
 
-  t.test('a peer with a broken cleanup reason fails the run, which prints the replay and keeps the files', async (t) => {
-    const r = await run(['--trials', '1', '--seed', '3', '--faults', 'deconfigure', '--peer-fault', 'ignoreShutdownReason']);
-    t.equal(r.code, 1, r.out);
-    t.match(r.out, /rule 3 cleanup-reason: b1: session \d+ cleaned up with socketIoError\/none after fault 1 \(deconfigure aimed at a\); expected nsrDeconfigured\/none/);
-    t.match(r.out, /replay with {2}npm run chaos -- --trials 1 --seed 3 --faults deconfigure --peer-fault ignoreShutdownReason/);
-    const files = /files: (\S+kkcm-chaos-\S+)\/t0/.exec(r.out);
-    t.ok(files !== null && existsSync(join(files[1]!, 't0', 'trial.json')), 'the failed trial\'s files are kept');
-    if (files !== null) rmSync(files[1]!, { recursive: true, force: true });
-  });
+  t.test(
+    'a peer with a broken cleanup reason fails the run, which prints the replay and keeps the files',
+    async (t) => {
+      const r = await run([
+        '--trials',
+        '1',
+        '--seed',
+        '3',
+        '--faults',
+        'deconfigure',
+        '--peer-fault',
+        'ignoreShutdownReason',
+      ]);
+      t.equal(r.code, 1, r.out);
+      t.match(
+        r.out,
+        /rule 3 cleanup-reason: b1: session \d+ cleaned up with socketIoError\/none after fault 1 \(deconfigure aimed at a\); expected nsrDeconfigured\/none/,
+      );
+      t.match(
+        r.out,
+        /replay with {2}npm run chaos -- --trials 1 --seed 3 --faults deconfigure --peer-fault ignoreShutdownReason/,
+      );
+      const files = /files: (\S+kkcm-chaos-\S+)\/t0/.exec(r.out);
+      t.ok(files !== null && existsSync(join(files[1]!, 't0', 'trial.json')), "the failed trial's files are kept");
+      if (files !== null) rmSync(files[1]!, { recursive: true, force: true });
+    },
+  );
 
   t.test('--json: the report object', async (t) => {
     const r = await run(['--trials', '1', '--seed', '11', '--faults', 'reset', '--json']);
@@ -269,15 +509,26 @@ t.test('the command', async (t) => {
 
 t.test('50 trials with a fixed seed: no violation, every fault kind took effect', async (t) => {
   const report = await runChaos({ trials: 50, seed: 20260601, onTrial: (r) => t.comment(trialLine(r).trimEnd()) });
-  t.comment(`${report.trials} trials in ${(report.durationMs / 1000).toFixed(0)} s; faults ${JSON.stringify(report.faults)}; recovery max ${report.recoveryMs.max} ms`);
+  t.comment(
+    `${report.trials} trials in ${(report.durationMs / 1000).toFixed(0)} s; faults ${JSON.stringify(report.faults)}; recovery max ${report.recoveryMs.max} ms`,
+  );
   t.same(report.violations, [], 'no violation');
-  for (const kind of FAULT_KINDS) t.ok((report.faults[kind] ?? 0) >= 1, `${kind} took effect (${report.faults[kind] ?? 0} times)`);
-  t.ok(report.messages.confirmed > 0 && report.messages.delivered > 0, `traffic: ${report.messages.delivered} delivered, ${report.messages.confirmed} confirmed`);
+  for (const kind of FAULT_KINDS)
+    t.ok((report.faults[kind] ?? 0) >= 1, `${kind} took effect (${report.faults[kind] ?? 0} times)`);
+  t.ok(
+    report.messages.confirmed > 0 && report.messages.delivered > 0,
+    `traffic: ${report.messages.delivered} delivered, ${report.messages.confirmed} confirmed`,
+  );
   t.same(report.failed, []);
 });
 
 t.test('across two network namespaces joined by veth', async (t) => {
-  const report = await runChaos({ trials: 4, seed: 20260602, netns: true, kinds: ['kill-master', 'reset', 'garbage', 'partial-close'] });
+  const report = await runChaos({
+    trials: 4,
+    seed: 20260602,
+    netns: true,
+    kinds: ['kill-master', 'reset', 'garbage', 'partial-close'],
+  });
   if (typeof report.netns === 'string') {
     t.comment(`network namespaces: ${report.netns}`);
     t.plan(0, `network namespaces are not permitted here: ${report.netns}`);

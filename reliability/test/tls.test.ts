@@ -23,9 +23,25 @@ if (missing !== undefined) {
 }
 
 const hello = (sessionId: bigint): Uint8Array =>
-  encodeMessage({ name: 'control.hello', body: { minVersion: 1, maxVersion: 1, role: 2, channel: 1, features: 0, nodeId: 1, maxMessage: 262144, sessionId, nodeName: 'clear' } });
+  encodeMessage({
+    name: 'control.hello',
+    body: {
+      minVersion: 1,
+      maxVersion: 1,
+      role: 2,
+      channel: 1,
+      features: 0,
+      nodeId: 1,
+      maxMessage: 262144,
+      sessionId,
+      nodeName: 'clear',
+    },
+  });
 
-const isError = (code: string) => (e: PeerEvent): boolean => e.event === 'error' && e.code === code;
+const isError =
+  (code: string) =>
+  (e: PeerEvent): boolean =>
+    e.event === 'error' && e.code === code;
 
 /** Everything a raw socket received until the other side closed it. */
 function rawExchange(port: number, bytes: Uint8Array): Promise<{ received: number; error: string | undefined }> {
@@ -44,7 +60,12 @@ function rawExchange(port: number, bytes: Uint8Array): Promise<{ received: numbe
 }
 
 async function masterPeer(t: Test, transport: TlsTransport): Promise<{ peer: KkcmPeer; port: number }> {
-  const peer = new KkcmPeer({ role: 'master', listen: { host: '127.0.0.1', port: 0 }, transport, handshakeTimeoutMs: 2000 });
+  const peer = new KkcmPeer({
+    role: 'master',
+    listen: { host: '127.0.0.1', port: 0 },
+    transport,
+    handshakeTimeoutMs: 2000,
+  });
   t.teardown(() => peer.stop());
   await peer.configure();
   return { peer, port: peer.listenAddress!.port };
@@ -60,7 +81,11 @@ function run(certs: TestCerts): void {
     t.ok(s.intact, 'both sides hold the session');
     for (let i = 0; i < 20; i++) await s.echo();
     t.equal(s.sessionDrops, 0);
-    t.same(s.events.master.filter((e) => e.event === 'error'), [], 'no error on the master');
+    t.same(
+      s.events.master.filter((e) => e.event === 'error'),
+      [],
+      'no error on the master',
+    );
   });
 
   t.test('the TLS transport serves ::1 as well', { skip: noIpv6 ?? false }, async (t) => {
@@ -95,44 +120,72 @@ function run(certs: TestCerts): void {
     const e = await reported;
     t.match(e, { event: 'error', code: 'ERR_TLS_HANDSHAKE' });
     t.match((e as { text: string }).text, /CERTIFICATE/i, 'the text says why');
-    t.match(clientError, /CERTIFICATE_REQUIRED|ECONNRESET/, `the client learns it was refused (${String(clientError)})`);
+    t.match(
+      clientError,
+      /CERTIFICATE_REQUIRED|ECONNRESET/,
+      `the client learns it was refused (${String(clientError)})`,
+    );
     t.notOk(peer.sessionUp);
   });
 
-  t.test('a backup whose certificate another CA signed is refused by the master, and no session comes up', async (t) => {
-    const { peer, port } = await masterPeer(t, nodeA);
-    const refusedTwice = new Promise<void>((resolve) => {
-      let n = 0;
-      peer.on('event', (e) => {
-        if (isError('ERR_TLS_HANDSHAKE')(e) && ++n === 2) resolve();
+  t.test(
+    'a backup whose certificate another CA signed is refused by the master, and no session comes up',
+    async (t) => {
+      const { peer, port } = await masterPeer(t, nodeA);
+      const refusedTwice = new Promise<void>((resolve) => {
+        let n = 0;
+        peer.on('event', (e) => {
+          if (isError('ERR_TLS_HANDSHAKE')(e) && ++n === 2) resolve();
+        });
       });
-    });
-    const rogue = new KkcmPeer({ role: 'backup', connect: { host: '127.0.0.1', port }, transport: new TlsTransport({ ca: certs.ca, cert: certs.rogue.cert, key: certs.rogue.key }), backoff: { initialMs: 20, maxMs: 50 } });
-    t.teardown(() => rogue.stop());
-    await rogue.configure();
-    await refusedTwice;
-    t.notOk(peer.sessionUp, 'no session on the master');
-    t.notOk(rogue.sessionUp, 'no session on the rogue backup');
-    t.equal(peer.stats().sessions.up, 0);
-  });
+      const rogue = new KkcmPeer({
+        role: 'backup',
+        connect: { host: '127.0.0.1', port },
+        transport: new TlsTransport({ ca: certs.ca, cert: certs.rogue.cert, key: certs.rogue.key }),
+        backoff: { initialMs: 20, maxMs: 50 },
+      });
+      t.teardown(() => rogue.stop());
+      await rogue.configure();
+      await refusedTwice;
+      t.notOk(peer.sessionUp, 'no session on the master');
+      t.notOk(rogue.sessionUp, 'no session on the rogue backup');
+      t.equal(peer.stats().sessions.up, 0);
+    },
+  );
 
-  t.test('a backup refuses a master whose certificate another CA signed, with ERR_TLS_HANDSHAKE and connect-failed', async (t) => {
-    const rogueMaster = new TlsTransport({ ca: certs.ca, cert: certs.rogue.cert, key: certs.rogue.key });
-    const { peer, port } = await masterPeer(t, rogueMaster);
-    const backup = new KkcmPeer({ role: 'backup', connect: { host: '127.0.0.1', port }, transport: nodeB, backoff: { initialMs: 20, maxMs: 50 } });
-    t.teardown(() => backup.stop());
-    const coded = nextEvent(backup, isError('ERR_TLS_HANDSHAKE'), 5000, 'ERR_TLS_HANDSHAKE on the backup');
-    const failed = nextEvent(backup, (e) => e.event === 'connect-failed', 5000, 'connect-failed');
-    await backup.configure();
-    t.match(await coded, { code: 'ERR_TLS_HANDSHAKE', text: /certificate/i });
-    t.match(await failed, { event: 'connect-failed', error: /TLS handshake/ });
-    t.notOk(peer.sessionUp);
-  });
+  t.test(
+    'a backup refuses a master whose certificate another CA signed, with ERR_TLS_HANDSHAKE and connect-failed',
+    async (t) => {
+      const rogueMaster = new TlsTransport({ ca: certs.ca, cert: certs.rogue.cert, key: certs.rogue.key });
+      const { peer, port } = await masterPeer(t, rogueMaster);
+      const backup = new KkcmPeer({
+        role: 'backup',
+        connect: { host: '127.0.0.1', port },
+        transport: nodeB,
+        backoff: { initialMs: 20, maxMs: 50 },
+      });
+      t.teardown(() => backup.stop());
+      const coded = nextEvent(backup, isError('ERR_TLS_HANDSHAKE'), 5000, 'ERR_TLS_HANDSHAKE on the backup');
+      const failed = nextEvent(backup, (e) => e.event === 'connect-failed', 5000, 'connect-failed');
+      await backup.configure();
+      t.match(await coded, { code: 'ERR_TLS_HANDSHAKE', text: /certificate/i });
+      t.match(await failed, { event: 'connect-failed', error: /TLS handshake/ });
+      t.notOk(peer.sessionUp);
+    },
+  );
 
   t.test('a backup refuses a master certificate that does not carry the expected name', async (t) => {
     const { peer, port } = await masterPeer(t, nodeA);
-    const strict = new TlsTransport({ ca: certs.ca, cert: certs.nodeB.cert, key: certs.nodeB.key, serverName: 'other.example' });
-    const err = await strict.connect('127.0.0.1', port).then(() => undefined, (e: Error & { code?: string }) => e);
+    const strict = new TlsTransport({
+      ca: certs.ca,
+      cert: certs.nodeB.cert,
+      key: certs.nodeB.key,
+      serverName: 'other.example',
+    });
+    const err = await strict.connect('127.0.0.1', port).then(
+      () => undefined,
+      (e: Error & { code?: string }) => e,
+    );
     t.equal(err?.code, 'ERR_TLS_HANDSHAKE');
     t.match(err?.message, /ALTNAME|other\.example/);
     t.notOk(peer.sessionUp);
@@ -140,14 +193,25 @@ function run(certs: TestCerts): void {
 
   t.test('a custom server identity check can accept peers by their CA alone', async (t) => {
     const { port } = await masterPeer(t, nodeA);
-    const byCa = new TlsTransport({ ca: certs.ca, cert: certs.nodeB.cert, key: certs.nodeB.key, serverName: 'any-name', checkServerIdentity: () => undefined });
+    const byCa = new TlsTransport({
+      ca: certs.ca,
+      cert: certs.nodeB.cert,
+      key: certs.nodeB.key,
+      serverName: 'any-name',
+      checkServerIdentity: () => undefined,
+    });
     const c = await byCa.connect('127.0.0.1', port);
     c.destroy();
     t.pass('connected');
   });
 
   t.test('a TLS client that never completes its handshake is closed by the handshake timeout', async (t) => {
-    const peer = new KkcmPeer({ role: 'master', listen: { host: '127.0.0.1', port: 0 }, transport: nodeA, handshakeTimeoutMs: 200 });
+    const peer = new KkcmPeer({
+      role: 'master',
+      listen: { host: '127.0.0.1', port: 0 },
+      transport: nodeA,
+      handshakeTimeoutMs: 200,
+    });
     t.teardown(() => peer.stop());
     await peer.configure();
     const timedOut = nextEvent(peer, isError('ERR_HANDSHAKE_TIMEOUT'), 5000, 'ERR_HANDSHAKE_TIMEOUT');

@@ -24,7 +24,16 @@ function schemaValidator(): Validator {
   return validator;
 }
 
-const INTEGER_BITS: Readonly<Record<string, number>> = { u8: 8, u16: 16, u32: 32, u64: 64, i8: 8, i16: 16, i32: 32, i64: 64 };
+const INTEGER_BITS: Readonly<Record<string, number>> = {
+  u8: 8,
+  u16: 16,
+  u32: 32,
+  u64: 64,
+  i8: 8,
+  i16: 16,
+  i32: 32,
+  i64: 64,
+};
 
 /** Byte size of an integer or fixed field type, or undefined for variable-size types. */
 export function fixedSize(type: string): number | undefined {
@@ -62,9 +71,11 @@ export function crossReferenceViolations(spec: ProtocolSpec): SpecViolation[] {
   };
 
   const headerBytes = spec.header.fields.reduce((n, f) => n + (fixedSize(f.type) ?? 0), 0);
-  if (headerBytes !== spec.header.size) fail('/header/size', 'header-size', `header fields take ${headerBytes} bytes, size says ${spec.header.size}`);
+  if (headerBytes !== spec.header.size)
+    fail('/header/size', 'header-size', `header fields take ${headerBytes} bytes, size says ${spec.header.size}`);
   const { min, max, current } = spec.protocolVersions;
-  if (!(min <= current && current <= max)) fail('/protocolVersions', 'version-range', 'min <= current <= max does not hold');
+  if (!(min <= current && current <= max))
+    fail('/protocolVersions', 'version-range', 'min <= current <= max does not hold');
   spec.flags.forEach((f, i) => {
     if (f.mask !== 1 << f.bit) fail(`/flags/${i}/mask`, 'flag-mask', `mask must be 1 << bit (${1 << f.bit})`);
   });
@@ -82,7 +93,7 @@ export function crossReferenceViolations(spec: ProtocolSpec): SpecViolation[] {
   unique(spec.messages, (m) => m.name, '/messages', 'message name');
 
   for (const [name, e] of Object.entries(spec.enums)) {
-    const limit = 2 ** (Number(e.base.slice(1)));
+    const limit = 2 ** Number(e.base.slice(1));
     e.values.forEach((v, i) => {
       if (v.value >= limit) fail(`/enums/${name}/values/${i}/value`, 'enum-range', `${v.value} does not fit ${e.base}`);
     });
@@ -105,8 +116,10 @@ export function crossReferenceViolations(spec: ProtocolSpec): SpecViolation[] {
     const byName = new Map(fields.map((f, i) => [f.name, { f, i }]));
     fields.forEach((f, i) => {
       const at = `${path}/${i}`;
-      if (f.type === 'enum' && (f.enum === undefined || spec.enums[f.enum] === undefined)) fail(`${at}/enum`, 'enum-ref', `unknown enum ${String(f.enum)}`);
-      if (f.type === 'bytes' && f.rest === true && i !== fields.length - 1) fail(at, 'rest-last', 'a rest field must be the last field');
+      if (f.type === 'enum' && (f.enum === undefined || spec.enums[f.enum] === undefined))
+        fail(`${at}/enum`, 'enum-ref', `unknown enum ${String(f.enum)}`);
+      if (f.type === 'bytes' && f.rest === true && i !== fields.length - 1)
+        fail(at, 'rest-last', 'a rest field must be the last field');
       const structName = f.type === 'array' ? f.items : f.type === 'struct' ? f.struct : undefined;
       if (structName !== undefined) {
         const s = spec.structs[structName];
@@ -119,13 +132,16 @@ export function crossReferenceViolations(spec: ProtocolSpec): SpecViolation[] {
         const target = byName.get(ref);
         const wanted = f.type === 'array' ? 'countOf' : 'lengthOf';
         if (target === undefined || target.i >= i) fail(at, 'derived-before', `${ref} must be an earlier field`);
-        else if (target.f.derived?.[wanted] !== f.name) fail(at, 'derived-pair', `${ref} must declare derived.${wanted} = ${f.name}`);
+        else if (target.f.derived?.[wanted] !== f.name)
+          fail(at, 'derived-pair', `${ref} must declare derived.${wanted} = ${f.name}`);
       }
       if (f.derived !== undefined) {
         const targetName = f.derived.lengthOf ?? f.derived.countOf ?? '';
         const target = byName.get(targetName);
-        const back = target === undefined ? undefined : f.derived.countOf !== undefined ? target.f.count : target.f.length;
-        if (target === undefined || back !== f.name) fail(`${at}/derived`, 'derived-pair', `${targetName} must refer back to ${f.name}`);
+        const back =
+          target === undefined ? undefined : f.derived.countOf !== undefined ? target.f.count : target.f.length;
+        if (target === undefined || back !== f.name)
+          fail(`${at}/derived`, 'derived-pair', `${targetName} must refer back to ${f.name}`);
       }
     });
   };

@@ -46,8 +46,15 @@ export class SpecModel {
       this.types.set(t.type, t);
       for (const s of t.subtypes) {
         const info: MessageInfo = {
-          name: `${t.name}.${s.name}`, type: t.type, subtype: s.subtype, client: t.client, channels: t.channels,
-          typeSpec: t, subtypeSpec: s, fields: s.fields, minBodySize: this.minSize(s.fields),
+          name: `${t.name}.${s.name}`,
+          type: t.type,
+          subtype: s.subtype,
+          client: t.client,
+          channels: t.channels,
+          typeSpec: t,
+          subtypeSpec: s,
+          fields: s.fields,
+          minBodySize: this.minSize(s.fields),
         };
         list.push(info);
         this.byName.set(info.name, info);
@@ -121,8 +128,14 @@ export class SpecModel {
     return {
       ...rest,
       messageIndex: this.messages.map((m) => ({
-        name: m.name, label: m.subtypeSpec.label, type: m.type, subtype: m.subtype, client: m.client,
-        channels: m.channels, minBodySize: m.minBodySize, illustrative: m.typeSpec.illustrative === true,
+        name: m.name,
+        label: m.subtypeSpec.label,
+        type: m.type,
+        subtype: m.subtype,
+        client: m.client,
+        channels: m.channels,
+        minBodySize: m.minBodySize,
+        illustrative: m.typeSpec.illustrative === true,
       })),
       requirements: this.requirements(),
     };

@@ -186,7 +186,10 @@ export function vectorViolations(vectors: readonly Vector[], pointer = '/vectors
     if (joined !== v.hex) {
       let at = 0;
       while (at < joined.length && joined[at] === v.hex[at]) at++;
-      fail('fields-hex', `hex is not the concatenation of its fields (${v.hex.length / 2} bytes against ${joined.length / 2}, first difference at byte ${Math.floor(at / 2)})`);
+      fail(
+        'fields-hex',
+        `hex is not the concatenation of its fields (${v.hex.length / 2} bytes against ${joined.length / 2}, first difference at byte ${Math.floor(at / 2)})`,
+      );
     }
     if ('error' in v.expect) {
       if (!codes.has(v.expect.error.code)) fail('error-code', `unknown error code ${v.expect.error.code}`);
@@ -216,7 +219,10 @@ export function validateVectorFile(data: unknown, kind: VectorKind, source = '<i
   const validate = schemaValidator();
   if (!validate(data)) throw new SpecError(source, schemaViolations(validate.errors ?? []));
   const file = data as { kind: VectorKind; vectors: Vector[] };
-  if (file.kind !== kind) throw new SpecError(source, [{ path: '/kind', rule: 'kind', message: `expected a ${kind} vector file, found ${file.kind}` }]);
+  if (file.kind !== kind)
+    throw new SpecError(source, [
+      { path: '/kind', rule: 'kind', message: `expected a ${kind} vector file, found ${file.kind}` },
+    ]);
   const violations = vectorViolations(file.vectors);
   if (violations.length > 0) throw new SpecError(source, violations);
   return file.vectors;
@@ -247,7 +253,12 @@ export function loadVectors(): VectorSet {
   const validIds = new Set(valid.map((v) => v.id));
   const clashes: SpecViolation[] = [];
   invalid.forEach((v, i) => {
-    if (validIds.has(v.id)) clashes.push({ path: `/vectors/${i}`, rule: 'unique-id', message: `vector ${v.id}: id also used in ${vectorFilePath('valid')}` });
+    if (validIds.has(v.id))
+      clashes.push({
+        path: `/vectors/${i}`,
+        rule: 'unique-id',
+        message: `vector ${v.id}: id also used in ${vectorFilePath('valid')}`,
+      });
   });
   if (clashes.length > 0) throw new SpecError(vectorFilePath('invalid'), clashes);
   cached = { valid, invalid };

@@ -2,9 +2,18 @@ import t from 'tap';
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { defaultSpecPath, loadSpec, SpecError, SpecModel, validateSpec, crossReferenceViolations, type ProtocolSpec } from '../src/index.js';
+import {
+  defaultSpecPath,
+  loadSpec,
+  SpecError,
+  SpecModel,
+  validateSpec,
+  crossReferenceViolations,
+  type ProtocolSpec,
+} from '../src/index.js';
 
-const raw = (): Record<string, unknown> => JSON.parse(readFileSync(defaultSpecPath(), 'utf8')) as Record<string, unknown>;
+const raw = (): Record<string, unknown> =>
+  JSON.parse(readFileSync(defaultSpecPath(), 'utf8')) as Record<string, unknown>;
 
 function violationsOf(data: unknown): SpecError {
   try {
@@ -33,7 +42,8 @@ t.test('every requirement has a unique id, a level, a section and text', async (
 
 t.test('the static channel mapping follows design 6.1.a and 8.4', async (t) => {
   const spec = loadSpec();
-  const channelsOf = (client: string): readonly string[] => spec.messages.find((m) => m.client === client)?.channels ?? [];
+  const channelsOf = (client: string): readonly string[] =>
+    spec.messages.find((m) => m.client === client)?.channels ?? [];
   t.same(channelsOf('iha'), ['send']);
   t.same(channelsOf('sdrl'), ['send']);
   t.same(channelsOf('psrm'), ['send']);
@@ -41,7 +51,7 @@ t.test('the static channel mapping follows design 6.1.a and 8.4', async (t) => {
   t.same([...channelsOf('kkcm')].sort(), ['receive', 'send']);
 });
 
-t.test('cleanup reasons are the design\'s four, plus none for reports', async (t) => {
+t.test("cleanup reasons are the design's four, plus none for reports", async (t) => {
   const names = loadSpec().enums.cleanupReason?.values.map((v) => v.name);
   t.same(names, ['none', 'switchover', 'peerDown', 'nsrDeconfigured', 'socketIoError']);
 });
@@ -52,7 +62,10 @@ t.test('a spec breaking the schema names the path and the rule', async (t) => {
   messages[0]!.subtypes[0]!.fields[0]!.type = 'u128';
   const err = violationsOf(data);
   t.equal(err.code, 'ERR_INVALID_SPEC');
-  t.ok(err.violations.some((v) => v.path === '/messages/0/subtypes/0/fields/0/type' && v.rule.startsWith('enum')), JSON.stringify(err.violations));
+  t.ok(
+    err.violations.some((v) => v.path === '/messages/0/subtypes/0/fields/0/type' && v.rule.startsWith('enum')),
+    JSON.stringify(err.violations),
+  );
 });
 
 t.test('a missing required property is reported with the required rule', async (t) => {
@@ -64,23 +77,97 @@ t.test('a missing required property is reported with the required rule', async (
 
 t.test('cross-reference rules catch what the schema cannot', async (t) => {
   const cases: [string, (d: ProtocolSpec & Record<string, unknown>) => void, string][] = [
-    ['duplicate type numbers', (d) => { (d.messages[1] as { type: number }).type = d.messages[0]!.type; }, 'unique'],
-    ['an unknown enum reference', (d) => { (d.messages[0]!.subtypes[0]!.fields[2] as { enum: string }).enum = 'nope'; }, 'enum-ref'],
-    ['a length field that names nothing', (d) => { (d.messages[0]!.subtypes[0]!.fields[9] as { length: string }).length = 'nodeId'; }, 'derived-pair'],
-    ['an unknown client', (d) => { (d.messages[0] as { client: string }).client = 'ghost'; }, 'client-ref'],
-    ['a flag mask that is not 1 << bit', (d) => { (d.flags[0] as { mask: number }).mask = 4; }, 'flag-mask'],
-    ['a header size that does not match its fields', (d) => { (d.header as { size: number }).size = 20; }, 'header-size'],
-    ['an enum value too large for its base', (d) => { (d.enums.role!.values[0] as { value: number }).value = 300; }, 'enum-range'],
-    ['duplicate error values', (d) => { (d.errors[1] as { value: number }).value = d.errors[0]!.value; }, 'unique'],
-    ['a version range with current outside it', (d) => { (d.protocolVersions as { current: number }).current = 9; }, 'version-range'],
-    ['an unknown struct', (d) => { (d.messages[3]!.subtypes[1]!.fields[2] as { items: string }).items = 'nothing'; }, 'struct-ref'],
-    ['a rest field that is not last', (d) => { (d.messages[0]!.subtypes[7]!.fields as unknown[]).unshift({ name: 'blob', type: 'bytes', rest: true, doc: 'x' }); }, 'rest-last'],
+    [
+      'duplicate type numbers',
+      (d) => {
+        (d.messages[1] as { type: number }).type = d.messages[0]!.type;
+      },
+      'unique',
+    ],
+    [
+      'an unknown enum reference',
+      (d) => {
+        (d.messages[0]!.subtypes[0]!.fields[2] as { enum: string }).enum = 'nope';
+      },
+      'enum-ref',
+    ],
+    [
+      'a length field that names nothing',
+      (d) => {
+        (d.messages[0]!.subtypes[0]!.fields[9] as { length: string }).length = 'nodeId';
+      },
+      'derived-pair',
+    ],
+    [
+      'an unknown client',
+      (d) => {
+        (d.messages[0] as { client: string }).client = 'ghost';
+      },
+      'client-ref',
+    ],
+    [
+      'a flag mask that is not 1 << bit',
+      (d) => {
+        (d.flags[0] as { mask: number }).mask = 4;
+      },
+      'flag-mask',
+    ],
+    [
+      'a header size that does not match its fields',
+      (d) => {
+        (d.header as { size: number }).size = 20;
+      },
+      'header-size',
+    ],
+    [
+      'an enum value too large for its base',
+      (d) => {
+        (d.enums.role!.values[0] as { value: number }).value = 300;
+      },
+      'enum-range',
+    ],
+    [
+      'duplicate error values',
+      (d) => {
+        (d.errors[1] as { value: number }).value = d.errors[0]!.value;
+      },
+      'unique',
+    ],
+    [
+      'a version range with current outside it',
+      (d) => {
+        (d.protocolVersions as { current: number }).current = 9;
+      },
+      'version-range',
+    ],
+    [
+      'an unknown struct',
+      (d) => {
+        (d.messages[3]!.subtypes[1]!.fields[2] as { items: string }).items = 'nothing';
+      },
+      'struct-ref',
+    ],
+    [
+      'a rest field that is not last',
+      (d) => {
+        (d.messages[0]!.subtypes[7]!.fields as unknown[]).unshift({
+          name: 'blob',
+          type: 'bytes',
+          rest: true,
+          doc: 'x',
+        });
+      },
+      'rest-last',
+    ],
   ];
   for (const [title, mutate, rule] of cases) {
     const data = raw() as ProtocolSpec & Record<string, unknown>;
     mutate(data);
     const err = violationsOf(data);
-    t.ok(err.violations.some((v) => v.rule === rule), `${title}: ${JSON.stringify(err.violations)}`);
+    t.ok(
+      err.violations.some((v) => v.rule === rule),
+      `${title}: ${JSON.stringify(err.violations)}`,
+    );
   }
 });
 

@@ -5,7 +5,18 @@
  * @module
  */
 import type * as P from './protocol.js';
-import { badCount, badLength, readIpv4, readIpv6, readU64, readUtf8, reservedNonzero, trailing, truncated, withPathPrefix } from '../runtime.js';
+import {
+  badCount,
+  badLength,
+  readIpv4,
+  readIpv6,
+  readU64,
+  readUtf8,
+  reservedNonzero,
+  trailing,
+  truncated,
+  withPathPrefix,
+} from '../runtime.js';
 
 // Set by struct decoders: the offset just past the struct they read.
 let cursor = 0;
@@ -36,7 +47,8 @@ export function readLength(b: Uint8Array, o: number): number {
 }
 
 function decodePsrmEntry(b: Uint8Array, o: number, end: number): P.PsrmEntry {
-  if (end - o < 16) truncated(o, end, [4, 1, 1, 2, 4, 4], ['handle', 'state', 'reserved', 'window', 'sndNxt', 'rcvNxt']);
+  if (end - o < 16)
+    truncated(o, end, [4, 1, 1, 2, 4, 4], ['handle', 'state', 'reserved', 'window', 'sndNxt', 'rcvNxt']);
   const f_handle = ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
   const f_state = b[o + 4]!;
   if (b[o + 5] !== 0) reservedNonzero('reserved', o + 5);
@@ -50,7 +62,23 @@ function decodePsrmEntry(b: Uint8Array, o: number, end: number): P.PsrmEntry {
 
 /** Decodes the body of HELLO (type 0x01, subtype 0x01) in `b[o, end)`. */
 export function decodeControlHello(b: Uint8Array, o: number, end: number): P.ControlHelloBody {
-  if (end - o < 25) truncated(o, end, [1, 1, 1, 1, 4, 4, 4, 8, 1], ['body.minVersion', 'body.maxVersion', 'body.role', 'body.channel', 'body.features', 'body.nodeId', 'body.maxMessage', 'body.sessionId', 'body.nodeNameLength']);
+  if (end - o < 25)
+    truncated(
+      o,
+      end,
+      [1, 1, 1, 1, 4, 4, 4, 8, 1],
+      [
+        'body.minVersion',
+        'body.maxVersion',
+        'body.role',
+        'body.channel',
+        'body.features',
+        'body.nodeId',
+        'body.maxMessage',
+        'body.sessionId',
+        'body.nodeNameLength',
+      ],
+    );
   const f_minVersion = b[o]!;
   const f_maxVersion = b[o + 1]!;
   const f_role = b[o + 2]!;
@@ -65,12 +93,38 @@ export function decodeControlHello(b: Uint8Array, o: number, end: number): P.Con
   const f_nodeName = readUtf8(b, o, o + f_nodeNameLength, 'body.nodeName');
   o += f_nodeNameLength;
   if (o !== end) trailing(o, end);
-  return { minVersion: f_minVersion, maxVersion: f_maxVersion, role: f_role, channel: f_channel, features: f_features, nodeId: f_nodeId, maxMessage: f_maxMessage, sessionId: f_sessionId, nodeName: f_nodeName };
+  return {
+    minVersion: f_minVersion,
+    maxVersion: f_maxVersion,
+    role: f_role,
+    channel: f_channel,
+    features: f_features,
+    nodeId: f_nodeId,
+    maxMessage: f_maxMessage,
+    sessionId: f_sessionId,
+    nodeName: f_nodeName,
+  };
 }
 
 /** Decodes the body of HELLO-ACK (type 0x01, subtype 0x02) in `b[o, end)`. */
 export function decodeControlHelloAck(b: Uint8Array, o: number, end: number): P.ControlHelloAckBody {
-  if (end - o < 25) truncated(o, end, [1, 1, 1, 1, 4, 4, 4, 8, 1], ['body.version', 'body.role', 'body.channel', 'body.reserved', 'body.features', 'body.nodeId', 'body.maxMessage', 'body.sessionId', 'body.nodeNameLength']);
+  if (end - o < 25)
+    truncated(
+      o,
+      end,
+      [1, 1, 1, 1, 4, 4, 4, 8, 1],
+      [
+        'body.version',
+        'body.role',
+        'body.channel',
+        'body.reserved',
+        'body.features',
+        'body.nodeId',
+        'body.maxMessage',
+        'body.sessionId',
+        'body.nodeNameLength',
+      ],
+    );
   const f_version = b[o]!;
   const f_role = b[o + 1]!;
   const f_channel = b[o + 2]!;
@@ -85,12 +139,27 @@ export function decodeControlHelloAck(b: Uint8Array, o: number, end: number): P.
   const f_nodeName = readUtf8(b, o, o + f_nodeNameLength, 'body.nodeName');
   o += f_nodeNameLength;
   if (o !== end) trailing(o, end);
-  return { version: f_version, role: f_role, channel: f_channel, features: f_features, nodeId: f_nodeId, maxMessage: f_maxMessage, sessionId: f_sessionId, nodeName: f_nodeName };
+  return {
+    version: f_version,
+    role: f_role,
+    channel: f_channel,
+    features: f_features,
+    nodeId: f_nodeId,
+    maxMessage: f_maxMessage,
+    sessionId: f_sessionId,
+    nodeName: f_nodeName,
+  };
 }
 
 /** Decodes the body of HELLO-REJECT (type 0x01, subtype 0x03) in `b[o, end)`. */
 export function decodeControlHelloReject(b: Uint8Array, o: number, end: number): P.ControlHelloRejectBody {
-  if (end - o < 10) truncated(o, end, [2, 1, 1, 4, 2], ['body.reason', 'body.minVersion', 'body.maxVersion', 'body.retryAfterMs', 'body.textLength']);
+  if (end - o < 10)
+    truncated(
+      o,
+      end,
+      [2, 1, 1, 4, 2],
+      ['body.reason', 'body.minVersion', 'body.maxVersion', 'body.retryAfterMs', 'body.textLength'],
+    );
   const f_reason = (b[o]! << 8) | b[o + 1]!;
   const f_minVersion = b[o + 2]!;
   const f_maxVersion = b[o + 3]!;
@@ -101,7 +170,13 @@ export function decodeControlHelloReject(b: Uint8Array, o: number, end: number):
   const f_text = readUtf8(b, o, o + f_textLength, 'body.text');
   o += f_textLength;
   if (o !== end) trailing(o, end);
-  return { reason: f_reason, minVersion: f_minVersion, maxVersion: f_maxVersion, retryAfterMs: f_retryAfterMs, text: f_text };
+  return {
+    reason: f_reason,
+    minVersion: f_minVersion,
+    maxVersion: f_maxVersion,
+    retryAfterMs: f_retryAfterMs,
+    text: f_text,
+  };
 }
 
 /** Decodes the body of ECHO-REQUEST (type 0x01, subtype 0x04) in `b[o, end)`. */
@@ -132,7 +207,20 @@ export function decodeControlEchoReply(b: Uint8Array, o: number, end: number): P
 
 /** Decodes the body of ERROR (type 0x01, subtype 0x06) in `b[o, end)`. */
 export function decodeControlError(b: Uint8Array, o: number, end: number): P.ControlErrorBody {
-  if (end - o < 12) truncated(o, end, [2, 2, 4, 1, 1, 2], ['body.code', 'body.reserved', 'body.offendingSeq', 'body.offendingType', 'body.offendingSubtype', 'body.textLength']);
+  if (end - o < 12)
+    truncated(
+      o,
+      end,
+      [2, 2, 4, 1, 1, 2],
+      [
+        'body.code',
+        'body.reserved',
+        'body.offendingSeq',
+        'body.offendingType',
+        'body.offendingSubtype',
+        'body.textLength',
+      ],
+    );
   const f_code = (b[o]! << 8) | b[o + 1]!;
   if (b[o + 2] !== 0 || b[o + 3] !== 0) reservedNonzero('body.reserved', o + 2);
   const f_offendingSeq = ((b[o + 4]! << 24) | (b[o + 5]! << 16) | (b[o + 6]! << 8) | b[o + 7]!) >>> 0;
@@ -144,7 +232,13 @@ export function decodeControlError(b: Uint8Array, o: number, end: number): P.Con
   const f_text = readUtf8(b, o, o + f_textLength, 'body.text');
   o += f_textLength;
   if (o !== end) trailing(o, end);
-  return { code: f_code, offendingSeq: f_offendingSeq, offendingType: f_offendingType, offendingSubtype: f_offendingSubtype, text: f_text };
+  return {
+    code: f_code,
+    offendingSeq: f_offendingSeq,
+    offendingType: f_offendingType,
+    offendingSubtype: f_offendingSubtype,
+    text: f_text,
+  };
 }
 
 /** Decodes the body of SHUTDOWN (type 0x01, subtype 0x07) in `b[o, end)`. */
@@ -184,7 +278,23 @@ export function decodeControlNack(b: Uint8Array, o: number, end: number): P.Cont
 
 /** Decodes the body of HANDLE-SETUP-IPV4 (type 0x10, subtype 0x01) in `b[o, end)`. */
 export function decodeIhaHandleSetupV4(b: Uint8Array, o: number, end: number): P.IhaHandleSetupV4Body {
-  if (end - o < 21) truncated(o, end, [4, 1, 1, 2, 2, 2, 4, 4, 1], ['body.handle', 'body.protocol', 'body.reserved', 'body.localPort', 'body.remotePort', 'body.reserved2', 'body.localAddress', 'body.remoteAddress', 'body.appNameLength']);
+  if (end - o < 21)
+    truncated(
+      o,
+      end,
+      [4, 1, 1, 2, 2, 2, 4, 4, 1],
+      [
+        'body.handle',
+        'body.protocol',
+        'body.reserved',
+        'body.localPort',
+        'body.remotePort',
+        'body.reserved2',
+        'body.localAddress',
+        'body.remoteAddress',
+        'body.appNameLength',
+      ],
+    );
   const f_handle = ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
   const f_protocol = b[o + 4]!;
   if (b[o + 5] !== 0) reservedNonzero('body.reserved', o + 5);
@@ -199,12 +309,36 @@ export function decodeIhaHandleSetupV4(b: Uint8Array, o: number, end: number): P
   const f_appName = readUtf8(b, o, o + f_appNameLength, 'body.appName');
   o += f_appNameLength;
   if (o !== end) trailing(o, end);
-  return { handle: f_handle, protocol: f_protocol, localPort: f_localPort, remotePort: f_remotePort, localAddress: f_localAddress, remoteAddress: f_remoteAddress, appName: f_appName };
+  return {
+    handle: f_handle,
+    protocol: f_protocol,
+    localPort: f_localPort,
+    remotePort: f_remotePort,
+    localAddress: f_localAddress,
+    remoteAddress: f_remoteAddress,
+    appName: f_appName,
+  };
 }
 
 /** Decodes the body of HANDLE-SETUP-IPV6 (type 0x10, subtype 0x02) in `b[o, end)`. */
 export function decodeIhaHandleSetupV6(b: Uint8Array, o: number, end: number): P.IhaHandleSetupV6Body {
-  if (end - o < 45) truncated(o, end, [4, 1, 1, 2, 2, 2, 16, 16, 1], ['body.handle', 'body.protocol', 'body.reserved', 'body.localPort', 'body.remotePort', 'body.reserved2', 'body.localAddress', 'body.remoteAddress', 'body.appNameLength']);
+  if (end - o < 45)
+    truncated(
+      o,
+      end,
+      [4, 1, 1, 2, 2, 2, 16, 16, 1],
+      [
+        'body.handle',
+        'body.protocol',
+        'body.reserved',
+        'body.localPort',
+        'body.remotePort',
+        'body.reserved2',
+        'body.localAddress',
+        'body.remoteAddress',
+        'body.appNameLength',
+      ],
+    );
   const f_handle = ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
   const f_protocol = b[o + 4]!;
   if (b[o + 5] !== 0) reservedNonzero('body.reserved', o + 5);
@@ -219,7 +353,15 @@ export function decodeIhaHandleSetupV6(b: Uint8Array, o: number, end: number): P
   const f_appName = readUtf8(b, o, o + f_appNameLength, 'body.appName');
   o += f_appNameLength;
   if (o !== end) trailing(o, end);
-  return { handle: f_handle, protocol: f_protocol, localPort: f_localPort, remotePort: f_remotePort, localAddress: f_localAddress, remoteAddress: f_remoteAddress, appName: f_appName };
+  return {
+    handle: f_handle,
+    protocol: f_protocol,
+    localPort: f_localPort,
+    remotePort: f_remotePort,
+    localAddress: f_localAddress,
+    remoteAddress: f_remoteAddress,
+    appName: f_appName,
+  };
 }
 
 /** Decodes the body of HANDLE-TEARDOWN (type 0x10, subtype 0x03) in `b[o, end)`. */
@@ -272,7 +414,24 @@ export function decodeSdrlSocketDataAck(b: Uint8Array, o: number, end: number): 
 
 /** Decodes the body of TCP-STATE (type 0x12, subtype 0x01) in `b[o, end)`. */
 export function decodePsrmTcpState(b: Uint8Array, o: number, end: number): P.PsrmTcpStateBody {
-  if (end - o < 32) truncated(o, end, [4, 1, 1, 2, 4, 4, 4, 4, 4, 4], ['body.handle', 'body.state', 'body.windowScale', 'body.mss', 'body.sndUna', 'body.sndNxt', 'body.rcvNxt', 'body.rcvWindow', 'body.tsRecent', 'body.rttMicros']);
+  if (end - o < 32)
+    truncated(
+      o,
+      end,
+      [4, 1, 1, 2, 4, 4, 4, 4, 4, 4],
+      [
+        'body.handle',
+        'body.state',
+        'body.windowScale',
+        'body.mss',
+        'body.sndUna',
+        'body.sndNxt',
+        'body.rcvNxt',
+        'body.rcvWindow',
+        'body.tsRecent',
+        'body.rttMicros',
+      ],
+    );
   const f_handle = ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
   const f_state = b[o + 4]!;
   const f_windowScale = b[o + 5]!;
@@ -285,7 +444,18 @@ export function decodePsrmTcpState(b: Uint8Array, o: number, end: number): P.Psr
   const f_rttMicros = (b[o + 28]! << 24) | (b[o + 29]! << 16) | (b[o + 30]! << 8) | b[o + 31]!;
   o += 32;
   if (o !== end) trailing(o, end);
-  return { handle: f_handle, state: f_state, windowScale: f_windowScale, mss: f_mss, sndUna: f_sndUna, sndNxt: f_sndNxt, rcvNxt: f_rcvNxt, rcvWindow: f_rcvWindow, tsRecent: f_tsRecent, rttMicros: f_rttMicros };
+  return {
+    handle: f_handle,
+    state: f_state,
+    windowScale: f_windowScale,
+    mss: f_mss,
+    sndUna: f_sndUna,
+    sndNxt: f_sndNxt,
+    rcvNxt: f_rcvNxt,
+    rcvWindow: f_rcvWindow,
+    tsRecent: f_tsRecent,
+    rttMicros: f_rttMicros,
+  };
 }
 
 /** Decodes the body of STATE-BATCH (type 0x12, subtype 0x02) in `b[o, end)`. */
@@ -310,7 +480,13 @@ export function decodePsrmStateBatch(b: Uint8Array, o: number, end: number): P.P
 
 /** Decodes the body of PACKET (type 0x20, subtype 0x01) in `b[o, end)`. */
 export function decodePrlPacket(b: Uint8Array, o: number, end: number): P.PrlPacketBody {
-  if (end - o < 20) truncated(o, end, [4, 1, 1, 2, 8, 4], ['body.handle', 'body.direction', 'body.reserved', 'body.ifIndex', 'body.timestampNs', 'body.packetLength']);
+  if (end - o < 20)
+    truncated(
+      o,
+      end,
+      [4, 1, 1, 2, 8, 4],
+      ['body.handle', 'body.direction', 'body.reserved', 'body.ifIndex', 'body.timestampNs', 'body.packetLength'],
+    );
   const f_handle = ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
   const f_direction = b[o + 4]!;
   if (b[o + 5] !== 0) reservedNonzero('body.reserved', o + 5);
@@ -380,7 +556,13 @@ export function decodeProbeQueryCleanup(b: Uint8Array, o: number, end: number): 
 
 /** Decodes the body of PROBE-CLEANUP-REPORT (type 0x7f, subtype 0x04) in `b[o, end)`. */
 export function decodeProbeCleanupReport(b: Uint8Array, o: number, end: number): P.ProbeCleanupReportBody {
-  if (end - o < 20) truncated(o, end, [4, 1, 1, 2, 4, 8], ['body.token', 'body.reason', 'body.reserved', 'body.detail', 'body.cleanups', 'body.sessionId']);
+  if (end - o < 20)
+    truncated(
+      o,
+      end,
+      [4, 1, 1, 2, 4, 8],
+      ['body.token', 'body.reason', 'body.reserved', 'body.detail', 'body.cleanups', 'body.sessionId'],
+    );
   const f_token = ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
   const f_reason = b[o + 4]!;
   if (b[o + 5] !== 0) reservedNonzero('body.reserved', o + 5);
@@ -414,7 +596,8 @@ export function decodeProbeTicksReport(b: Uint8Array, o: number, end: number): P
 
 /** Decodes the body of PROBE-BURST (type 0x7f, subtype 0x07) in `b[o, end)`. */
 export function decodeProbeBurst(b: Uint8Array, o: number, end: number): P.ProbeBurstBody {
-  if (end - o < 16) truncated(o, end, [4, 1, 3, 4, 4], ['body.token', 'body.channel', 'body.reserved', 'body.count', 'body.itemSize']);
+  if (end - o < 16)
+    truncated(o, end, [4, 1, 3, 4, 4], ['body.token', 'body.channel', 'body.reserved', 'body.count', 'body.itemSize']);
   const f_token = ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
   const f_channel = b[o + 4]!;
   if (b[o + 5] !== 0 || b[o + 6] !== 0 || b[o + 7] !== 0) reservedNonzero('body.reserved', o + 5);

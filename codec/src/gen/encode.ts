@@ -6,10 +6,29 @@
  * @module
  */
 import type * as P from './protocol.js';
-import { arrayItems, badInt, bytesLength, checkBig, utf8Length, writeIpv4, writeIpv6, writeU64, writeUtf8 } from '../runtime.js';
+import {
+  arrayItems,
+  badInt,
+  bytesLength,
+  checkBig,
+  utf8Length,
+  writeIpv4,
+  writeIpv6,
+  writeU64,
+  writeUtf8,
+} from '../runtime.js';
 
 /** Writes a header at offset `o` of `b`. */
-export function writeHeader(b: Uint8Array, o: number, version: number, flags: number, type: number, subtype: number, length: number, seq: number): void {
+export function writeHeader(
+  b: Uint8Array,
+  o: number,
+  version: number,
+  flags: number,
+  type: number,
+  subtype: number,
+  length: number,
+  seq: number,
+): void {
   b[o] = 0x4b4b434d >>> 24;
   b[o + 1] = 0x4b4b434d >>> 16;
   b[o + 2] = 0x4b4b434d >>> 8;
@@ -30,7 +49,7 @@ export function writeHeader(b: Uint8Array, o: number, version: number, flags: nu
 
 function writePsrmEntry(v: P.PsrmEntry, b: Uint8Array, o: number): number {
   const x_handle = v.handle;
-  if (typeof x_handle !== 'number' || (x_handle >>> 0) !== x_handle) badInt(x_handle, 'u32', 'handle');
+  if (typeof x_handle !== 'number' || x_handle >>> 0 !== x_handle) badInt(x_handle, 'u32', 'handle');
   b[o] = x_handle >>> 24;
   b[o + 1] = x_handle >>> 16;
   b[o + 2] = x_handle >>> 8;
@@ -44,13 +63,13 @@ function writePsrmEntry(v: P.PsrmEntry, b: Uint8Array, o: number): number {
   b[o + 6] = x_window >>> 8;
   b[o + 7] = x_window;
   const x_sndNxt = v.sndNxt;
-  if (typeof x_sndNxt !== 'number' || (x_sndNxt >>> 0) !== x_sndNxt) badInt(x_sndNxt, 'u32', 'sndNxt');
+  if (typeof x_sndNxt !== 'number' || x_sndNxt >>> 0 !== x_sndNxt) badInt(x_sndNxt, 'u32', 'sndNxt');
   b[o + 8] = x_sndNxt >>> 24;
   b[o + 9] = x_sndNxt >>> 16;
   b[o + 10] = x_sndNxt >>> 8;
   b[o + 11] = x_sndNxt;
   const x_rcvNxt = v.rcvNxt;
-  if (typeof x_rcvNxt !== 'number' || (x_rcvNxt >>> 0) !== x_rcvNxt) badInt(x_rcvNxt, 'u32', 'rcvNxt');
+  if (typeof x_rcvNxt !== 'number' || x_rcvNxt >>> 0 !== x_rcvNxt) badInt(x_rcvNxt, 'u32', 'rcvNxt');
   b[o + 12] = x_rcvNxt >>> 24;
   b[o + 13] = x_rcvNxt >>> 16;
   b[o + 14] = x_rcvNxt >>> 8;
@@ -69,10 +88,12 @@ export function sizeControlHello(v: P.ControlHelloBody): number {
 /** Writes the body of HELLO at `o`; returns the offset after it. */
 export function writeControlHello(v: P.ControlHelloBody, b: Uint8Array, o: number): number {
   const x_minVersion = v.minVersion;
-  if (typeof x_minVersion !== 'number' || (x_minVersion & 0xff) !== x_minVersion) badInt(x_minVersion, 'u8', 'body.minVersion');
+  if (typeof x_minVersion !== 'number' || (x_minVersion & 0xff) !== x_minVersion)
+    badInt(x_minVersion, 'u8', 'body.minVersion');
   b[o] = x_minVersion;
   const x_maxVersion = v.maxVersion;
-  if (typeof x_maxVersion !== 'number' || (x_maxVersion & 0xff) !== x_maxVersion) badInt(x_maxVersion, 'u8', 'body.maxVersion');
+  if (typeof x_maxVersion !== 'number' || (x_maxVersion & 0xff) !== x_maxVersion)
+    badInt(x_maxVersion, 'u8', 'body.maxVersion');
   b[o + 1] = x_maxVersion;
   const x_role = v.role;
   if (typeof x_role !== 'number' || (x_role & 0xff) !== x_role) badInt(x_role, 'u8', 'body.role');
@@ -81,26 +102,28 @@ export function writeControlHello(v: P.ControlHelloBody, b: Uint8Array, o: numbe
   if (typeof x_channel !== 'number' || (x_channel & 0xff) !== x_channel) badInt(x_channel, 'u8', 'body.channel');
   b[o + 3] = x_channel;
   const x_features = v.features;
-  if (typeof x_features !== 'number' || (x_features >>> 0) !== x_features) badInt(x_features, 'u32', 'body.features');
+  if (typeof x_features !== 'number' || x_features >>> 0 !== x_features) badInt(x_features, 'u32', 'body.features');
   b[o + 4] = x_features >>> 24;
   b[o + 5] = x_features >>> 16;
   b[o + 6] = x_features >>> 8;
   b[o + 7] = x_features;
   const x_nodeId = v.nodeId;
-  if (typeof x_nodeId !== 'number' || (x_nodeId >>> 0) !== x_nodeId) badInt(x_nodeId, 'u32', 'body.nodeId');
+  if (typeof x_nodeId !== 'number' || x_nodeId >>> 0 !== x_nodeId) badInt(x_nodeId, 'u32', 'body.nodeId');
   b[o + 8] = x_nodeId >>> 24;
   b[o + 9] = x_nodeId >>> 16;
   b[o + 10] = x_nodeId >>> 8;
   b[o + 11] = x_nodeId;
   const x_maxMessage = v.maxMessage;
-  if (typeof x_maxMessage !== 'number' || (x_maxMessage >>> 0) !== x_maxMessage) badInt(x_maxMessage, 'u32', 'body.maxMessage');
+  if (typeof x_maxMessage !== 'number' || x_maxMessage >>> 0 !== x_maxMessage)
+    badInt(x_maxMessage, 'u32', 'body.maxMessage');
   b[o + 12] = x_maxMessage >>> 24;
   b[o + 13] = x_maxMessage >>> 16;
   b[o + 14] = x_maxMessage >>> 8;
   b[o + 15] = x_maxMessage;
   writeU64(b, o + 16, checkBig(v.sessionId, false, 'body.sessionId'));
   const x_nodeNameLength = utf8Length(v.nodeName, 'body.nodeName');
-  if (typeof x_nodeNameLength !== 'number' || (x_nodeNameLength & 0xff) !== x_nodeNameLength) badInt(x_nodeNameLength, 'u8', 'body.nodeNameLength');
+  if (typeof x_nodeNameLength !== 'number' || (x_nodeNameLength & 0xff) !== x_nodeNameLength)
+    badInt(x_nodeNameLength, 'u8', 'body.nodeNameLength');
   b[o + 24] = x_nodeNameLength;
   o += 25;
   o += writeUtf8(b, o, v.nodeName);
@@ -127,26 +150,28 @@ export function writeControlHelloAck(v: P.ControlHelloAckBody, b: Uint8Array, o:
   b[o + 2] = x_channel;
   b[o + 3] = 0;
   const x_features = v.features;
-  if (typeof x_features !== 'number' || (x_features >>> 0) !== x_features) badInt(x_features, 'u32', 'body.features');
+  if (typeof x_features !== 'number' || x_features >>> 0 !== x_features) badInt(x_features, 'u32', 'body.features');
   b[o + 4] = x_features >>> 24;
   b[o + 5] = x_features >>> 16;
   b[o + 6] = x_features >>> 8;
   b[o + 7] = x_features;
   const x_nodeId = v.nodeId;
-  if (typeof x_nodeId !== 'number' || (x_nodeId >>> 0) !== x_nodeId) badInt(x_nodeId, 'u32', 'body.nodeId');
+  if (typeof x_nodeId !== 'number' || x_nodeId >>> 0 !== x_nodeId) badInt(x_nodeId, 'u32', 'body.nodeId');
   b[o + 8] = x_nodeId >>> 24;
   b[o + 9] = x_nodeId >>> 16;
   b[o + 10] = x_nodeId >>> 8;
   b[o + 11] = x_nodeId;
   const x_maxMessage = v.maxMessage;
-  if (typeof x_maxMessage !== 'number' || (x_maxMessage >>> 0) !== x_maxMessage) badInt(x_maxMessage, 'u32', 'body.maxMessage');
+  if (typeof x_maxMessage !== 'number' || x_maxMessage >>> 0 !== x_maxMessage)
+    badInt(x_maxMessage, 'u32', 'body.maxMessage');
   b[o + 12] = x_maxMessage >>> 24;
   b[o + 13] = x_maxMessage >>> 16;
   b[o + 14] = x_maxMessage >>> 8;
   b[o + 15] = x_maxMessage;
   writeU64(b, o + 16, checkBig(v.sessionId, false, 'body.sessionId'));
   const x_nodeNameLength = utf8Length(v.nodeName, 'body.nodeName');
-  if (typeof x_nodeNameLength !== 'number' || (x_nodeNameLength & 0xff) !== x_nodeNameLength) badInt(x_nodeNameLength, 'u8', 'body.nodeNameLength');
+  if (typeof x_nodeNameLength !== 'number' || (x_nodeNameLength & 0xff) !== x_nodeNameLength)
+    badInt(x_nodeNameLength, 'u8', 'body.nodeNameLength');
   b[o + 24] = x_nodeNameLength;
   o += 25;
   o += writeUtf8(b, o, v.nodeName);
@@ -167,19 +192,23 @@ export function writeControlHelloReject(v: P.ControlHelloRejectBody, b: Uint8Arr
   b[o] = x_reason >>> 8;
   b[o + 1] = x_reason;
   const x_minVersion = v.minVersion;
-  if (typeof x_minVersion !== 'number' || (x_minVersion & 0xff) !== x_minVersion) badInt(x_minVersion, 'u8', 'body.minVersion');
+  if (typeof x_minVersion !== 'number' || (x_minVersion & 0xff) !== x_minVersion)
+    badInt(x_minVersion, 'u8', 'body.minVersion');
   b[o + 2] = x_minVersion;
   const x_maxVersion = v.maxVersion;
-  if (typeof x_maxVersion !== 'number' || (x_maxVersion & 0xff) !== x_maxVersion) badInt(x_maxVersion, 'u8', 'body.maxVersion');
+  if (typeof x_maxVersion !== 'number' || (x_maxVersion & 0xff) !== x_maxVersion)
+    badInt(x_maxVersion, 'u8', 'body.maxVersion');
   b[o + 3] = x_maxVersion;
   const x_retryAfterMs = v.retryAfterMs;
-  if (typeof x_retryAfterMs !== 'number' || (x_retryAfterMs >>> 0) !== x_retryAfterMs) badInt(x_retryAfterMs, 'u32', 'body.retryAfterMs');
+  if (typeof x_retryAfterMs !== 'number' || x_retryAfterMs >>> 0 !== x_retryAfterMs)
+    badInt(x_retryAfterMs, 'u32', 'body.retryAfterMs');
   b[o + 4] = x_retryAfterMs >>> 24;
   b[o + 5] = x_retryAfterMs >>> 16;
   b[o + 6] = x_retryAfterMs >>> 8;
   b[o + 7] = x_retryAfterMs;
   const x_textLength = utf8Length(v.text, 'body.text');
-  if (typeof x_textLength !== 'number' || (x_textLength & 0xffff) !== x_textLength) badInt(x_textLength, 'u16', 'body.textLength');
+  if (typeof x_textLength !== 'number' || (x_textLength & 0xffff) !== x_textLength)
+    badInt(x_textLength, 'u16', 'body.textLength');
   b[o + 8] = x_textLength >>> 8;
   b[o + 9] = x_textLength;
   o += 10;
@@ -190,20 +219,21 @@ export function writeControlHelloReject(v: P.ControlHelloRejectBody, b: Uint8Arr
 /** Body size of ECHO-REQUEST; checks every derived length and count fits its field. */
 export function sizeControlEchoRequest(v: P.ControlEchoRequestBody): number {
   const d_payloadLength = bytesLength(v.payload, 'body.payload');
-  if ((d_payloadLength >>> 0) !== d_payloadLength) badInt(d_payloadLength, 'u32', 'body.payloadLength');
+  if (d_payloadLength >>> 0 !== d_payloadLength) badInt(d_payloadLength, 'u32', 'body.payloadLength');
   return 8 + d_payloadLength;
 }
 
 /** Writes the body of ECHO-REQUEST at `o`; returns the offset after it. */
 export function writeControlEchoRequest(v: P.ControlEchoRequestBody, b: Uint8Array, o: number): number {
   const x_token = v.token;
-  if (typeof x_token !== 'number' || (x_token >>> 0) !== x_token) badInt(x_token, 'u32', 'body.token');
+  if (typeof x_token !== 'number' || x_token >>> 0 !== x_token) badInt(x_token, 'u32', 'body.token');
   b[o] = x_token >>> 24;
   b[o + 1] = x_token >>> 16;
   b[o + 2] = x_token >>> 8;
   b[o + 3] = x_token;
   const x_payloadLength = bytesLength(v.payload, 'body.payload');
-  if (typeof x_payloadLength !== 'number' || (x_payloadLength >>> 0) !== x_payloadLength) badInt(x_payloadLength, 'u32', 'body.payloadLength');
+  if (typeof x_payloadLength !== 'number' || x_payloadLength >>> 0 !== x_payloadLength)
+    badInt(x_payloadLength, 'u32', 'body.payloadLength');
   b[o + 4] = x_payloadLength >>> 24;
   b[o + 5] = x_payloadLength >>> 16;
   b[o + 6] = x_payloadLength >>> 8;
@@ -217,20 +247,21 @@ export function writeControlEchoRequest(v: P.ControlEchoRequestBody, b: Uint8Arr
 /** Body size of ECHO-REPLY; checks every derived length and count fits its field. */
 export function sizeControlEchoReply(v: P.ControlEchoReplyBody): number {
   const d_payloadLength = bytesLength(v.payload, 'body.payload');
-  if ((d_payloadLength >>> 0) !== d_payloadLength) badInt(d_payloadLength, 'u32', 'body.payloadLength');
+  if (d_payloadLength >>> 0 !== d_payloadLength) badInt(d_payloadLength, 'u32', 'body.payloadLength');
   return 8 + d_payloadLength;
 }
 
 /** Writes the body of ECHO-REPLY at `o`; returns the offset after it. */
 export function writeControlEchoReply(v: P.ControlEchoReplyBody, b: Uint8Array, o: number): number {
   const x_token = v.token;
-  if (typeof x_token !== 'number' || (x_token >>> 0) !== x_token) badInt(x_token, 'u32', 'body.token');
+  if (typeof x_token !== 'number' || x_token >>> 0 !== x_token) badInt(x_token, 'u32', 'body.token');
   b[o] = x_token >>> 24;
   b[o + 1] = x_token >>> 16;
   b[o + 2] = x_token >>> 8;
   b[o + 3] = x_token;
   const x_payloadLength = bytesLength(v.payload, 'body.payload');
-  if (typeof x_payloadLength !== 'number' || (x_payloadLength >>> 0) !== x_payloadLength) badInt(x_payloadLength, 'u32', 'body.payloadLength');
+  if (typeof x_payloadLength !== 'number' || x_payloadLength >>> 0 !== x_payloadLength)
+    badInt(x_payloadLength, 'u32', 'body.payloadLength');
   b[o + 4] = x_payloadLength >>> 24;
   b[o + 5] = x_payloadLength >>> 16;
   b[o + 6] = x_payloadLength >>> 8;
@@ -257,19 +288,23 @@ export function writeControlError(v: P.ControlErrorBody, b: Uint8Array, o: numbe
   b[o + 2] = 0;
   b[o + 3] = 0;
   const x_offendingSeq = v.offendingSeq;
-  if (typeof x_offendingSeq !== 'number' || (x_offendingSeq >>> 0) !== x_offendingSeq) badInt(x_offendingSeq, 'u32', 'body.offendingSeq');
+  if (typeof x_offendingSeq !== 'number' || x_offendingSeq >>> 0 !== x_offendingSeq)
+    badInt(x_offendingSeq, 'u32', 'body.offendingSeq');
   b[o + 4] = x_offendingSeq >>> 24;
   b[o + 5] = x_offendingSeq >>> 16;
   b[o + 6] = x_offendingSeq >>> 8;
   b[o + 7] = x_offendingSeq;
   const x_offendingType = v.offendingType;
-  if (typeof x_offendingType !== 'number' || (x_offendingType & 0xff) !== x_offendingType) badInt(x_offendingType, 'u8', 'body.offendingType');
+  if (typeof x_offendingType !== 'number' || (x_offendingType & 0xff) !== x_offendingType)
+    badInt(x_offendingType, 'u8', 'body.offendingType');
   b[o + 8] = x_offendingType;
   const x_offendingSubtype = v.offendingSubtype;
-  if (typeof x_offendingSubtype !== 'number' || (x_offendingSubtype & 0xff) !== x_offendingSubtype) badInt(x_offendingSubtype, 'u8', 'body.offendingSubtype');
+  if (typeof x_offendingSubtype !== 'number' || (x_offendingSubtype & 0xff) !== x_offendingSubtype)
+    badInt(x_offendingSubtype, 'u8', 'body.offendingSubtype');
   b[o + 9] = x_offendingSubtype;
   const x_textLength = utf8Length(v.text, 'body.text');
-  if (typeof x_textLength !== 'number' || (x_textLength & 0xffff) !== x_textLength) badInt(x_textLength, 'u16', 'body.textLength');
+  if (typeof x_textLength !== 'number' || (x_textLength & 0xffff) !== x_textLength)
+    badInt(x_textLength, 'u16', 'body.textLength');
   b[o + 10] = x_textLength >>> 8;
   b[o + 11] = x_textLength;
   o += 12;
@@ -295,7 +330,8 @@ export function writeControlShutdown(v: P.ControlShutdownBody, b: Uint8Array, o:
   b[o + 2] = x_detail >>> 8;
   b[o + 3] = x_detail;
   const x_textLength = utf8Length(v.text, 'body.text');
-  if (typeof x_textLength !== 'number' || (x_textLength & 0xffff) !== x_textLength) badInt(x_textLength, 'u16', 'body.textLength');
+  if (typeof x_textLength !== 'number' || (x_textLength & 0xffff) !== x_textLength)
+    badInt(x_textLength, 'u16', 'body.textLength');
   b[o + 4] = x_textLength >>> 8;
   b[o + 5] = x_textLength;
   o += 6;
@@ -311,7 +347,7 @@ export function sizeControlAck(_v: P.ControlAckBody): number {
 /** Writes the body of ACK at `o`; returns the offset after it. */
 export function writeControlAck(v: P.ControlAckBody, b: Uint8Array, o: number): number {
   const x_upTo = v.upTo;
-  if (typeof x_upTo !== 'number' || (x_upTo >>> 0) !== x_upTo) badInt(x_upTo, 'u32', 'body.upTo');
+  if (typeof x_upTo !== 'number' || x_upTo >>> 0 !== x_upTo) badInt(x_upTo, 'u32', 'body.upTo');
   b[o] = x_upTo >>> 24;
   b[o + 1] = x_upTo >>> 16;
   b[o + 2] = x_upTo >>> 8;
@@ -328,7 +364,7 @@ export function sizeControlNack(_v: P.ControlNackBody): number {
 /** Writes the body of NACK at `o`; returns the offset after it. */
 export function writeControlNack(v: P.ControlNackBody, b: Uint8Array, o: number): number {
   const x_seq = v.seq;
-  if (typeof x_seq !== 'number' || (x_seq >>> 0) !== x_seq) badInt(x_seq, 'u32', 'body.seq');
+  if (typeof x_seq !== 'number' || x_seq >>> 0 !== x_seq) badInt(x_seq, 'u32', 'body.seq');
   b[o] = x_seq >>> 24;
   b[o + 1] = x_seq >>> 16;
   b[o + 2] = x_seq >>> 8;
@@ -353,7 +389,7 @@ export function sizeIhaHandleSetupV4(v: P.IhaHandleSetupV4Body): number {
 /** Writes the body of HANDLE-SETUP-IPV4 at `o`; returns the offset after it. */
 export function writeIhaHandleSetupV4(v: P.IhaHandleSetupV4Body, b: Uint8Array, o: number): number {
   const x_handle = v.handle;
-  if (typeof x_handle !== 'number' || (x_handle >>> 0) !== x_handle) badInt(x_handle, 'u32', 'body.handle');
+  if (typeof x_handle !== 'number' || x_handle >>> 0 !== x_handle) badInt(x_handle, 'u32', 'body.handle');
   b[o] = x_handle >>> 24;
   b[o + 1] = x_handle >>> 16;
   b[o + 2] = x_handle >>> 8;
@@ -363,11 +399,13 @@ export function writeIhaHandleSetupV4(v: P.IhaHandleSetupV4Body, b: Uint8Array, 
   b[o + 4] = x_protocol;
   b[o + 5] = 0;
   const x_localPort = v.localPort;
-  if (typeof x_localPort !== 'number' || (x_localPort & 0xffff) !== x_localPort) badInt(x_localPort, 'u16', 'body.localPort');
+  if (typeof x_localPort !== 'number' || (x_localPort & 0xffff) !== x_localPort)
+    badInt(x_localPort, 'u16', 'body.localPort');
   b[o + 6] = x_localPort >>> 8;
   b[o + 7] = x_localPort;
   const x_remotePort = v.remotePort;
-  if (typeof x_remotePort !== 'number' || (x_remotePort & 0xffff) !== x_remotePort) badInt(x_remotePort, 'u16', 'body.remotePort');
+  if (typeof x_remotePort !== 'number' || (x_remotePort & 0xffff) !== x_remotePort)
+    badInt(x_remotePort, 'u16', 'body.remotePort');
   b[o + 8] = x_remotePort >>> 8;
   b[o + 9] = x_remotePort;
   b[o + 10] = 0;
@@ -375,7 +413,8 @@ export function writeIhaHandleSetupV4(v: P.IhaHandleSetupV4Body, b: Uint8Array, 
   writeIpv4(b, o + 12, v.localAddress, 'body.localAddress');
   writeIpv4(b, o + 16, v.remoteAddress, 'body.remoteAddress');
   const x_appNameLength = utf8Length(v.appName, 'body.appName');
-  if (typeof x_appNameLength !== 'number' || (x_appNameLength & 0xff) !== x_appNameLength) badInt(x_appNameLength, 'u8', 'body.appNameLength');
+  if (typeof x_appNameLength !== 'number' || (x_appNameLength & 0xff) !== x_appNameLength)
+    badInt(x_appNameLength, 'u8', 'body.appNameLength');
   b[o + 20] = x_appNameLength;
   o += 21;
   o += writeUtf8(b, o, v.appName);
@@ -392,7 +431,7 @@ export function sizeIhaHandleSetupV6(v: P.IhaHandleSetupV6Body): number {
 /** Writes the body of HANDLE-SETUP-IPV6 at `o`; returns the offset after it. */
 export function writeIhaHandleSetupV6(v: P.IhaHandleSetupV6Body, b: Uint8Array, o: number): number {
   const x_handle = v.handle;
-  if (typeof x_handle !== 'number' || (x_handle >>> 0) !== x_handle) badInt(x_handle, 'u32', 'body.handle');
+  if (typeof x_handle !== 'number' || x_handle >>> 0 !== x_handle) badInt(x_handle, 'u32', 'body.handle');
   b[o] = x_handle >>> 24;
   b[o + 1] = x_handle >>> 16;
   b[o + 2] = x_handle >>> 8;
@@ -402,11 +441,13 @@ export function writeIhaHandleSetupV6(v: P.IhaHandleSetupV6Body, b: Uint8Array, 
   b[o + 4] = x_protocol;
   b[o + 5] = 0;
   const x_localPort = v.localPort;
-  if (typeof x_localPort !== 'number' || (x_localPort & 0xffff) !== x_localPort) badInt(x_localPort, 'u16', 'body.localPort');
+  if (typeof x_localPort !== 'number' || (x_localPort & 0xffff) !== x_localPort)
+    badInt(x_localPort, 'u16', 'body.localPort');
   b[o + 6] = x_localPort >>> 8;
   b[o + 7] = x_localPort;
   const x_remotePort = v.remotePort;
-  if (typeof x_remotePort !== 'number' || (x_remotePort & 0xffff) !== x_remotePort) badInt(x_remotePort, 'u16', 'body.remotePort');
+  if (typeof x_remotePort !== 'number' || (x_remotePort & 0xffff) !== x_remotePort)
+    badInt(x_remotePort, 'u16', 'body.remotePort');
   b[o + 8] = x_remotePort >>> 8;
   b[o + 9] = x_remotePort;
   b[o + 10] = 0;
@@ -414,7 +455,8 @@ export function writeIhaHandleSetupV6(v: P.IhaHandleSetupV6Body, b: Uint8Array, 
   writeIpv6(b, o + 12, v.localAddress, 'body.localAddress');
   writeIpv6(b, o + 28, v.remoteAddress, 'body.remoteAddress');
   const x_appNameLength = utf8Length(v.appName, 'body.appName');
-  if (typeof x_appNameLength !== 'number' || (x_appNameLength & 0xff) !== x_appNameLength) badInt(x_appNameLength, 'u8', 'body.appNameLength');
+  if (typeof x_appNameLength !== 'number' || (x_appNameLength & 0xff) !== x_appNameLength)
+    badInt(x_appNameLength, 'u8', 'body.appNameLength');
   b[o + 44] = x_appNameLength;
   o += 45;
   o += writeUtf8(b, o, v.appName);
@@ -429,7 +471,7 @@ export function sizeIhaHandleTeardown(_v: P.IhaHandleTeardownBody): number {
 /** Writes the body of HANDLE-TEARDOWN at `o`; returns the offset after it. */
 export function writeIhaHandleTeardown(v: P.IhaHandleTeardownBody, b: Uint8Array, o: number): number {
   const x_handle = v.handle;
-  if (typeof x_handle !== 'number' || (x_handle >>> 0) !== x_handle) badInt(x_handle, 'u32', 'body.handle');
+  if (typeof x_handle !== 'number' || x_handle >>> 0 !== x_handle) badInt(x_handle, 'u32', 'body.handle');
   b[o] = x_handle >>> 24;
   b[o + 1] = x_handle >>> 16;
   b[o + 2] = x_handle >>> 8;
@@ -452,7 +494,7 @@ export function sizeIhaAsyncNotify(_v: P.IhaAsyncNotifyBody): number {
 /** Writes the body of ASYNC-NOTIFY at `o`; returns the offset after it. */
 export function writeIhaAsyncNotify(v: P.IhaAsyncNotifyBody, b: Uint8Array, o: number): number {
   const x_handle = v.handle;
-  if (typeof x_handle !== 'number' || (x_handle >>> 0) !== x_handle) badInt(x_handle, 'u32', 'body.handle');
+  if (typeof x_handle !== 'number' || x_handle >>> 0 !== x_handle) badInt(x_handle, 'u32', 'body.handle');
   b[o] = x_handle >>> 24;
   b[o + 1] = x_handle >>> 16;
   b[o + 2] = x_handle >>> 8;
@@ -471,21 +513,22 @@ export function writeIhaAsyncNotify(v: P.IhaAsyncNotifyBody, b: Uint8Array, o: n
 /** Body size of SOCKET-DATA; checks every derived length and count fits its field. */
 export function sizeSdrlSocketData(v: P.SdrlSocketDataBody): number {
   const d_dataLength = bytesLength(v.data, 'body.data');
-  if ((d_dataLength >>> 0) !== d_dataLength) badInt(d_dataLength, 'u32', 'body.dataLength');
+  if (d_dataLength >>> 0 !== d_dataLength) badInt(d_dataLength, 'u32', 'body.dataLength');
   return 16 + d_dataLength;
 }
 
 /** Writes the body of SOCKET-DATA at `o`; returns the offset after it. */
 export function writeSdrlSocketData(v: P.SdrlSocketDataBody, b: Uint8Array, o: number): number {
   const x_handle = v.handle;
-  if (typeof x_handle !== 'number' || (x_handle >>> 0) !== x_handle) badInt(x_handle, 'u32', 'body.handle');
+  if (typeof x_handle !== 'number' || x_handle >>> 0 !== x_handle) badInt(x_handle, 'u32', 'body.handle');
   b[o] = x_handle >>> 24;
   b[o + 1] = x_handle >>> 16;
   b[o + 2] = x_handle >>> 8;
   b[o + 3] = x_handle;
   writeU64(b, o + 4, checkBig(v.streamOffset, false, 'body.streamOffset'));
   const x_dataLength = bytesLength(v.data, 'body.data');
-  if (typeof x_dataLength !== 'number' || (x_dataLength >>> 0) !== x_dataLength) badInt(x_dataLength, 'u32', 'body.dataLength');
+  if (typeof x_dataLength !== 'number' || x_dataLength >>> 0 !== x_dataLength)
+    badInt(x_dataLength, 'u32', 'body.dataLength');
   b[o + 12] = x_dataLength >>> 24;
   b[o + 13] = x_dataLength >>> 16;
   b[o + 14] = x_dataLength >>> 8;
@@ -504,7 +547,7 @@ export function sizeSdrlSocketDataAck(_v: P.SdrlSocketDataAckBody): number {
 /** Writes the body of SOCKET-DATA-ACK at `o`; returns the offset after it. */
 export function writeSdrlSocketDataAck(v: P.SdrlSocketDataAckBody, b: Uint8Array, o: number): number {
   const x_handle = v.handle;
-  if (typeof x_handle !== 'number' || (x_handle >>> 0) !== x_handle) badInt(x_handle, 'u32', 'body.handle');
+  if (typeof x_handle !== 'number' || x_handle >>> 0 !== x_handle) badInt(x_handle, 'u32', 'body.handle');
   b[o] = x_handle >>> 24;
   b[o + 1] = x_handle >>> 16;
   b[o + 2] = x_handle >>> 8;
@@ -526,7 +569,7 @@ export function sizePsrmTcpState(_v: P.PsrmTcpStateBody): number {
 /** Writes the body of TCP-STATE at `o`; returns the offset after it. */
 export function writePsrmTcpState(v: P.PsrmTcpStateBody, b: Uint8Array, o: number): number {
   const x_handle = v.handle;
-  if (typeof x_handle !== 'number' || (x_handle >>> 0) !== x_handle) badInt(x_handle, 'u32', 'body.handle');
+  if (typeof x_handle !== 'number' || x_handle >>> 0 !== x_handle) badInt(x_handle, 'u32', 'body.handle');
   b[o] = x_handle >>> 24;
   b[o + 1] = x_handle >>> 16;
   b[o + 2] = x_handle >>> 8;
@@ -535,44 +578,47 @@ export function writePsrmTcpState(v: P.PsrmTcpStateBody, b: Uint8Array, o: numbe
   if (typeof x_state !== 'number' || (x_state & 0xff) !== x_state) badInt(x_state, 'u8', 'body.state');
   b[o + 4] = x_state;
   const x_windowScale = v.windowScale;
-  if (typeof x_windowScale !== 'number' || (x_windowScale & 0xff) !== x_windowScale) badInt(x_windowScale, 'u8', 'body.windowScale');
+  if (typeof x_windowScale !== 'number' || (x_windowScale & 0xff) !== x_windowScale)
+    badInt(x_windowScale, 'u8', 'body.windowScale');
   b[o + 5] = x_windowScale;
   const x_mss = v.mss;
   if (typeof x_mss !== 'number' || (x_mss & 0xffff) !== x_mss) badInt(x_mss, 'u16', 'body.mss');
   b[o + 6] = x_mss >>> 8;
   b[o + 7] = x_mss;
   const x_sndUna = v.sndUna;
-  if (typeof x_sndUna !== 'number' || (x_sndUna >>> 0) !== x_sndUna) badInt(x_sndUna, 'u32', 'body.sndUna');
+  if (typeof x_sndUna !== 'number' || x_sndUna >>> 0 !== x_sndUna) badInt(x_sndUna, 'u32', 'body.sndUna');
   b[o + 8] = x_sndUna >>> 24;
   b[o + 9] = x_sndUna >>> 16;
   b[o + 10] = x_sndUna >>> 8;
   b[o + 11] = x_sndUna;
   const x_sndNxt = v.sndNxt;
-  if (typeof x_sndNxt !== 'number' || (x_sndNxt >>> 0) !== x_sndNxt) badInt(x_sndNxt, 'u32', 'body.sndNxt');
+  if (typeof x_sndNxt !== 'number' || x_sndNxt >>> 0 !== x_sndNxt) badInt(x_sndNxt, 'u32', 'body.sndNxt');
   b[o + 12] = x_sndNxt >>> 24;
   b[o + 13] = x_sndNxt >>> 16;
   b[o + 14] = x_sndNxt >>> 8;
   b[o + 15] = x_sndNxt;
   const x_rcvNxt = v.rcvNxt;
-  if (typeof x_rcvNxt !== 'number' || (x_rcvNxt >>> 0) !== x_rcvNxt) badInt(x_rcvNxt, 'u32', 'body.rcvNxt');
+  if (typeof x_rcvNxt !== 'number' || x_rcvNxt >>> 0 !== x_rcvNxt) badInt(x_rcvNxt, 'u32', 'body.rcvNxt');
   b[o + 16] = x_rcvNxt >>> 24;
   b[o + 17] = x_rcvNxt >>> 16;
   b[o + 18] = x_rcvNxt >>> 8;
   b[o + 19] = x_rcvNxt;
   const x_rcvWindow = v.rcvWindow;
-  if (typeof x_rcvWindow !== 'number' || (x_rcvWindow >>> 0) !== x_rcvWindow) badInt(x_rcvWindow, 'u32', 'body.rcvWindow');
+  if (typeof x_rcvWindow !== 'number' || x_rcvWindow >>> 0 !== x_rcvWindow)
+    badInt(x_rcvWindow, 'u32', 'body.rcvWindow');
   b[o + 20] = x_rcvWindow >>> 24;
   b[o + 21] = x_rcvWindow >>> 16;
   b[o + 22] = x_rcvWindow >>> 8;
   b[o + 23] = x_rcvWindow;
   const x_tsRecent = v.tsRecent;
-  if (typeof x_tsRecent !== 'number' || (x_tsRecent >>> 0) !== x_tsRecent) badInt(x_tsRecent, 'u32', 'body.tsRecent');
+  if (typeof x_tsRecent !== 'number' || x_tsRecent >>> 0 !== x_tsRecent) badInt(x_tsRecent, 'u32', 'body.tsRecent');
   b[o + 24] = x_tsRecent >>> 24;
   b[o + 25] = x_tsRecent >>> 16;
   b[o + 26] = x_tsRecent >>> 8;
   b[o + 27] = x_tsRecent;
   const x_rttMicros = v.rttMicros;
-  if (typeof x_rttMicros !== 'number' || (x_rttMicros | 0) !== x_rttMicros) badInt(x_rttMicros, 'i32', 'body.rttMicros');
+  if (typeof x_rttMicros !== 'number' || (x_rttMicros | 0) !== x_rttMicros)
+    badInt(x_rttMicros, 'i32', 'body.rttMicros');
   b[o + 28] = x_rttMicros >>> 24;
   b[o + 29] = x_rttMicros >>> 16;
   b[o + 30] = x_rttMicros >>> 8;
@@ -591,7 +637,8 @@ export function sizePsrmStateBatch(v: P.PsrmStateBatchBody): number {
 /** Writes the body of STATE-BATCH at `o`; returns the offset after it. */
 export function writePsrmStateBatch(v: P.PsrmStateBatchBody, b: Uint8Array, o: number): number {
   const x_entryCount = arrayItems(v.entries, 'body.entries').length;
-  if (typeof x_entryCount !== 'number' || (x_entryCount & 0xffff) !== x_entryCount) badInt(x_entryCount, 'u16', 'body.entryCount');
+  if (typeof x_entryCount !== 'number' || (x_entryCount & 0xffff) !== x_entryCount)
+    badInt(x_entryCount, 'u16', 'body.entryCount');
   b[o] = x_entryCount >>> 8;
   b[o + 1] = x_entryCount;
   b[o + 2] = 0;
@@ -604,20 +651,21 @@ export function writePsrmStateBatch(v: P.PsrmStateBatchBody, b: Uint8Array, o: n
 /** Body size of PACKET; checks every derived length and count fits its field. */
 export function sizePrlPacket(v: P.PrlPacketBody): number {
   const d_packetLength = bytesLength(v.packet, 'body.packet');
-  if ((d_packetLength >>> 0) !== d_packetLength) badInt(d_packetLength, 'u32', 'body.packetLength');
+  if (d_packetLength >>> 0 !== d_packetLength) badInt(d_packetLength, 'u32', 'body.packetLength');
   return 20 + d_packetLength;
 }
 
 /** Writes the body of PACKET at `o`; returns the offset after it. */
 export function writePrlPacket(v: P.PrlPacketBody, b: Uint8Array, o: number): number {
   const x_handle = v.handle;
-  if (typeof x_handle !== 'number' || (x_handle >>> 0) !== x_handle) badInt(x_handle, 'u32', 'body.handle');
+  if (typeof x_handle !== 'number' || x_handle >>> 0 !== x_handle) badInt(x_handle, 'u32', 'body.handle');
   b[o] = x_handle >>> 24;
   b[o + 1] = x_handle >>> 16;
   b[o + 2] = x_handle >>> 8;
   b[o + 3] = x_handle;
   const x_direction = v.direction;
-  if (typeof x_direction !== 'number' || (x_direction & 0xff) !== x_direction) badInt(x_direction, 'u8', 'body.direction');
+  if (typeof x_direction !== 'number' || (x_direction & 0xff) !== x_direction)
+    badInt(x_direction, 'u8', 'body.direction');
   b[o + 4] = x_direction;
   b[o + 5] = 0;
   const x_ifIndex = v.ifIndex;
@@ -626,7 +674,8 @@ export function writePrlPacket(v: P.PrlPacketBody, b: Uint8Array, o: number): nu
   b[o + 7] = x_ifIndex;
   writeU64(b, o + 8, checkBig(v.timestampNs, false, 'body.timestampNs'));
   const x_packetLength = bytesLength(v.packet, 'body.packet');
-  if (typeof x_packetLength !== 'number' || (x_packetLength >>> 0) !== x_packetLength) badInt(x_packetLength, 'u32', 'body.packetLength');
+  if (typeof x_packetLength !== 'number' || x_packetLength >>> 0 !== x_packetLength)
+    badInt(x_packetLength, 'u32', 'body.packetLength');
   b[o + 16] = x_packetLength >>> 24;
   b[o + 17] = x_packetLength >>> 16;
   b[o + 18] = x_packetLength >>> 8;
@@ -645,13 +694,13 @@ export function sizePrlPacketDrop(_v: P.PrlPacketDropBody): number {
 /** Writes the body of PACKET-DROP at `o`; returns the offset after it. */
 export function writePrlPacketDrop(v: P.PrlPacketDropBody, b: Uint8Array, o: number): number {
   const x_handle = v.handle;
-  if (typeof x_handle !== 'number' || (x_handle >>> 0) !== x_handle) badInt(x_handle, 'u32', 'body.handle');
+  if (typeof x_handle !== 'number' || x_handle >>> 0 !== x_handle) badInt(x_handle, 'u32', 'body.handle');
   b[o] = x_handle >>> 24;
   b[o + 1] = x_handle >>> 16;
   b[o + 2] = x_handle >>> 8;
   b[o + 3] = x_handle;
   const x_count = v.count;
-  if (typeof x_count !== 'number' || (x_count >>> 0) !== x_count) badInt(x_count, 'u32', 'body.count');
+  if (typeof x_count !== 'number' || x_count >>> 0 !== x_count) badInt(x_count, 'u32', 'body.count');
   b[o + 4] = x_count >>> 24;
   b[o + 5] = x_count >>> 16;
   b[o + 6] = x_count >>> 8;
@@ -675,20 +724,21 @@ export function writePrlOpaque(v: P.PrlOpaqueBody, b: Uint8Array, o: number): nu
 /** Body size of PROBE-ECHO; checks every derived length and count fits its field. */
 export function sizeProbeEcho(v: P.ProbeEchoBody): number {
   const d_payloadLength = bytesLength(v.payload, 'body.payload');
-  if ((d_payloadLength >>> 0) !== d_payloadLength) badInt(d_payloadLength, 'u32', 'body.payloadLength');
+  if (d_payloadLength >>> 0 !== d_payloadLength) badInt(d_payloadLength, 'u32', 'body.payloadLength');
   return 8 + d_payloadLength;
 }
 
 /** Writes the body of PROBE-ECHO at `o`; returns the offset after it. */
 export function writeProbeEcho(v: P.ProbeEchoBody, b: Uint8Array, o: number): number {
   const x_token = v.token;
-  if (typeof x_token !== 'number' || (x_token >>> 0) !== x_token) badInt(x_token, 'u32', 'body.token');
+  if (typeof x_token !== 'number' || x_token >>> 0 !== x_token) badInt(x_token, 'u32', 'body.token');
   b[o] = x_token >>> 24;
   b[o + 1] = x_token >>> 16;
   b[o + 2] = x_token >>> 8;
   b[o + 3] = x_token;
   const x_payloadLength = bytesLength(v.payload, 'body.payload');
-  if (typeof x_payloadLength !== 'number' || (x_payloadLength >>> 0) !== x_payloadLength) badInt(x_payloadLength, 'u32', 'body.payloadLength');
+  if (typeof x_payloadLength !== 'number' || x_payloadLength >>> 0 !== x_payloadLength)
+    badInt(x_payloadLength, 'u32', 'body.payloadLength');
   b[o + 4] = x_payloadLength >>> 24;
   b[o + 5] = x_payloadLength >>> 16;
   b[o + 6] = x_payloadLength >>> 8;
@@ -702,20 +752,21 @@ export function writeProbeEcho(v: P.ProbeEchoBody, b: Uint8Array, o: number): nu
 /** Body size of PROBE-ECHO-REPLY; checks every derived length and count fits its field. */
 export function sizeProbeEchoReply(v: P.ProbeEchoReplyBody): number {
   const d_payloadLength = bytesLength(v.payload, 'body.payload');
-  if ((d_payloadLength >>> 0) !== d_payloadLength) badInt(d_payloadLength, 'u32', 'body.payloadLength');
+  if (d_payloadLength >>> 0 !== d_payloadLength) badInt(d_payloadLength, 'u32', 'body.payloadLength');
   return 8 + d_payloadLength;
 }
 
 /** Writes the body of PROBE-ECHO-REPLY at `o`; returns the offset after it. */
 export function writeProbeEchoReply(v: P.ProbeEchoReplyBody, b: Uint8Array, o: number): number {
   const x_token = v.token;
-  if (typeof x_token !== 'number' || (x_token >>> 0) !== x_token) badInt(x_token, 'u32', 'body.token');
+  if (typeof x_token !== 'number' || x_token >>> 0 !== x_token) badInt(x_token, 'u32', 'body.token');
   b[o] = x_token >>> 24;
   b[o + 1] = x_token >>> 16;
   b[o + 2] = x_token >>> 8;
   b[o + 3] = x_token;
   const x_payloadLength = bytesLength(v.payload, 'body.payload');
-  if (typeof x_payloadLength !== 'number' || (x_payloadLength >>> 0) !== x_payloadLength) badInt(x_payloadLength, 'u32', 'body.payloadLength');
+  if (typeof x_payloadLength !== 'number' || x_payloadLength >>> 0 !== x_payloadLength)
+    badInt(x_payloadLength, 'u32', 'body.payloadLength');
   b[o + 4] = x_payloadLength >>> 24;
   b[o + 5] = x_payloadLength >>> 16;
   b[o + 6] = x_payloadLength >>> 8;
@@ -734,7 +785,7 @@ export function sizeProbeQueryCleanup(_v: P.ProbeQueryCleanupBody): number {
 /** Writes the body of PROBE-QUERY-CLEANUP at `o`; returns the offset after it. */
 export function writeProbeQueryCleanup(v: P.ProbeQueryCleanupBody, b: Uint8Array, o: number): number {
   const x_token = v.token;
-  if (typeof x_token !== 'number' || (x_token >>> 0) !== x_token) badInt(x_token, 'u32', 'body.token');
+  if (typeof x_token !== 'number' || x_token >>> 0 !== x_token) badInt(x_token, 'u32', 'body.token');
   b[o] = x_token >>> 24;
   b[o + 1] = x_token >>> 16;
   b[o + 2] = x_token >>> 8;
@@ -751,7 +802,7 @@ export function sizeProbeCleanupReport(_v: P.ProbeCleanupReportBody): number {
 /** Writes the body of PROBE-CLEANUP-REPORT at `o`; returns the offset after it. */
 export function writeProbeCleanupReport(v: P.ProbeCleanupReportBody, b: Uint8Array, o: number): number {
   const x_token = v.token;
-  if (typeof x_token !== 'number' || (x_token >>> 0) !== x_token) badInt(x_token, 'u32', 'body.token');
+  if (typeof x_token !== 'number' || x_token >>> 0 !== x_token) badInt(x_token, 'u32', 'body.token');
   b[o] = x_token >>> 24;
   b[o + 1] = x_token >>> 16;
   b[o + 2] = x_token >>> 8;
@@ -765,7 +816,7 @@ export function writeProbeCleanupReport(v: P.ProbeCleanupReportBody, b: Uint8Arr
   b[o + 6] = x_detail >>> 8;
   b[o + 7] = x_detail;
   const x_cleanups = v.cleanups;
-  if (typeof x_cleanups !== 'number' || (x_cleanups >>> 0) !== x_cleanups) badInt(x_cleanups, 'u32', 'body.cleanups');
+  if (typeof x_cleanups !== 'number' || x_cleanups >>> 0 !== x_cleanups) badInt(x_cleanups, 'u32', 'body.cleanups');
   b[o + 8] = x_cleanups >>> 24;
   b[o + 9] = x_cleanups >>> 16;
   b[o + 10] = x_cleanups >>> 8;
@@ -783,7 +834,7 @@ export function sizeProbeQueryTicks(_v: P.ProbeQueryTicksBody): number {
 /** Writes the body of PROBE-QUERY-TICKS at `o`; returns the offset after it. */
 export function writeProbeQueryTicks(v: P.ProbeQueryTicksBody, b: Uint8Array, o: number): number {
   const x_token = v.token;
-  if (typeof x_token !== 'number' || (x_token >>> 0) !== x_token) badInt(x_token, 'u32', 'body.token');
+  if (typeof x_token !== 'number' || x_token >>> 0 !== x_token) badInt(x_token, 'u32', 'body.token');
   b[o] = x_token >>> 24;
   b[o + 1] = x_token >>> 16;
   b[o + 2] = x_token >>> 8;
@@ -800,19 +851,20 @@ export function sizeProbeTicksReport(_v: P.ProbeTicksReportBody): number {
 /** Writes the body of PROBE-TICKS-REPORT at `o`; returns the offset after it. */
 export function writeProbeTicksReport(v: P.ProbeTicksReportBody, b: Uint8Array, o: number): number {
   const x_token = v.token;
-  if (typeof x_token !== 'number' || (x_token >>> 0) !== x_token) badInt(x_token, 'u32', 'body.token');
+  if (typeof x_token !== 'number' || x_token >>> 0 !== x_token) badInt(x_token, 'u32', 'body.token');
   b[o] = x_token >>> 24;
   b[o + 1] = x_token >>> 16;
   b[o + 2] = x_token >>> 8;
   b[o + 3] = x_token;
   const x_ticks = v.ticks;
-  if (typeof x_ticks !== 'number' || (x_ticks >>> 0) !== x_ticks) badInt(x_ticks, 'u32', 'body.ticks');
+  if (typeof x_ticks !== 'number' || x_ticks >>> 0 !== x_ticks) badInt(x_ticks, 'u32', 'body.ticks');
   b[o + 4] = x_ticks >>> 24;
   b[o + 5] = x_ticks >>> 16;
   b[o + 6] = x_ticks >>> 8;
   b[o + 7] = x_ticks;
   const x_periodicMs = v.periodicMs;
-  if (typeof x_periodicMs !== 'number' || (x_periodicMs >>> 0) !== x_periodicMs) badInt(x_periodicMs, 'u32', 'body.periodicMs');
+  if (typeof x_periodicMs !== 'number' || x_periodicMs >>> 0 !== x_periodicMs)
+    badInt(x_periodicMs, 'u32', 'body.periodicMs');
   b[o + 8] = x_periodicMs >>> 24;
   b[o + 9] = x_periodicMs >>> 16;
   b[o + 10] = x_periodicMs >>> 8;
@@ -829,7 +881,7 @@ export function sizeProbeBurst(_v: P.ProbeBurstBody): number {
 /** Writes the body of PROBE-BURST at `o`; returns the offset after it. */
 export function writeProbeBurst(v: P.ProbeBurstBody, b: Uint8Array, o: number): number {
   const x_token = v.token;
-  if (typeof x_token !== 'number' || (x_token >>> 0) !== x_token) badInt(x_token, 'u32', 'body.token');
+  if (typeof x_token !== 'number' || x_token >>> 0 !== x_token) badInt(x_token, 'u32', 'body.token');
   b[o] = x_token >>> 24;
   b[o + 1] = x_token >>> 16;
   b[o + 2] = x_token >>> 8;
@@ -841,13 +893,13 @@ export function writeProbeBurst(v: P.ProbeBurstBody, b: Uint8Array, o: number): 
   b[o + 6] = 0;
   b[o + 7] = 0;
   const x_count = v.count;
-  if (typeof x_count !== 'number' || (x_count >>> 0) !== x_count) badInt(x_count, 'u32', 'body.count');
+  if (typeof x_count !== 'number' || x_count >>> 0 !== x_count) badInt(x_count, 'u32', 'body.count');
   b[o + 8] = x_count >>> 24;
   b[o + 9] = x_count >>> 16;
   b[o + 10] = x_count >>> 8;
   b[o + 11] = x_count;
   const x_itemSize = v.itemSize;
-  if (typeof x_itemSize !== 'number' || (x_itemSize >>> 0) !== x_itemSize) badInt(x_itemSize, 'u32', 'body.itemSize');
+  if (typeof x_itemSize !== 'number' || x_itemSize >>> 0 !== x_itemSize) badInt(x_itemSize, 'u32', 'body.itemSize');
   b[o + 12] = x_itemSize >>> 24;
   b[o + 13] = x_itemSize >>> 16;
   b[o + 14] = x_itemSize >>> 8;
@@ -859,26 +911,27 @@ export function writeProbeBurst(v: P.ProbeBurstBody, b: Uint8Array, o: number): 
 /** Body size of PROBE-BURST-ITEM; checks every derived length and count fits its field. */
 export function sizeProbeBurstItem(v: P.ProbeBurstItemBody): number {
   const d_payloadLength = bytesLength(v.payload, 'body.payload');
-  if ((d_payloadLength >>> 0) !== d_payloadLength) badInt(d_payloadLength, 'u32', 'body.payloadLength');
+  if (d_payloadLength >>> 0 !== d_payloadLength) badInt(d_payloadLength, 'u32', 'body.payloadLength');
   return 12 + d_payloadLength;
 }
 
 /** Writes the body of PROBE-BURST-ITEM at `o`; returns the offset after it. */
 export function writeProbeBurstItem(v: P.ProbeBurstItemBody, b: Uint8Array, o: number): number {
   const x_token = v.token;
-  if (typeof x_token !== 'number' || (x_token >>> 0) !== x_token) badInt(x_token, 'u32', 'body.token');
+  if (typeof x_token !== 'number' || x_token >>> 0 !== x_token) badInt(x_token, 'u32', 'body.token');
   b[o] = x_token >>> 24;
   b[o + 1] = x_token >>> 16;
   b[o + 2] = x_token >>> 8;
   b[o + 3] = x_token;
   const x_index = v.index;
-  if (typeof x_index !== 'number' || (x_index >>> 0) !== x_index) badInt(x_index, 'u32', 'body.index');
+  if (typeof x_index !== 'number' || x_index >>> 0 !== x_index) badInt(x_index, 'u32', 'body.index');
   b[o + 4] = x_index >>> 24;
   b[o + 5] = x_index >>> 16;
   b[o + 6] = x_index >>> 8;
   b[o + 7] = x_index;
   const x_payloadLength = bytesLength(v.payload, 'body.payload');
-  if (typeof x_payloadLength !== 'number' || (x_payloadLength >>> 0) !== x_payloadLength) badInt(x_payloadLength, 'u32', 'body.payloadLength');
+  if (typeof x_payloadLength !== 'number' || x_payloadLength >>> 0 !== x_payloadLength)
+    badInt(x_payloadLength, 'u32', 'body.payloadLength');
   b[o + 8] = x_payloadLength >>> 24;
   b[o + 9] = x_payloadLength >>> 16;
   b[o + 10] = x_payloadLength >>> 8;
@@ -897,13 +950,13 @@ export function sizeProbeBurstDone(_v: P.ProbeBurstDoneBody): number {
 /** Writes the body of PROBE-BURST-DONE at `o`; returns the offset after it. */
 export function writeProbeBurstDone(v: P.ProbeBurstDoneBody, b: Uint8Array, o: number): number {
   const x_token = v.token;
-  if (typeof x_token !== 'number' || (x_token >>> 0) !== x_token) badInt(x_token, 'u32', 'body.token');
+  if (typeof x_token !== 'number' || x_token >>> 0 !== x_token) badInt(x_token, 'u32', 'body.token');
   b[o] = x_token >>> 24;
   b[o + 1] = x_token >>> 16;
   b[o + 2] = x_token >>> 8;
   b[o + 3] = x_token;
   const x_count = v.count;
-  if (typeof x_count !== 'number' || (x_count >>> 0) !== x_count) badInt(x_count, 'u32', 'body.count');
+  if (typeof x_count !== 'number' || x_count >>> 0 !== x_count) badInt(x_count, 'u32', 'body.count');
   b[o + 4] = x_count >>> 24;
   b[o + 5] = x_count >>> 16;
   b[o + 6] = x_count >>> 8;

@@ -3,7 +3,15 @@
  *
  * @module
  */
-import { ChannelId, ERROR_CODES, Feature, Limits, PROTOCOL_VERSIONS, RejectReason, type ControlHelloRejectBody } from '../../../codec/src/index.js';
+import {
+  ChannelId,
+  ERROR_CODES,
+  Feature,
+  Limits,
+  PROTOCOL_VERSIONS,
+  RejectReason,
+  type ControlHelloRejectBody,
+} from '../../../codec/src/index.js';
 import { CaseFailure, describe, type CaseContext } from '../harness/context.js';
 import type { Wire } from '../harness/wire.js';
 import { BOTH, CHANNELS, defineCase, type ConformanceCase } from './case.js';
@@ -11,15 +19,30 @@ import { BOTH, CHANNELS, defineCase, type ConformanceCase } from './case.js';
 const rejectName = (v: number): string => Object.entries(RejectReason).find(([, x]) => x === v)?.[0] ?? `reason ${v}`;
 
 /** Sends a HELLO on a new connection and returns the wire and the peer's first answer. */
-async function helloOn(ctx: CaseContext, channel: 'send' | 'receive', id: bigint, extra: Parameters<CaseContext['hello']>[2] = {}): Promise<{ wire: Wire; answer: Awaited<ReturnType<Wire['next']>> }> {
+async function helloOn(
+  ctx: CaseContext,
+  channel: 'send' | 'receive',
+  id: bigint,
+  extra: Parameters<CaseContext['hello']>[2] = {},
+): Promise<{ wire: Wire; answer: Awaited<ReturnType<Wire['next']>> }> {
   const wire = await ctx.connection(channel);
-  wire.send({ name: 'control.hello', body: ctx.hello(channel, id, extra), version: extra.maxVersion ?? PROTOCOL_VERSIONS.max });
+  wire.send({
+    name: 'control.hello',
+    body: ctx.hello(channel, id, extra),
+    version: extra.maxVersion ?? PROTOCOL_VERSIONS.max,
+  });
   return { wire, answer: await wire.next(ctx.expectMs, 'HELLO-ACK or HELLO-REJECT') };
 }
 
-async function expectReject(ctx: CaseContext, wire: Wire, answer: Awaited<ReturnType<Wire['next']>>, reason: keyof typeof RejectReason): Promise<ControlHelloRejectBody> {
+async function expectReject(
+  ctx: CaseContext,
+  wire: Wire,
+  answer: Awaited<ReturnType<Wire['next']>>,
+  reason: keyof typeof RejectReason,
+): Promise<ControlHelloRejectBody> {
   const expected = `HELLO-REJECT ${reason}, then the connection closes`;
-  if (answer.kind !== 'message' || answer.message.name !== 'control.helloReject') throw new CaseFailure(expected, describe(answer));
+  if (answer.kind !== 'message' || answer.message.name !== 'control.helloReject')
+    throw new CaseFailure(expected, describe(answer));
   const body = answer.message.body;
   if (body.reason !== RejectReason[reason]) throw new CaseFailure(expected, `HELLO-REJECT ${rejectName(body.reason)}`);
   await ctx.expectClosed(wire, expected);
@@ -30,58 +53,94 @@ export const handshakeCases: readonly ConformanceCase[] = [
   defineCase({
     id: 'handshake.hello.compatible',
     title: 'A HELLO with a compatible version range gets HELLO-ACK echoing session id and channel',
-    requirements: ['KKCM-SESS-1', 'KKCM-SESS-2'], level: 'MUST', roles: ['master'], channels: CHANNELS, tags: ['handshake', 'version'],
+    requirements: ['KKCM-SESS-1', 'KKCM-SESS-2'],
+    level: 'MUST',
+    roles: ['master'],
+    channels: CHANNELS,
+    tags: ['handshake', 'version'],
     async run(ctx) {
       const id = ctx.newSessionId();
       for (const channel of CHANNELS) {
         const { answer } = await helloOn(ctx, channel, id);
-        if (answer.kind !== 'message' || answer.message.name !== 'control.helloAck') throw new CaseFailure(`HELLO-ACK on the ${channel} channel`, describe(answer));
+        if (answer.kind !== 'message' || answer.message.name !== 'control.helloAck')
+          throw new CaseFailure(`HELLO-ACK on the ${channel} channel`, describe(answer));
         const ack = answer.message.body;
         if (ack.sessionId !== id) throw new CaseFailure(`session id ${id}`, `session id ${ack.sessionId}`);
-        if (ack.channel !== ChannelId[channel]) throw new CaseFailure(`channel ${ChannelId[channel]}`, `channel ${ack.channel}`);
-        if (ack.version !== PROTOCOL_VERSIONS.max) throw new CaseFailure(`version ${PROTOCOL_VERSIONS.max} (the highest common)`, `version ${ack.version}`);
+        if (ack.channel !== ChannelId[channel])
+          throw new CaseFailure(`channel ${ChannelId[channel]}`, `channel ${ack.channel}`);
+        if (ack.version !== PROTOCOL_VERSIONS.max)
+          throw new CaseFailure(`version ${PROTOCOL_VERSIONS.max} (the highest common)`, `version ${ack.version}`);
         if (ack.role !== 1) throw new CaseFailure('role master (1)', `role ${ack.role}`);
-        if (answer.message.header.version !== ack.version) throw new CaseFailure('the HELLO-ACK header written in the negotiated version', `header version ${answer.message.header.version}`);
+        if (answer.message.header.version !== ack.version)
+          throw new CaseFailure(
+            'the HELLO-ACK header written in the negotiated version',
+            `header version ${answer.message.header.version}`,
+          );
       }
     },
   }),
   defineCase({
     id: 'handshake.version.overlap',
     title: 'Overlapping version ranges negotiate the highest common version',
-    requirements: ['KKCM-SESS-2'], level: 'MUST', roles: ['master'], channels: ['send'], tags: ['handshake', 'version'],
+    requirements: ['KKCM-SESS-2'],
+    level: 'MUST',
+    roles: ['master'],
+    channels: ['send'],
+    tags: ['handshake', 'version'],
     async run(ctx) {
-      const { answer } = await helloOn(ctx, 'send', ctx.newSessionId(), { minVersion: PROTOCOL_VERSIONS.min, maxVersion: 200 });
-      if (answer.kind !== 'message' || answer.message.name !== 'control.helloAck') throw new CaseFailure('HELLO-ACK for the range 1..200', describe(answer));
+      const { answer } = await helloOn(ctx, 'send', ctx.newSessionId(), {
+        minVersion: PROTOCOL_VERSIONS.min,
+        maxVersion: 200,
+      });
+      if (answer.kind !== 'message' || answer.message.name !== 'control.helloAck')
+        throw new CaseFailure('HELLO-ACK for the range 1..200', describe(answer));
       const v = answer.message.body.version;
-      if (v < PROTOCOL_VERSIONS.max || v > 200) throw new CaseFailure(`a version in ${PROTOCOL_VERSIONS.max}..200 (the highest both speak)`, `version ${v}`);
+      if (v < PROTOCOL_VERSIONS.max || v > 200)
+        throw new CaseFailure(`a version in ${PROTOCOL_VERSIONS.max}..200 (the highest both speak)`, `version ${v}`);
     },
   }),
   defineCase({
     id: 'handshake.version.incompatible',
     title: 'A HELLO whose range does not overlap is refused with versionIncompatible, then closed',
-    requirements: ['KKCM-SESS-3'], level: 'MUST', roles: ['master'], channels: ['send'], tags: ['handshake', 'version', 'negative'],
+    requirements: ['KKCM-SESS-3'],
+    level: 'MUST',
+    roles: ['master'],
+    channels: ['send'],
+    tags: ['handshake', 'version', 'negative'],
     allowedOutcomes: ['HELLO-REJECT versionIncompatible, then close'],
     async run(ctx) {
       const { wire, answer } = await helloOn(ctx, 'send', ctx.newSessionId(), { minVersion: 200, maxVersion: 250 });
       const body = await expectReject(ctx, wire, answer, 'versionIncompatible');
-      if (body.minVersion > body.maxVersion) throw new CaseFailure('the peer\'s own version range in the reject', `${body.minVersion}..${body.maxVersion}`);
+      if (body.minVersion > body.maxVersion)
+        throw new CaseFailure("the peer's own version range in the reject", `${body.minVersion}..${body.maxVersion}`);
     },
   }),
   defineCase({
     id: 'handshake.hello.inconsistent',
     title: 'A HELLO with min version above max version is a protocol error',
-    requirements: ['KKCM-SESS-1', 'KKCM-CTL-2'], level: 'MUST', roles: ['master'], channels: ['send'], tags: ['handshake', 'negative'],
+    requirements: ['KKCM-SESS-1', 'KKCM-CTL-2'],
+    level: 'MUST',
+    roles: ['master'],
+    channels: ['send'],
+    tags: ['handshake', 'negative'],
     allowedOutcomes: ['ERROR ERR_BAD_HELLO, then close'],
     async run(ctx) {
       const wire = await ctx.connection('send');
-      wire.send({ name: 'control.hello', body: ctx.hello('send', ctx.newSessionId(), { minVersion: 1, maxVersion: 0 }) });
+      wire.send({
+        name: 'control.hello',
+        body: ctx.hello('send', ctx.newSessionId(), { minVersion: 1, maxVersion: 0 }),
+      });
       await ctx.expectErrorAndClose(wire, ['ERR_BAD_HELLO']);
     },
   }),
   defineCase({
     id: 'handshake.limit.too-small',
     title: 'A HELLO advertising a largest message below the minimum is refused',
-    requirements: ['KKCM-LIM-1'], level: 'MUST', roles: ['master'], channels: ['send'], tags: ['handshake', 'limits', 'negative'],
+    requirements: ['KKCM-LIM-1'],
+    level: 'MUST',
+    roles: ['master'],
+    channels: ['send'],
+    tags: ['handshake', 'limits', 'negative'],
     allowedOutcomes: ['HELLO-REJECT messageLimitTooSmall, then close'],
     async run(ctx) {
       const { wire, answer } = await helloOn(ctx, 'send', ctx.newSessionId(), { maxMessage: Limits.minMaxMessage - 1 });
@@ -91,18 +150,30 @@ export const handshakeCases: readonly ConformanceCase[] = [
   defineCase({
     id: 'handshake.limit.advertised',
     title: 'The peer advertises a largest message between the protocol minimum and maximum',
-    requirements: ['KKCM-LIM-1'], level: 'MUST', roles: BOTH, channels: CHANNELS, tags: ['handshake', 'limits'],
+    requirements: ['KKCM-LIM-1'],
+    level: 'MUST',
+    roles: BOTH,
+    channels: CHANNELS,
+    tags: ['handshake', 'limits'],
     async run(ctx) {
       const s = await ctx.session();
       const max = s.peerHello.maxMessage;
-      if (max < Limits.minMaxMessage || max > Limits.absoluteMaxMessage) throw new CaseFailure(`maxMessage in ${Limits.minMaxMessage}..${Limits.absoluteMaxMessage}`, `maxMessage ${max}`);
+      if (max < Limits.minMaxMessage || max > Limits.absoluteMaxMessage)
+        throw new CaseFailure(
+          `maxMessage in ${Limits.minMaxMessage}..${Limits.absoluteMaxMessage}`,
+          `maxMessage ${max}`,
+        );
       ctx.endSession(s);
     },
   }),
   defineCase({
     id: 'handshake.binding.two-channels',
     title: 'Two channels with one session id bind into one session that carries traffic',
-    requirements: ['KKCM-SESS-4', 'KKCM-SESS-5'], level: 'MUST', roles: BOTH, channels: CHANNELS, tags: ['handshake', 'session'],
+    requirements: ['KKCM-SESS-4', 'KKCM-SESS-5'],
+    level: 'MUST',
+    roles: BOTH,
+    channels: CHANNELS,
+    tags: ['handshake', 'session'],
     async run(ctx) {
       const s = await ctx.session();
       await ctx.barrier(s.send);
@@ -113,11 +184,16 @@ export const handshakeCases: readonly ConformanceCase[] = [
   defineCase({
     id: 'handshake.binding.session-mismatch',
     title: 'A second channel with another session id is refused with sessionMismatch',
-    requirements: ['KKCM-SESS-4'], level: 'MUST', roles: ['master'], channels: CHANNELS, tags: ['handshake', 'session', 'negative'],
+    requirements: ['KKCM-SESS-4'],
+    level: 'MUST',
+    roles: ['master'],
+    channels: CHANNELS,
+    tags: ['handshake', 'session', 'negative'],
     allowedOutcomes: ['HELLO-REJECT sessionMismatch, then close'],
     async run(ctx) {
       const first = await helloOn(ctx, 'send', ctx.newSessionId());
-      if (first.answer.kind !== 'message' || first.answer.message.name !== 'control.helloAck') throw new CaseFailure('HELLO-ACK on the first channel', describe(first.answer));
+      if (first.answer.kind !== 'message' || first.answer.message.name !== 'control.helloAck')
+        throw new CaseFailure('HELLO-ACK on the first channel', describe(first.answer));
       const second = await helloOn(ctx, 'receive', ctx.newSessionId());
       await expectReject(ctx, second.wire, second.answer, 'sessionMismatch');
     },
@@ -125,7 +201,11 @@ export const handshakeCases: readonly ConformanceCase[] = [
   defineCase({
     id: 'handshake.second-session.refused',
     title: 'A HELLO for a second session while one is up is refused, and the first session keeps working',
-    requirements: ['KKCM-SESS-6'], level: 'MUST', roles: ['master'], channels: CHANNELS, tags: ['handshake', 'session', 'negative'],
+    requirements: ['KKCM-SESS-6'],
+    level: 'MUST',
+    roles: ['master'],
+    channels: CHANNELS,
+    tags: ['handshake', 'session', 'negative'],
     allowedOutcomes: ['HELLO-REJECT sessionBusy, then close; the first session answers ECHO'],
     async run(ctx) {
       const s = await ctx.session();
@@ -139,7 +219,11 @@ export const handshakeCases: readonly ConformanceCase[] = [
   defineCase({
     id: 'handshake.client-message-first',
     title: 'A client message before HELLO is a protocol error',
-    requirements: ['KKCM-SESS-9', 'KKCM-CTL-2'], level: 'MUST', roles: ['master'], channels: ['send'], tags: ['handshake', 'negative'],
+    requirements: ['KKCM-SESS-9', 'KKCM-CTL-2'],
+    level: 'MUST',
+    roles: ['master'],
+    channels: ['send'],
+    tags: ['handshake', 'negative'],
     allowedOutcomes: ['ERROR ERR_UNEXPECTED_MESSAGE, then close'],
     async run(ctx) {
       const wire = await ctx.connection('send');
@@ -150,17 +234,31 @@ export const handshakeCases: readonly ConformanceCase[] = [
   defineCase({
     id: 'handshake.timeout.silent-connection',
     title: 'A connection that never sends HELLO is closed at the handshake timeout',
-    requirements: ['KKCM-SESS-8'], level: 'MUST', roles: ['master'], channels: ['send'], tags: ['handshake', 'timeout', 'slow'],
-    allowedOutcomes: ['the connection closes within the handshake timeout (ERROR ERR_HANDSHAKE_TIMEOUT before it is allowed)'],
+    requirements: ['KKCM-SESS-8'],
+    level: 'MUST',
+    roles: ['master'],
+    channels: ['send'],
+    tags: ['handshake', 'timeout', 'slow'],
+    allowedOutcomes: [
+      'the connection closes within the handshake timeout (ERROR ERR_HANDSHAKE_TIMEOUT before it is allowed)',
+    ],
     async run(ctx) {
       const wire = await ctx.connection('send');
-      await ctx.expectClosed(wire, `the connection closes within the handshake timeout (${ctx.facts.handshakeTimeoutMs} ms)`, ctx.ms(ctx.facts.handshakeTimeoutMs * 1.5 + 1000));
+      await ctx.expectClosed(
+        wire,
+        `the connection closes within the handshake timeout (${ctx.facts.handshakeTimeoutMs} ms)`,
+        ctx.ms(ctx.facts.handshakeTimeoutMs * 1.5 + 1000),
+      );
     },
   }),
   defineCase({
     id: 'handshake.timeout.one-channel-bound',
     title: 'A session whose second channel never comes is abandoned at the handshake timeout, with ERROR',
-    requirements: ['KKCM-SESS-12', 'KKCM-SESS-5'], level: 'MUST', roles: ['master'], channels: ['send'], tags: ['handshake', 'timeout', 'slow'],
+    requirements: ['KKCM-SESS-12', 'KKCM-SESS-5'],
+    level: 'MUST',
+    roles: ['master'],
+    channels: ['send'],
+    tags: ['handshake', 'timeout', 'slow'],
     allowedOutcomes: ['ERROR ERR_HANDSHAKE_TIMEOUT on the bound channel, then close, within the handshake timeout'],
     async run(ctx) {
       const wire = await ctx.connection('send');
@@ -170,7 +268,8 @@ export const handshakeCases: readonly ConformanceCase[] = [
       const expected = `ERROR ERR_HANDSHAKE_TIMEOUT within the handshake timeout (${ctx.facts.handshakeTimeoutMs} ms), then the connection closes`;
       const limit = ctx.ms(ctx.facts.handshakeTimeoutMs * 1.5 + 1000);
       const r = await wire.expectMessage('control.error', limit).catch(() => ({ found: undefined, other: undefined }));
-      if (r.found === undefined) throw new CaseFailure(expected, r.other !== undefined ? describe(r.other) : 'no ERROR in time');
+      if (r.found === undefined)
+        throw new CaseFailure(expected, r.other !== undefined ? describe(r.other) : 'no ERROR in time');
       const code = ERROR_CODES[r.found.body.code] ?? `code ${r.found.body.code}`;
       if (code !== 'ERR_HANDSHAKE_TIMEOUT') throw new CaseFailure(expected, `ERROR ${code}`);
       await ctx.expectClosed(wire, expected);
@@ -179,13 +278,24 @@ export const handshakeCases: readonly ConformanceCase[] = [
   defineCase({
     id: 'handshake.backup.hello-first',
     title: 'The connecting peer sends HELLO first on each connection, as backup, one per channel, one session id',
-    requirements: ['KKCM-SESS-1', 'KKCM-SESS-4'], level: 'MUST', roles: ['backup'], channels: CHANNELS, tags: ['handshake', 'backup'],
+    requirements: ['KKCM-SESS-1', 'KKCM-SESS-4'],
+    level: 'MUST',
+    roles: ['backup'],
+    channels: CHANNELS,
+    tags: ['handshake', 'backup'],
     async run(ctx) {
       const s = await ctx.session();
-      const hello = s.peerHello as { role: number; features: number; minVersion: number; maxVersion: number; sessionId: bigint };
+      const hello = s.peerHello as {
+        role: number;
+        features: number;
+        minVersion: number;
+        maxVersion: number;
+        sessionId: bigint;
+      };
       if (hello.role !== 2) throw new CaseFailure('role backup (2) in the HELLO', `role ${hello.role}`);
       if (hello.sessionId === 0n) throw new CaseFailure('a non-zero session id', 'session id 0');
-      if (hello.minVersion > hello.maxVersion) throw new CaseFailure('min version <= max version', `${hello.minVersion}..${hello.maxVersion}`);
+      if (hello.minVersion > hello.maxVersion)
+        throw new CaseFailure('min version <= max version', `${hello.minVersion}..${hello.maxVersion}`);
       await ctx.barrier(s.send);
       ctx.endSession(s);
     },
@@ -193,24 +303,37 @@ export const handshakeCases: readonly ConformanceCase[] = [
   defineCase({
     id: 'handshake.backup.timeout',
     title: 'A connecting peer whose HELLO is never answered closes at the handshake timeout',
-    requirements: ['KKCM-SESS-8'], level: 'MUST', roles: ['backup'], channels: ['send'], tags: ['handshake', 'timeout', 'backup', 'slow'],
+    requirements: ['KKCM-SESS-8'],
+    level: 'MUST',
+    roles: ['backup'],
+    channels: ['send'],
+    tags: ['handshake', 'timeout', 'backup', 'slow'],
     async run(ctx) {
       const wire = await ctx.connection();
       const r = await wire.expectMessage('control.hello', ctx.ms(ctx.facts.handshakeTimeoutMs));
       if (r.found === undefined) throw new CaseFailure('HELLO', describe(r.other));
-      await ctx.expectClosed(wire, `the connection closes within the handshake timeout (${ctx.facts.handshakeTimeoutMs} ms)`, ctx.ms(ctx.facts.handshakeTimeoutMs * 1.5 + 1000));
+      await ctx.expectClosed(
+        wire,
+        `the connection closes within the handshake timeout (${ctx.facts.handshakeTimeoutMs} ms)`,
+        ctx.ms(ctx.facts.handshakeTimeoutMs * 1.5 + 1000),
+      );
     },
   }),
   defineCase({
     id: 'handshake.backup.reconnect',
     title: 'After the session is lost the connecting peer reconnects with a new session',
-    requirements: ['KKCM-SESS-10'], level: 'SHOULD', roles: ['backup'], channels: CHANNELS, tags: ['handshake', 'reconnect', 'backup'],
+    requirements: ['KKCM-SESS-10'],
+    level: 'SHOULD',
+    roles: ['backup'],
+    channels: CHANNELS,
+    tags: ['handshake', 'reconnect', 'backup'],
     async run(ctx) {
       const first = await ctx.session();
       first.send.destroy();
       first.receive.destroy();
       const second = await ctx.session();
-      if (second.id === first.id) throw new CaseFailure('a new session id after reconnecting', `the same id ${first.id}`);
+      if (second.id === first.id)
+        throw new CaseFailure('a new session id after reconnecting', `the same id ${first.id}`);
       await ctx.barrier(second.send);
       ctx.endSession(second);
     },
@@ -218,26 +341,42 @@ export const handshakeCases: readonly ConformanceCase[] = [
   defineCase({
     id: 'handshake.backup.respects-limit',
     title: 'The peer never sends a message larger than the largest message the suite advertised',
-    requirements: ['KKCM-SESS-11'], level: 'MUST', roles: ['backup'], channels: ['send'], tags: ['handshake', 'limits', 'probe', 'backup'],
+    requirements: ['KKCM-SESS-11'],
+    level: 'MUST',
+    roles: ['backup'],
+    channels: ['send'],
+    tags: ['handshake', 'limits', 'probe', 'backup'],
     async run(ctx) {
       const s = await ctx.session({ maxMessage: Limits.minMaxMessage });
       ctx.requireProbe(s);
       const token = ctx.nextToken();
-      s.send.send({ name: 'probe.burst', body: { token, channel: ChannelId.send, count: 4, itemSize: Limits.minMaxMessage } });
+      s.send.send({
+        name: 'probe.burst',
+        body: { token, channel: ChannelId.send, count: 4, itemSize: Limits.minMaxMessage },
+      });
       const r = await s.send.expectMessage('probe.burstDone', ctx.expectMs);
       if (r.found === undefined) throw new CaseFailure('PROBE-BURST-DONE', describe(r.other));
       const tooBig = r.skipped.find((m) => m.header.length > Limits.minMaxMessage);
-      if (tooBig !== undefined) throw new CaseFailure(`no message above ${Limits.minMaxMessage} bytes`, `a message of ${tooBig.header.length} bytes`);
+      if (tooBig !== undefined)
+        throw new CaseFailure(
+          `no message above ${Limits.minMaxMessage} bytes`,
+          `a message of ${tooBig.header.length} bytes`,
+        );
       ctx.endSession(s);
     },
   }),
   defineCase({
     id: 'handshake.features.probe-offered',
     title: 'The peer offers the conformance probe',
-    requirements: ['KKCM-PROBE-1'], level: 'SHOULD', roles: BOTH, channels: ['send'], tags: ['handshake', 'probe'],
+    requirements: ['KKCM-PROBE-1'],
+    level: 'SHOULD',
+    roles: BOTH,
+    channels: ['send'],
+    tags: ['handshake', 'probe'],
     async run(ctx) {
       const s = await ctx.session();
-      if ((s.peerHello.features & Feature.conformanceProbe) === 0) throw new CaseFailure('feature conformanceProbe', `features 0x${s.peerHello.features.toString(16)}`);
+      if ((s.peerHello.features & Feature.conformanceProbe) === 0)
+        throw new CaseFailure('feature conformanceProbe', `features 0x${s.peerHello.features.toString(16)}`);
       ctx.endSession(s);
     },
   }),

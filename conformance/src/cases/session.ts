@@ -4,7 +4,15 @@
  *
  * @module
  */
-import { ChannelId, CleanupReason, ERROR_CODES, Feature, Flags, type DecodedMessage, type ProbeCleanupReportBody } from '../../../codec/src/index.js';
+import {
+  ChannelId,
+  CleanupReason,
+  ERROR_CODES,
+  Feature,
+  Flags,
+  type DecodedMessage,
+  type ProbeCleanupReportBody,
+} from '../../../codec/src/index.js';
 import { CaseFailure, CaseSkip, describe, type CaseContext, type SuiteSession } from '../harness/context.js';
 import type { Wire } from '../harness/wire.js';
 import { BOTH, CHANNELS, defineCase, type ConformanceCase } from './case.js';
@@ -15,32 +23,53 @@ const reasonName = (v: number): string => Object.entries(CleanupReason).find(([,
 async function queryCleanup(ctx: CaseContext, w: Wire): Promise<ProbeCleanupReportBody> {
   const token = ctx.nextToken();
   w.send({ name: 'probe.queryCleanup', body: { token } });
-  const r = await w.expectMessage('probe.cleanupReport', ctx.expectMs, (m) => (m.body as { token: number }).token === token);
+  const r = await w.expectMessage(
+    'probe.cleanupReport',
+    ctx.expectMs,
+    (m) => (m.body as { token: number }).token === token,
+  );
   if (r.found === undefined) throw new CaseFailure('PROBE-CLEANUP-REPORT', describe(r.other));
   return r.found.body;
 }
 
 /** Ends a session with `end`, starts the next one, and checks the cleanup the probe saw. */
-async function cleanupAfter(ctx: CaseContext, end: (s: SuiteSession) => void, reason: keyof typeof CleanupReason): Promise<void> {
+async function cleanupAfter(
+  ctx: CaseContext,
+  end: (s: SuiteSession) => void,
+  reason: keyof typeof CleanupReason,
+): Promise<void> {
   const first = await ctx.session();
   ctx.requireProbe(first);
   const before = await queryCleanup(ctx, first.send);
   end(first);
   const next = await ctx.session();
   const after = await queryCleanup(ctx, next.send);
-  if (after.reason !== CleanupReason[reason]) throw new CaseFailure(`cleanup reason ${reason}`, `cleanup reason ${reasonName(after.reason)}`);
-  if (after.cleanups !== before.cleanups + 1) throw new CaseFailure('exactly one cleanup call for the ended session (KKCM-CLN-1)', `${after.cleanups - before.cleanups} calls`);
-  if (after.sessionId !== first.id) throw new CaseFailure(`the cleanup was for session ${first.id}`, `session ${after.sessionId}`);
+  if (after.reason !== CleanupReason[reason])
+    throw new CaseFailure(`cleanup reason ${reason}`, `cleanup reason ${reasonName(after.reason)}`);
+  if (after.cleanups !== before.cleanups + 1)
+    throw new CaseFailure(
+      'exactly one cleanup call for the ended session (KKCM-CLN-1)',
+      `${after.cleanups - before.cleanups} calls`,
+    );
+  if (after.sessionId !== first.id)
+    throw new CaseFailure(`the cleanup was for session ${first.id}`, `session ${after.sessionId}`);
   ctx.endSession(next);
 }
 
-const isToken = (token: number) => (m: DecodedMessage): boolean => (m.body as { token?: number }).token === token;
+const isToken =
+  (token: number) =>
+  (m: DecodedMessage): boolean =>
+    (m.body as { token?: number }).token === token;
 
 export const sessionCases: readonly ConformanceCase[] = [
   defineCase({
     id: 'control.echo.exact',
     title: 'ECHO-REQUEST is answered on the same channel with the same token and exactly the payload',
-    requirements: ['KKCM-CTL-1'], level: 'MUST', roles: BOTH, channels: CHANNELS, tags: ['control', 'echo'],
+    requirements: ['KKCM-CTL-1'],
+    level: 'MUST',
+    roles: BOTH,
+    channels: CHANNELS,
+    tags: ['control', 'echo'],
     async run(ctx) {
       const s = await ctx.session();
       for (const w of [s.send, s.receive]) {
@@ -49,8 +78,10 @@ export const sessionCases: readonly ConformanceCase[] = [
           const payload = Uint8Array.from({ length: size }, (_, i) => (i * 7) & 0xff);
           w.send({ name: 'control.echoRequest', body: { token, payload } });
           const r = await w.expectMessage('control.echoReply', ctx.expectMs, isToken(token));
-          if (r.found === undefined) throw new CaseFailure(`ECHO-REPLY token ${token} on the ${w.channel ?? ''} channel`, describe(r.other));
-          if (Buffer.compare(Buffer.from(r.found.body.payload), Buffer.from(payload)) !== 0) throw new CaseFailure(`the ${size}-byte payload returned exactly`, 'a different payload');
+          if (r.found === undefined)
+            throw new CaseFailure(`ECHO-REPLY token ${token} on the ${w.channel ?? ''} channel`, describe(r.other));
+          if (Buffer.compare(Buffer.from(r.found.body.payload), Buffer.from(payload)) !== 0)
+            throw new CaseFailure(`the ${size}-byte payload returned exactly`, 'a different payload');
         }
       }
       ctx.endSession(s);
@@ -59,18 +90,30 @@ export const sessionCases: readonly ConformanceCase[] = [
   defineCase({
     id: 'control.error.names-offender',
     title: 'ERROR names the offending sequence number and type',
-    requirements: ['KKCM-CTL-2'], level: 'MUST', roles: BOTH, channels: ['send'], tags: ['control', 'negative'],
-    allowedOutcomes: ['ERROR ERR_UNKNOWN_TYPE with offendingSeq = the message\'s seq and offendingType 0x5e, then close'],
+    requirements: ['KKCM-CTL-2'],
+    level: 'MUST',
+    roles: BOTH,
+    channels: ['send'],
+    tags: ['control', 'negative'],
+    allowedOutcomes: [
+      "ERROR ERR_UNKNOWN_TYPE with offendingSeq = the message's seq and offendingType 0x5e, then close",
+    ],
     async run(ctx) {
       const s = await ctx.session();
       const { encodeRaw } = await import('../../../codec/src/index.js');
       const seq = s.send.seq++;
-      s.send.sendBytes(encodeRaw({ type: 0x5e, subtype: 3, seq, version: s.send.version, body: new Uint8Array(0) }), 'unknown type 0x5e');
+      s.send.sendBytes(
+        encodeRaw({ type: 0x5e, subtype: 3, seq, version: s.send.version, body: new Uint8Array(0) }),
+        'unknown type 0x5e',
+      );
       const r = await s.send.expectMessage('control.error', ctx.expectMs);
       if (r.found === undefined) throw new CaseFailure('ERROR', describe(r.other));
       const b = r.found.body;
       if (ERROR_CODES[b.code] !== 'ERR_UNKNOWN_TYPE' || b.offendingSeq !== seq || b.offendingType !== 0x5e) {
-        throw new CaseFailure(`ERROR ERR_UNKNOWN_TYPE, offendingSeq ${seq}, offendingType 0x5e`, `ERROR ${ERROR_CODES[b.code] ?? b.code}, offendingSeq ${b.offendingSeq}, offendingType 0x${b.offendingType.toString(16)}`);
+        throw new CaseFailure(
+          `ERROR ERR_UNKNOWN_TYPE, offendingSeq ${seq}, offendingType 0x5e`,
+          `ERROR ${ERROR_CODES[b.code] ?? b.code}, offendingSeq ${b.offendingSeq}, offendingType 0x${b.offendingType.toString(16)}`,
+        );
       }
       await ctx.expectClosed(s.send);
     },
@@ -78,21 +121,36 @@ export const sessionCases: readonly ConformanceCase[] = [
   defineCase({
     id: 'control.ack.cumulative',
     title: 'ackRequested messages are confirmed with a cumulative ACK on the same channel',
-    requirements: ['KKCM-CTL-4'], level: 'MUST', roles: BOTH, channels: CHANNELS, tags: ['control', 'delivery'],
+    requirements: ['KKCM-CTL-4'],
+    level: 'MUST',
+    roles: BOTH,
+    channels: CHANNELS,
+    tags: ['control', 'delivery'],
     async run(ctx) {
       const s = await ctx.session();
-      if ((s.peerHello.features & Feature.deliveryAck) === 0) throw new CaseSkip('the peer does not advertise deliveryAck');
+      if ((s.peerHello.features & Feature.deliveryAck) === 0)
+        throw new CaseSkip('the peer does not advertise deliveryAck');
       for (const w of [s.send, s.receive]) {
         let last = 0;
         for (let i = 0; i < 3; i++) {
           last = w.seq;
-          w.send({ name: 'probe.echo', flags: Flags.ackRequested, body: { token: ctx.nextToken(), payload: Uint8Array.of(i) } });
+          w.send({
+            name: 'probe.echo',
+            flags: Flags.ackRequested,
+            body: { token: ctx.nextToken(), payload: Uint8Array.of(i) },
+          });
         }
         const deadline = performance.now() + ctx.expectMs;
         let upTo = -1;
         while (upTo !== last) {
-          const r = await w.expectMessage('control.ack', Math.max(1, deadline - performance.now())).catch(() => ({ found: undefined, other: undefined }));
-          if (r.found === undefined) throw new CaseFailure(`ACK upTo ${last} on the ${w.channel ?? ''} channel`, upTo < 0 ? describe(r.other) : `ACK upTo ${upTo} only`);
+          const r = await w
+            .expectMessage('control.ack', Math.max(1, deadline - performance.now()))
+            .catch(() => ({ found: undefined, other: undefined }));
+          if (r.found === undefined)
+            throw new CaseFailure(
+              `ACK upTo ${last} on the ${w.channel ?? ''} channel`,
+              upTo < 0 ? describe(r.other) : `ACK upTo ${upTo} only`,
+            );
           upTo = r.found.body.upTo;
         }
       }
@@ -102,7 +160,11 @@ export const sessionCases: readonly ConformanceCase[] = [
   defineCase({
     id: 'session.one-channel-lost',
     title: 'When one channel fails the peer takes the whole session down',
-    requirements: ['KKCM-SESS-7'], level: 'MUST', roles: BOTH, channels: CHANNELS, tags: ['session'],
+    requirements: ['KKCM-SESS-7'],
+    level: 'MUST',
+    roles: BOTH,
+    channels: CHANNELS,
+    tags: ['session'],
     async run(ctx) {
       const s = await ctx.session();
       s.send.destroy();
@@ -112,18 +174,30 @@ export const sessionCases: readonly ConformanceCase[] = [
   defineCase({
     id: 'cleanup.connection-lost',
     title: 'A session lost without SHUTDOWN is cleaned up once with socketIoError',
-    requirements: ['KKCM-CLN-3', 'KKCM-CLN-1'], level: 'MUST', roles: BOTH, channels: CHANNELS, tags: ['cleanup', 'probe'],
+    requirements: ['KKCM-CLN-3', 'KKCM-CLN-1'],
+    level: 'MUST',
+    roles: BOTH,
+    channels: CHANNELS,
+    tags: ['cleanup', 'probe'],
     async run(ctx) {
-      await cleanupAfter(ctx, (s) => {
-        s.send.destroy();
-        s.receive.destroy();
-      }, 'socketIoError');
+      await cleanupAfter(
+        ctx,
+        (s) => {
+          s.send.destroy();
+          s.receive.destroy();
+        },
+        'socketIoError',
+      );
     },
   }),
   defineCase({
     id: 'cleanup.shutdown.peer-down',
     title: 'SHUTDOWN peerDown makes every client clean up with peerDown',
-    requirements: ['KKCM-CLN-2', 'KKCM-CLN-1'], level: 'MUST', roles: BOTH, channels: CHANNELS, tags: ['cleanup', 'shutdown', 'probe'],
+    requirements: ['KKCM-CLN-2', 'KKCM-CLN-1'],
+    level: 'MUST',
+    roles: BOTH,
+    channels: CHANNELS,
+    tags: ['cleanup', 'shutdown', 'probe'],
     async run(ctx) {
       await cleanupAfter(ctx, (s) => ctx.endSession(s, 'peerDown', 'peerShutdown'), 'peerDown');
     },
@@ -131,7 +205,11 @@ export const sessionCases: readonly ConformanceCase[] = [
   defineCase({
     id: 'cleanup.shutdown.nsr-deconfigured',
     title: 'SHUTDOWN nsrDeconfigured makes every client clean up with nsrDeconfigured',
-    requirements: ['KKCM-CLN-2'], level: 'MUST', roles: BOTH, channels: CHANNELS, tags: ['cleanup', 'shutdown', 'probe'],
+    requirements: ['KKCM-CLN-2'],
+    level: 'MUST',
+    roles: BOTH,
+    channels: CHANNELS,
+    tags: ['cleanup', 'shutdown', 'probe'],
     async run(ctx) {
       await cleanupAfter(ctx, (s) => ctx.endSession(s, 'nsrDeconfigured', 'none'), 'nsrDeconfigured');
     },
@@ -139,32 +217,50 @@ export const sessionCases: readonly ConformanceCase[] = [
   defineCase({
     id: 'cleanup.protocol-error',
     title: 'A session ended by a protocol error is cleaned up with socketIoError',
-    requirements: ['KKCM-CLN-1', 'KKCM-CLN-3'], level: 'MUST', roles: BOTH, channels: ['send'], tags: ['cleanup', 'probe'],
+    requirements: ['KKCM-CLN-1', 'KKCM-CLN-3'],
+    level: 'MUST',
+    roles: BOTH,
+    channels: ['send'],
+    tags: ['cleanup', 'probe'],
     async run(ctx) {
-      await cleanupAfter(ctx, (s) => {
-        s.send.seq += 3;
-        s.send.send({ name: 'control.echoRequest', body: { token: 1, payload: new Uint8Array(0) } });
-      }, 'socketIoError');
+      await cleanupAfter(
+        ctx,
+        (s) => {
+          s.send.seq += 3;
+          s.send.send({ name: 'control.echoRequest', body: { token: 1, payload: new Uint8Array(0) } });
+        },
+        'socketIoError',
+      );
     },
   }),
   defineCase({
     id: 'control.shutdown.on-deliberate-close',
     title: 'Before a deliberate close the peer sends SHUTDOWN on both channels',
-    requirements: ['KKCM-CTL-3'], level: 'MUST', roles: BOTH, channels: CHANNELS, tags: ['control', 'shutdown', 'restart'],
+    requirements: ['KKCM-CTL-3'],
+    level: 'MUST',
+    roles: BOTH,
+    channels: CHANNELS,
+    tags: ['control', 'shutdown', 'restart'],
     async run(ctx) {
       const s = await ctx.session();
       await ctx.barrier(s.send);
-      if (!(await ctx.closePeerDeliberately())) throw new CaseSkip('this target cannot ask the peer to stop (use the embedded target or --exec)');
+      if (!(await ctx.closePeerDeliberately()))
+        throw new CaseSkip('this target cannot ask the peer to stop (use the embedded target or --exec)');
       for (const w of [s.send, s.receive]) {
         const r = await w.expectMessage('control.shutdown', ctx.ms(5000));
-        if (r.found === undefined) throw new CaseFailure(`SHUTDOWN on the ${w.channel ?? ''} channel before the close`, describe(r.other));
+        if (r.found === undefined)
+          throw new CaseFailure(`SHUTDOWN on the ${w.channel ?? ''} channel before the close`, describe(r.other));
       }
     },
   }),
   defineCase({
     id: 'dispatch.probe.echo',
     title: 'A whole message reaches the registered client and its answer comes back on the same channel',
-    requirements: ['KKCM-DISP-1', 'KKCM-PROBE-2', 'KKCM-FRM-1'], level: 'MUST', roles: BOTH, channels: CHANNELS, tags: ['dispatch', 'probe'],
+    requirements: ['KKCM-DISP-1', 'KKCM-PROBE-2', 'KKCM-FRM-1'],
+    level: 'MUST',
+    roles: BOTH,
+    channels: CHANNELS,
+    tags: ['dispatch', 'probe'],
     async run(ctx) {
       const s = await ctx.session();
       ctx.requireProbe(s);
@@ -175,8 +271,10 @@ export const sessionCases: readonly ConformanceCase[] = [
         const bytes = encodeMessage({ name: 'probe.echo', seq: w.seq++, version: w.version, body: { token, payload } });
         await w.sendInPieces(bytes, 97, 'PROBE-ECHO of 3000 bytes');
         const r = await w.expectMessage('probe.echoReply', ctx.expectMs, isToken(token));
-        if (r.found === undefined) throw new CaseFailure(`PROBE-ECHO-REPLY on the ${w.channel ?? ''} channel`, describe(r.other));
-        if (Buffer.compare(Buffer.from(r.found.body.payload), Buffer.from(payload)) !== 0) throw new CaseFailure('the whole payload, unchanged', 'a different payload');
+        if (r.found === undefined)
+          throw new CaseFailure(`PROBE-ECHO-REPLY on the ${w.channel ?? ''} channel`, describe(r.other));
+        if (Buffer.compare(Buffer.from(r.found.body.payload), Buffer.from(payload)) !== 0)
+          throw new CaseFailure('the whole payload, unchanged', 'a different payload');
       }
       ctx.endSession(s);
     },
@@ -184,30 +282,49 @@ export const sessionCases: readonly ConformanceCase[] = [
   defineCase({
     id: 'dispatch.probe.burst-order',
     title: 'Messages a client sends go out on their channel in the order they were sent',
-    requirements: ['KKCM-DISP-2', 'KKCM-PROBE-2'], level: 'MUST', roles: BOTH, channels: CHANNELS, tags: ['dispatch', 'probe', 'ordering'],
+    requirements: ['KKCM-DISP-2', 'KKCM-PROBE-2'],
+    level: 'MUST',
+    roles: BOTH,
+    channels: CHANNELS,
+    tags: ['dispatch', 'probe', 'ordering'],
     async run(ctx) {
       const s = await ctx.session();
       ctx.requireProbe(s);
-      for (const [w, channel] of [[s.send, 'send'], [s.receive, 'receive']] as const) {
+      for (const [w, channel] of [
+        [s.send, 'send'],
+        [s.receive, 'receive'],
+      ] as const) {
         const token = ctx.nextToken();
         const count = 200;
         w.send({ name: 'probe.burst', body: { token, channel: ChannelId[channel], count, itemSize: 16 } });
         const r = await w.expectMessage('probe.burstDone', ctx.ms(5000), isToken(token));
         if (r.found === undefined) throw new CaseFailure('PROBE-BURST-DONE', describe(r.other));
-        const items = r.skipped.filter((m) => m.name === 'probe.burstItem' && isToken(token)(m)).map((m) => m.body as { index: number; payload: Uint8Array });
+        const items = r.skipped
+          .filter((m) => m.name === 'probe.burstItem' && isToken(token)(m))
+          .map((m) => m.body as { index: number; payload: Uint8Array });
         const indexes = items.map((i) => i.index);
-        if (indexes.length !== count || indexes.some((v, i) => v !== i)) throw new CaseFailure(`${count} items with indexes 0..${count - 1} in order on the ${channel} channel`, `${indexes.length} items: ${indexes.slice(0, 12).join(',')}…`);
+        if (indexes.length !== count || indexes.some((v, i) => v !== i))
+          throw new CaseFailure(
+            `${count} items with indexes 0..${count - 1} in order on the ${channel} channel`,
+            `${indexes.length} items: ${indexes.slice(0, 12).join(',')}…`,
+          );
         const bad = items.find((it) => it.payload.some((b, i) => b !== ((it.index + i) & 0xff)));
-        if (bad !== undefined) throw new CaseFailure('item payload byte i = (index + i) mod 256', `item ${bad.index} differs`);
-        if (r.found.body.count !== count) throw new CaseFailure(`PROBE-BURST-DONE count ${count}`, `count ${r.found.body.count}`);
+        if (bad !== undefined)
+          throw new CaseFailure('item payload byte i = (index + i) mod 256', `item ${bad.index} differs`);
+        if (r.found.body.count !== count)
+          throw new CaseFailure(`PROBE-BURST-DONE count ${count}`, `count ${r.found.body.count}`);
       }
       ctx.endSession(s);
     },
   }),
   defineCase({
     id: 'periodic.ticks',
-    title: 'Each registered client\'s periodic handler is called at the configured interval',
-    requirements: ['KKCM-PER-1'], level: 'MUST', roles: BOTH, channels: ['send'], tags: ['periodic', 'probe', 'slow'],
+    title: "Each registered client's periodic handler is called at the configured interval",
+    requirements: ['KKCM-PER-1'],
+    level: 'MUST',
+    roles: BOTH,
+    channels: ['send'],
+    tags: ['periodic', 'probe', 'slow'],
     async run(ctx) {
       const s = await ctx.session();
       ctx.requireProbe(s);
@@ -219,12 +336,17 @@ export const sessionCases: readonly ConformanceCase[] = [
         return r.found.body;
       };
       const first = await query();
-      if (first.periodicMs <= 0 || first.periodicMs > 60000) throw new CaseSkip(`the peer reports a periodic interval of ${first.periodicMs} ms`);
+      if (first.periodicMs <= 0 || first.periodicMs > 60000)
+        throw new CaseSkip(`the peer reports a periodic interval of ${first.periodicMs} ms`);
       const wait = Math.max(first.periodicMs * 4, 50);
       await new Promise((r) => setTimeout(r, ctx.ms(wait)));
       const second = await query();
       const gained = second.ticks - first.ticks;
-      if (gained < 1) throw new CaseFailure(`periodic calls during ${wait} ms at a ${first.periodicMs} ms interval`, `${gained} calls`);
+      if (gained < 1)
+        throw new CaseFailure(
+          `periodic calls during ${wait} ms at a ${first.periodicMs} ms interval`,
+          `${gained} calls`,
+        );
       ctx.endSession(s);
     },
   }),

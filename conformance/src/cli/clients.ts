@@ -41,7 +41,14 @@ export interface ClientHooks {
   readonly onCleanup?: (client: IllustrativeClient, info: CleanupInfo) => void;
 }
 
-const emptyCounters = (): ClientCounters => ({ messages: 0, byName: {}, periodic: 0, inits: 0, cleanups: {}, lastCleanup: null });
+const emptyCounters = (): ClientCounters => ({
+  messages: 0,
+  byName: {},
+  periodic: 0,
+  inits: 0,
+  cleanups: {},
+  lastCleanup: null,
+});
 
 /**
  * Registers IHA, SDRL, PSRM and PRL on `peer` with counting handlers.

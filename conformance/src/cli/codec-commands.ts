@@ -48,7 +48,9 @@ export function specCommand(args: CommandArgs, io: Io): number {
   }
   const { spec } = model;
   const lines: string[] = [];
-  lines.push(`${spec.name} — spec ${spec.specVersion}, protocol versions ${spec.protocolVersions.min}..${spec.protocolVersions.max}, default port ${spec.defaultPort}`);
+  lines.push(
+    `${spec.name} — spec ${spec.specVersion}, protocol versions ${spec.protocolVersions.min}..${spec.protocolVersions.max}, default port ${spec.defaultPort}`,
+  );
   lines.push('');
   lines.push(`Header (${spec.header.size} bytes, big-endian, magic 0x${spec.header.magic.toString(16)}):`);
   for (const f of spec.header.fields) lines.push(`  ${f.name.padEnd(8)} ${f.type.padEnd(4)} ${f.doc}`);
@@ -56,7 +58,9 @@ export function specCommand(args: CommandArgs, io: Io): number {
   lines.push('Messages (type.subtype  name  client  channels):');
   for (const m of model.messages) {
     const id = `0x${m.type.toString(16).padStart(2, '0')}.0x${m.subtype.toString(16).padStart(2, '0')}`;
-    lines.push(`  ${id}  ${m.subtypeSpec.label.padEnd(22)} ${m.name.padEnd(22)} ${m.client.padEnd(6)} ${m.channels.join(',')}${m.typeSpec.illustrative === true ? '  (illustrative)' : ''}`);
+    lines.push(
+      `  ${id}  ${m.subtypeSpec.label.padEnd(22)} ${m.name.padEnd(22)} ${m.client.padEnd(6)} ${m.channels.join(',')}${m.typeSpec.illustrative === true ? '  (illustrative)' : ''}`,
+    );
   }
   lines.push('');
   lines.push('Error codes:');
@@ -82,7 +86,8 @@ async function readDecodeInput(args: CommandArgs, io: Io): Promise<Uint8Array> {
 /** `kkcm decode`: one JSON object per message of a byte stream. */
 export async function decodeCommand(args: CommandArgs, io: Io): Promise<number> {
   const channel = str(args, 'channel');
-  if (channel !== undefined && channel !== 'send' && channel !== 'receive') throw new UsageError('--channel must be send or receive');
+  if (channel !== undefined && channel !== 'send' && channel !== 'receive')
+    throw new UsageError('--channel must be send or receive');
   const options: DecodeOptions = {
     maxMessage: intOption('max-message', str(args, 'max-message')),
     version: intOption('version', str(args, 'version')),
@@ -105,7 +110,8 @@ export async function decodeCommand(args: CommandArgs, io: Io): Promise<number> 
       const { decodeWithSpecFile } = await import('./spec-decode.js');
       for (const line of decodeWithSpecFile(specPath, bytes, options)) io.out(`${stringify(line, indent)}\n`);
     } else {
-      for (const m of iterateStream([bytes], options)) io.out(`${stringify({ offset: m.offset, ...messageToJson(m.message) }, indent)}\n`);
+      for (const m of iterateStream([bytes], options))
+        io.out(`${stringify({ offset: m.offset, ...messageToJson(m.message) }, indent)}\n`);
     }
   } catch (err) {
     if (err instanceof CodecError) {
@@ -126,20 +132,24 @@ function parseJsonInput(text: string): unknown[] {
   } catch {
     // Not one JSON document: try JSON Lines.
   }
-  return trimmed.split('\n').filter((l) => l.trim() !== '').map((line, i) => {
-    try {
-      return JSON.parse(line) as unknown;
-    } catch (err) {
-      throw new CodecError('ERR_BAD_INPUT', `line ${i + 1} is not JSON: ${(err as Error).message}`);
-    }
-  });
+  return trimmed
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((line, i) => {
+      try {
+        return JSON.parse(line) as unknown;
+      } catch (err) {
+        throw new CodecError('ERR_BAD_INPUT', `line ${i + 1} is not JSON: ${(err as Error).message}`);
+      }
+    });
 }
 
 /** `kkcm encode (--json FILE | -)`: prints one hex line per message. */
 export async function encodeCommand(args: CommandArgs, io: Io): Promise<number> {
   const file = str(args, 'json');
   const stdin = args.positionals.includes('-') || file === '-';
-  if ((file === undefined || file === '-') && !stdin) throw new UsageError('give the input: --json FILE or - (standard input)');
+  if ((file === undefined || file === '-') && !stdin)
+    throw new UsageError('give the input: --json FILE or - (standard input)');
   const text = stdin ? Buffer.from(await io.stdin()).toString('utf8') : readInputFile(file ?? '').toString('utf8');
   try {
     const items = parseJsonInput(text);
@@ -149,7 +159,8 @@ export async function encodeCommand(args: CommandArgs, io: Io): Promise<number> 
         msg = messageFromJson(item);
         io.out(`${toHex('name' in msg ? encodeMessage(msg) : encodeRaw(msg))}\n`);
       } catch (err) {
-        if (err instanceof CodecError && items.length > 1) throw new CodecError(err.code, `message ${i}: ${err.message}`, { path: err.path });
+        if (err instanceof CodecError && items.length > 1)
+          throw new CodecError(err.code, `message ${i}: ${err.message}`, { path: err.path });
         throw err;
       }
     }

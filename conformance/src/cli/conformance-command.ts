@@ -97,14 +97,18 @@ Examples:
 function endpoint(flag: string, value: string): { host: string; port: number } {
   const m = /^(.*):(\d{1,5})$/.exec(value);
   const port = m === null ? NaN : Number(m[2]);
-  if (m === null || m[1] === '' || port > 65535) throw new UsageError(`--${flag} wants HOST:PORT, got ${JSON.stringify(value)}`);
+  if (m === null || m[1] === '' || port > 65535)
+    throw new UsageError(`--${flag} wants HOST:PORT, got ${JSON.stringify(value)}`);
   return { host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port };
 }
 
 function number(flag: string, value: string | undefined, integer: boolean): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n))) throw new UsageError(`--${flag} wants a ${integer ? 'non-negative integer' : 'non-negative number'}, got ${JSON.stringify(value)}`);
+  if (!Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n)))
+    throw new UsageError(
+      `--${flag} wants a ${integer ? 'non-negative integer' : 'non-negative number'}, got ${JSON.stringify(value)}`,
+    );
   return n;
 }
 
@@ -114,7 +118,8 @@ function strings(v: unknown): string[] {
 
 function roleOf(value: string | undefined): PeerRole | undefined {
   if (value === undefined) return undefined;
-  if (value !== 'master' && value !== 'backup') throw new UsageError(`--role wants master or backup, got ${JSON.stringify(value)}`);
+  if (value !== 'master' && value !== 'backup')
+    throw new UsageError(`--role wants master or backup, got ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -130,18 +135,45 @@ export async function conformanceCommand(args: CommandArgs, io: Io): Promise<num
   const v = args.values as Record<string, unknown>;
   const str = (k: string): string | undefined => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
   const format = str('format') ?? 'human';
-  if (!isReportFormat(format)) throw new UsageError(`--format wants human, json, junit, tap or html, got ${JSON.stringify(format)}`);
+  if (!isReportFormat(format))
+    throw new UsageError(`--format wants human, json, junit, tap or html, got ${JSON.stringify(format)}`);
   const levels = strings(v.level).map((l) => l.toUpperCase());
-  for (const l of levels) if (l !== 'MUST' && l !== 'SHOULD' && l !== 'MAY') throw new UsageError(`--level wants MUST, SHOULD or MAY, got ${JSON.stringify(l)}`);
+  for (const l of levels)
+    if (l !== 'MUST' && l !== 'SHOULD' && l !== 'MAY')
+      throw new UsageError(`--level wants MUST, SHOULD or MAY, got ${JSON.stringify(l)}`);
   const role = roleOf(str('role'));
-  const selection = { cases: strings(v.case), tags: strings(v.tag), levels: levels as Level[], exclude: strings(v.exclude), roles: role === undefined ? undefined : [role] };
+  const selection = {
+    cases: strings(v.case),
+    tags: strings(v.tag),
+    levels: levels as Level[],
+    exclude: strings(v.exclude),
+    roles: role === undefined ? undefined : [role],
+  };
 
   if (v.list === true) {
     const { cases } = selectCases(selection);
     if (format === 'json') {
-      io.out(`${JSON.stringify(cases.map(({ id, title, requirements, level, roles, channels, tags, allowedOutcomes }) => ({ id, title, requirements, level, roles, channels, tags, allowedOutcomes })), null, 2)}\n`);
+      io.out(
+        `${JSON.stringify(
+          cases.map(({ id, title, requirements, level, roles, channels, tags, allowedOutcomes }) => ({
+            id,
+            title,
+            requirements,
+            level,
+            roles,
+            channels,
+            tags,
+            allowedOutcomes,
+          })),
+          null,
+          2,
+        )}\n`,
+      );
     } else {
-      for (const c of cases) io.out(`${c.id.padEnd(42)} ${c.level.padEnd(6)} ${c.roles.join(',').padEnd(13)} ${c.requirements.join(',').padEnd(30)} ${c.title}\n`);
+      for (const c of cases)
+        io.out(
+          `${c.id.padEnd(42)} ${c.level.padEnd(6)} ${c.roles.join(',').padEnd(13)} ${c.requirements.join(',').padEnd(30)} ${c.title}\n`,
+        );
       io.out(`${cases.length} of ${CASES.length} cases\n`);
     }
     return ExitCode.ok;
@@ -169,12 +201,16 @@ export async function conformanceCommand(args: CommandArgs, io: Io): Promise<num
       transportFlags: ` --tls-cert ${cert} --tls-key ${key} --tls-ca ${ca}`,
     };
   }
-  const expectedFailures = str('expected-failures') !== undefined ? loadExpectedFailures(str('expected-failures')!) : undefined;
+  const expectedFailures =
+    str('expected-failures') !== undefined ? loadExpectedFailures(str('expected-failures')!) : undefined;
   const baseline = str('baseline') !== undefined ? loadBaseline(str('baseline')!) : undefined;
   const color = v['no-color'] !== true && colorEnabled(io.isTty);
   const toTerminal = str('out') === undefined && format === 'human';
   // The live view shares stdout with a human report; otherwise it goes to stderr.
-  const live = new LiveView({ out: toTerminal ? io.out : io.err, isTty: io.isTty }, { color, total: selectCases(selection).cases.length * (target.kind === 'embedded' && role === undefined ? 2 : 1) });
+  const live = new LiveView(
+    { out: toTerminal ? io.out : io.err, isTty: io.isTty },
+    { color, total: selectCases(selection).cases.length * (target.kind === 'embedded' && role === undefined ? 2 : 1) },
+  );
   const seed = number('seed', str('seed'), true);
   const report = await runConformance({
     target,

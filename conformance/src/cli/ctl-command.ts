@@ -28,7 +28,9 @@ export const CTL_HELP = `Usage: kkcm ctl COMMAND --admin HOST:PORT|PATH [--json]
 Talks to a running \`kkcm peer\` through its admin socket (its --admin option).
 
 Commands:
-${Object.entries(CTL_COMMANDS).map(([name, text]) => `  ${name.padEnd(12)} ${text}`).join('\n')}
+${Object.entries(CTL_COMMANDS)
+  .map(([name, text]) => `  ${name.padEnd(12)} ${text}`)
+  .join('\n')}
 
 Options:
   --admin HOST:PORT|PATH   the peer's admin address (required)
@@ -42,7 +44,9 @@ Options:
 Exit 1 with one line \`kkcm ctl: CODE: message\` when the peer cannot be reached or
 answers an error: a peer error from the spec (ERR_NO_SESSION, ERR_NOT_CONFIGURED…, see
 docs/errors.md) or one of the admin protocol's own:
-${Object.entries(ADMIN_ERRORS).map(([code, text]) => `  ${code.padEnd(31)} ${text}`).join('\n')}
+${Object.entries(ADMIN_ERRORS)
+  .map(([code, text]) => `  ${code.padEnd(31)} ${text}`)
+  .join('\n')}
 
 Examples:
   kkcm ctl status --admin 127.0.0.1:7100
@@ -60,7 +64,9 @@ const str = (args: CommandArgs, name: string): string | undefined => {
 const sessionHex = (id: string): string => `0x${BigInt(id).toString(16).padStart(16, '0')}`;
 
 function featureNames(bits: number): string {
-  const names = Object.entries(Feature).filter(([, bit]) => (bits & bit) !== 0).map(([name]) => name);
+  const names = Object.entries(Feature)
+    .filter(([, bit]) => (bits & bit) !== 0)
+    .map(([name]) => name);
   const unknown = Object.values(Feature).reduce((rest, bit) => rest & ~bit, bits);
   if (unknown !== 0) names.push(`0x${(unknown >>> 0).toString(16)}`);
   return names.length === 0 ? 'none' : names.join('+');
@@ -69,11 +75,22 @@ function featureNames(bits: number): string {
 /** Readable lines of a peer's status. */
 export function formatStatus(s: PeerStatus): string {
   const rows: [string, string][] = [
-    ['role', `${s.role} (${s.configured ? 'configured' : 'not configured'}; other side ${s.peerAlive ? 'up' : 'down'})`],
+    [
+      'role',
+      `${s.role} (${s.configured ? 'configured' : 'not configured'}; other side ${s.peerAlive ? 'up' : 'down'})`,
+    ],
     ['state', s.state],
-    ['session', s.session === null ? 'none' : `${sessionHex(s.session.id)}, version ${s.session.version}, features ${featureNames(s.session.features)}, peer node ${JSON.stringify(s.session.peerNode)}`],
+    [
+      'session',
+      s.session === null
+        ? 'none'
+        : `${sessionHex(s.session.id)}, version ${s.session.version}, features ${featureNames(s.session.features)}, peer node ${JSON.stringify(s.session.peerNode)}`,
+    ],
     ['listening', s.listening === null ? 'no' : `${s.listening.host}:${s.listening.port}`],
-    ...Object.entries(s.queues).map(([ch, q]): [string, string] => [`${ch} queue`, `${q.depth} messages, ${q.bytes} bytes (high water ${q.highWater})`]),
+    ...Object.entries(s.queues).map(([ch, q]): [string, string] => [
+      `${ch} queue`,
+      `${q.depth} messages, ${q.bytes} bytes (high water ${q.highWater})`,
+    ]),
     ['clients', s.clients.length === 0 ? 'none' : s.clients.join(', ')],
   ];
   return rows.map(([k, v]) => `${k.padEnd(14)} ${v}\n`).join('');
@@ -86,34 +103,54 @@ const counts = (r: Record<string, number>): string => {
 
 /** Client counters as `kkcm peer` adds them to `stats`. */
 interface ClientsStats {
-  readonly clients?: Record<string, { messages: number; periodic: number; cleanups: Record<string, number>; lastCleanup: null | { reason: string; detail: string } }>;
+  readonly clients?: Record<
+    string,
+    {
+      messages: number;
+      periodic: number;
+      cleanups: Record<string, number>;
+      lastCleanup: null | { reason: string; detail: string };
+    }
+  >;
 }
 
 /** Readable lines of a peer's counters. */
 export function formatStats(s: PeerStats & ClientsStats): string {
   const lines: string[] = [];
-  lines.push(`${'channel'.padEnd(10)}${'tx msgs'.padStart(10)}${'tx bytes'.padStart(12)}${'rx msgs'.padStart(10)}${'rx bytes'.padStart(12)}${'queue'.padStart(8)}${'high water'.padStart(12)}`);
+  lines.push(
+    `${'channel'.padEnd(10)}${'tx msgs'.padStart(10)}${'tx bytes'.padStart(12)}${'rx msgs'.padStart(10)}${'rx bytes'.padStart(12)}${'queue'.padStart(8)}${'high water'.padStart(12)}`,
+  );
   for (const [ch, c] of Object.entries(s.channels)) {
-    lines.push(`${ch.padEnd(10)}${String(c.txMessages).padStart(10)}${String(c.txBytes).padStart(12)}${String(c.rxMessages).padStart(10)}${String(c.rxBytes).padStart(12)}${String(c.queueDepth).padStart(8)}${String(c.queueHighWater).padStart(12)}`);
+    lines.push(
+      `${ch.padEnd(10)}${String(c.txMessages).padStart(10)}${String(c.txBytes).padStart(12)}${String(c.rxMessages).padStart(10)}${String(c.rxBytes).padStart(12)}${String(c.queueDepth).padStart(8)}${String(c.queueHighWater).padStart(12)}`,
+    );
   }
   lines.push('');
   lines.push(`sessions     up ${s.sessions.up}, down ${s.sessions.down}`);
   lines.push(`cleanups     ${counts(s.cleanups)}`);
   lines.push(`errors       ${counts(s.errors)}`);
-  lines.push(`other        handler errors ${s.handlerErrors}, undelivered ${s.undelivered}, ignored ${s.ignored}, connections accepted ${s.connectionsAccepted}, refused ${s.connectionsRefused}`);
+  lines.push(
+    `other        handler errors ${s.handlerErrors}, undelivered ${s.undelivered}, ignored ${s.ignored}, connections accepted ${s.connectionsAccepted}, refused ${s.connectionsRefused}`,
+  );
   const types = Object.entries(s.types);
   if (types.length > 0) {
     lines.push('');
-    lines.push(`${'message'.padEnd(24)}${'tx'.padStart(8)}${'rx'.padStart(8)}${'tx bytes'.padStart(12)}${'rx bytes'.padStart(12)}`);
+    lines.push(
+      `${'message'.padEnd(24)}${'tx'.padStart(8)}${'rx'.padStart(8)}${'tx bytes'.padStart(12)}${'rx bytes'.padStart(12)}`,
+    );
     for (const [name, t] of types.sort(([a], [b]) => a.localeCompare(b))) {
-      lines.push(`${name.padEnd(24)}${String(t.tx).padStart(8)}${String(t.rx).padStart(8)}${String(t.txBytes).padStart(12)}${String(t.rxBytes).padStart(12)}`);
+      lines.push(
+        `${name.padEnd(24)}${String(t.tx).padStart(8)}${String(t.rx).padStart(8)}${String(t.txBytes).padStart(12)}${String(t.rxBytes).padStart(12)}`,
+      );
     }
   }
   if (s.clients !== undefined) {
     lines.push('');
     for (const [name, c] of Object.entries(s.clients)) {
       const last = c.lastCleanup === null ? '' : `; last cleanup ${c.lastCleanup.reason} (${c.lastCleanup.detail})`;
-      lines.push(`client ${name.padEnd(6)} ${c.messages} messages, ${c.periodic} periodic ticks, cleanups: ${counts(c.cleanups)}${last}`);
+      lines.push(
+        `client ${name.padEnd(6)} ${c.messages} messages, ${c.periodic} periodic ticks, cleanups: ${counts(c.cleanups)}${last}`,
+      );
     }
   }
   return `${lines.join('\n')}\n`;
@@ -130,14 +167,22 @@ function request(command: string, args: CommandArgs): AdminRequest {
   } catch (err) {
     throw new UsageError(`--message is not JSON: ${(err as Error).message}`);
   }
-  return { cmd: 'send', client, message, options: { confirm: args.values.confirm === true, wait: args.values.wait === true } };
+  return {
+    cmd: 'send',
+    client,
+    message,
+    options: { confirm: args.values.confirm === true, wait: args.values.wait === true },
+  };
 }
 
 /** `kkcm ctl COMMAND --admin ADDR [--json]`. */
 export async function ctlCommand(args: CommandArgs, io: Io): Promise<number> {
   const [command, ...extra] = args.positionals;
   if (command === undefined) throw new UsageError(`a command is required: ${Object.keys(CTL_COMMANDS).join(', ')}`);
-  if (!(command in CTL_COMMANDS)) throw new UsageError(`unknown ctl command ${JSON.stringify(command)}; known: ${Object.keys(CTL_COMMANDS).join(', ')}`);
+  if (!(command in CTL_COMMANDS))
+    throw new UsageError(
+      `unknown ctl command ${JSON.stringify(command)}; known: ${Object.keys(CTL_COMMANDS).join(', ')}`,
+    );
   if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
   const admin = str(args, 'admin');
   if (admin === undefined) throw new UsageError('--admin HOST:PORT|PATH is required');

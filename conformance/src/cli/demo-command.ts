@@ -17,7 +17,12 @@ import {
 } from '../../../codec/src/index.js';
 import { KkcmPeer, tcpTransport } from '../../../reference-impl/src/index.js';
 import type { CommandArgs } from './codec-commands.js';
-import { ILLUSTRATIVE_CLIENTS, registerCountingClients, type ClientCounterSet, type IllustrativeClient } from './clients.js';
+import {
+  ILLUSTRATIVE_CLIENTS,
+  registerCountingClients,
+  type ClientCounterSet,
+  type IllustrativeClient,
+} from './clients.js';
 import { DemoTransport, type PortDirectory } from './demo-transport.js';
 import { ExitCode, UsageError, type Io } from './io.js';
 
@@ -132,22 +137,59 @@ class Traffic {
       this.open.push(handle);
       sendFrom(from, 'iha', {
         name: 'iha.handleSetupV4',
-        body: { handle, protocol: IpProtocol.tcp, localPort: 179, remotePort: 30000 + handle, localAddress: '192.0.2.1', remoteAddress: `198.51.100.${handle % 250}`, appName: 'rpd' },
+        body: {
+          handle,
+          protocol: IpProtocol.tcp,
+          localPort: 179,
+          remotePort: 30000 + handle,
+          localAddress: '192.0.2.1',
+          remoteAddress: `198.51.100.${handle % 250}`,
+          appName: 'rpd',
+        },
       });
     }
-    if (this.open.length > 4) sendFrom(from, 'iha', { name: 'iha.handleTeardown', body: { handle: this.open.shift()!, reason: TeardownReason.closed } });
+    if (this.open.length > 4)
+      sendFrom(from, 'iha', {
+        name: 'iha.handleTeardown',
+        body: { handle: this.open.shift()!, reason: TeardownReason.closed },
+      });
     const handle = this.open[this.round % this.open.length]!;
     const data = new Uint8Array(64 + (this.round % 8) * 32).fill(this.round & 0xff);
     sendFrom(from, 'sdrl', { name: 'sdrl.socketData', body: { handle, streamOffset: this.offset, data } });
     this.offset += BigInt(data.byteLength);
     sendFrom(from, 'psrm', {
       name: 'psrm.tcpState',
-      body: { handle, state: TcpState.established, windowScale: 7, mss: 1460, sndUna: this.round * 100, sndNxt: this.round * 100 + 64, rcvNxt: this.round * 50, rcvWindow: 65535, tsRecent: this.round, rttMicros: 850 },
+      body: {
+        handle,
+        state: TcpState.established,
+        windowScale: 7,
+        mss: 1460,
+        sndUna: this.round * 100,
+        sndNxt: this.round * 100 + 64,
+        rcvNxt: this.round * 50,
+        rcvWindow: 65535,
+        tsRecent: this.round,
+        rttMicros: 850,
+      },
     });
     const packet = new Uint8Array(60);
     packet[0] = 0x45;
     // PRL: every fourth packet asks for delivery confirmation.
-    sendFrom(from, 'prl', { name: 'prl.packet', body: { handle, direction: Direction.inbound, ifIndex: 3, timestampNs: BigInt(Date.now()) * 1_000_000n, packet } }, this.round % 4 === 0);
+    sendFrom(
+      from,
+      'prl',
+      {
+        name: 'prl.packet',
+        body: {
+          handle,
+          direction: Direction.inbound,
+          ifIndex: 3,
+          timestampNs: BigInt(Date.now()) * 1_000_000n,
+          packet,
+        },
+      },
+      this.round % 4 === 0,
+    );
   };
 }
 
@@ -158,7 +200,11 @@ class LiveView {
   private drawn = 0;
   private timer: ReturnType<typeof setInterval> | undefined;
 
-  constructor(private readonly io: Io, private readonly nodes: readonly DemoNode[], private readonly t0: number) {}
+  constructor(
+    private readonly io: Io,
+    private readonly nodes: readonly DemoNode[],
+    private readonly t0: number,
+  ) {}
 
   start(): void {
     if (this.timer !== undefined) return;
@@ -189,7 +235,9 @@ class LiveView {
     const at = ((Date.now() - this.t0) / 1000).toFixed(1);
     for (const n of this.nodes) {
       const c = n.counters;
-      this.io.out(`[${at.padStart(5)}s] ${n.name} ${n.peer.role}/${n.peer.status().state} tx ${this.tx(n)} rx iha ${c.iha.messages} sdrl ${c.sdrl.messages} psrm ${c.psrm.messages} prl ${c.prl.messages} confirmed ${n.sent.confirmed}/${n.sent.confirmRequested} periodic ${c.iha.periodic} cleanups ${sum(n.peer.stats().cleanups)}\n`);
+      this.io.out(
+        `[${at.padStart(5)}s] ${n.name} ${n.peer.role}/${n.peer.status().state} tx ${this.tx(n)} rx iha ${c.iha.messages} sdrl ${c.sdrl.messages} psrm ${c.psrm.messages} prl ${c.prl.messages} confirmed ${n.sent.confirmed}/${n.sent.confirmRequested} periodic ${c.iha.periodic} cleanups ${sum(n.peer.stats().cleanups)}\n`,
+      );
     }
   }
 
@@ -230,7 +278,8 @@ class LiveView {
 function parseSeconds(value: string | boolean | undefined): number {
   if (value === undefined) return 4;
   const n = typeof value === 'string' && /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN;
-  if (!(n > 0 && n <= 3600)) throw new UsageError(`--seconds must be a number above 0 and at most 3600, got ${JSON.stringify(value)}`);
+  if (!(n > 0 && n <= 3600))
+    throw new UsageError(`--seconds must be a number above 0 and at most 3600, got ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -250,12 +299,19 @@ function makeNode(name: string, index: 0 | 1, directory: PortDirectory): DemoNod
   });
   const sent: SentCounters = { messages: 0, failed: 0, confirmRequested: 0, confirmed: 0 };
   const node: DemoNode = {
-    name, peer, transport, sent, step: {},
+    name,
+    peer,
+    transport,
+    sent,
+    step: {},
     counters: registerCountingClients(peer, {
       onMessage: (client, msg: KnownMessage) => {
         // The backup's SDRL confirms what it stored, on the same channel.
         if (client === 'sdrl' && msg.name === 'sdrl.socketData') {
-          sendFrom(node, 'sdrl', { name: 'sdrl.socketDataAck', body: { handle: msg.body.handle, streamOffset: msg.body.streamOffset + BigInt(msg.body.data.byteLength) } });
+          sendFrom(node, 'sdrl', {
+            name: 'sdrl.socketDataAck',
+            body: { handle: msg.body.handle, streamOffset: msg.body.streamOffset + BigInt(msg.body.data.byteLength) },
+          });
         }
       },
       onCleanup: (client, info) => {
@@ -284,7 +340,11 @@ class Scenario {
   /** Reasons every node's clients saw, per step title, for the summary. */
   readonly seen: { name: string; reasons: string[] }[] = [];
 
-  constructor(private readonly nodes: readonly [DemoNode, DemoNode], private readonly view: LiveView, private readonly settleMs: number) {}
+  constructor(
+    private readonly nodes: readonly [DemoNode, DemoNode],
+    private readonly view: LiveView,
+    private readonly settleMs: number,
+  ) {}
 
   master(): DemoNode {
     return this.nodes.find((n) => n.peer.role === 'master') ?? this.nodes[0];
@@ -301,7 +361,13 @@ class Scenario {
   }
 
   /** Runs one step: the action, then waits until every client on both sides cleaned up. */
-  async step(index: number, name: string, title: string, action: () => Promise<void>, roles: Map<DemoNode, string>): Promise<void> {
+  async step(
+    index: number,
+    name: string,
+    title: string,
+    action: () => Promise<void>,
+    roles: Map<DemoNode, string>,
+  ): Promise<void> {
     for (const n of this.nodes) n.step = {};
     this.view.log(`\nstep ${index}/4: ${name}: ${title}`);
     await action();
@@ -322,16 +388,28 @@ class Scenario {
     {
       const m = this.master();
       const roles = this.roles();
-      await this.step(1, 'switchover', `manual mastership switchover (design 6.2.1.c) on ${m.name}`, () => m.peer.switchover(), roles);
+      await this.step(
+        1,
+        'switchover',
+        `manual mastership switchover (design 6.2.1.c) on ${m.name}`,
+        () => m.peer.switchover(),
+        roles,
+      );
       await this.sessionUp('the session after the switchover');
       await sleep(this.settleMs);
     }
     {
       const b = this.other(this.master());
       const roles = this.roles();
-      await this.step(2, 'socket I/O error', `a connection of ${b.name} breaks`, async () => {
-        b.transport.cut();
-      }, roles);
+      await this.step(
+        2,
+        'socket I/O error',
+        `a connection of ${b.name} breaks`,
+        async () => {
+          b.transport.cut();
+        },
+        roles,
+      );
       await this.sessionUp('the backup to reconnect');
       await sleep(this.settleMs);
     }
@@ -339,9 +417,15 @@ class Scenario {
       const m = this.master();
       const b = this.other(m);
       const roles = this.roles();
-      await this.step(3, 'peer down', `membership reports ${m.name} and ${b.name} offline to each other (design 6.2.1.a/b)`, async () => {
-        await Promise.all([m.peer.peerDown(), b.peer.peerDown()]);
-      }, roles);
+      await this.step(
+        3,
+        'peer down',
+        `membership reports ${m.name} and ${b.name} offline to each other (design 6.2.1.a/b)`,
+        async () => {
+          await Promise.all([m.peer.peerDown(), b.peer.peerDown()]);
+        },
+        roles,
+      );
       this.view.log(`  membership restored: ${b.name} took over as master; ${m.name} rejoins as backup`);
       m.peer.peerUp();
       b.peer.peerUp();
@@ -354,11 +438,17 @@ class Scenario {
       const m = this.master();
       const b = this.other(m);
       const roles = this.roles();
-      await this.step(4, 'NSR deconfigured', `on ${m.name}, which tells ${b.name} with SHUTDOWN; then on ${b.name} too (design 6.2.1.a)`, async () => {
-        await m.peer.deconfigure();
-        await until(() => allCleaned(b), `${b.name} to learn of the deconfiguration`);
-        await b.peer.deconfigure();
-      }, roles);
+      await this.step(
+        4,
+        'NSR deconfigured',
+        `on ${m.name}, which tells ${b.name} with SHUTDOWN; then on ${b.name} too (design 6.2.1.a)`,
+        async () => {
+          await m.peer.deconfigure();
+          await until(() => allCleaned(b), `${b.name} to learn of the deconfiguration`);
+          await b.peer.deconfigure();
+        },
+        roles,
+      );
     }
   }
 }
@@ -405,7 +495,13 @@ export async function demoCommand(args: CommandArgs, io: Io): Promise<number> {
     if (!io.isTty) view.snapshot();
     for (const n of nodes) {
       const s = n.peer.stats();
-      io.out(`  ${n.name}: sent ${n.sent.messages} (failed ${n.sent.failed}, confirmed ${n.sent.confirmed} of ${n.sent.confirmRequested}), sessions up ${s.sessions.up} down ${s.sessions.down}, cleanups ${Object.entries(s.cleanups).map(([k, c]) => `${k} ${c}`).join(', ') || 'none'}\n`);
+      io.out(
+        `  ${n.name}: sent ${n.sent.messages} (failed ${n.sent.failed}, confirmed ${n.sent.confirmed} of ${n.sent.confirmRequested}), sessions up ${s.sessions.up} down ${s.sessions.down}, cleanups ${
+          Object.entries(s.cleanups)
+            .map(([k, c]) => `${k} ${c}`)
+            .join(', ') || 'none'
+        }\n`,
+      );
     }
   } catch (err) {
     io.err(`kkcm demo: ${(err as { code?: string }).code ?? 'ERR_DEMO'}: ${(err as Error).message}\n`);
@@ -415,7 +511,9 @@ export async function demoCommand(args: CommandArgs, io: Io): Promise<number> {
     view.stop();
     await Promise.all(nodes.map((n) => n.peer.stop()));
     // Every socket closed before returning: the process then exits by itself.
-    await until(() => nodes.every((n) => n.transport.connections === 0), 'the connections to close').catch(() => undefined);
+    await until(() => nodes.every((n) => n.transport.connections === 0), 'the connections to close').catch(
+      () => undefined,
+    );
   }
   return code;
 }

@@ -20,7 +20,10 @@ class CuttableConnection implements Connection {
   private handlers: ConnectionHandlers | undefined;
   private cutDone = false;
 
-  constructor(private readonly inner: Connection, private readonly onGone: (c: CuttableConnection) => void) {}
+  constructor(
+    private readonly inner: Connection,
+    private readonly onGone: (c: CuttableConnection) => void,
+  ) {}
 
   get remote(): string {
     return this.inner.remote;
@@ -72,7 +75,10 @@ export class DemoTransport implements Transport {
    * @param inner the real transport (the peer's TCP transport).
    * @param directory shared by every node of the demo.
    */
-  constructor(private readonly inner: Transport, private readonly directory: PortDirectory) {}
+  constructor(
+    private readonly inner: Transport,
+    private readonly directory: PortDirectory,
+  ) {}
 
   /** Listens on an ephemeral port and publishes it under the logical `port`. */
   async listen(host: string, port: number, onConnection: (c: Connection) => void): Promise<Listener> {
@@ -95,7 +101,8 @@ export class DemoTransport implements Transport {
    */
   async connect(host: string, port: number): Promise<Connection> {
     const actual = this.directory.get(port);
-    if (actual === undefined) throw Object.assign(new Error(`connect ECONNREFUSED ${host}:${port} (nobody listens)`), { code: 'ECONNREFUSED' });
+    if (actual === undefined)
+      throw Object.assign(new Error(`connect ECONNREFUSED ${host}:${port} (nobody listens)`), { code: 'ECONNREFUSED' });
     return this.track(await this.inner.connect(host, actual));
   }
 

@@ -69,6 +69,7 @@ export function readInputFile(path: string): Buffer {
 /** Parses a non-negative integer option. */
 export function intOption(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value)) throw new UsageError(`--${name} must be a non-negative integer, got ${JSON.stringify(value)}`);
+  if (!/^\d+$/.test(value))
+    throw new UsageError(`--${name} must be a non-negative integer, got ${JSON.stringify(value)}`);
   return Number(value);
 }

@@ -74,8 +74,13 @@ Examples:
   xxd -p trace.hex | kkcm decode --hex -
 `,
     options: {
-      hex: { type: 'string' }, file: { type: 'string' }, spec: { type: 'string' }, 'max-message': { type: 'string' },
-      version: { type: 'string' }, channel: { type: 'string' }, pretty: { type: 'boolean' },
+      hex: { type: 'string' },
+      file: { type: 'string' },
+      spec: { type: 'string' },
+      'max-message': { type: 'string' },
+      version: { type: 'string' },
+      channel: { type: 'string' },
+      pretty: { type: 'boolean' },
     },
     run: decodeCommand,
   },
@@ -119,12 +124,28 @@ Examples:
     summary: 'run a reference peer (master or backup) until SIGINT/SIGTERM',
     help: PEER_HELP,
     options: {
-      role: { type: 'string' }, listen: { type: 'string' }, connect: { type: 'string' }, 'node-id': { type: 'string' },
-      'node-name': { type: 'string' }, events: { type: 'string' }, pcap: { type: 'string' }, 'trace-filter': { type: 'string' },
-      'periodic-ms': { type: 'string' }, 'conformance-probe': { type: 'boolean' }, admin: { type: 'string' },
-      'log-level': { type: 'string' }, 'max-message': { type: 'string' }, allow: { type: 'string' },
-      'queue-messages': { type: 'string' }, 'handshake-timeout-ms': { type: 'string' }, 'backoff-max-ms': { type: 'string' },
-      'max-pending': { type: 'string' }, 'accept-rate': { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'tls-ca': { type: 'string' },
+      role: { type: 'string' },
+      listen: { type: 'string' },
+      connect: { type: 'string' },
+      'node-id': { type: 'string' },
+      'node-name': { type: 'string' },
+      events: { type: 'string' },
+      pcap: { type: 'string' },
+      'trace-filter': { type: 'string' },
+      'periodic-ms': { type: 'string' },
+      'conformance-probe': { type: 'boolean' },
+      admin: { type: 'string' },
+      'log-level': { type: 'string' },
+      'max-message': { type: 'string' },
+      allow: { type: 'string' },
+      'queue-messages': { type: 'string' },
+      'handshake-timeout-ms': { type: 'string' },
+      'backoff-max-ms': { type: 'string' },
+      'max-pending': { type: 'string' },
+      'accept-rate': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'tls-ca': { type: 'string' },
       'tls-required': { type: 'boolean' },
     },
     run: peerCommand,
@@ -133,8 +154,13 @@ Examples:
     summary: 'control a running peer through its admin socket',
     help: CTL_HELP,
     options: {
-      admin: { type: 'string' }, json: { type: 'boolean' }, timeout: { type: 'string' }, client: { type: 'string' },
-      message: { type: 'string' }, confirm: { type: 'boolean' }, wait: { type: 'boolean' },
+      admin: { type: 'string' },
+      json: { type: 'boolean' },
+      timeout: { type: 'string' },
+      client: { type: 'string' },
+      message: { type: 'string' },
+      confirm: { type: 'boolean' },
+      wait: { type: 'boolean' },
     },
     run: ctlCommand,
   },
@@ -178,7 +204,12 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     return ExitCode.usage;
   }
   try {
-    const parsed = parseArgs({ args: [...rest], options: { ...command.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    const parsed = parseArgs({
+      args: [...rest],
+      options: { ...command.options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    });
     if (parsed.values.help === true) {
       io.out(command.help);
       return ExitCode.ok;

@@ -5,7 +5,15 @@
  *
  * @module
  */
-import { DEFAULT_ACCEPT_RATE_WHILE_UP, DEFAULT_MAX_PENDING_CONNECTIONS, KkcmPeer, TlsTransport, type Endpoint, type PeerOptions, type Role } from '../../../reference-impl/src/index.js';
+import {
+  DEFAULT_ACCEPT_RATE_WHILE_UP,
+  DEFAULT_MAX_PENDING_CONNECTIONS,
+  KkcmPeer,
+  TlsTransport,
+  type Endpoint,
+  type PeerOptions,
+  type Role,
+} from '../../../reference-impl/src/index.js';
 import { parseAdminAddress, startAdminServer, type AdminServer } from '../../../reference-impl/src/admin.js';
 import { attachEventLog, type EventLog } from '../../../reference-impl/src/trace/event-log.js';
 import { parseTraceFilter, type TraceFilter } from '../../../reference-impl/src/trace/filter.js';
@@ -88,11 +96,13 @@ const str = (args: CommandArgs, name: string): string | undefined => {
 export function endpointOption(name: string, value: string | undefined): Endpoint | undefined {
   if (value === undefined) return undefined;
   const m = /^\[([^\]]+)\]:(\d+)$/.exec(value) ?? /^([^:[\]]+):(\d+)$/.exec(value);
-  if (m === null || Number(m[2]) > 65535) throw new UsageError(`--${name} must be HOST:PORT, got ${JSON.stringify(value)}`);
+  if (m === null || Number(m[2]) > 65535)
+    throw new UsageError(`--${name} must be HOST:PORT, got ${JSON.stringify(value)}`);
   return { host: m[1]!, port: Number(m[2]) };
 }
 
-const formatEndpoint = (e: Endpoint): string => (e.host.includes(':') ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`);
+const formatEndpoint = (e: Endpoint): string =>
+  e.host.includes(':') ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`;
 
 /** A stop request: resolves with the signal name; `dispose` removes the handlers. */
 export interface StopSignal {
@@ -135,14 +145,20 @@ interface PeerSettings {
  */
 function tlsOption(args: CommandArgs, handshakeTimeoutMs: number | undefined): TlsTransport | undefined {
   const files = { cert: str(args, 'tls-cert'), key: str(args, 'tls-key'), ca: str(args, 'tls-ca') };
-  const given = Object.entries(files).filter(([, v]) => v !== undefined).map(([k]) => `--tls-${k}`);
+  const given = Object.entries(files)
+    .filter(([, v]) => v !== undefined)
+    .map(([k]) => `--tls-${k}`);
   if (given.length === 0) {
-    if (args.values['tls-required'] === true) throw new UsageError('--tls-required needs --tls-cert, --tls-key and --tls-ca');
+    if (args.values['tls-required'] === true)
+      throw new UsageError('--tls-required needs --tls-cert, --tls-key and --tls-ca');
     return undefined;
   }
-  if (given.length < 3) throw new UsageError(`TLS needs --tls-cert, --tls-key and --tls-ca together; got only ${given.join(', ')}`);
+  if (given.length < 3)
+    throw new UsageError(`TLS needs --tls-cert, --tls-key and --tls-ca together; got only ${given.join(', ')}`);
   return new TlsTransport({
-    cert: readInputFile(files.cert!), key: readInputFile(files.key!), ca: readInputFile(files.ca!),
+    cert: readInputFile(files.cert!),
+    key: readInputFile(files.key!),
+    ca: readInputFile(files.ca!),
     ...(handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs } : {}),
   });
 }
@@ -150,7 +166,12 @@ function tlsOption(args: CommandArgs, handshakeTimeoutMs: number | undefined): T
 function settings(args: CommandArgs): PeerSettings {
   if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args.positionals[0])}`);
   const role = str(args, 'role');
-  if (role !== 'master' && role !== 'backup') throw new UsageError(role === undefined ? '--role is required (master or backup)' : `--role must be master or backup, got ${JSON.stringify(role)}`);
+  if (role !== 'master' && role !== 'backup')
+    throw new UsageError(
+      role === undefined
+        ? '--role is required (master or backup)'
+        : `--role must be master or backup, got ${JSON.stringify(role)}`,
+    );
   const listen = endpointOption('listen', str(args, 'listen'));
   const connect = endpointOption('connect', str(args, 'connect'));
   if (role === 'master' && listen === undefined) throw new UsageError('the master role needs --listen HOST:PORT');
@@ -170,7 +191,10 @@ function settings(args: CommandArgs): PeerSettings {
   const backoffMaxMs = intOption('backoff-max-ms', str(args, 'backoff-max-ms'));
   if (backoffMaxMs === 0) throw new UsageError('--backoff-max-ms must be at least 1');
   const allowText = str(args, 'allow');
-  const allow = allowText?.split(',').map((h) => h.trim()).filter((h) => h !== '');
+  const allow = allowText
+    ?.split(',')
+    .map((h) => h.trim())
+    .filter((h) => h !== '');
   if (allowText !== undefined && allow!.length === 0) throw new UsageError('--allow needs at least one host');
   const maxPendingConnections = intOption('max-pending', str(args, 'max-pending'));
   if (maxPendingConnections === 0) throw new UsageError('--max-pending must be at least 1');
@@ -247,7 +271,8 @@ export async function runPeer(args: CommandArgs, io: Io, stop: StopSignal): Prom
     throw err;
   }
   const say = (level: LogLevel, text: string): void => {
-    if (LOG_LEVELS.indexOf(level) <= LOG_LEVELS.indexOf(s.logLevel)) io.err(`${new Date().toISOString()} ${level.padEnd(5)} ${text}\n`);
+    if (LOG_LEVELS.indexOf(level) <= LOG_LEVELS.indexOf(s.logLevel))
+      io.err(`${new Date().toISOString()} ${level.padEnd(5)} ${text}\n`);
   };
   const peer = new KkcmPeer(s.options);
   const counters = registerCountingClients(peer);
@@ -297,7 +322,8 @@ export async function runPeer(args: CommandArgs, io: Io, stop: StopSignal): Prom
       }
     }
   }
-  if (events !== undefined && events.dropped > 0) say('warn', `${events.dropped} event lines were dropped (the disk could not keep up)`);
+  if (events !== undefined && events.dropped > 0)
+    say('warn', `${events.dropped} event lines were dropped (the disk could not keep up)`);
   say('info', 'stopped');
   return code;
 }

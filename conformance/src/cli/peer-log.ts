@@ -20,7 +20,8 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
  */
 export function logLevelOption(value: string | undefined): LogLevel {
   if (value === undefined) return 'info';
-  if (!(LOG_LEVELS as readonly string[]).includes(value)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(value)}`);
+  if (!(LOG_LEVELS as readonly string[]).includes(value))
+    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(value)}`);
   return value as LogLevel;
 }
 
@@ -42,13 +43,19 @@ export function describeEvent(e: PeerEvent): [LogLevel, string] {
     case 'accepted':
       return ['debug', `accepted a connection from ${e.remote}`];
     case 'rejected':
-      return ['warn', `the master rejected our HELLO${e.channel === null ? '' : ` on the ${e.channel} channel`}: ${e.reason} (${e.text}); retry in ${e.retryMs} ms`];
+      return [
+        'warn',
+        `the master rejected our HELLO${e.channel === null ? '' : ` on the ${e.channel} channel`}: ${e.reason} (${e.text}); retry in ${e.retryMs} ms`,
+      ];
     case 'refused':
       return ['warn', `refused a HELLO from ${e.remote}: ${e.reason}`];
     case 'channel-bound':
       return ['debug', `${e.channel} channel bound (session ${sid(e.sessionId)})`];
     case 'session-up':
-      return ['info', `session up: ${sid(e.sessionId)}, version ${e.version}, we are ${e.role}, features 0x${e.features.toString(16)}`];
+      return [
+        'info',
+        `session up: ${sid(e.sessionId)}, version ${e.version}, we are ${e.role}, features 0x${e.features.toString(16)}`,
+      ];
     case 'session-down':
       return ['info', `session down: ${sid(e.sessionId)}, ${e.reason} (${e.detail}): ${e.text}`];
     case 'cleanup':
@@ -61,7 +68,10 @@ export function describeEvent(e: PeerEvent): [LogLevel, string] {
       return ['info', 'membership: the other side is up'];
     case 'tx':
     case 'rx':
-      return ['debug', `${e.event} ${e.channel} seq ${e.seq} ${e.name ?? `${e.type}.${e.subtype}`} (${e.length} bytes)`];
+      return [
+        'debug',
+        `${e.event} ${e.channel} seq ${e.seq} ${e.name ?? `${e.type}.${e.subtype}`} (${e.length} bytes)`,
+      ];
     case 'ignored':
       return ['debug', `ignored unknown message ${e.type}.${e.subtype} (seq ${e.seq}) on the ${e.channel} channel`];
     case 'undelivered':
@@ -79,7 +89,12 @@ export function describeEvent(e: PeerEvent): [LogLevel, string] {
  *
  * @returns a function that detaches the logger.
  */
-export function attachLogger(peer: KkcmPeer, level: LogLevel, write: (line: string) => void, now: () => Date = () => new Date()): () => void {
+export function attachLogger(
+  peer: KkcmPeer,
+  level: LogLevel,
+  write: (line: string) => void,
+  now: () => Date = () => new Date(),
+): () => void {
   const max = LOG_LEVELS.indexOf(level);
   const onEvent = (e: PeerEvent): void => {
     const [at, text] = describeEvent(e);

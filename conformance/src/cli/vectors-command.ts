@@ -40,20 +40,33 @@ export function checkVector(v: Vector, kind: 'valid' | 'invalid'): VectorResult 
     } catch (err) {
       if (!(err instanceof CodecError)) return { id: v.id, kind, ok: false, detail: `threw ${String(err)}` };
       const ok = err.code === want.code && err.offset === want.offset;
-      return { id: v.id, kind, ok, detail: `${err.code} at ${String(err.offset)}${ok ? '' : `; expected ${want.code} at ${want.offset}`}` };
+      return {
+        id: v.id,
+        kind,
+        ok,
+        detail: `${err.code} at ${String(err.offset)}${ok ? '' : `; expected ${want.code} at ${want.offset}`}`,
+      };
     }
   }
   try {
     const got = decodeStream(bytes, options).map((m) => messageToJson(m.message));
-    if (canonical(got) !== canonical(v.expect.messages)) return { id: v.id, kind, ok: false, detail: `decoded ${canonical(got)}` };
-    const again = got.map((json) => {
-      const msg = messageFromJson(json);
-      return toHex('name' in msg ? encodeMessage(msg) : encodeRaw(msg));
-    }).join('');
+    if (canonical(got) !== canonical(v.expect.messages))
+      return { id: v.id, kind, ok: false, detail: `decoded ${canonical(got)}` };
+    const again = got
+      .map((json) => {
+        const msg = messageFromJson(json);
+        return toHex('name' in msg ? encodeMessage(msg) : encodeRaw(msg));
+      })
+      .join('');
     if (again !== v.hex.toLowerCase()) return { id: v.id, kind, ok: false, detail: `re-encoded to ${again}` };
     return { id: v.id, kind, ok: true, detail: got.map((m) => m.name ?? '(ignored)').join(', ') };
   } catch (err) {
-    return { id: v.id, kind, ok: false, detail: err instanceof CodecError ? `${err.code} at ${String(err.offset)}` : String(err) };
+    return {
+      id: v.id,
+      kind,
+      ok: false,
+      detail: err instanceof CodecError ? `${err.code} at ${String(err.offset)}` : String(err),
+    };
   }
 }
 
@@ -70,9 +83,14 @@ export function vectorsCommand(args: CommandArgs, io: Io): number {
   if (args.values.json === true) {
     io.out(`${JSON.stringify({ summary, results }, null, 2)}\n`);
   } else {
-    for (const r of args.values.verbose === true ? results : failed) io.out(`${r.ok ? 'ok  ' : 'FAIL'} ${r.kind.padEnd(7)} ${r.id}: ${r.detail}\n`);
-    io.out(`valid vectors:   ${summary.valid.passed}/${summary.valid.total} decoded to their expected value and re-encoded to the same bytes\n`);
-    io.out(`invalid vectors: ${summary.invalid.passed}/${summary.invalid.total} rejected with their expected code and offset\n`);
+    for (const r of args.values.verbose === true ? results : failed)
+      io.out(`${r.ok ? 'ok  ' : 'FAIL'} ${r.kind.padEnd(7)} ${r.id}: ${r.detail}\n`);
+    io.out(
+      `valid vectors:   ${summary.valid.passed}/${summary.valid.total} decoded to their expected value and re-encoded to the same bytes\n`,
+    );
+    io.out(
+      `invalid vectors: ${summary.invalid.passed}/${summary.invalid.total} rejected with their expected code and offset\n`,
+    );
   }
   return failed.length === 0 ? ExitCode.ok : ExitCode.failure;
 }

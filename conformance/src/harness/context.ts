@@ -30,7 +30,10 @@ export class CaseFailure extends Error {
    * @param expected - what the spec requires, in words.
    * @param observed - what the peer did instead.
    */
-  constructor(readonly expected: string, readonly observed: string) {
+  constructor(
+    readonly expected: string,
+    readonly observed: string,
+  ) {
     super(`expected ${expected}; observed ${observed}`);
     this.name = 'CaseFailure';
   }
@@ -72,14 +75,16 @@ export interface SuiteSession {
 /** Describes an incoming outcome for reports. */
 export function describe(item: Incoming | undefined): string {
   if (item === undefined) return 'nothing';
-  if (item.kind === 'closed') return item.error === undefined ? 'the connection closed' : `the connection failed (${item.error.message})`;
+  if (item.kind === 'closed')
+    return item.error === undefined ? 'the connection closed' : `the connection failed (${item.error.message})`;
   if (item.kind === 'garbage') return `undecodable bytes (${item.error.code})`;
   return describeMessage(item.message);
 }
 
 /** One-line description of a message. */
 export function describeMessage(m: DecodedMessage): string {
-  if (m.name === null) return `unknown message type 0x${m.header.type.toString(16)} subtype 0x${m.header.subtype.toString(16)}`;
+  if (m.name === null)
+    return `unknown message type 0x${m.header.type.toString(16)} subtype 0x${m.header.subtype.toString(16)}`;
   if (m.name === 'control.error') {
     const b = m.body as { code: number; text: string };
     return `ERROR ${ERROR_CODES[b.code] ?? b.code} ("${b.text}")`;
@@ -138,7 +143,10 @@ export class CaseContext {
    * it is the backup (it connects, and reconnects after each case).
    */
   async connection(channel: ChannelName | null = null): Promise<Wire> {
-    const conn = this.role === 'master' ? await this.target.connect() : await this.target.accept(this.ms(this.facts.handshakeTimeoutMs + 15000));
+    const conn =
+      this.role === 'master'
+        ? await this.target.connect()
+        : await this.target.accept(this.ms(this.facts.handshakeTimeoutMs + 15000));
     const wire = new Wire(conn, ++this.connCount, channel, this.transcript);
     this.wires.push(wire);
     return wire;
@@ -147,8 +155,16 @@ export class CaseContext {
   /** A HELLO as the suite (always the backup side) sends it. */
   hello(channel: ChannelName, sessionId: bigint, extra: Partial<ControlHelloBody> = {}): ControlHelloBody {
     return {
-      minVersion: PROTOCOL_VERSIONS.min, maxVersion: PROTOCOL_VERSIONS.max, role: 2, channel: ChannelId[channel], features: SUITE_FEATURES,
-      nodeId: 0xc0f, maxMessage: Limits.defaultMaxMessage, sessionId, nodeName: 'kkcm-conformance', ...extra,
+      minVersion: PROTOCOL_VERSIONS.min,
+      maxVersion: PROTOCOL_VERSIONS.max,
+      role: 2,
+      channel: ChannelId[channel],
+      features: SUITE_FEATURES,
+      nodeId: 0xc0f,
+      maxMessage: Limits.defaultMaxMessage,
+      sessionId,
+      nodeName: 'kkcm-conformance',
+      ...extra,
     };
   }
 
@@ -162,10 +178,12 @@ export class CaseContext {
    *
    * @throws CaseFailure when the peer does not complete the handshake as the spec says.
    */
-  async session(options: {
-    /** Largest message the suite advertises (default the spec's default). */
-    maxMessage?: number;
-  } = {}): Promise<SuiteSession> {
+  async session(
+    options: {
+      /** Largest message the suite advertises (default the spec's default). */
+      maxMessage?: number;
+    } = {},
+  ): Promise<SuiteSession> {
     return this.role === 'master' ? this.sessionAsBackup(options) : this.sessionAsMaster(options);
   }
 
@@ -176,14 +194,32 @@ export class CaseContext {
     let ack: ControlHelloAckBody | undefined;
     for (const channel of ['send', 'receive'] as const) {
       const w = await this.connection(channel);
-      w.send({ name: 'control.hello', body: this.hello(channel, id, options.maxMessage !== undefined ? { maxMessage: options.maxMessage } : {}) });
+      w.send({
+        name: 'control.hello',
+        body: this.hello(channel, id, options.maxMessage !== undefined ? { maxMessage: options.maxMessage } : {}),
+      });
       const r = await w.expectMessage('control.helloAck', this.expectMs);
-      if (r.found === undefined) throw new CaseFailure(`HELLO-ACK on the ${channel} channel`, describe(r.other ?? (r.skipped[0] ? { kind: 'message', message: r.skipped[0], bytes: new Uint8Array(0) } : undefined)));
+      if (r.found === undefined)
+        throw new CaseFailure(
+          `HELLO-ACK on the ${channel} channel`,
+          describe(
+            r.other ??
+              (r.skipped[0] ? { kind: 'message', message: r.skipped[0], bytes: new Uint8Array(0) } : undefined),
+          ),
+        );
       ack = r.found.body;
       w.version = ack.version;
       wires[channel] = w;
     }
-    return { id, send: wires.send!, receive: wires.receive!, version: ack!.version, features: ack!.features & SUITE_FEATURES, peerMaxMessage: ack!.maxMessage, peerHello: ack! };
+    return {
+      id,
+      send: wires.send!,
+      receive: wires.receive!,
+      version: ack!.version,
+      features: ack!.features & SUITE_FEATURES,
+      peerMaxMessage: ack!.maxMessage,
+      peerHello: ack!,
+    };
   }
 
   /** The peer connects (peer is backup): HELLO expected on each connection, HELLO-ACK sent. */
@@ -194,29 +230,53 @@ export class CaseContext {
     for (let i = 0; i < 2; i++) {
       const w = await this.connection();
       const r = await w.expectMessage('control.hello', this.ms(this.facts.handshakeTimeoutMs));
-      if (r.found === undefined) throw new CaseFailure('HELLO as the first message of the connection', describe(r.other));
+      if (r.found === undefined)
+        throw new CaseFailure('HELLO as the first message of the connection', describe(r.other));
       const h = r.found.body;
-      const channel: ChannelName | undefined = h.channel === ChannelId.send ? 'send' : h.channel === ChannelId.receive ? 'receive' : undefined;
-      if (channel === undefined || wires[channel] !== undefined) throw new CaseFailure('one HELLO per channel (send and receive)', `HELLO for channel ${h.channel}`);
-      if (id !== undefined && h.sessionId !== id) throw new CaseFailure('the same session id on both channels', `${id} then ${h.sessionId}`);
+      const channel: ChannelName | undefined =
+        h.channel === ChannelId.send ? 'send' : h.channel === ChannelId.receive ? 'receive' : undefined;
+      if (channel === undefined || wires[channel] !== undefined)
+        throw new CaseFailure('one HELLO per channel (send and receive)', `HELLO for channel ${h.channel}`);
+      if (id !== undefined && h.sessionId !== id)
+        throw new CaseFailure('the same session id on both channels', `${id} then ${h.sessionId}`);
       id = h.sessionId;
       hello = h;
       const version = Math.min(h.maxVersion, PROTOCOL_VERSIONS.max);
-      if (version < Math.max(h.minVersion, PROTOCOL_VERSIONS.min)) throw new CaseSkip(`the peer's versions ${h.minVersion}..${h.maxVersion} do not overlap the suite's`);
+      if (version < Math.max(h.minVersion, PROTOCOL_VERSIONS.min))
+        throw new CaseSkip(`the peer's versions ${h.minVersion}..${h.maxVersion} do not overlap the suite's`);
       w.channel = channel;
       w.send({
-        name: 'control.helloAck', version,
-        body: { version, role: 1, channel: h.channel, features: h.features & SUITE_FEATURES, nodeId: 0xc0f, maxMessage: options.maxMessage ?? Limits.defaultMaxMessage, sessionId: h.sessionId, nodeName: 'kkcm-conformance' },
+        name: 'control.helloAck',
+        version,
+        body: {
+          version,
+          role: 1,
+          channel: h.channel,
+          features: h.features & SUITE_FEATURES,
+          nodeId: 0xc0f,
+          maxMessage: options.maxMessage ?? Limits.defaultMaxMessage,
+          sessionId: h.sessionId,
+          nodeName: 'kkcm-conformance',
+        },
       });
       w.version = version;
       wires[channel] = w;
     }
-    return { id: id!, send: wires.send!, receive: wires.receive!, version: wires.send!.version, features: hello!.features & SUITE_FEATURES, peerMaxMessage: hello!.maxMessage, peerHello: hello! };
+    return {
+      id: id!,
+      send: wires.send!,
+      receive: wires.receive!,
+      version: wires.send!.version,
+      features: hello!.features & SUITE_FEATURES,
+      peerMaxMessage: hello!.maxMessage,
+      peerHello: hello!,
+    };
   }
 
   /** Skips unless the peer offers the conformance probe. */
   requireProbe(s: SuiteSession): void {
-    if ((s.features & Feature.conformanceProbe) === 0) throw new CaseSkip('the peer does not offer the conformance probe (KKCM-PROBE-1)');
+    if ((s.features & Feature.conformanceProbe) === 0)
+      throw new CaseSkip('the peer does not offer the conformance probe (KKCM-PROBE-1)');
   }
 
   /**
@@ -226,16 +286,27 @@ export class CaseContext {
   async barrier(wire: Wire, what = 'ECHO-REPLY'): Promise<DecodedMessage[]> {
     const token = this.nextToken();
     wire.send({ name: 'control.echoRequest', body: { token, payload: Uint8Array.of(0x6b, 0x6b) } });
-    const r = await wire.expectMessage('control.echoReply', this.expectMs, (m) => (m.body as { token: number }).token === token);
+    const r = await wire.expectMessage(
+      'control.echoReply',
+      this.expectMs,
+      (m) => (m.body as { token: number }).token === token,
+    );
     if (r.found === undefined) throw new CaseFailure(what, describe(r.other));
     return r.skipped;
   }
 
   /** Ends a session deliberately: SHUTDOWN on both channels, then close. */
-  endSession(s: SuiteSession, reason: keyof typeof CleanupReason = 'peerDown', detail: keyof typeof CleanupDetail = 'peerShutdown'): void {
+  endSession(
+    s: SuiteSession,
+    reason: keyof typeof CleanupReason = 'peerDown',
+    detail: keyof typeof CleanupDetail = 'peerShutdown',
+  ): void {
     for (const w of [s.send, s.receive]) {
       if (w.closed) continue;
-      w.send({ name: 'control.shutdown', body: { reason: CleanupReason[reason], detail: CleanupDetail[detail], text: 'conformance suite' } });
+      w.send({
+        name: 'control.shutdown',
+        body: { reason: CleanupReason[reason], detail: CleanupDetail[detail], text: 'conformance suite' },
+      });
       w.end();
     }
   }
@@ -248,8 +319,11 @@ export class CaseContext {
    */
   async expectErrorAndClose(wire: Wire, codes: readonly string[], others: readonly Wire[] = []): Promise<void> {
     const expected = `ERROR ${codes.join(' or ')}, then the connection closes`;
-    const r = await wire.expectMessage('control.error', this.expectMs).catch((err: Error) => ({ found: undefined, skipped: [], other: undefined, timeout: err }));
-    if (r.found === undefined) throw new CaseFailure(expected, 'other' in r && r.other !== undefined ? describe(r.other) : 'no ERROR in time');
+    const r = await wire
+      .expectMessage('control.error', this.expectMs)
+      .catch((err: Error) => ({ found: undefined, skipped: [], other: undefined, timeout: err }));
+    if (r.found === undefined)
+      throw new CaseFailure(expected, 'other' in r && r.other !== undefined ? describe(r.other) : 'no ERROR in time');
     const code = ERROR_CODES[r.found.body.code] ?? `code ${r.found.body.code}`;
     if (!codes.includes(code)) throw new CaseFailure(expected, `ERROR ${code}`);
     await this.expectClosed(wire, expected);

@@ -40,7 +40,11 @@ export interface Target {
 export class ConnectTarget implements Target {
   readonly role = 'master' as const;
   readonly description: string;
-  constructor(readonly host: string, public port: number, private readonly transport: Transport = tcpTransport) {
+  constructor(
+    readonly host: string,
+    public port: number,
+    private readonly transport: Transport = tcpTransport,
+  ) {
     this.description = `connect ${host}:${port}`;
   }
   start(): Promise<void> {
@@ -72,7 +76,11 @@ export class ListenTarget implements Target {
   private listener: Listener | undefined;
   private readonly accepted: Connection[] = [];
   private waiter: (() => void) | undefined;
-  constructor(readonly host: string, private readonly askedPort: number, private readonly transport: Transport = tcpTransport) {}
+  constructor(
+    readonly host: string,
+    private readonly askedPort: number,
+    private readonly transport: Transport = tcpTransport,
+  ) {}
 
   get description(): string {
     return `listen ${this.host}:${this.port}`;
@@ -141,7 +149,11 @@ export class ListenTarget implements Target {
 }
 
 /** Timers of the embedded reference peer: short, so the suite runs fast. */
-export const EMBEDDED_TIMERS = { handshakeTimeoutMs: 1500, periodicMs: 50, backoff: { initialMs: 10, maxMs: 100, multiplier: 2, jitter: 0.1 } } as const;
+export const EMBEDDED_TIMERS = {
+  handshakeTimeoutMs: 1500,
+  periodicMs: 50,
+  backoff: { initialMs: 10, maxMs: 100, multiplier: 2, jitter: 0.1 },
+} as const;
 
 /** Adjusts the options of an embedded peer (mutant peers, custom transports). */
 export type PeerCustomizer = (options: PeerOptions) => PeerOptions;
@@ -150,7 +162,10 @@ export type PeerCustomizer = (options: PeerOptions) => PeerOptions;
 export class EmbeddedTarget implements Target {
   private peer: KkcmPeer | undefined;
   private readonly inner: ConnectTarget | ListenTarget;
-  constructor(readonly role: PeerRole, private readonly customize: PeerCustomizer = (o) => o) {
+  constructor(
+    readonly role: PeerRole,
+    private readonly customize: PeerCustomizer = (o) => o,
+  ) {
     this.inner = role === 'master' ? new ConnectTarget('127.0.0.1', 0) : new ListenTarget('127.0.0.1', 0);
   }
 
@@ -170,7 +185,9 @@ export class EmbeddedTarget implements Target {
       await this.peer.configure();
       this.inner.port = this.peer.listenAddress?.port ?? 0;
     } else {
-      this.peer = new KkcmPeer(this.customize({ ...common, role: 'backup', connect: { host: '127.0.0.1', port: this.inner.port } }));
+      this.peer = new KkcmPeer(
+        this.customize({ ...common, role: 'backup', connect: { host: '127.0.0.1', port: this.inner.port } }),
+      );
       await this.peer.configure();
     }
     this.stopped = false;
@@ -229,8 +246,14 @@ export class ExecTarget implements Target {
   /** Last lines the command printed, for error reports. */
   readonly output: string[] = [];
 
-  constructor(private readonly command: string, readonly role: PeerRole, private readonly readyMs: number, transport: Transport = tcpTransport) {
-    this.inner = role === 'master' ? new ConnectTarget('127.0.0.1', 0, transport) : new ListenTarget('127.0.0.1', 0, transport);
+  constructor(
+    private readonly command: string,
+    readonly role: PeerRole,
+    private readonly readyMs: number,
+    transport: Transport = tcpTransport,
+  ) {
+    this.inner =
+      role === 'master' ? new ConnectTarget('127.0.0.1', 0, transport) : new ListenTarget('127.0.0.1', 0, transport);
   }
 
   get description(): string {
@@ -250,7 +273,12 @@ export class ExecTarget implements Target {
     this.child = child;
     this.exited = false;
     const keep = (d: Buffer): void => {
-      this.output.push(...d.toString('utf8').split('\n').filter((l) => l !== ''));
+      this.output.push(
+        ...d
+          .toString('utf8')
+          .split('\n')
+          .filter((l) => l !== ''),
+      );
       if (this.output.length > 50) this.output.splice(0, this.output.length - 50);
     };
     child.stdout?.on('data', keep);
@@ -267,7 +295,10 @@ export class ExecTarget implements Target {
           return;
         } catch (err) {
           if (this.exited) throw new Error(`the peer exited before it listened: ${this.output.slice(-5).join(' | ')}`);
-          if (performance.now() > deadline) throw new Error(`the peer did not listen on port ${this.inner.port} within ${this.readyMs} ms: ${(err as Error).message}`);
+          if (performance.now() > deadline)
+            throw new Error(
+              `the peer did not listen on port ${this.inner.port} within ${this.readyMs} ms: ${(err as Error).message}`,
+            );
           await new Promise((r) => setTimeout(r, 50));
         }
       }

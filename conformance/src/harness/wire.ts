@@ -31,10 +31,24 @@ export class Transcript {
   private readonly start = performance.now();
 
   /** Adds an entry. */
-  add(dir: TranscriptEntry['dir'], conn: number, channel: ChannelName | null, bytes: Uint8Array | undefined, decoded: unknown): void {
+  add(
+    dir: TranscriptEntry['dir'],
+    conn: number,
+    channel: ChannelName | null,
+    bytes: Uint8Array | undefined,
+    decoded: unknown,
+  ): void {
     const length = bytes?.byteLength ?? 0;
     const shown = bytes === undefined ? '' : toHex(bytes.subarray(0, HEX_LIMIT)) + (length > HEX_LIMIT ? '…' : '');
-    this.entries.push({ t: Math.round(performance.now() - this.start), dir, channel, conn, hex: shown, length, decoded });
+    this.entries.push({
+      t: Math.round(performance.now() - this.start),
+      dir,
+      channel,
+      conn,
+      hex: shown,
+      length,
+      decoded,
+    });
   }
 
   /** A harness note, for context in failure reports. */
@@ -99,7 +113,12 @@ export class Wire {
    * @param channel - the channel it carries, when known.
    * @param transcript - where its traffic is recorded.
    */
-  constructor(readonly connection: Connection, readonly number: number, channel: ChannelName | null, private readonly transcript: Transcript) {
+  constructor(
+    readonly connection: Connection,
+    readonly number: number,
+    channel: ChannelName | null,
+    private readonly transcript: Transcript,
+  ) {
     this.channel = channel;
     connection.attach({ data: this.onData, drain: () => undefined, close: this.onClose });
   }
@@ -107,9 +126,14 @@ export class Wire {
   /** Sends a message with the next sequence number (unless `seq` is given). */
   send(msg: MessageInput): Uint8Array {
     const seq = msg.seq ?? this.seq;
-    const bytes = encodeMessage({ ...msg, seq, version: msg.version ?? this.version } as MessageInput, { maxMessage: Limits.absoluteMaxMessage });
+    const bytes = encodeMessage({ ...msg, seq, version: msg.version ?? this.version } as MessageInput, {
+      maxMessage: Limits.absoluteMaxMessage,
+    });
     this.seq = (seq + 1) >>> 0;
-    this.sendBytes(bytes, messageToJson(decodeMessage(bytes, { maxMessage: Limits.absoluteMaxMessage, anyVersion: true })));
+    this.sendBytes(
+      bytes,
+      messageToJson(decodeMessage(bytes, { maxMessage: Limits.absoluteMaxMessage, anyVersion: true })),
+    );
     return bytes;
   }
 
@@ -121,7 +145,10 @@ export class Wire {
 
   /** Sends bytes in several writes, one turn of the event loop apart. */
   async sendInPieces(bytes: Uint8Array, pieceSize: number, decoded: unknown = 'raw bytes'): Promise<void> {
-    this.transcript.add('out', this.number, this.channel, bytes, { sentIn: `${Math.ceil(bytes.byteLength / pieceSize)} writes of ${pieceSize} byte(s)`, message: decoded });
+    this.transcript.add('out', this.number, this.channel, bytes, {
+      sentIn: `${Math.ceil(bytes.byteLength / pieceSize)} writes of ${pieceSize} byte(s)`,
+      message: decoded,
+    });
     for (let i = 0; i < bytes.byteLength; i += pieceSize) {
       if (this.closed) return;
       this.connection.write([bytes.subarray(i, i + pieceSize)]);
@@ -160,7 +187,11 @@ export class Wire {
    * Waits for a message satisfying `match`, returning it and every message skipped on the
    * way. A close or garbage before it is returned as the outcome instead.
    */
-  async until(match: (m: DecodedMessage) => boolean, ms: number, what: string): Promise<{
+  async until(
+    match: (m: DecodedMessage) => boolean,
+    ms: number,
+    what: string,
+  ): Promise<{
     /** The message that matched. */
     found?: DecodedMessage;
     /** Messages that arrived before it and did not match. */
@@ -179,7 +210,11 @@ export class Wire {
   }
 
   /** Waits for the next message named `name`; skipped messages are returned too. */
-  async expectMessage<N extends MessageName>(name: N, ms: number, extra?: (m: DecodedMessage) => boolean): Promise<{
+  async expectMessage<N extends MessageName>(
+    name: N,
+    ms: number,
+    extra?: (m: DecodedMessage) => boolean,
+  ): Promise<{
     /** The message that matched. */
     found?: Extract<
       DecodedMessage,
@@ -248,7 +283,13 @@ export class Wire {
 
   private readonly onClose = (error?: Error): void => {
     this.closed = true;
-    this.transcript.add('note', this.number, this.channel, undefined, error === undefined ? 'peer closed the connection' : `connection failed: ${error.message}`);
+    this.transcript.add(
+      'note',
+      this.number,
+      this.channel,
+      undefined,
+      error === undefined ? 'peer closed the connection' : `connection failed: ${error.message}`,
+    );
     this.push({ kind: 'closed', error });
   };
 }

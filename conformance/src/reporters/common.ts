@@ -24,7 +24,15 @@ export const VERDICT_SYMBOL: Readonly<Record<Verdict, string>> = {
  * How bad each verdict is, for folding several cases into one cell of a matrix: the
  * worst one wins. `skip` is lowest, since it says nothing about the peer.
  */
-const SEVERITY: Readonly<Record<Verdict, number>> = { skip: 0, pass: 1, xfail: 2, warn: 3, xpass: 4, fail: 5, error: 6 };
+const SEVERITY: Readonly<Record<Verdict, number>> = {
+  skip: 0,
+  pass: 1,
+  xfail: 2,
+  warn: 3,
+  xpass: 4,
+  fail: 5,
+  error: 6,
+};
 
 /** True for the verdicts that make a run non-conforming: fail, error, xpass. */
 export function isFailing(verdict: Verdict): boolean {
@@ -92,7 +100,12 @@ export function toJsonValue(value: unknown): unknown {
     if (Array.isArray(v)) out = v.map(walk);
     else if (v instanceof Set) out = [...v].map(walk);
     else if (v instanceof Map) out = Object.fromEntries([...v].map(([k, x]) => [String(k), walk(x)]));
-    else out = Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).map(([k, x]) => [k, walk(x)]));
+    else
+      out = Object.fromEntries(
+        Object.entries(v)
+          .filter(([, x]) => x !== undefined)
+          .map(([k, x]) => [k, walk(x)]),
+      );
     seen.delete(v);
     return out;
   };
@@ -156,7 +169,8 @@ export function transcriptText(transcript: readonly TranscriptEntry[], options: 
     const where = `#${e.conn} ${e.channel ?? '-'}`;
     const head = `+${Math.round(e.t)}ms`.padEnd(8) + ` ${directionArrow(e.dir)} ${where.padEnd(10)} `;
     lines.push(head + terminalSafe(truncate(decodedSummary(e.decoded), maxDecoded)));
-    if (e.length > 0 || e.hex !== '') lines.push(' '.repeat(head.length) + abridgedHex(e.hex, e.length, options.hexBytes));
+    if (e.length > 0 || e.hex !== '')
+      lines.push(' '.repeat(head.length) + abridgedHex(e.hex, e.length, options.hexBytes));
   }
   return lines;
 }

@@ -6,15 +6,37 @@
  *
  * @module
  */
-import { VERDICTS, type CaseResult, type ConformanceReport, type PeerRole, type TranscriptEntry, type Verdict } from '../report.js';
-import { formatDuration, isFailing, naturalCompare, requirementPairs, ROLES, terminalSafe, toJsonValue, VERDICT_SYMBOL, worstVerdict } from './common.js';
+import {
+  VERDICTS,
+  type CaseResult,
+  type ConformanceReport,
+  type PeerRole,
+  type TranscriptEntry,
+  type Verdict,
+} from '../report.js';
+import {
+  formatDuration,
+  isFailing,
+  naturalCompare,
+  requirementPairs,
+  ROLES,
+  terminalSafe,
+  toJsonValue,
+  VERDICT_SYMBOL,
+  worstVerdict,
+} from './common.js';
 
 /**
  * Text escaped for HTML element content and double- or single-quoted attributes. Control
  * characters other than newline and tab, which HTML does not allow, are shown as `\xNN`.
  */
 export function escapeHtml(s: string): string {
-  return terminalSafe(s, true).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+  return terminalSafe(s, true)
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
 }
 
 const e = escapeHtml;
@@ -87,7 +109,9 @@ function header(report: ConformanceReport): string {
     ['duration', formatDuration(report.durationMs)],
     ['cases', String(report.cases.length)],
   ];
-  const counts = VERDICTS.map((v) => `<li class="v-${v}${report.summary[v] > 0 ? ' nonzero' : ''}">${report.summary[v]} ${v}</li>`).join('');
+  const counts = VERDICTS.map(
+    (v) => `<li class="v-${v}${report.summary[v] > 0 ? ' nonzero' : ''}">${report.summary[v]} ${v}</li>`,
+  ).join('');
   return `<header>
 <h1>kkcm conformance report</h1>
 <p class="banner ${report.conforming ? 'yes">CONFORMING' : 'no">NOT CONFORMING'}</p>
@@ -115,18 +139,25 @@ function matrix(report: ConformanceReport): string {
       row.cells.set(result.role, cell);
     }
   });
-  if (byRequirement.size === 0) return '<section id="matrix"><h2>Requirements × roles</h2><p>No case checked a requirement.</p></section>';
+  if (byRequirement.size === 0)
+    return '<section id="matrix"><h2>Requirements × roles</h2><p>No case checked a requirement.</p></section>';
   const roles = ROLES.filter((role) => report.cases.some((r) => r.role === role));
-  const rows = [...byRequirement].sort(([a], [b]) => naturalCompare(a, b)).map(([id, row]) => {
-    const cells = roles.map((role) => {
-      const checked = row.cells.get(role) ?? [];
-      const verdict = worstVerdict(checked.map((c) => c.result.verdict));
-      if (verdict === undefined) return '<td class="none">—</td>';
-      const links = checked.map((c) => `<a href="#${anchor(c.index)}">${e(c.result.id)}</a> ${e(c.result.verdict)}`).join('<br>');
-      return `<td class="cell v-${e(verdict)}"><strong>${e(VERDICT_SYMBOL[verdict] ?? '?')} ${e(verdict)}</strong><div class="cases">${links}</div></td>`;
-    }).join('');
-    return `<tr><th scope="row" title="${e(row.text)}"><code>${e(id)}</code></th>${cells}</tr>`;
-  });
+  const rows = [...byRequirement]
+    .sort(([a], [b]) => naturalCompare(a, b))
+    .map(([id, row]) => {
+      const cells = roles
+        .map((role) => {
+          const checked = row.cells.get(role) ?? [];
+          const verdict = worstVerdict(checked.map((c) => c.result.verdict));
+          if (verdict === undefined) return '<td class="none">—</td>';
+          const links = checked
+            .map((c) => `<a href="#${anchor(c.index)}">${e(c.result.id)}</a> ${e(c.result.verdict)}`)
+            .join('<br>');
+          return `<td class="cell v-${e(verdict)}"><strong>${e(VERDICT_SYMBOL[verdict] ?? '?')} ${e(verdict)}</strong><div class="cases">${links}</div></td>`;
+        })
+        .join('');
+      return `<tr><th scope="row" title="${e(row.text)}"><code>${e(id)}</code></th>${cells}</tr>`;
+    });
   return `<section id="matrix"><h2>Requirements × roles</h2>
 <table class="matrix"><thead><tr><th>requirement</th>${roles.map((r) => `<th>${r}</th>`).join('')}</tr></thead>
 <tbody>${rows.join('\n')}</tbody></table></section>`;
@@ -139,7 +170,7 @@ function hexGroups(hex: string): string {
 function transcript(entries: readonly TranscriptEntry[]): string {
   const arrow = { out: 'suite →', in: '← peer', note: 'note' } as const;
   const rows = entries.map((t) => {
-    const decoded = typeof t.decoded === 'string' ? t.decoded : JSON.stringify(toJsonValue(t.decoded), null, 2) ?? '';
+    const decoded = typeof t.decoded === 'string' ? t.decoded : (JSON.stringify(toJsonValue(t.decoded), null, 2) ?? '');
     return `<tr class="d-${t.dir}"><td>+${e(String(Math.round(t.t)))} ms</td><td class="dir">${arrow[t.dir]}</td><td>#${e(String(t.conn))} ${e(t.channel ?? '—')}</td><td><pre>${e(decoded)}</pre></td><td><pre>${e(hexGroups(t.hex))}</pre>${t.length > 0 ? `<small>${e(String(t.length))} bytes</small>` : ''}</td></tr>`;
   });
   return `<table class="transcript"><thead><tr><th>time</th><th>direction</th><th>connection</th><th>decoded</th><th>hex</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
@@ -155,12 +186,22 @@ function caseBlock(r: CaseResult, i: number): string {
   add('reason', r.reason === undefined ? undefined : `<pre>${e(r.reason)}</pre>`);
   add('expected', r.expected === undefined ? undefined : `<pre>${e(r.expected)}</pre>`);
   add('observed', r.observed === undefined ? undefined : `<pre>${e(r.observed)}</pre>`);
-  if (r.allowedOutcomes !== undefined && r.allowedOutcomes.length > 0) add('allowed outcomes', `<ul>${r.allowedOutcomes.map((o) => `<li>${e(o)}</li>`).join('')}</ul>`);
-  if (r.requirements.length > 0) add('requirements', `<ul>${requirementPairs(r).map(({ id, text }) => `<li><code>${e(id)}</code>${text === '' ? '' : ` ${e(text)}`}</li>`).join('')}</ul>`);
+  if (r.allowedOutcomes !== undefined && r.allowedOutcomes.length > 0)
+    add('allowed outcomes', `<ul>${r.allowedOutcomes.map((o) => `<li>${e(o)}</li>`).join('')}</ul>`);
+  if (r.requirements.length > 0)
+    add(
+      'requirements',
+      `<ul>${requirementPairs(r)
+        .map(({ id, text }) => `<li><code>${e(id)}</code>${text === '' ? '' : ` ${e(text)}`}</li>`)
+        .join('')}</ul>`,
+    );
   add('channels', e(r.channels.join(', ')));
   add('tags', e(r.tags.join(', ')));
   add('rerun', `<code>${e(r.rerun)}</code>`);
-  const body = r.transcript !== undefined && r.transcript.length > 0 ? `<h3>Transcript</h3>${transcript(r.transcript)}` : '<p>No transcript recorded.</p>';
+  const body =
+    r.transcript !== undefined && r.transcript.length > 0
+      ? `<h3>Transcript</h3>${transcript(r.transcript)}`
+      : '<p>No transcript recorded.</p>';
   return `<details class="case v-${e(r.verdict)}" id="${anchor(i)}" data-verdict="${e(r.verdict)}" data-id="${e(r.id.toLowerCase())}"${isFailing(r.verdict) ? ' open' : ''}>
 <summary>${badge(r.verdict)} <code>${e(r.id)}</code> <span class="role">[${e(r.role)}]</span> <span class="dur">${e(formatDuration(r.durationMs))}</span></summary>
 <dl>${fields.map(([k, v]) => `<dt>${e(k)}</dt><dd>${v}</dd>`).join('')}</dl>
@@ -169,7 +210,9 @@ ${body}
 }
 
 function caseList(report: ConformanceReport): string {
-  const boxes = VERDICTS.map((v) => `<label><input type="checkbox" value="${v}" checked> ${badge(v)} ${report.summary[v]}</label>`).join('');
+  const boxes = VERDICTS.map(
+    (v) => `<label><input type="checkbox" value="${v}" checked> ${badge(v)} ${report.summary[v]}</label>`,
+  ).join('');
   return `<section id="cases"><h2>Cases</h2>
 <div id="filters">${boxes}<label>id contains <input type="search" id="filter-text"></label></div>
 ${report.cases.map(caseBlock).join('\n')}

@@ -76,7 +76,10 @@ export function renderCaseLine(result: CaseResult, options: HumanOptions): strin
 
 /** Indents every line of a possibly multi-line text. */
 function indent(text: string, by: string): string {
-  return text.split('\n').map((l) => by + l).join('\n');
+  return text
+    .split('\n')
+    .map((l) => by + l)
+    .join('\n');
 }
 
 /**
@@ -89,17 +92,22 @@ export function renderCaseDetails(result: CaseResult, options: HumanOptions): st
   const c = options.color;
   const label = (s: string): string => paint(c, s, 'bold');
   const out: string[] = [];
-  out.push(`${verdictTag(result.verdict, c)} ${paint(c, terminalSafe(caseLabel(result)), 'bold')} — ${terminalSafe(result.title)} (${result.level}, ${formatDuration(result.durationMs)})`);
+  out.push(
+    `${verdictTag(result.verdict, c)} ${paint(c, terminalSafe(caseLabel(result)), 'bold')} — ${terminalSafe(result.title)} (${result.level}, ${formatDuration(result.durationMs)})`,
+  );
   if (result.reason !== undefined) out.push(`  ${label('reason:')}   ${terminalSafe(result.reason)}`);
-  if (result.expected !== undefined) out.push(`  ${label('expected:')} ${indent(terminalSafe(result.expected, true), '            ').trimStart()}`);
-  if (result.observed !== undefined) out.push(`  ${label('observed:')} ${indent(terminalSafe(result.observed, true), '            ').trimStart()}`);
+  if (result.expected !== undefined)
+    out.push(`  ${label('expected:')} ${indent(terminalSafe(result.expected, true), '            ').trimStart()}`);
+  if (result.observed !== undefined)
+    out.push(`  ${label('observed:')} ${indent(terminalSafe(result.observed, true), '            ').trimStart()}`);
   if (result.allowedOutcomes !== undefined && result.allowedOutcomes.length > 0) {
     out.push(`  ${label('allowed outcomes:')}`);
     for (const o of result.allowedOutcomes) out.push(`    - ${terminalSafe(o)}`);
   }
   if (result.requirements.length > 0) {
     out.push(`  ${label('requirements:')}`);
-    for (const { id, text } of requirementPairs(result)) out.push(`    ${terminalSafe(id)}${text === '' ? '' : `  ${terminalSafe(text)}`}`);
+    for (const { id, text } of requirementPairs(result))
+      out.push(`    ${terminalSafe(id)}${text === '' ? '' : `  ${terminalSafe(text)}`}`);
   }
   if (result.transcript !== undefined && result.transcript.length > 0) {
     out.push(`  ${label('transcript:')}`);
@@ -128,8 +136,16 @@ export function renderSummary(report: ConformanceReport, options: HumanOptions):
     for (const p of report.problems) out.push(`  - ${terminalSafe(p)}`);
     out.push('');
   }
-  out.push(paint(c, `target ${terminalSafe(report.target)} · seed ${report.seed} · spec ${terminalSafe(report.specVersion)} · kkcm ${terminalSafe(report.version)} · ${formatDuration(report.durationMs)}`, 'dim'));
-  const verdict = report.conforming ? paint(c, 'CONFORMING', 'bold', 'green') : paint(c, 'NOT CONFORMING', 'bold', 'red');
+  out.push(
+    paint(
+      c,
+      `target ${terminalSafe(report.target)} · seed ${report.seed} · spec ${terminalSafe(report.specVersion)} · kkcm ${terminalSafe(report.version)} · ${formatDuration(report.durationMs)}`,
+      'dim',
+    ),
+  );
+  const verdict = report.conforming
+    ? paint(c, 'CONFORMING', 'bold', 'green')
+    : paint(c, 'NOT CONFORMING', 'bold', 'red');
   out.push(`${summaryCounts(report.summary, c)} — ${verdict}`);
   return `${out.join('\n')}\n`;
 }

@@ -6,7 +6,15 @@
  */
 export { caseLabel, isFailing, toJsonValue, VERDICT_SYMBOL, worstVerdict } from './common.js';
 export { escapeHtml, renderHtml } from './html.js';
-export { colorEnabled, renderCaseDetails, renderCaseLine, renderEnding, renderHuman, renderSummary, type HumanOptions } from './human.js';
+export {
+  colorEnabled,
+  renderCaseDetails,
+  renderCaseLine,
+  renderEnding,
+  renderHuman,
+  renderSummary,
+  type HumanOptions,
+} from './human.js';
 export { renderJson } from './json.js';
 export { renderJunit, xmlAttr, xmlText } from './junit.js';
 export { LiveView, type LiveIo, type LiveOptions } from './live-view.js';

@@ -13,8 +13,9 @@ import { renderCaseDetails } from './human.js';
  * Characters XML 1.0 cannot carry even as references (C0 controls other than tab, LF, CR;
  * U+FFFE, U+FFFF; unpaired surrogates).
  */
-// eslint-disable-next-line no-control-regex
-const NOT_XML = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const NOT_XML =
+  // eslint-disable-next-line no-control-regex
+  /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 function visible(c: string): string {
   const code = c.charCodeAt(0);
@@ -28,11 +29,18 @@ export function xmlText(s: string): string {
 
 /** An attribute value escaped for XML (double-quoted); line breaks and tabs survive as references. */
 export function xmlAttr(s: string): string {
-  return xmlText(s).replace(/"/g, '&quot;').replace(/'/g, '&apos;').replace(/\n/g, '&#10;').replace(/\r/g, '&#13;').replace(/\t/g, '&#9;');
+  return xmlText(s)
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;')
+    .replace(/\n/g, '&#10;')
+    .replace(/\r/g, '&#13;')
+    .replace(/\t/g, '&#9;');
 }
 
 function attrs(pairs: Record<string, string | number>): string {
-  return Object.entries(pairs).map(([k, v]) => ` ${k}="${xmlAttr(String(v))}"`).join('');
+  return Object.entries(pairs)
+    .map(([k, v]) => ` ${k}="${xmlAttr(String(v))}"`)
+    .join('');
 }
 
 function seconds(ms: number): string {
@@ -72,7 +80,13 @@ function testcase(r: CaseResult): string {
   }
 }
 
-interface Counts { tests: number; failures: number; errors: number; skipped: number; time: number }
+interface Counts {
+  tests: number;
+  failures: number;
+  errors: number;
+  skipped: number;
+  time: number;
+}
 
 function count(cases: readonly CaseResult[]): Counts {
   return {
@@ -94,30 +108,41 @@ export function renderJunit(report: ConformanceReport): string {
   const out: string[] = ['<?xml version="1.0" encoding="UTF-8"?>'];
   const total = count(report.cases);
   const problems = report.problems.length;
-  out.push(`<testsuites${attrs({
-    name: 'kkcm conformance',
-    tests: total.tests + problems,
-    failures: total.failures + problems,
-    errors: total.errors,
-    skipped: total.skipped,
-    time: seconds(report.durationMs),
-    timestamp: timestamp(report.startedAt),
-  })}>`);
+  out.push(
+    `<testsuites${attrs({
+      name: 'kkcm conformance',
+      tests: total.tests + problems,
+      failures: total.failures + problems,
+      errors: total.errors,
+      skipped: total.skipped,
+      time: seconds(report.durationMs),
+      timestamp: timestamp(report.startedAt),
+    })}>`,
+  );
   const properties = [
     `    <properties>`,
-    ...Object.entries({ target: report.target, seed: String(report.seed), specVersion: report.specVersion, kkcmVersion: report.version, conforming: String(report.conforming) })
-      .map(([name, value]) => `      <property${attrs({ name, value })}/>`),
+    ...Object.entries({
+      target: report.target,
+      seed: String(report.seed),
+      specVersion: report.specVersion,
+      kkcmVersion: report.version,
+      conforming: String(report.conforming),
+    }).map(([name, value]) => `      <property${attrs({ name, value })}/>`),
     `    </properties>`,
   ];
   for (const role of ROLES) {
     const cases = report.cases.filter((r) => r.role === role);
     if (cases.length === 0) continue;
     const c = count(cases);
-    out.push(`  <testsuite${attrs({ name: role, tests: c.tests, failures: c.failures, errors: c.errors, skipped: c.skipped, time: seconds(c.time), timestamp: timestamp(report.startedAt) })}>`);
+    out.push(
+      `  <testsuite${attrs({ name: role, tests: c.tests, failures: c.failures, errors: c.errors, skipped: c.skipped, time: seconds(c.time), timestamp: timestamp(report.startedAt) })}>`,
+    );
     out.push(...properties, ...cases.map(testcase), '  </testsuite>');
   }
   if (problems > 0) {
-    out.push(`  <testsuite${attrs({ name: 'run', tests: problems, failures: problems, errors: 0, skipped: 0, time: '0.000', timestamp: timestamp(report.startedAt) })}>`);
+    out.push(
+      `  <testsuite${attrs({ name: 'run', tests: problems, failures: problems, errors: 0, skipped: 0, time: '0.000', timestamp: timestamp(report.startedAt) })}>`,
+    );
     report.problems.forEach((p, i) => {
       out.push(`    <testcase${attrs({ name: `problem ${i + 1}`, classname: 'run', time: '0.000' })}>`);
       out.push(`      <failure${attrs({ message: p, type: 'problem' })}>${xmlText(p)}</failure>`, '    </testcase>');

@@ -5,7 +5,14 @@
  *
  * @module
  */
-import { VERDICTS, emptySummary, type CaseResult, type ConformanceReport, type Summary, type Verdict } from '../report.js';
+import {
+  VERDICTS,
+  emptySummary,
+  type CaseResult,
+  type ConformanceReport,
+  type Summary,
+  type Verdict,
+} from '../report.js';
 import { needsDetails, terminalSafe, truncate, VERDICT_SYMBOL } from './common.js';
 import { paint, renderCaseLine, renderEnding } from './human.js';
 
@@ -92,7 +99,10 @@ export class LiveView {
     const columns = Math.max(20, this.#options.columns ?? 80);
     const n = this.#current === undefined ? this.#finished : this.#finished + 1;
     const head = `[${n}/${total}]${this.#current === undefined ? '' : ` ${terminalSafe(this.#current)} …`}`;
-    const counts = VERDICTS.filter((v) => this.#counts[v] > 0).map((v) => ({ v, text: `${VERDICT_SYMBOL[v]}${this.#counts[v]}` }));
+    const counts = VERDICTS.filter((v) => this.#counts[v] > 0).map((v) => ({
+      v,
+      text: `${VERDICT_SYMBOL[v]}${this.#counts[v]}`,
+    }));
     const countsWidth = counts.reduce((w, c) => w + c.text.length + 1, counts.length > 0 ? 1 : 0);
     // One column stays free: writing the last column makes some terminals wrap, and a
     // wrapped line can no longer be redrawn with \r.

@@ -47,7 +47,9 @@ function yamlEntry(key: string | undefined, v: unknown, pad: string): string[] {
   if (v !== null && typeof v === 'object') {
     const entries = Object.entries(v);
     if (entries.length === 0) return [`${lead}${key === undefined ? '' : ' '}{}`];
-    const lines = entries.flatMap(([k, x]) => yamlEntry(/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? k : yamlString(k), x, inner));
+    const lines = entries.flatMap(([k, x]) =>
+      yamlEntry(/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? k : yamlString(k), x, inner),
+    );
     return key === undefined ? [`${pad}-`, ...lines] : [lead, ...lines];
   }
   return [`${lead}${key === undefined ? '' : ' '}${yamlScalar(v)}`];
@@ -80,7 +82,9 @@ function testPoint(r: CaseResult, n: number): string[] {
     case 'skip':
       return [`ok ${n} - ${desc} # SKIP ${directiveText(r.reason ?? '')}`.trimEnd()];
     case 'xfail':
-      return [`not ok ${n} - ${desc} # TODO ${directiveText(`expected failure${r.reason === undefined ? '' : `: ${r.reason}`}`)}`];
+      return [
+        `not ok ${n} - ${desc} # TODO ${directiveText(`expected failure${r.reason === undefined ? '' : `: ${r.reason}`}`)}`,
+      ];
     default:
       return [`${isFailing(r.verdict) ? 'not ok' : 'ok'} ${n} - ${desc}`, ...diag];
   }
@@ -95,7 +99,9 @@ function testPoint(r: CaseResult, n: number): string[] {
 export function renderTap(report: ConformanceReport): string {
   const out: string[] = ['TAP version 14', `1..${report.cases.length + report.problems.length}`];
   report.cases.forEach((r, i) => out.push(...testPoint(r, i + 1)));
-  report.problems.forEach((p, i) => out.push(`not ok ${report.cases.length + i + 1} - ${description(`run problem: ${p}`)}`));
+  report.problems.forEach((p, i) =>
+    out.push(`not ok ${report.cases.length + i + 1} - ${description(`run problem: ${p}`)}`),
+  );
   out.push(`# target ${terminalSafe(report.target)}, seed ${report.seed}, spec ${terminalSafe(report.specVersion)}`);
   out.push(`# ${summaryCounts(report.summary, false)}`);
   out.push(`# ${report.conforming ? 'CONFORMING' : 'NOT CONFORMING'}`);

@@ -59,17 +59,37 @@ export interface TraceMatcher {
  * `PeerEvent` without a row here fails to compile.
  */
 const EVENT_NAMES = {
-  configured: true, deconfigured: true, listening: true, connecting: true, 'connect-failed': true, accepted: true,
-  rejected: true, refused: true, 'channel-bound': true, 'session-up': true, 'session-down': true, cleanup: true,
-  'role-change': true, 'peer-down': true, 'peer-up': true, tx: true, rx: true, ignored: true, undelivered: true,
-  'handler-error': true, error: true,
+  configured: true,
+  deconfigured: true,
+  listening: true,
+  connecting: true,
+  'connect-failed': true,
+  accepted: true,
+  rejected: true,
+  refused: true,
+  'channel-bound': true,
+  'session-up': true,
+  'session-down': true,
+  cleanup: true,
+  'role-change': true,
+  'peer-down': true,
+  'peer-up': true,
+  tx: true,
+  rx: true,
+  ignored: true,
+  undelivered: true,
+  'handler-error': true,
+  error: true,
 } as const satisfies Record<PeerEventName, true>;
 
 const MESSAGE_NAMES: readonly string[] = Object.keys(MESSAGES);
 
 /** Compiles a name glob (`*`, `?`) into an anchored regular expression. */
 function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const body = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${body}$`);
 }
 
@@ -82,7 +102,8 @@ export function compileTraceFilter(filter: TraceFilter | undefined): TraceMatche
   const events = filter?.events !== undefined ? new Set<string>(filter.events) : undefined;
   const channels = filter?.channels !== undefined ? new Set<string>(filter.channels) : undefined;
   for (const type of filter?.types ?? []) {
-    if (!Number.isInteger(type) || type < 0 || type > 255) throw new PeerError('ERR_BAD_INPUT', `trace filter: type ${type} is not a number from 0 to 255`);
+    if (!Number.isInteger(type) || type < 0 || type > 255)
+      throw new PeerError('ERR_BAD_INPUT', `trace filter: type ${type} is not a number from 0 to 255`);
   }
   const types = filter?.types !== undefined ? new Set(filter.types) : undefined;
   const names = filter?.names?.map(globToRegExp);
@@ -99,7 +120,8 @@ export function compileTraceFilter(filter: TraceFilter | undefined): TraceMatche
   return {
     acceptsMessage,
     acceptsEvent(e) {
-      if (e.event === 'tx' || e.event === 'rx') return acceptsMessage({ direction: e.event, channel: e.channel, type: e.type, name: e.name });
+      if (e.event === 'tx' || e.event === 'rx')
+        return acceptsMessage({ direction: e.event, channel: e.channel, type: e.type, name: e.name });
       return events === undefined || events.has(e.event);
     },
   };
@@ -109,9 +131,16 @@ export function compileTraceFilter(filter: TraceFilter | undefined): TraceMatche
 function parseType(text: string): number {
   const named = (MessageType as Record<string, number>)[text];
   if (named !== undefined) return named;
-  const value = /^0x[0-9a-f]+$/i.test(text) ? Number.parseInt(text.slice(2), 16) : /^[0-9]+$/.test(text) ? Number.parseInt(text, 10) : NaN;
+  const value = /^0x[0-9a-f]+$/i.test(text)
+    ? Number.parseInt(text.slice(2), 16)
+    : /^[0-9]+$/.test(text)
+      ? Number.parseInt(text, 10)
+      : NaN;
   if (!(value >= 0 && value <= 255)) {
-    throw new PeerError('ERR_BAD_INPUT', `trace filter: type ${JSON.stringify(text)} is neither a number from 0 to 255 nor one of ${Object.keys(MessageType).join(', ')}`);
+    throw new PeerError(
+      'ERR_BAD_INPUT',
+      `trace filter: type ${JSON.stringify(text)} is neither a number from 0 to 255 nor one of ${Object.keys(MessageType).join(', ')}`,
+    );
   }
   return value;
 }
@@ -145,12 +174,14 @@ export function parseTraceFilter(spec: string | readonly string[]): TraceFilter 
     const rawKey = eq < 0 ? clause : clause.slice(0, eq);
     const key = rawKey.replace(/s$/, '');
     const values = eq < 0 ? [] : clause.slice(eq + 1).split(',');
-    if (values.length === 0 || values.some((v) => v === '')) throw new PeerError('ERR_BAD_INPUT', `trace filter: ${JSON.stringify(clause)} needs key=value[,value…]`);
+    if (values.length === 0 || values.some((v) => v === ''))
+      throw new PeerError('ERR_BAD_INPUT', `trace filter: ${JSON.stringify(clause)} needs key=value[,value…]`);
     seen.add(key);
     for (const value of values) {
       switch (key) {
         case 'event':
-          if (!(value in EVENT_NAMES)) throw new PeerError('ERR_BAD_INPUT', `trace filter: unknown event ${JSON.stringify(value)}`);
+          if (!(value in EVENT_NAMES))
+            throw new PeerError('ERR_BAD_INPUT', `trace filter: unknown event ${JSON.stringify(value)}`);
           events.push(value as PeerEventName);
           break;
         case 'type':
@@ -158,16 +189,21 @@ export function parseTraceFilter(spec: string | readonly string[]): TraceFilter 
           break;
         case 'name': {
           const re = globToRegExp(value);
-          if (!MESSAGE_NAMES.some((n) => re.test(n))) throw new PeerError('ERR_BAD_INPUT', `trace filter: name ${JSON.stringify(value)} matches no message`);
+          if (!MESSAGE_NAMES.some((n) => re.test(n)))
+            throw new PeerError('ERR_BAD_INPUT', `trace filter: name ${JSON.stringify(value)} matches no message`);
           names.push(value);
           break;
         }
         case 'channel':
-          if (value !== 'send' && value !== 'receive') throw new PeerError('ERR_BAD_INPUT', `trace filter: unknown channel ${JSON.stringify(value)}`);
+          if (value !== 'send' && value !== 'receive')
+            throw new PeerError('ERR_BAD_INPUT', `trace filter: unknown channel ${JSON.stringify(value)}`);
           channels.push(value);
           break;
         default:
-          throw new PeerError('ERR_BAD_INPUT', `trace filter: unknown key ${JSON.stringify(rawKey)} (event, type, name, channel)`);
+          throw new PeerError(
+            'ERR_BAD_INPUT',
+            `trace filter: unknown key ${JSON.stringify(rawKey)} (event, type, name, channel)`,
+          );
       }
     }
   }

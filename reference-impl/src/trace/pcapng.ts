@@ -150,7 +150,10 @@ function block(type: number, bodySize: number, options: readonly BlockOption[]):
 
 function sectionHeader(comment: string | undefined): Uint8Array {
   const text = `kkcm: JSR IPC over KKCM, traced by the kkcm reference peer. Synthetic Ethernet/IPv4/TCP framing: master ${PCAPNG_ENDPOINTS.master.ip}:${PCAPNG_ENDPOINTS.master.port}, backup ${PCAPNG_ENDPOINTS.backup.ip}, send channel from port ${PCAPNG_ENDPOINTS.firstPort.send}, receive channel from port ${PCAPNG_ENDPOINTS.firstPort.receive} (+2 per later connection).${comment !== undefined ? ` ${comment}` : ''}`;
-  const { bytes, view } = block(BT_SHB, 16, [textOption(OPT_COMMENT, text), textOption(4 /* shb_userappl */, 'kkcm reference peer')]);
+  const { bytes, view } = block(BT_SHB, 16, [
+    textOption(OPT_COMMENT, text),
+    textOption(4 /* shb_userappl */, 'kkcm reference peer'),
+  ]);
   view.setUint32(8, 0x1a2b3c4d, true);
   view.setUint16(12, 1, true);
   view.setUint16(14, 0, true);
@@ -170,7 +173,10 @@ function interfaceDescription(): Uint8Array {
 
 function interfaceStatistics(us: bigint, seen: number, dropped: number): Uint8Array {
   const { bytes, view } = block(BT_ISB, 12, [
-    textOption(OPT_COMMENT, `kkcm: ${seen} messages traced, ${dropped} dropped because the trace file could not keep up (counts are messages, not segments)`),
+    textOption(
+      OPT_COMMENT,
+      `kkcm: ${seen} messages traced, ${dropped} dropped because the trace file could not keep up (counts are messages, not segments)`,
+    ),
     tsOption(3 /* isb_endtime */, us),
     u64Option(4 /* isb_ifrecv */, BigInt(seen)),
     u64Option(5 /* isb_ifdrop */, BigInt(dropped)),
@@ -279,7 +285,10 @@ export class PcapngEncoder {
   encode(record: PcapngRecord, comment?: string): EncodedRecord {
     const us = micros(record.ts);
     const frame = record.frame;
-    const seq = frame.byteLength >= HEADER_SIZE ? ((frame[12]! << 24) | (frame[13]! << 16) | (frame[14]! << 8) | frame[15]!) >>> 0 : undefined;
+    const seq =
+      frame.byteLength >= HEADER_SIZE
+        ? ((frame[12]! << 24) | (frame[13]! << 16) | (frame[14]! << 8) | frame[15]!) >>> 0
+        : undefined;
     const control: Uint8Array[] = [];
     const out: Uint8Array[] = [];
     const key = `${record.channel}|${record.remote ?? ''}`;
@@ -300,11 +309,23 @@ export class PcapngEncoder {
     for (let at = 0; at < frame.byteLength || at === 0; at += PCAPNG_MAX_SEGMENT) {
       const payload = frame.subarray(at, Math.min(frame.byteLength, at + PCAPNG_MAX_SEGMENT));
       const lastSegment = at + PCAPNG_MAX_SEGMENT >= frame.byteLength;
-      out.push(this.packet({ conn, from, flags: TCP_ACK | (lastSegment ? TCP_PSH : 0), payload, ...(at === 0 && comment !== undefined ? { comment } : {}) }, us));
+      out.push(
+        this.packet(
+          {
+            conn,
+            from,
+            flags: TCP_ACK | (lastSegment ? TCP_PSH : 0),
+            payload,
+            ...(at === 0 && comment !== undefined ? { comment } : {}),
+          },
+          us,
+        ),
+      );
     }
     conn.lastSeq[record.direction] = seq;
     const to = other(from);
-    if (((conn.next[from] - conn.acked[to]) >>> 0) >= ACK_EVERY) out.push(this.packet({ conn, from: to, flags: TCP_ACK }, us));
+    if ((conn.next[from] - conn.acked[to]) >>> 0 >= ACK_EVERY)
+      out.push(this.packet({ conn, from: to, flags: TCP_ACK }, us));
     return { control, data: out };
   }
 
@@ -353,7 +374,9 @@ export class PcapngEncoder {
     const tcpOptions = syn ? [2, 4, 0xff, 0xd7, 1, 3, 3, WINDOW_SHIFT] : [];
     const tcpLength = 20 + tcpOptions.length + payload.byteLength;
     const captured = 14 + 20 + tcpLength;
-    const options: BlockOption[] = [u32Option(2 /* epb_flags */, from === conn.role ? 2 /* outbound */ : 1 /* inbound */)];
+    const options: BlockOption[] = [
+      u32Option(2 /* epb_flags */, from === conn.role ? 2 /* outbound */ : 1 /* inbound */),
+    ];
     if (s.comment !== undefined) options.push(textOption(OPT_COMMENT, s.comment));
     const { bytes, view } = block(BT_EPB, 20 + pad4(captured), options);
     view.setUint32(8, 0, true);
@@ -503,17 +526,31 @@ export class PcapngWriter {
   close(): Promise<void> {
     if (this.closing === undefined) {
       this.peer.off('frame', this.onFrame);
-      this.sink.write([this.encoder.statistics(this.now(), this.writtenTotal + this.droppedTotal, this.droppedTotal)], true);
+      this.sink.write(
+        [this.encoder.statistics(this.now(), this.writtenTotal + this.droppedTotal, this.droppedTotal)],
+        true,
+      );
       this.closing = this.sink.close();
     }
     return this.closing;
   }
 
-  private readonly onFrame = (channel: ChannelName, direction: 'tx' | 'rx', frame: Uint8Array, remote: string): void => {
+  private readonly onFrame = (
+    channel: ChannelName,
+    direction: 'tx' | 'rx',
+    frame: Uint8Array,
+    remote: string,
+  ): void => {
     const type = frame[6] ?? 0;
     if (!this.accepts({ direction, channel, type, name: messageNameOf(type, frame[7] ?? 0) })) return;
-    const comment = this.unreported > 0 ? `kkcm: ${this.unreported} messages dropped before this one: the trace file could not keep up` : undefined;
-    const { control, data } = this.encoder.encode({ ts: this.now(), channel, direction, role: this.peer.role, frame, remote }, comment);
+    const comment =
+      this.unreported > 0
+        ? `kkcm: ${this.unreported} messages dropped before this one: the trace file could not keep up`
+        : undefined;
+    const { control, data } = this.encoder.encode(
+      { ts: this.now(), channel, direction, role: this.peer.role, frame, remote },
+      comment,
+    );
     if (this.sink.write([...control, ...data])) {
       this.unreported = 0;
       this.writtenTotal++;

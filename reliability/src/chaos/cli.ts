@@ -53,21 +53,32 @@ class UsageError extends Error {}
 
 function kindList(name: string, value: string | undefined): FaultKind[] | undefined {
   if (value === undefined) return undefined;
-  const list = value.split(',').map((k) => k.trim()).filter((k) => k !== '');
-  for (const k of list) if (!(FAULT_KINDS as readonly string[]).includes(k)) throw new UsageError(`--${name}: unknown fault kind ${JSON.stringify(k)}; known: ${FAULT_KINDS.join(', ')}`);
+  const list = value
+    .split(',')
+    .map((k) => k.trim())
+    .filter((k) => k !== '');
+  for (const k of list)
+    if (!(FAULT_KINDS as readonly string[]).includes(k))
+      throw new UsageError(`--${name}: unknown fault kind ${JSON.stringify(k)}; known: ${FAULT_KINDS.join(', ')}`);
   if (list.length === 0) throw new UsageError(`--${name} needs at least one fault kind`);
   return list as FaultKind[];
 }
 
 function int(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
-  if (!/^\d+$/.test(value) || Number(value) > 0xffffffff) throw new UsageError(`--${name} wants a non-negative integer, got ${JSON.stringify(value)}`);
+  if (!/^\d+$/.test(value) || Number(value) > 0xffffffff)
+    throw new UsageError(`--${name} wants a non-negative integer, got ${JSON.stringify(value)}`);
   return Number(value);
 }
 
 /** One line per trial. */
 export function trialLine(r: TrialResult): string {
-  const faults = r.faults.map((f) => `${f.kind}${f.target !== null ? `→${f.target}` : ''}${f.applied ? '' : ' (not applied)'}${f.recoveryMs !== null ? ` recovered ${f.recoveryMs} ms` : ''}`).join('; ');
+  const faults = r.faults
+    .map(
+      (f) =>
+        `${f.kind}${f.target !== null ? `→${f.target}` : ''}${f.applied ? '' : ' (not applied)'}${f.recoveryMs !== null ? ` recovered ${f.recoveryMs} ms` : ''}`,
+    )
+    .join('; ');
   const verdict = r.violations.length === 0 ? 'ok' : `${r.violations.length} VIOLATION(S)`;
   return `trial ${String(r.trial).padStart(3)} seed ${String(r.seed).padStart(10)} ${(r.durationMs / 1000).toFixed(1)} s  ${faults}  msgs ${r.messages.delivered}/${r.messages.sent} confirmed ${r.messages.confirmed}  ${verdict}\n`;
 }
@@ -76,17 +87,28 @@ export function trialLine(r: TrialResult): string {
 export function summaryText(r: ChaosReport): string {
   const lines = [
     `${r.trials} trials, seed ${r.seed}, ${(r.durationMs / 1000).toFixed(1)} s (mean ${(r.trialMs.mean / 1000).toFixed(2)} s per trial, longest ${(r.trialMs.max / 1000).toFixed(2)} s)${r.netns === true ? ', two network namespaces' : ''}`,
-    `faults: ${Object.entries(r.faults).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`,
+    `faults: ${
+      Object.entries(r.faults)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ') || 'none'
+    }`,
   ];
-  if (Object.keys(r.notApplied).length > 0) lines.push(`not applied (nothing to hit): ${Object.entries(r.notApplied).map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  if (Object.keys(r.notApplied).length > 0)
+    lines.push(
+      `not applied (nothing to hit): ${Object.entries(r.notApplied)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ')}`,
+    );
   lines.push(
     `recovery (clearing to new session): ${r.recoveryMs.count} faults, median ${r.recoveryMs.median} ms, p95 ${r.recoveryMs.p95} ms, max ${r.recoveryMs.max} ms; bound ${r.boundMs} ms`,
     `messages: ${r.messages.sent} sent, ${r.messages.delivered} delivered whole, ${r.messages.confirmed} confirmed`,
     `violations: ${r.violations.length}`,
   );
-  for (const v of r.violations.slice(0, 40)) lines.push(`  trial ${v.trial} (seed ${v.seed}) rule ${RULES[v.rule]} ${v.rule}: ${v.detail}`);
+  for (const v of r.violations.slice(0, 40))
+    lines.push(`  trial ${v.trial} (seed ${v.seed}) rule ${RULES[v.rule]} ${v.rule}: ${v.detail}`);
   if (r.violations.length > 40) lines.push(`  … ${r.violations.length - 40} more`);
-  for (const f of r.failed) lines.push(`FAILED trial ${f.trial}: replay with  ${f.replay}${f.dir !== null ? `\n  files: ${f.dir}` : ''}`);
+  for (const f of r.failed)
+    lines.push(`FAILED trial ${f.trial}: replay with  ${f.replay}${f.dir !== null ? `\n  files: ${f.dir}` : ''}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -95,14 +117,25 @@ export function summaryText(r: ChaosReport): string {
  *
  * @returns the exit code.
  */
-export async function chaosMain(argv: readonly string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
+export async function chaosMain(
+  argv: readonly string[],
+  out: (s: string) => void,
+  err: (s: string) => void,
+): Promise<number> {
   let values: Record<string, string | boolean | undefined>;
   try {
     values = parseArgs({
       args: [...argv],
       options: {
-        trials: { type: 'string' }, seed: { type: 'string' }, kinds: { type: 'string' }, faults: { type: 'string' },
-        netns: { type: 'boolean' }, keep: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean' }, 'peer-fault': { type: 'string' },
+        trials: { type: 'string' },
+        seed: { type: 'string' },
+        kinds: { type: 'string' },
+        faults: { type: 'string' },
+        netns: { type: 'boolean' },
+        keep: { type: 'boolean' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean' },
+        'peer-fault': { type: 'string' },
       },
     }).values;
     if (values.help === true) {
@@ -114,12 +147,17 @@ export async function chaosMain(argv: readonly string[], out: (s: string) => voi
     const kinds = kindList('kinds', values.kinds as string | undefined);
     const faults = kindList('faults', values.faults as string | undefined);
     const peerFault = values['peer-fault'] as string | undefined;
-    if (peerFault !== undefined && !(PEER_FAULTS as readonly string[]).includes(peerFault)) throw new UsageError(`--peer-fault must be one of ${PEER_FAULTS.join(', ')}`);
+    if (peerFault !== undefined && !(PEER_FAULTS as readonly string[]).includes(peerFault))
+      throw new UsageError(`--peer-fault must be one of ${PEER_FAULTS.join(', ')}`);
     const json = values.json === true;
     if (!json) out(`chaos: ${trials} trials, seed ${seed}\n`);
     const report = await runChaos({
-      trials, seed, netns: values.netns === true, keep: values.keep === true,
-      ...(kinds !== undefined ? { kinds } : {}), ...(faults !== undefined ? { faults } : {}),
+      trials,
+      seed,
+      netns: values.netns === true,
+      keep: values.keep === true,
+      ...(kinds !== undefined ? { kinds } : {}),
+      ...(faults !== undefined ? { faults } : {}),
       ...(peerFault !== undefined ? { peerFault: peerFault as (typeof PEER_FAULTS)[number] } : {}),
       onTrial: json ? undefined : (r) => out(trialLine(r)),
     });
@@ -130,7 +168,8 @@ export async function chaosMain(argv: readonly string[], out: (s: string) => voi
     }
     if (json) {
       out(`${JSON.stringify(report)}\n`);
-      for (const f of report.failed) err(`FAILED trial ${f.trial}: replay with  ${f.replay}${f.dir !== null ? `  (files: ${f.dir})` : ''}\n`);
+      for (const f of report.failed)
+        err(`FAILED trial ${f.trial}: replay with  ${f.replay}${f.dir !== null ? `  (files: ${f.dir})` : ''}\n`);
     } else {
       out(summaryText(report));
     }
@@ -145,7 +184,11 @@ export async function chaosMain(argv: readonly string[], out: (s: string) => voi
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  chaosMain(process.argv.slice(2), (s) => process.stdout.write(s), (s) => process.stderr.write(s)).then(
+  chaosMain(
+    process.argv.slice(2),
+    (s) => process.stdout.write(s),
+    (s) => process.stderr.write(s),
+  ).then(
     (code) => {
       process.exitCode = code;
     },

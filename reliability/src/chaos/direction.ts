@@ -263,7 +263,14 @@ export class Direction {
       if (stop !== undefined) this.fire(stop);
     }
     // Garbage at the boundary the stream is resting on: nothing more needs to arrive.
-    if (this.plan?.kind === 'garbage' && this.queue.length === 0 && !this.holding && !this.sinkEnded && (this.tracker.atBoundary || this.tracker.lostAt !== undefined)) this.fire({ at: this.forwarded, fire: true });
+    if (
+      this.plan?.kind === 'garbage' &&
+      this.queue.length === 0 &&
+      !this.holding &&
+      !this.sinkEnded &&
+      (this.tracker.atBoundary || this.tracker.lostAt !== undefined)
+    )
+      this.fire({ at: this.forwarded, fire: true });
     if (this.sourceEnded && this.queue.length === 0 && !this.holding && !this.sinkEnded) {
       this.sinkEnded = true;
       this.pair.noteEnd(this.toward === 'listener' ? 'connector' : 'listener');
@@ -283,7 +290,8 @@ export class Direction {
     }
     const mark = this.tracker.marks.find((m) => m.start >= plan.armedAt);
     if (mark === undefined || mark.start > chunkEnd) {
-      if (this.tracker.lostAt !== undefined && this.tracker.lostAt <= chunkEnd && from < chunkEnd) return { at: from + 1, fire: true };
+      if (this.tracker.lostAt !== undefined && this.tracker.lostAt <= chunkEnd && from < chunkEnd)
+        return { at: from + 1, fire: true };
       return undefined;
     }
     const header = mark.header;
@@ -297,7 +305,17 @@ export class Direction {
     }
     const at = Math.max(mark.start + Math.floor(header.length / 2), from);
     if (at > chunkEnd) return undefined;
-    return { at, fire: true, cut: { seq: header.seq, type: header.type, subtype: header.subtype, length: header.length, forwarded: at - mark.start } };
+    return {
+      at,
+      fire: true,
+      cut: {
+        seq: header.seq,
+        type: header.type,
+        subtype: header.subtype,
+        length: header.length,
+        forwarded: at - mark.start,
+      },
+    };
   }
 
   private fire(stop: NonNullable<Stop>): void {
@@ -342,4 +360,3 @@ export class Direction {
     else if (!this.sourceEnded) this.source.resume();
   }
 }
-

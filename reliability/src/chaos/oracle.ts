@@ -43,7 +43,15 @@ export const NODE_IDS: Readonly<Record<NodeName, number>> = { a: 1, b: 2 };
 /** Fault kinds: process-level ones, then those of the fault proxy. */
 export const PROCESS_FAULT_KINDS = ['kill-master', 'kill-backup', 'switchover', 'deconfigure', 'peer-down'] as const;
 /** Fault kinds injected by the proxy between the two sides. */
-export const PROXY_FAULT_KINDS = ['reset', 'half-close', 'stall-reader', 'stall-writer', 'partial-close', 'garbage', 'drop-channel'] as const;
+export const PROXY_FAULT_KINDS = [
+  'reset',
+  'half-close',
+  'stall-reader',
+  'stall-writer',
+  'partial-close',
+  'garbage',
+  'drop-channel',
+] as const;
 /** Every fault kind. */
 export const FAULT_KINDS = [...PROCESS_FAULT_KINDS, ...PROXY_FAULT_KINDS] as const;
 
@@ -126,12 +134,27 @@ export interface TrialRecord {
 
 /** Rules of the oracle, by the issue's number. */
 export const RULES = {
-  duplicate: 1, reorder: 1, partial: 1, phantom: 1, 'cross-session': 1, gap: 1, 'send-error': 1, stray: 1,
-  'confirmed-not-delivered': 2, 'confirm-refused': 2,
-  'cleanup-count': 3, 'cleanup-reason': 3, 'unexpected-cleanup': 3, 'event-file': 3, 'handler-error': 3,
-  'no-new-session': 4, 'no-traffic': 4,
-  leak: 5, 'exit-code': 5,
-  log: 0, driver: 0,
+  duplicate: 1,
+  reorder: 1,
+  partial: 1,
+  phantom: 1,
+  'cross-session': 1,
+  gap: 1,
+  'send-error': 1,
+  stray: 1,
+  'confirmed-not-delivered': 2,
+  'confirm-refused': 2,
+  'cleanup-count': 3,
+  'cleanup-reason': 3,
+  'unexpected-cleanup': 3,
+  'event-file': 3,
+  'handler-error': 3,
+  'no-new-session': 4,
+  'no-traffic': 4,
+  leak: 5,
+  'exit-code': 5,
+  log: 0,
+  driver: 0,
 } as const;
 
 /** A rule name. */
@@ -194,7 +217,10 @@ export function expectedEnd(fault: FaultRecord, node: NodeName): Expectation {
       return { end: 'cleanup', allowed: ['nsrDeconfigured/none'] };
     case 'peer-down':
       if (!targeted) return { end: 'cleanup', allowed: LOST };
-      return { end: 'cleanup', allowed: [`peerDown/${fault.rolesBefore[node] === 'backup' ? 'masterOffline' : 'backupOffline'}`] };
+      return {
+        end: 'cleanup',
+        allowed: [`peerDown/${fault.rolesBefore[node] === 'backup' ? 'masterOffline' : 'backupOffline'}`],
+      };
     case 'reset':
     case 'drop-channel':
       return { end: 'cleanup', allowed: LOST };
@@ -202,7 +228,10 @@ export function expectedEnd(fault: FaultRecord, node: NodeName): Expectation {
     case 'partial-close':
       return { end: 'cleanup', allowed: targeted ? ['socketIoError/endOfStream'] : LOST };
     case 'garbage':
-      return { end: 'cleanup', allowed: targeted ? ['socketIoError/protocolError'] : ['socketIoError/protocolError', ...LOST] };
+      return {
+        end: 'cleanup',
+        allowed: targeted ? ['socketIoError/protocolError'] : ['socketIoError/protocolError', ...LOST],
+      };
     case 'stall-reader':
     case 'stall-writer':
       return { end: 'survive' };
@@ -211,7 +240,10 @@ export function expectedEnd(fault: FaultRecord, node: NodeName): Expectation {
 
 /** Expected cleanup of the clean stop: the first side stops, the second reads its SHUTDOWN. */
 export function expectedStop(stop: StopRecord, node: NodeName): Expectation {
-  return { end: 'cleanup', allowed: [stop.order[0] === node ? 'nsrDeconfigured/localShutdown' : 'peerDown/peerShutdown'] };
+  return {
+    end: 'cleanup',
+    allowed: [stop.order[0] === node ? 'nsrDeconfigured/localShutdown' : 'peerDown/peerShutdown'],
+  };
 }
 
 /** Failures of a send that mean it was never queued and that a fault may cause. */
@@ -285,7 +317,13 @@ export function checkTrial(trial: TrialRecord): Violation[] {
   checkExit(parsed, report);
 
   for (const [rule, n] of perRule) {
-    if (n > MAX_PER_RULE) found.push({ trial: trial.trial, seed: trial.seed, rule, detail: `… and ${n - MAX_PER_RULE} more ${rule} violations` });
+    if (n > MAX_PER_RULE)
+      found.push({
+        trial: trial.trial,
+        seed: trial.seed,
+        rule,
+        detail: `… and ${n - MAX_PER_RULE} more ${rule} violations`,
+      });
   }
   return found;
 }
@@ -313,8 +351,13 @@ function checkDelivery(parsed: readonly Parsed[], report: Report): void {
       } else if (l.t === 'txr') {
         const s = sends.get(streamKey(id, p.rec.inc, l.c))?.get(l.q);
         if (s !== undefined) s.result = l.r;
-        if (REFUSALS.has(l.r)) report('confirm-refused', `${p.rec.node}${p.rec.inc} ${l.c} #${l.q}: the other side refused the confirmed message (${l.r})`);
-        else if (l.r !== 'confirmed' && l.r !== QUEUED_UNKNOWN && !NOT_QUEUED_ALLOWED.has(l.r)) report('send-error', `${p.rec.node}${p.rec.inc} ${l.c} #${l.q}: send failed with ${l.r}`);
+        if (REFUSALS.has(l.r))
+          report(
+            'confirm-refused',
+            `${p.rec.node}${p.rec.inc} ${l.c} #${l.q}: the other side refused the confirmed message (${l.r})`,
+          );
+        else if (l.r !== 'confirmed' && l.r !== QUEUED_UNKNOWN && !NOT_QUEUED_ALLOWED.has(l.r))
+          report('send-error', `${p.rec.node}${p.rec.inc} ${l.c} #${l.q}: send failed with ${l.r}`);
       }
     }
   }
@@ -346,7 +389,8 @@ function checkDelivery(parsed: readonly Parsed[], report: Report): void {
           report('phantom', `${what}, which was never sent`);
           continue;
         }
-        if (send.sid !== l.sid) report('cross-session', `${what} in session ${String(l.sid)}; it was sent in ${send.sid}`);
+        if (send.sid !== l.sid)
+          report('cross-session', `${what} in session ${String(l.sid)}; it was sent in ${send.sid}`);
         delivered.add(`${key}#${l.q}`);
         const sk = `${key}@${send.sid}`;
         const list = bySession.get(sk);
@@ -364,13 +408,18 @@ function checkDelivery(parsed: readonly Parsed[], report: Report): void {
       const lastGot = got[got.length - 1]!;
       const gotSet = new Set(got);
       const missing = queued.filter((q) => q < lastGot && !gotSet.has(q));
-      if (missing.length > 0) report('gap', `${node} lost ${missing.length} message(s) of stream ${key} in session ${sid} (first #${missing[0]}) but got #${lastGot}`);
+      if (missing.length > 0)
+        report(
+          'gap',
+          `${node} lost ${missing.length} message(s) of stream ${key} in session ${sid} (first #${missing[0]}) but got #${lastGot}`,
+        );
     }
   }
 
   for (const [key, m] of sends) {
     for (const [q, s] of m) {
-      if (s.result === 'confirmed' && !delivered.has(`${key}#${q}`)) report('confirmed-not-delivered', `stream ${key} #${q} was confirmed in session ${s.sid} but never delivered`);
+      if (s.result === 'confirmed' && !delivered.has(`${key}#${q}`))
+        report('confirmed-not-delivered', `stream ${key} #${q} was confirmed in session ${s.sid} but never delivered`);
     }
   }
 }
@@ -398,36 +447,64 @@ function checkCleanups(trial: TrialRecord, parsed: readonly Parsed[], report: Re
         const list = cleanups.get(l.sid) ?? [];
         list.push(l);
         cleanups.set(l.sid, list);
-        if (!inits.has(l.sid)) report('cleanup-count', `${where}: ${l.c} cleaned up session ${l.sid}, which never came up here`);
+        if (!inits.has(l.sid))
+          report('cleanup-count', `${where}: ${l.c} cleaned up session ${l.sid}, which never came up here`);
       }
     }
     for (const [sid, m] of inits) {
-      for (const c of clients) if (m.get(c) !== 1) report('cleanup-count', `${where}: ${c} init ran ${m.get(c) ?? 0} times for session ${sid}`);
+      for (const c of clients)
+        if (m.get(c) !== 1)
+          report('cleanup-count', `${where}: ${c} init ran ${m.get(c) ?? 0} times for session ${sid}`);
       const list = cleanups.get(sid) ?? [];
       const cause = causeOf(trial, p.rec, sid);
       const counts = new Map<string, number>();
       for (const l of list) counts.set(l.c, (counts.get(l.c) ?? 0) + 1);
       if (cause === undefined) {
-        if (list.length > 0) report('unexpected-cleanup', `${where}: session ${sid} ended (${list[0]!.reason}/${list[0]!.detail}) though no fault or stop was aimed at it`);
-        else if (p.rec.exit !== null && !p.rec.killed) report('cleanup-count', `${where}: session ${sid} never cleaned up`);
+        if (list.length > 0)
+          report(
+            'unexpected-cleanup',
+            `${where}: session ${sid} ended (${list[0]!.reason}/${list[0]!.detail}) though no fault or stop was aimed at it`,
+          );
+        else if (p.rec.exit !== null && !p.rec.killed)
+          report('cleanup-count', `${where}: session ${sid} never cleaned up`);
         continue;
       }
       if (cause.expect.end === 'killed' || cause.expect.end === 'survive') {
         if (list.length > 0) {
-          report(cause.expect.end === 'killed' ? 'cleanup-count' : 'unexpected-cleanup', `${where}: session ${sid} cleaned up (${list[0]!.reason}/${list[0]!.detail}) though ${cause.what} ${cause.expect.end === 'killed' ? 'killed this side' : 'must not end it'}`);
+          report(
+            cause.expect.end === 'killed' ? 'cleanup-count' : 'unexpected-cleanup',
+            `${where}: session ${sid} cleaned up (${list[0]!.reason}/${list[0]!.detail}) though ${cause.what} ${cause.expect.end === 'killed' ? 'killed this side' : 'must not end it'}`,
+          );
         }
         continue;
       }
       for (const c of clients) {
         const n = counts.get(c) ?? 0;
-        if (n !== 1) report('cleanup-count', `${where}: ${c} cleaned up session ${sid} ${n} times (expected once, after ${cause.what})`);
+        if (n !== 1)
+          report(
+            'cleanup-count',
+            `${where}: ${c} cleaned up session ${sid} ${n} times (expected once, after ${cause.what})`,
+          );
       }
       const allowed = cause.expect.allowed;
       const seen = new Set(list.map((l) => `${l.reason}/${l.detail}`));
-      for (const r of seen) if (!allowed.includes(r)) report('cleanup-reason', `${where}: session ${sid} cleaned up with ${r} after ${cause.what}; expected ${allowed.join(' or ')}`);
-      if (seen.size > 1) report('cleanup-reason', `${where}: the clients of session ${sid} got different reasons: ${[...seen].join(', ')}`);
+      for (const r of seen)
+        if (!allowed.includes(r))
+          report(
+            'cleanup-reason',
+            `${where}: session ${sid} cleaned up with ${r} after ${cause.what}; expected ${allowed.join(' or ')}`,
+          );
+      if (seen.size > 1)
+        report(
+          'cleanup-reason',
+          `${where}: the clients of session ${sid} got different reasons: ${[...seen].join(', ')}`,
+        );
       const early = list.find((l) => l.ts < cause.at);
-      if (early !== undefined) report('unexpected-cleanup', `${where}: session ${sid} ended (${early.reason}/${early.detail}) ${cause.at - early.ts} ms before ${cause.what}`);
+      if (early !== undefined)
+        report(
+          'unexpected-cleanup',
+          `${where}: session ${sid} ended (${early.reason}/${early.detail}) ${cause.at - early.ts} ms before ${cause.what}`,
+        );
     }
     checkEventFile(p, where, report);
   }
@@ -441,10 +518,19 @@ function causeOf(trial: TrialRecord, rec: IncarnationRecord, sid: string): Cause
   for (const [i, f] of trial.faults.entries()) {
     if (f.sessionBefore[rec.node] !== sid) continue;
     const expect = expectedEnd(f, rec.node);
-    if (expect.end !== 'survive') return { what: `fault ${i + 1} (${f.kind}${f.target !== null ? ` aimed at ${f.target}` : ''})`, at: f.startedAt, expect };
+    if (expect.end !== 'survive')
+      return {
+        what: `fault ${i + 1} (${f.kind}${f.target !== null ? ` aimed at ${f.target}` : ''})`,
+        at: f.startedAt,
+        expect,
+      };
   }
   if (trial.stop !== null && trial.stop.sessionBefore[rec.node] === sid && !rec.killed) {
-    return { what: `the stop (${trial.stop.order.join(' then ')})`, at: trial.stop.startedAt, expect: expectedStop(trial.stop, rec.node) };
+    return {
+      what: `the stop (${trial.stop.order.join(' then ')})`,
+      at: trial.stop.startedAt,
+      expect: expectedStop(trial.stop, rec.node),
+    };
   }
   return undefined;
 }
@@ -452,22 +538,46 @@ function causeOf(trial: TrialRecord, rec: IncarnationRecord, sid: string): Cause
 /** The event file says what the cleanup handlers saw: same cleanups, same sessions; no handler error. */
 function checkEventFile(p: Parsed, where: string, report: Report): void {
   const fromLog = p.lines.filter((l) => l.t === 'cleanup').map((l) => `${l.sid} ${l.c} ${l.reason}/${l.detail}`);
-  const fromEvents = p.events.filter((e) => e.event === 'cleanup').map((e) => `${String(e.sessionId)} ${String(e.client)} ${String(e.reason)}/${String(e.detail)}`);
+  const fromEvents = p.events
+    .filter((e) => e.event === 'cleanup')
+    .map((e) => `${String(e.sessionId)} ${String(e.client)} ${String(e.reason)}/${String(e.detail)}`);
   const upLog = [...new Set(p.lines.filter((l) => l.t === 'init').map((l) => l.sid))];
   const upEvents = p.events.filter((e) => e.event === 'session-up').map((e) => String(e.sessionId));
-  const count = (xs: readonly string[]): Map<string, number> => xs.reduce((m, x) => m.set(x, (m.get(x) ?? 0) + 1), new Map<string, number>());
+  const count = (xs: readonly string[]): Map<string, number> =>
+    xs.reduce((m, x) => m.set(x, (m.get(x) ?? 0) + 1), new Map<string, number>());
   const logCounts = count(fromLog);
   const evCounts = count(fromEvents);
   // A killed process may lose the tail of its event file (it is written asynchronously): then
   // the file holds a part of what the handlers saw; a clean exit flushed it whole.
   const exact = !p.rec.killed;
-  for (const [k, n] of evCounts) if (n > (logCounts.get(k) ?? 0)) report('event-file', `${where}: the event file has cleanup ${k} ${n} times, the handlers saw it ${logCounts.get(k) ?? 0} times`);
-  if (exact) for (const [k, n] of logCounts) if (n > (evCounts.get(k) ?? 0)) report('event-file', `${where}: a cleanup handler ran for ${k}, the event file has ${evCounts.get(k) ?? 0} of ${n}`);
-  for (const sid of upEvents) if (!upLog.includes(sid)) report('event-file', `${where}: session-up ${sid} in the event file, no client init for it`);
-  if (exact) for (const sid of upLog) if (!upEvents.includes(sid)) report('event-file', `${where}: clients were initialised for session ${sid}, the event file has no session-up`);
+  for (const [k, n] of evCounts)
+    if (n > (logCounts.get(k) ?? 0))
+      report(
+        'event-file',
+        `${where}: the event file has cleanup ${k} ${n} times, the handlers saw it ${logCounts.get(k) ?? 0} times`,
+      );
+  if (exact)
+    for (const [k, n] of logCounts)
+      if (n > (evCounts.get(k) ?? 0))
+        report(
+          'event-file',
+          `${where}: a cleanup handler ran for ${k}, the event file has ${evCounts.get(k) ?? 0} of ${n}`,
+        );
+  for (const sid of upEvents)
+    if (!upLog.includes(sid))
+      report('event-file', `${where}: session-up ${sid} in the event file, no client init for it`);
+  if (exact)
+    for (const sid of upLog)
+      if (!upEvents.includes(sid))
+        report('event-file', `${where}: clients were initialised for session ${sid}, the event file has no session-up`);
   for (const e of p.events) {
-    if (e.event === 'handler-error') report('handler-error', `${where}: the ${String(e.client)} ${String(e.handler)} handler threw: ${String(e.error)}`);
-    if (e.event === 'undelivered') report('handler-error', `${where}: ${String(e.name)} was not delivered (${String(e.client)} not registered)`);
+    if (e.event === 'handler-error')
+      report(
+        'handler-error',
+        `${where}: the ${String(e.client)} ${String(e.handler)} handler threw: ${String(e.error)}`,
+      );
+    if (e.event === 'undelivered')
+      report('handler-error', `${where}: ${String(e.name)} was not delivered (${String(e.client)} not registered)`);
   }
 }
 
@@ -485,19 +595,30 @@ function checkRecovery(trial: TrialRecord, parsed: readonly Parsed[], report: Re
     const label = `fault ${i + 1} (${f.kind})`;
     const endsSession = (['a', 'b'] as const).some((n) => expectedEnd(f, n).end !== 'survive');
     if (endsSession) {
-      const next = { a: inits.a.find((x) => x.ts >= f.startedAt && x.sid !== f.sessionBefore.a), b: inits.b.find((x) => x.ts >= f.startedAt && x.sid !== f.sessionBefore.b) };
+      const next = {
+        a: inits.a.find((x) => x.ts >= f.startedAt && x.sid !== f.sessionBefore.a),
+        b: inits.b.find((x) => x.ts >= f.startedAt && x.sid !== f.sessionBefore.b),
+      };
       if (next.a === undefined || next.b === undefined) {
         report('no-new-session', `${label}: no new session on ${next.a === undefined ? 'a' : 'b'} after it`);
       } else if (next.a.sid !== next.b.sid) {
         report('no-new-session', `${label}: the first sessions after it differ: a ${next.a.sid}, b ${next.b.sid}`);
       } else {
         const took = Math.max(next.a.ts, next.b.ts) - f.clearedAt;
-        if (took > trial.boundMs) report('no-new-session', `${label}: the new session came up ${took} ms after the fault was cleared, bound ${trial.boundMs} ms`);
+        if (took > trial.boundMs)
+          report(
+            'no-new-session',
+            `${label}: the new session came up ${took} ms after the fault was cleared, bound ${trial.boundMs} ms`,
+          );
       }
     }
     const until = trial.faults[i + 1]?.startedAt ?? trial.stop?.startedAt ?? Infinity;
     for (const n of ['a', 'b'] as const) {
-      if (!rx[n].some((ts) => ts > f.settledAt && ts < until)) report('no-traffic', `${label}: ${n} delivered nothing from ${otherNode(n)} between the recovery and the next step`);
+      if (!rx[n].some((ts) => ts > f.settledAt && ts < until))
+        report(
+          'no-traffic',
+          `${label}: ${n} delivered nothing from ${otherNode(n)} between the recovery and the next step`,
+        );
     }
   });
 }
@@ -509,9 +630,19 @@ function checkExit(parsed: readonly Parsed[], report: Report): void {
     if (p.rec.killed) continue;
     const exit = p.rec.exit;
     if (exit === null) report('exit-code', `${where}: never exited`);
-    else if (exit.code !== 0) report('exit-code', `${where}: exited with ${exit.code === null ? `signal ${String(exit.signal)}` : `code ${exit.code}`}`);
+    else if (exit.code !== 0)
+      report(
+        'exit-code',
+        `${where}: exited with ${exit.code === null ? `signal ${String(exit.signal)}` : `code ${exit.code}`}`,
+      );
     const last = p.lines.find((l) => l.t === 'exit');
     if (last === undefined) report('leak', `${where}: no exit report (the clean stop did not finish)`);
-    else if (Object.keys(last.leaked).length > 0) report('leak', `${where}: still active after the stop: ${Object.entries(last.leaked).map(([k, n]) => `${k} ×${n}`).join(', ')}`);
+    else if (Object.keys(last.leaked).length > 0)
+      report(
+        'leak',
+        `${where}: still active after the stop: ${Object.entries(last.leaked)
+          .map(([k, n]) => `${k} ×${n}`)
+          .join(', ')}`,
+      );
   }
 }

@@ -69,7 +69,15 @@ export class ProxyProcess {
    */
   static async spawn(options: ProxyProcessOptions = {}): Promise<ProxyProcess> {
     const faultWaitMs = options.faultWaitMs ?? 10_000;
-    const argv = [...(options.prefix ?? []), process.execPath, '--import', 'tsx', PROXY_MAIN, '--fault-wait-ms', String(faultWaitMs)];
+    const argv = [
+      ...(options.prefix ?? []),
+      process.execPath,
+      '--import',
+      'tsx',
+      PROXY_MAIN,
+      '--fault-wait-ms',
+      String(faultWaitMs),
+    ];
     const child = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
     const p = new ProxyProcess(child, options.timeoutMs ?? 30_000, faultWaitMs);
     const spawned = new Promise<void>((resolve, reject) => {
@@ -79,7 +87,14 @@ export class ProxyProcess {
     try {
       await spawned;
       await new Promise<Record<string, unknown>>((resolve, reject) => {
-        p.readyWaiter = { resolve, reject, timer: setTimeout(() => reject(new Error(`the proxy process was not ready within ${p.timeoutMs} ms: ${p.stderr.trim()}`)), p.timeoutMs) };
+        p.readyWaiter = {
+          resolve,
+          reject,
+          timer: setTimeout(
+            () => reject(new Error(`the proxy process was not ready within ${p.timeoutMs} ms: ${p.stderr.trim()}`)),
+            p.timeoutMs,
+          ),
+        };
       }).finally(() => {
         clearTimeout(p.readyWaiter?.timer);
         p.readyWaiter = undefined;
@@ -97,7 +112,13 @@ export class ProxyProcess {
   }
 
   /** {@link FaultProxy.listen} in the process. */
-  async listen(name: string, listenHost: string, listenPort: number, targetHost: string, targetPort: number): Promise<number> {
+  async listen(
+    name: string,
+    listenHost: string,
+    listenPort: number,
+    targetHost: string,
+    targetPort: number,
+  ): Promise<number> {
     const r = await this.request({ cmd: 'listen', name, listenHost, listenPort, targetHost, targetPort });
     return r.port as number;
   }
@@ -163,7 +184,8 @@ export class ProxyProcess {
   }
 
   private request(req: Record<string, unknown>, ms = this.timeoutMs): Promise<Record<string, unknown>> {
-    if (this.exitCode !== undefined) return Promise.reject(new Error(`the proxy process exited (${String(this.exitCode)})`));
+    if (this.exitCode !== undefined)
+      return Promise.reject(new Error(`the proxy process exited (${String(this.exitCode)})`));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -209,9 +231,12 @@ export class ProxyProcess {
   private async bounded<T>(p: Promise<T>, what: string): Promise<T> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      return await Promise.race([p, new Promise<never>((_r, reject) => {
-        timer = setTimeout(() => reject(new Error(`no ${what} within ${this.timeoutMs} ms`)), this.timeoutMs);
-      })]);
+      return await Promise.race([
+        p,
+        new Promise<never>((_r, reject) => {
+          timer = setTimeout(() => reject(new Error(`no ${what} within ${this.timeoutMs} ms`)), this.timeoutMs);
+        }),
+      ]);
     } finally {
       clearTimeout(timer);
     }

@@ -43,14 +43,23 @@ function str(req: Request, key: string): string {
 
 function port(req: Request, key: string): number {
   const v = req[key];
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535) throw new Error(`${key} must be a port number`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535)
+    throw new Error(`${key} must be a port number`);
   return v;
 }
 
 async function handle(proxy: FaultProxy, req: Request): Promise<Record<string, unknown>> {
   switch (req.cmd) {
     case 'listen':
-      return { port: await proxy.listen(str(req, 'name'), str(req, 'listenHost'), port(req, 'listenPort'), str(req, 'targetHost'), port(req, 'targetPort')) };
+      return {
+        port: await proxy.listen(
+          str(req, 'name'),
+          str(req, 'listenHost'),
+          port(req, 'listenPort'),
+          str(req, 'targetHost'),
+          port(req, 'targetPort'),
+        ),
+      };
     case 'unlisten':
       await proxy.unlisten(str(req, 'name'));
       return {};
@@ -69,7 +78,8 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { 'fault-wait-ms': { type: 'string' } } });
   const waitText = values['fault-wait-ms'];
   const faultWaitMs = waitText === undefined ? undefined : Number(waitText);
-  if (faultWaitMs !== undefined && (!Number.isInteger(faultWaitMs) || faultWaitMs < 0)) throw new Error('--fault-wait-ms must be a non-negative integer');
+  if (faultWaitMs !== undefined && (!Number.isInteger(faultWaitMs) || faultWaitMs < 0))
+    throw new Error('--fault-wait-ms must be a non-negative integer');
   const proxy = await FaultProxy.start(faultWaitMs === undefined ? {} : { faultWaitMs });
   let closing: Promise<void> | undefined;
   const shutdown = (): Promise<void> => (closing ??= proxy.close());

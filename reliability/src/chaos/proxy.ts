@@ -73,7 +73,13 @@ export type ProxyFault =
   /** Forward the first half of the next message toward one side, then FIN both legs. */
   | { readonly kind: 'partial-close'; readonly channel?: ChannelName; readonly toward: Toward }
   /** Write `bytes` random bytes (from `seed`) toward one side at the next message boundary. */
-  | { readonly kind: 'garbage'; readonly channel?: ChannelName; readonly toward: Toward; readonly bytes: number; readonly seed: number }
+  | {
+      readonly kind: 'garbage';
+      readonly channel?: ChannelName;
+      readonly toward: Toward;
+      readonly bytes: number;
+      readonly seed: number;
+    }
   /** RST on both legs of one channel's pairs, the other channel untouched. */
   | { readonly kind: 'drop-channel'; readonly channel: ChannelName };
 
@@ -209,9 +215,14 @@ class Pair implements DirectionOwner {
   ) {
     this.target = `${targetHost}:${targetPort}`;
     this.lingerTimer = new Timer(clock);
-    this.toListener = new Direction('listener', this, connectorSocket, listenerSocket, clock, (frame) => this.onFirstMessage(frame));
+    this.toListener = new Direction('listener', this, connectorSocket, listenerSocket, clock, (frame) =>
+      this.onFirstMessage(frame),
+    );
     this.toConnector = new Direction('connector', this, listenerSocket, connectorSocket, clock);
-    for (const [socket, side] of [[connectorSocket, 'connector'], [listenerSocket, 'listener']] as const) {
+    for (const [socket, side] of [
+      [connectorSocket, 'connector'],
+      [listenerSocket, 'listener'],
+    ] as const) {
       socket.on('error', (err: NodeJS.ErrnoException) => this.onLegError(side, err));
       socket.once('close', () => this.onLegClose(side));
     }
@@ -235,8 +246,14 @@ class Pair implements DirectionOwner {
       connector: this.connectorAddress,
       target: this.target,
       bytes: { towardListener: this.bytes.listener, towardConnector: this.bytes.connector },
-      messages: { towardListener: this.toListener.tracker.messages, towardConnector: this.toConnector.tracker.messages },
-      tracking: { towardListener: this.toListener.tracker.lostAt === undefined, towardConnector: this.toConnector.tracker.lostAt === undefined },
+      messages: {
+        towardListener: this.toListener.tracker.messages,
+        towardConnector: this.toConnector.tracker.messages,
+      },
+      tracking: {
+        towardListener: this.toListener.tracker.lostAt === undefined,
+        towardConnector: this.toConnector.tracker.lostAt === undefined,
+      },
       stalled: { towardListener: this.toListener.stalled, towardConnector: this.toConnector.stalled },
       state: this.state,
     };
@@ -303,7 +320,8 @@ class Pair implements DirectionOwner {
     try {
       const msg = decodeMessage(frame, HEADER_OPTIONS);
       if (msg.name !== 'control.hello') return;
-      this.channel = msg.body.channel === ChannelId.send ? 'send' : msg.body.channel === ChannelId.receive ? 'receive' : null;
+      this.channel =
+        msg.body.channel === ChannelId.send ? 'send' : msg.body.channel === ChannelId.receive ? 'receive' : null;
       this.sessionId = msg.body.sessionId.toString();
       this.helloSerial = this.proxy.nextHelloSerial();
     } catch {
@@ -358,16 +376,20 @@ export class FaultProxy {
   private helloSerial = 0;
   private closing = false;
 
-  private constructor(private readonly options: Required<Omit<FaultProxyOptions, 'clock'>> & { readonly clock: Clock }) {}
+  private constructor(
+    private readonly options: Required<Omit<FaultProxyOptions, 'clock'>> & { readonly clock: Clock },
+  ) {}
 
   /** A proxy with no listener yet. */
   static start(options: FaultProxyOptions = {}): Promise<FaultProxy> {
-    return Promise.resolve(new FaultProxy({
-      faultWaitMs: options.faultWaitMs ?? 10_000,
-      lingerMs: options.lingerMs ?? 2000,
-      history: options.history ?? 256,
-      clock: options.clock ?? systemClock(),
-    }));
+    return Promise.resolve(
+      new FaultProxy({
+        faultWaitMs: options.faultWaitMs ?? 10_000,
+        lingerMs: options.lingerMs ?? 2000,
+        history: options.history ?? 256,
+        clock: options.clock ?? systemClock(),
+      }),
+    );
   }
 
   /**
@@ -377,11 +399,19 @@ export class FaultProxy {
    * @returns the port it listens on.
    * @throws Error when `name` is taken, the proxy is closed, or the address cannot be bound.
    */
-  listen(name: string, listenHost: string, listenPort: number, targetHost: string, targetPort: number): Promise<number> {
+  listen(
+    name: string,
+    listenHost: string,
+    listenPort: number,
+    targetHost: string,
+    targetPort: number,
+  ): Promise<number> {
     if (this.closing) return Promise.reject(new Error('the proxy is closed'));
     if (this.listeners.has(name)) return Promise.reject(new Error(`a listener named ${JSON.stringify(name)} exists`));
     return new Promise((resolve, reject) => {
-      const server = createServer({ pauseOnConnect: true, allowHalfOpen: true }, (socket) => this.onAccept(name, socket));
+      const server = createServer({ pauseOnConnect: true, allowHalfOpen: true }, (socket) =>
+        this.onAccept(name, socket),
+      );
       server.once('error', reject);
       server.listen(listenPort, listenHost, () => {
         server.off('error', reject);
@@ -422,7 +452,8 @@ export class FaultProxy {
     checkFault(fault);
     if (this.closing) throw new Error('the proxy is closed');
     const targets = this.select(fault.channel);
-    const scope = fault.channel === undefined ? 'the newest session' : `the ${fault.channel} channel of the newest session`;
+    const scope =
+      fault.channel === undefined ? 'the newest session' : `the ${fault.channel} channel of the newest session`;
     if (targets.length === 0) return { outcome: 'none-matched', hits: [], text: `no live connection of ${scope}` };
     if (fault.kind === 'reset' || fault.kind === 'drop-channel') {
       const hits = targets.map((p) => ({ connection: p.info() }));
@@ -430,7 +461,12 @@ export class FaultProxy {
       return { outcome: 'applied', hits, text: `reset ${hits.length} connection(s) of ${scope}` };
     }
     const free = targets.filter((p) => !p.direction(fault.toward).busy);
-    if (free.length === 0) return { outcome: 'busy', hits: [], text: `every matched direction toward the ${fault.toward} is already stalled or armed` };
+    if (free.length === 0)
+      return {
+        outcome: 'busy',
+        hits: [],
+        text: `every matched direction toward the ${fault.toward} is already stalled or armed`,
+      };
     if (fault.kind === 'half-close' || fault.kind === 'stall-reader') {
       const hits = free.map((p) => ({ connection: p.info() }));
       for (const p of free) {
@@ -439,11 +475,24 @@ export class FaultProxy {
           p.direction(fault.toward).endSink();
         } else p.direction(fault.toward).stallReader(fault.ms);
       }
-      return { outcome: 'applied', hits, text: `${fault.kind} toward the ${fault.toward} on ${hits.length} connection(s) of ${scope}` };
+      return {
+        outcome: 'applied',
+        hits,
+        text: `${fault.kind} toward the ${fault.toward} on ${hits.length} connection(s) of ${scope}`,
+      };
     }
     const hits = (await this.armAll(free, fault)).filter((h): h is FaultHit => h !== undefined);
-    if (hits.length === 0) return { outcome: 'no-traffic', hits, text: `no message toward the ${fault.toward} within ${this.options.faultWaitMs} ms` };
-    return { outcome: 'applied', hits, text: `${fault.kind} toward the ${fault.toward} on ${hits.length} connection(s) of ${scope}` };
+    if (hits.length === 0)
+      return {
+        outcome: 'no-traffic',
+        hits,
+        text: `no message toward the ${fault.toward} within ${this.options.faultWaitMs} ms`,
+      };
+    return {
+      outcome: 'applied',
+      hits,
+      text: `${fault.kind} toward the ${fault.toward} on ${hits.length} connection(s) of ${scope}`,
+    };
   }
 
   /** Closes every listener and socket and cancels every timer. Safe twice. */
@@ -453,26 +502,36 @@ export class FaultProxy {
     this.waits.clear();
     const servers = [...this.listeners.values()].map((l) => l.server);
     this.listeners.clear();
-    const gone = [...this.pairs.values()].map((p) => new Promise<void>((resolve) => {
-      let left = 2;
-      const one = (): void => {
-        if (--left === 0) resolve();
-      };
-      for (const s of [p.connectorSocket, p.listenerSocket]) {
-        if (s.closed) one();
-        else s.once('close', one);
-      }
-    }));
+    const gone = [...this.pairs.values()].map(
+      (p) =>
+        new Promise<void>((resolve) => {
+          let left = 2;
+          const one = (): void => {
+            if (--left === 0) resolve();
+          };
+          for (const s of [p.connectorSocket, p.listenerSocket]) {
+            if (s.closed) one();
+            else s.once('close', one);
+          }
+        }),
+    );
     for (const p of this.pairs.values()) p.abort();
     await Promise.all([...servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))), ...gone]);
   }
 
   /** Arms `fault` in every pair's direction and waits (bounded) for each to fire. */
-  private armAll(pairs: readonly Pair[], fault: Extract<ProxyFault, { kind: 'garbage' | 'stall-writer' | 'partial-close' }>): Promise<(FaultHit | undefined)[]> {
+  private armAll(
+    pairs: readonly Pair[],
+    fault: Extract<ProxyFault, { kind: 'garbage' | 'stall-writer' | 'partial-close' }>,
+  ): Promise<(FaultHit | undefined)[]> {
     const wait = new Timer(this.options.clock);
     this.waits.add(wait);
     const directions = pairs.map((p) => p.direction(fault.toward));
-    const all = Promise.all(directions.map((d) => new Promise<FaultHit | undefined>((resolve) => d.arm({ kind: fault.kind, fault, done: resolve }))));
+    const all = Promise.all(
+      directions.map(
+        (d) => new Promise<FaultHit | undefined>((resolve) => d.arm({ kind: fault.kind, fault, done: resolve })),
+      ),
+    );
     wait.start(this.options.faultWaitMs, () => directions.forEach((d) => d.disarm()));
     return all.finally(() => {
       wait.stop();
@@ -496,7 +555,17 @@ export class FaultProxy {
       return;
     }
     const target = createConnection({ host: entry.targetHost, port: entry.targetPort, allowHalfOpen: true });
-    const pair = new Pair(this, this.nextId++, name, socket, target, entry.targetHost, entry.targetPort, this.options.lingerMs, this.options.clock);
+    const pair = new Pair(
+      this,
+      this.nextId++,
+      name,
+      socket,
+      target,
+      entry.targetHost,
+      entry.targetPort,
+      this.options.lingerMs,
+      this.options.clock,
+    );
     this.pairs.set(pair.id, pair);
   }
 
@@ -522,11 +591,16 @@ export class FaultProxy {
 export function checkFault(fault: ProxyFault): void {
   const f = fault as Partial<Record<string, unknown>>;
   const kinds = ['reset', 'half-close', 'stall-reader', 'stall-writer', 'partial-close', 'garbage', 'drop-channel'];
-  if (typeof f !== 'object' || f === null || typeof f.kind !== 'string' || !kinds.includes(f.kind)) throw new Error(`fault.kind must be one of ${kinds.join(', ')}`);
-  if (f.channel !== undefined && f.channel !== 'send' && f.channel !== 'receive') throw new Error('fault.channel must be send or receive');
+  if (typeof f !== 'object' || f === null || typeof f.kind !== 'string' || !kinds.includes(f.kind))
+    throw new Error(`fault.kind must be one of ${kinds.join(', ')}`);
+  if (f.channel !== undefined && f.channel !== 'send' && f.channel !== 'receive')
+    throw new Error('fault.channel must be send or receive');
   if (f.kind === 'drop-channel' && f.channel === undefined) throw new Error('drop-channel needs a channel');
-  if (f.kind !== 'reset' && f.kind !== 'drop-channel' && f.toward !== 'listener' && f.toward !== 'connector') throw new Error(`${f.kind} needs toward: listener or connector`);
+  if (f.kind !== 'reset' && f.kind !== 'drop-channel' && f.toward !== 'listener' && f.toward !== 'connector')
+    throw new Error(`${f.kind} needs toward: listener or connector`);
   const int = (v: unknown, max: number): boolean => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max;
-  if ((f.kind === 'stall-reader' || f.kind === 'stall-writer') && !int(f.ms, 3_600_000)) throw new Error(`${f.kind} needs ms: an integer from 0 to 3600000`);
-  if (f.kind === 'garbage' && (!int(f.bytes, 1 << 20) || !int(f.seed, 0xffffffff))) throw new Error('garbage needs bytes (0 to 1048576) and seed (a 32-bit unsigned integer)');
+  if ((f.kind === 'stall-reader' || f.kind === 'stall-writer') && !int(f.ms, 3_600_000))
+    throw new Error(`${f.kind} needs ms: an integer from 0 to 3600000`);
+  if (f.kind === 'garbage' && (!int(f.bytes, 1 << 20) || !int(f.seed, 0xffffffff)))
+    throw new Error('garbage needs bytes (0 to 1048576) and seed (a 32-bit unsigned integer)');
 }

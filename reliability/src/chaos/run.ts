@@ -26,7 +26,17 @@ import { Timers } from '../../../codec/src/index.js';
 import { type PeerFaults, type Role } from '../../../reference-impl/src/index.js';
 import { createNetnsPair } from '../netns.js';
 import { Prng } from '../prng.js';
-import { checkTrial, expectedEnd, FAULT_KINDS, type FaultKind, type FaultRecord, type NodeName, type StopRecord, type TrialRecord, type Violation } from './oracle.js';
+import {
+  checkTrial,
+  expectedEnd,
+  FAULT_KINDS,
+  type FaultKind,
+  type FaultRecord,
+  type NodeName,
+  type StopRecord,
+  type TrialRecord,
+  type Violation,
+} from './oracle.js';
 import { ProxyProcess } from './proxy-client.js';
 import type { ProxyFault } from './proxy.js';
 import type { WorkerCounters } from './worker.js';
@@ -89,7 +99,13 @@ export interface TrialResult {
   /** The trial's seed. */
   readonly seed: number;
   /** Faults, in order: kind, target, whether it took effect, and the time to recover (ms, null when it kept the session). */
-  readonly faults: readonly { readonly kind: FaultKind; readonly target: NodeName | null; readonly applied: boolean; readonly text: string; readonly recoveryMs: number | null }[];
+  readonly faults: readonly {
+    readonly kind: FaultKind;
+    readonly target: NodeName | null;
+    readonly applied: boolean;
+    readonly text: string;
+    readonly recoveryMs: number | null;
+  }[];
   /** What the oracle found. */
   readonly violations: readonly Violation[];
   /** Wall time of the trial, ms. */
@@ -127,7 +143,12 @@ export interface ChaosReport {
   /** Traffic of all trials, both sides. */
   readonly messages: { readonly sent: number; readonly delivered: number; readonly confirmed: number };
   /** Failed trials: their seed, the command that replays each, and where the files are. */
-  readonly failed: readonly { readonly trial: number; readonly seed: number; readonly replay: string; readonly dir: string | null }[];
+  readonly failed: readonly {
+    readonly trial: number;
+    readonly seed: number;
+    readonly replay: string;
+    readonly dir: string | null;
+  }[];
   /** Directory of the kept files (null when nothing was kept). */
   readonly dir: string | null;
 }
@@ -189,7 +210,13 @@ class Trial {
 
   async run(): Promise<{ record: TrialRecord; results: TrialResult['faults'] }> {
     let stop: StopRecord | null = null;
-    const results: { kind: FaultKind; target: NodeName | null; applied: boolean; text: string; recoveryMs: number | null }[] = [];
+    const results: {
+      kind: FaultKind;
+      target: NodeName | null;
+      applied: boolean;
+      text: string;
+      recoveryMs: number | null;
+    }[] = [];
     try {
       await this.setUp();
       const first = await this.bothUp({ a: null, b: null }, Date.now() + WAIT_MS);
@@ -201,14 +228,22 @@ class Trial {
         const f = await this.inject(kind, before);
         this.faults.push(f);
         const ends = f.applied && (['a', 'b'] as const).some((n) => expectedEnd(f, n).end !== 'survive');
-        results.push({ kind, target: f.target, applied: f.applied, text: f.text, recoveryMs: ends ? f.settledAt - f.clearedAt : null });
+        results.push({
+          kind,
+          target: f.target,
+          applied: f.applied,
+          text: f.text,
+          recoveryMs: ends ? f.settledAt - f.clearedAt : null,
+        });
         await this.trafficFlows(`fault ${this.faults.length} (${kind})`);
         await sleep(this.prng.between(200, 400));
       }
       const before = await this.snapshot();
       const order: [NodeName, NodeName] = this.prng.chance(0.5) ? ['a', 'b'] : ['b', 'a'];
       stop = { order, startedAt: Date.now(), sessionBefore: before.session };
-      for (const n of order) if (!(await this.sides[n]!.stop())) this.errors.push(`${this.sides[n]!.name} did not exit within ${WAIT_MS} ms of SIGTERM`);
+      for (const n of order)
+        if (!(await this.sides[n]!.stop()))
+          this.errors.push(`${this.sides[n]!.name} did not exit within ${WAIT_MS} ms of SIGTERM`);
     } catch (err) {
       this.errors.push((err as Error).message);
     } finally {
@@ -219,7 +254,15 @@ class Trial {
       await this.proxy?.close();
     }
     return {
-      record: { trial: this.index, seed: this.seed, boundMs: this.boundMs, incarnations: this.all.map((w) => w.record()), faults: this.faults, stop, driverErrors: this.errors },
+      record: {
+        trial: this.index,
+        seed: this.seed,
+        boundMs: this.boundMs,
+        incarnations: this.all.map((w) => w.record()),
+        faults: this.faults,
+        stop,
+        driverErrors: this.errors,
+      },
       results,
     };
   }
@@ -228,7 +271,11 @@ class Trial {
     const ports = await this.topology.ports(this.index);
     const { host } = this.topology;
     this.listen = { a: `${host.a}:${ports.a}`, b: `${host.b}:${ports.b}` };
-    this.proxy = await ProxyProcess.spawn({ prefix: this.topology.prefix.proxy, faultWaitMs: PROXY_FAULT_WAIT_MS, timeoutMs: WAIT_MS });
+    this.proxy = await ProxyProcess.spawn({
+      prefix: this.topology.prefix.proxy,
+      faultWaitMs: PROXY_FAULT_WAIT_MS,
+      timeoutMs: WAIT_MS,
+    });
     const toA = await this.proxy.listen('to-a', this.topology.proxyHost, 0, host.a, ports.a);
     const toB = await this.proxy.listen('to-b', this.topology.proxyHost, 0, host.b, ports.b);
     this.connect = { a: `${this.topology.proxyHost}:${toB}`, b: `${this.topology.proxyHost}:${toA}` };
@@ -238,8 +285,15 @@ class Trial {
   private async startSide(node: NodeName, role: Role): Promise<WorkerProcess> {
     const inc = this.all.filter((w) => w.node === node).length + 1;
     const w = await WorkerProcess.start({
-      node, inc, role, listen: this.listen[node], connect: this.connect[node], dir: this.dir,
-      prefix: this.topology.prefix[node], seed: (this.seed ^ Math.imul(inc * 2 + (node === 'a' ? 0 : 1), 0x9e3779b1)) >>> 0, timing: this.timing,
+      node,
+      inc,
+      role,
+      listen: this.listen[node],
+      connect: this.connect[node],
+      dir: this.dir,
+      prefix: this.topology.prefix[node],
+      seed: (this.seed ^ Math.imul(inc * 2 + (node === 'a' ? 0 : 1), 0x9e3779b1)) >>> 0,
+      timing: this.timing,
       ...(node === 'b' && this.peerFault !== undefined ? { workerArgs: ['--peer-fault', this.peerFault] } : {}),
     });
     this.all.push(w);
@@ -270,7 +324,8 @@ class Trial {
    * traffic.
    */
   private async trafficFlows(after: string): Promise<void> {
-    const delivered = async (n: NodeName): Promise<number> => ((await this.sides[n]!.admin('stats')) as { chaos: WorkerCounters }).chaos.delivered;
+    const delivered = async (n: NodeName): Promise<number> =>
+      ((await this.sides[n]!.admin('stats')) as { chaos: WorkerCounters }).chaos.delivered;
     const base = { a: await delivered('a'), b: await delivered('b') };
     const deadline = Date.now() + WAIT_MS;
     for (;;) {
@@ -349,11 +404,25 @@ class Trial {
       if (applied && 'ms' in fault) await sleep(fault.ms);
       clearedAt = Date.now();
     }
-    const partial: FaultRecord = { kind, target, params, rolesBefore: before.roles, sessionBefore: before.session, applied, text, startedAt, clearedAt, settledAt: clearedAt };
+    const partial: FaultRecord = {
+      kind,
+      target,
+      params,
+      rolesBefore: before.roles,
+      sessionBefore: before.session,
+      applied,
+      text,
+      startedAt,
+      clearedAt,
+      settledAt: clearedAt,
+    };
     const ends = applied && nodes.some((n) => expectedEnd(partial, n).end !== 'survive');
     if (!ends) return partial;
     const up = await this.bothUp(before.session, clearedAt + this.boundMs + WAIT_MS);
-    if (up === undefined) this.errors.push(`fault ${this.faults.length + 1} (${kind}): no new session within ${this.boundMs + WAIT_MS} ms of its clearing`);
+    if (up === undefined)
+      this.errors.push(
+        `fault ${this.faults.length + 1} (${kind}): no new session within ${this.boundMs + WAIT_MS} ms of its clearing`,
+      );
     return { ...partial, settledAt: up ?? Date.now() };
   }
 
@@ -445,12 +514,25 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const timing = options.timing ?? CHAOS_TIMING;
   const boundMs = recoveryBoundMs(timing);
   const kinds = options.kinds ?? FAULT_KINDS;
-  for (const k of [...kinds, ...(options.faults ?? [])]) if (!(FAULT_KINDS as readonly string[]).includes(k)) throw new Error(`unknown fault kind ${JSON.stringify(k)}; known: ${FAULT_KINDS.join(', ')}`);
+  for (const k of [...kinds, ...(options.faults ?? [])])
+    if (!(FAULT_KINDS as readonly string[]).includes(k))
+      throw new Error(`unknown fault kind ${JSON.stringify(k)}; known: ${FAULT_KINDS.join(', ')}`);
   const started = Date.now();
   const runDir = mkdtempSync(join(tmpdir(), 'kkcm-chaos-'));
   const empty = (): ChaosReport => ({
-    trials: 0, seed: options.seed, faults: {}, notApplied: {}, violations: [], boundMs, netns: false, durationMs: 0,
-    trialMs: { mean: 0, max: 0 }, recoveryMs: { count: 0, median: 0, p95: 0, max: 0 }, messages: { sent: 0, delivered: 0, confirmed: 0 }, failed: [], dir: null,
+    trials: 0,
+    seed: options.seed,
+    faults: {},
+    notApplied: {},
+    violations: [],
+    boundMs,
+    netns: false,
+    durationMs: 0,
+    trialMs: { mean: 0, max: 0 },
+    recoveryMs: { count: 0, median: 0, p95: 0, max: 0 },
+    messages: { sent: 0, delivered: 0, confirmed: 0 },
+    failed: [],
+    dir: null,
   });
   let topology: Topology;
   if (options.netns === true) {
@@ -478,7 +560,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       const dir = join(runDir, `t${i}`);
       mkdirSync(dir);
       const t0 = Date.now();
-      const { record, results } = await new Trial(i, seed, trialKindsList, dir, topology, timing, boundMs, options.peerFault).run();
+      const { record, results } = await new Trial(
+        i,
+        seed,
+        trialKindsList,
+        dir,
+        topology,
+        timing,
+        boundMs,
+        options.peerFault,
+      ).run();
       const found = checkTrial(record);
       const durationMs = Date.now() - t0;
       durations.push(durationMs);
@@ -495,14 +586,26 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       const keep = found.length > 0 || options.keep === true;
       const { incarnations, ...meta } = record;
       if (keep) {
-        writeFileSync(join(dir, 'trial.json'), `${JSON.stringify({ ...meta, incarnations: incarnations.map(({ logText: _l, eventsText: _e, ...rest }) => rest), violations: found }, null, 2)}\n`);
+        writeFileSync(
+          join(dir, 'trial.json'),
+          `${JSON.stringify({ ...meta, incarnations: incarnations.map(({ logText: _l, eventsText: _e, ...rest }) => rest), violations: found }, null, 2)}\n`,
+        );
         kept = true;
       } else {
         rmSync(dir, { recursive: true, force: true });
       }
       const replay = replayCommand(seed, trialKindsList, options);
       if (found.length > 0) failed.push({ trial: i, seed, replay, dir: keep ? dir : null });
-      options.onTrial?.({ trial: i, seed, faults: results, violations: found, durationMs, messages: counts, dir: keep ? dir : null, replay });
+      options.onTrial?.({
+        trial: i,
+        seed,
+        faults: results,
+        violations: found,
+        durationMs,
+        messages: counts,
+        dir: keep ? dir : null,
+        replay,
+      });
     }
   } finally {
     await topology.close();
@@ -510,10 +613,26 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   }
   const sortedRec = [...recoveries].sort((x, y) => x - y);
   return {
-    trials: options.trials, seed: options.seed, faults, notApplied, violations, boundMs, netns: options.netns === true,
+    trials: options.trials,
+    seed: options.seed,
+    faults,
+    notApplied,
+    violations,
+    boundMs,
+    netns: options.netns === true,
     durationMs: Date.now() - started,
-    trialMs: { mean: durations.length === 0 ? 0 : Math.round(durations.reduce((s, d) => s + d, 0) / durations.length), max: Math.max(0, ...durations) },
-    recoveryMs: { count: sortedRec.length, median: quantile(sortedRec, 0.5), p95: quantile(sortedRec, 0.95), max: sortedRec[sortedRec.length - 1] ?? 0 },
-    messages, failed, dir: kept ? runDir : null,
+    trialMs: {
+      mean: durations.length === 0 ? 0 : Math.round(durations.reduce((s, d) => s + d, 0) / durations.length),
+      max: Math.max(0, ...durations),
+    },
+    recoveryMs: {
+      count: sortedRec.length,
+      median: quantile(sortedRec, 0.5),
+      p95: quantile(sortedRec, 0.95),
+      max: sortedRec[sortedRec.length - 1] ?? 0,
+    },
+    messages,
+    failed,
+    dir: kept ? runDir : null,
   };
 }

@@ -108,13 +108,19 @@ export interface SoakReport {
   /** The chaos oracle's findings over both sides' logs and event files (no fault: rules 1, 2, 3, 5). */
   readonly violations: readonly Violation[];
   /** Traffic of both sides; `perSecond`: delivered per second of the run. */
-  readonly messages: { readonly sent: number; readonly delivered: number; readonly confirmed: number; readonly perSecond: number };
+  readonly messages: {
+    readonly sent: number;
+    readonly delivered: number;
+    readonly confirmed: number;
+    readonly perSecond: number;
+  };
   /** Flat, no error, no violation. */
   readonly ok: boolean;
 }
 
 /** The criterion, as the report states it. */
-export const FLAT_CRITERION = 'after the warm-up, second-half mean − first-half mean ≤ tolerance and second-half least-squares slope × its span ≤ tolerance; tolerance = max(10 % of the first-half mean, 1 MiB heap / 4 MiB RSS); both sides, heap after a full GC and RSS';
+export const FLAT_CRITERION =
+  'after the warm-up, second-half mean − first-half mean ≤ tolerance and second-half least-squares slope × its span ≤ tolerance; tolerance = max(10 % of the first-half mean, 1 MiB heap / 4 MiB RSS); both sides, heap after a full GC and RSS';
 
 const MIB = 1024 * 1024;
 
@@ -145,7 +151,11 @@ function slope(ts: readonly number[], ys: readonly number[]): number {
  * The verdict of one metric over `samples` (t in seconds, y in bytes), per the module's
  * criterion. Pure: the tests feed it made-up series.
  */
-export function flatness(samples: readonly { t: number; y: number }[], warmupS: number, floorBytes: number): MetricVerdict {
+export function flatness(
+  samples: readonly { t: number; y: number }[],
+  warmupS: number,
+  floorBytes: number,
+): MetricVerdict {
   const kept = samples.filter((s) => s.t >= warmupS);
   const t0 = kept[0]?.t ?? 0;
   const t1 = kept[kept.length - 1]?.t ?? 0;
@@ -154,12 +164,23 @@ export function flatness(samples: readonly { t: number; y: number }[], warmupS: 
   const second = kept.filter((s) => s.t >= mid);
   const firstMean = mean(first.map((s) => s.y));
   const secondMean = mean(second.map((s) => s.y));
-  const perSecond = slope(second.map((s) => s.t), second.map((s) => s.y));
+  const perSecond = slope(
+    second.map((s) => s.t),
+    second.map((s) => s.y),
+  );
   const span = second.length < 2 ? 0 : second[second.length - 1]!.t - second[0]!.t;
   const tolerance = Math.max(0.1 * firstMean, floorBytes);
   const growth = secondMean - firstMean;
   const projected = perSecond * span;
-  return { firstMean, secondMean, growth, slopePerMin: perSecond * 60, projected, tolerance, flat: first.length > 0 && second.length > 0 && growth <= tolerance && projected <= tolerance };
+  return {
+    firstMean,
+    secondMean,
+    growth,
+    slopePerMin: perSecond * 60,
+    projected,
+    tolerance,
+    flat: first.length > 0 && second.length > 0 && growth <= tolerance && projected <= tolerance,
+  };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -191,10 +212,20 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const dir = mkdtempSync(join(tmpdir(), 'kkcm-soak-'));
   const ports = { a: await freePort(), b: await freePort() };
   const listen = { a: `127.0.0.1:${ports.a}`, b: `127.0.0.1:${ports.b}` };
-  const start = (node: NodeName): Promise<WorkerProcess> => WorkerProcess.start({
-    node, inc: 1, role: node === 'a' ? 'master' : 'backup', listen: listen[node], connect: listen[node === 'a' ? 'b' : 'a'], dir, prefix: [],
-    seed: node === 'a' ? 1 : 2, timing, nodeArgs: ['--expose-gc'], workerArgs: ['--gc-on-stats'],
-  });
+  const start = (node: NodeName): Promise<WorkerProcess> =>
+    WorkerProcess.start({
+      node,
+      inc: 1,
+      role: node === 'a' ? 'master' : 'backup',
+      listen: listen[node],
+      connect: listen[node === 'a' ? 'b' : 'a'],
+      dir,
+      prefix: [],
+      seed: node === 'a' ? 1 : 2,
+      timing,
+      nodeArgs: ['--expose-gc'],
+      workerArgs: ['--gc-on-stats'],
+    });
   const sides: Partial<Record<NodeName, WorkerProcess>> = {};
   try {
     sides.a = await start('a');
@@ -209,7 +240,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       else if (Date.now() > deadline) throw new Error('the session did not come up within 15 s');
       else await sleep(20);
     }
-    const stats = async (w: WorkerProcess): Promise<ChaosStats['chaos']> => ((await w.admin('stats')) as ChaosStats).chaos;
+    const stats = async (w: WorkerProcess): Promise<ChaosStats['chaos']> =>
+      ((await w.admin('stats')) as ChaosStats).chaos;
     const samples: SoakSample[] = [];
     const began = Date.now();
     let last: Record<NodeName, ChaosStats['chaos']> | undefined;
@@ -219,17 +251,26 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       await sleep(Math.max(0, due - Date.now()));
       const [ca, cb] = await Promise.all([stats(a), stats(b)]);
       last = { a: ca, b: cb };
-      const side = (c: ChaosStats['chaos']): SideSample => ({ heapUsed: c.memory.heapUsed, rss: c.memory.rss, delivered: c.delivered, sent: c.sent });
+      const side = (c: ChaosStats['chaos']): SideSample => ({
+        heapUsed: c.memory.heapUsed,
+        rss: c.memory.rss,
+        delivered: c.delivered,
+        sent: c.sent,
+      });
       const sample = { t: Math.round((Date.now() - began) / 100) / 10, a: side(ca), b: side(cb) };
       samples.push(sample);
       options.onSample?.(sample);
     }
-    const statusBefore = async (w: WorkerProcess): Promise<string | null> => ((await w.admin('status')) as PeerStatus).session?.id ?? null;
+    const statusBefore = async (w: WorkerProcess): Promise<string | null> =>
+      ((await w.admin('status')) as PeerStatus).session?.id ?? null;
     const sessionBefore = { a: await statusBefore(a), b: await statusBefore(b) };
     const stopAt = Date.now();
     const clean = (await a.stop()) && (await b.stop());
     const record = {
-      trial: 0, seed: 0, boundMs: 0, faults: [],
+      trial: 0,
+      seed: 0,
+      boundMs: 0,
+      faults: [],
       incarnations: [a.record(), b.record()],
       stop: { order: ['a', 'b'] as const, startedAt: stopAt, sessionBefore },
       driverErrors: clean ? [] : ['a side did not exit within 15 s of SIGTERM'],
@@ -238,8 +279,16 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const errors = { a: errorCounts(a, last?.a), b: errorCounts(b, last?.b) };
     const warmupS = warmupSeconds(options.seconds);
     const verdict = (n: NodeName): SoakReport['sides'][NodeName] => ({
-      heapUsed: flatness(samples.map((s) => ({ t: s.t, y: s[n].heapUsed })), warmupS, MIB),
-      rss: flatness(samples.map((s) => ({ t: s.t, y: s[n].rss })), warmupS, 4 * MIB),
+      heapUsed: flatness(
+        samples.map((s) => ({ t: s.t, y: s[n].heapUsed })),
+        warmupS,
+        MIB,
+      ),
+      rss: flatness(
+        samples.map((s) => ({ t: s.t, y: s[n].rss })),
+        warmupS,
+        4 * MIB,
+      ),
     });
     const sidesVerdict = { a: verdict('a'), b: verdict('b') };
     const flat = (['a', 'b'] as const).every((n) => sidesVerdict[n].heapUsed.flat && sidesVerdict[n].rss.flat);
@@ -251,7 +300,15 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     }
     const noErrors = Object.keys(errors.a).length === 0 && Object.keys(errors.b).length === 0;
     return {
-      seconds: options.seconds, intervalS, warmupS, samples, sides: sidesVerdict, flat, criterion: FLAT_CRITERION, errors, violations,
+      seconds: options.seconds,
+      intervalS,
+      warmupS,
+      samples,
+      sides: sidesVerdict,
+      flat,
+      criterion: FLAT_CRITERION,
+      errors,
+      violations,
       messages: { ...counts, perSecond: Math.round(counts.delivered / Math.max(1, options.seconds)) },
       ok: flat && noErrors && violations.length === 0,
     };
@@ -296,13 +353,18 @@ export function verdictText(r: SoakReport): string {
   for (const n of ['a', 'b'] as const) {
     for (const m of ['heapUsed', 'rss'] as const) {
       const v = r.sides[n][m];
-      lines.push(`${n} ${m.padEnd(8)} first ${mib(v.firstMean)} MiB, second ${mib(v.secondMean)} MiB, growth ${kib(v.growth)} KiB, trend ${kib(v.slopePerMin)} KiB/min (${kib(v.projected)} KiB over the half), tolerance ${mib(v.tolerance)} MiB: ${v.flat ? 'flat' : 'NOT FLAT'}`);
+      lines.push(
+        `${n} ${m.padEnd(8)} first ${mib(v.firstMean)} MiB, second ${mib(v.secondMean)} MiB, growth ${kib(v.growth)} KiB, trend ${kib(v.slopePerMin)} KiB/min (${kib(v.projected)} KiB over the half), tolerance ${mib(v.tolerance)} MiB: ${v.flat ? 'flat' : 'NOT FLAT'}`,
+      );
     }
   }
   lines.push(
     `messages: ${r.messages.sent} sent, ${r.messages.delivered} delivered (${r.messages.perSecond}/s), ${r.messages.confirmed} confirmed`,
     `errors: a ${JSON.stringify(r.errors.a)}, b ${JSON.stringify(r.errors.b)}`,
-    `violations: ${r.violations.length}${r.violations.slice(0, 20).map((v) => `\n  ${v.rule}: ${v.detail}`).join('')}`,
+    `violations: ${r.violations.length}${r.violations
+      .slice(0, 20)
+      .map((v) => `\n  ${v.rule}: ${v.detail}`)
+      .join('')}`,
     `verdict: ${r.flat ? 'flat' : 'NOT FLAT'}; ${r.ok ? 'ok' : 'FAILED'}`,
   );
   return `${lines.join('\n')}\n`;
@@ -313,10 +375,23 @@ export function verdictText(r: SoakReport): string {
  *
  * @returns the exit code.
  */
-export async function soakMain(argv: readonly string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
+export async function soakMain(
+  argv: readonly string[],
+  out: (s: string) => void,
+  err: (s: string) => void,
+): Promise<number> {
   let values: Record<string, string | boolean | undefined>;
   try {
-    values = parseArgs({ args: [...argv], options: { seconds: { type: 'string' }, interval: { type: 'string' }, 'tick-ms': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' } } }).values;
+    values = parseArgs({
+      args: [...argv],
+      options: {
+        seconds: { type: 'string' },
+        interval: { type: 'string' },
+        'tick-ms': { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean' },
+      },
+    }).values;
   } catch (e) {
     err(`${(e as Error).message}\n\n${SOAK_HELP}`);
     return 2;
@@ -334,7 +409,11 @@ export async function soakMain(argv: readonly string[], out: (s: string) => void
   const seconds = num('seconds', 60)!;
   const intervalS = num('interval', undefined);
   const tickMs = num('tick-ms', undefined);
-  for (const [name, v] of [['seconds', seconds], ['interval', intervalS], ['tick-ms', tickMs]] as const) {
+  for (const [name, v] of [
+    ['seconds', seconds],
+    ['interval', intervalS],
+    ['tick-ms', tickMs],
+  ] as const) {
     if (v !== undefined && Number.isNaN(v)) {
       err(`--${name} wants a positive number\n\n${SOAK_HELP}`);
       return 2;
@@ -343,7 +422,9 @@ export async function soakMain(argv: readonly string[], out: (s: string) => void
   const json = values.json === true;
   if (!json) out(`soak: ${seconds} s\n${SAMPLE_HEADER}`);
   const report = await runSoak({
-    seconds, ...(intervalS !== undefined ? { intervalS } : {}), ...(tickMs !== undefined ? { tickMs } : {}),
+    seconds,
+    ...(intervalS !== undefined ? { intervalS } : {}),
+    ...(tickMs !== undefined ? { tickMs } : {}),
     onSample: json ? undefined : (s) => out(sampleRow(s)),
   });
   out(json ? `${JSON.stringify(report)}\n` : verdictText(report));
@@ -351,7 +432,11 @@ export async function soakMain(argv: readonly string[], out: (s: string) => void
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  soakMain(process.argv.slice(2), (s) => process.stdout.write(s), (s) => process.stderr.write(s)).then(
+  soakMain(
+    process.argv.slice(2),
+    (s) => process.stdout.write(s),
+    (s) => process.stderr.write(s),
+  ).then(
     (code) => {
       process.exitCode = code;
     },

@@ -126,15 +126,52 @@ export class WorkerProcess {
    */
   static async start(spec: WorkerSpec): Promise<WorkerProcess> {
     const name = `${spec.node}${spec.inc}`;
-    const files = { log: join(spec.dir, `${name}.log.jsonl`), events: join(spec.dir, `${name}.events.jsonl`), admin: join(spec.dir, `${name}.sock`), stderr: join(spec.dir, `${name}.stderr.txt`) };
+    const files = {
+      log: join(spec.dir, `${name}.log.jsonl`),
+      events: join(spec.dir, `${name}.events.jsonl`),
+      admin: join(spec.dir, `${name}.sock`),
+      stderr: join(spec.dir, `${name}.stderr.txt`),
+    };
     const t = spec.timing;
     const argv = [
-      ...spec.prefix, process.execPath, '--import', 'tsx', ...(spec.nodeArgs ?? []), WORKER_MAIN,
-      '--node', spec.node, '--node-id', String(NODE_IDS[spec.node]), '--inc', String(spec.inc), '--role', spec.role,
-      '--listen', spec.listen, '--connect', spec.connect, '--admin', files.admin, '--events', files.events, '--log', files.log,
-      '--seed', String(spec.seed), '--tick-ms', String(t.tickMs), '--handshake-timeout-ms', String(t.handshakeTimeoutMs),
-      '--dead-connection-ms', String(t.deadConnectionMs), '--linger-ms', String(t.lingerMs),
-      '--backoff-initial-ms', String(t.backoffInitialMs), '--backoff-max-ms', String(t.backoffMaxMs),
+      ...spec.prefix,
+      process.execPath,
+      '--import',
+      'tsx',
+      ...(spec.nodeArgs ?? []),
+      WORKER_MAIN,
+      '--node',
+      spec.node,
+      '--node-id',
+      String(NODE_IDS[spec.node]),
+      '--inc',
+      String(spec.inc),
+      '--role',
+      spec.role,
+      '--listen',
+      spec.listen,
+      '--connect',
+      spec.connect,
+      '--admin',
+      files.admin,
+      '--events',
+      files.events,
+      '--log',
+      files.log,
+      '--seed',
+      String(spec.seed),
+      '--tick-ms',
+      String(t.tickMs),
+      '--handshake-timeout-ms',
+      String(t.handshakeTimeoutMs),
+      '--dead-connection-ms',
+      String(t.deadConnectionMs),
+      '--linger-ms',
+      String(t.lingerMs),
+      '--backoff-initial-ms',
+      String(t.backoffInitialMs),
+      '--backoff-max-ms',
+      String(t.backoffMaxMs),
       ...(spec.workerArgs ?? []),
     ];
     const child = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -142,7 +179,10 @@ export class WorkerProcess {
     const w = new WorkerProcess(spec.node, spec.inc, spec.role, files, child);
     let out = '';
     const ready = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${name} was not ready within ${WAIT_MS} ms: ${w.stderr.trim()}`)), WAIT_MS);
+      const timer = setTimeout(
+        () => reject(new Error(`${name} was not ready within ${WAIT_MS} ms: ${w.stderr.trim()}`)),
+        WAIT_MS,
+      );
       child.stdout!.setEncoding('utf8').on('data', (s: string) => {
         out += s;
         if (out.includes('chaos-worker: ready')) {
@@ -215,7 +255,15 @@ export class WorkerProcess {
   /** What the oracle reads of it. */
   record(): IncarnationRecord {
     const read = (path: string): string => (existsSync(path) ? readFileSync(path, 'utf8') : '');
-    return { node: this.node, inc: this.inc, role: this.role, logText: read(this.files.log), eventsText: read(this.files.events), killed: this.killed, exit: this.exit };
+    return {
+      node: this.node,
+      inc: this.inc,
+      role: this.role,
+      logText: read(this.files.log),
+      eventsText: read(this.files.events),
+      killed: this.killed,
+      exit: this.exit,
+    };
   }
 }
 

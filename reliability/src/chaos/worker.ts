@@ -27,7 +27,13 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import type { ClientName, KnownMessage, MessageInput } from '../../../codec/src/index.js';
-import { KkcmPeer, type Endpoint, type PeerEventName, type PeerFaults, type Role } from '../../../reference-impl/src/index.js';
+import {
+  KkcmPeer,
+  type Endpoint,
+  type PeerEventName,
+  type PeerFaults,
+  type Role,
+} from '../../../reference-impl/src/index.js';
 import { startAdminServer } from '../../../reference-impl/src/admin.js';
 import { attachEventLog } from '../../../reference-impl/src/trace/event-log.js';
 import { Prng } from '../prng.js';
@@ -82,7 +88,12 @@ export type TrafficCheck =
 /** Body pattern of one message: a PRNG seeded from the identity and the client. */
 function pattern(client: TrafficClient, id: TrafficId): Prng {
   const c = TRAFFIC_CLIENTS.indexOf(client) + 1;
-  return new Prng((Math.imul(id.node * 0x10001 + id.inc, 0x9e3779b1) ^ Math.imul(id.seq + 1, 0x85ebca77) ^ Math.imul(c, 0xc2b2ae3d)) >>> 0);
+  return new Prng(
+    (Math.imul(id.node * 0x10001 + id.inc, 0x9e3779b1) ^
+      Math.imul(id.seq + 1, 0x85ebca77) ^
+      Math.imul(c, 0xc2b2ae3d)) >>>
+      0,
+  );
 }
 
 const u32 = (p: Prng): number => Math.floor(p.next() * 0x100000000);
@@ -101,21 +112,49 @@ export function makeTrafficMessage(client: TrafficClient, id: TrafficId, maxBody
       for (let i = 0; i < size % 256; i++) appName += String.fromCharCode(0x61 + p.below(26));
       return {
         name: 'iha.handleSetupV4',
-        body: { handle: id.seq, protocol: 6, localPort: id.node, remotePort: id.inc, localAddress: `10.${id.node}.0.1`, remoteAddress: `10.0.${p.below(256)}.${p.below(256)}`, appName },
+        body: {
+          handle: id.seq,
+          protocol: 6,
+          localPort: id.node,
+          remotePort: id.inc,
+          localAddress: `10.${id.node}.0.1`,
+          remoteAddress: `10.0.${p.below(256)}.${p.below(256)}`,
+          appName,
+        },
       };
     }
     case 'sdrl':
-      return { name: 'sdrl.socketData', body: { handle: id.seq, streamOffset: (BigInt(id.node) << 32n) | BigInt(id.inc), data: p.bytes(size) } };
+      return {
+        name: 'sdrl.socketData',
+        body: { handle: id.seq, streamOffset: (BigInt(id.node) << 32n) | BigInt(id.inc), data: p.bytes(size) },
+      };
     case 'psrm':
       return {
         name: 'psrm.tcpState',
         body: {
-          handle: id.seq, state: p.below(11), windowScale: id.node, mss: id.inc,
-          sndUna: u32(p), sndNxt: u32(p), rcvNxt: u32(p), rcvWindow: u32(p), tsRecent: u32(p), rttMicros: u32(p) | 0,
+          handle: id.seq,
+          state: p.below(11),
+          windowScale: id.node,
+          mss: id.inc,
+          sndUna: u32(p),
+          sndNxt: u32(p),
+          rcvNxt: u32(p),
+          rcvWindow: u32(p),
+          tsRecent: u32(p),
+          rttMicros: u32(p) | 0,
         },
       };
     case 'prl':
-      return { name: 'prl.packet', body: { handle: id.seq, direction: 1 + p.below(2), ifIndex: id.node, timestampNs: BigInt(id.inc), packet: p.bytes(size) } };
+      return {
+        name: 'prl.packet',
+        body: {
+          handle: id.seq,
+          direction: 1 + p.below(2),
+          ifIndex: id.node,
+          timestampNs: BigInt(id.inc),
+          packet: p.bytes(size),
+        },
+      };
   }
 }
 
@@ -125,7 +164,14 @@ function claimedId(msg: KnownMessage): { client: TrafficClient; id: TrafficId } 
     case 'iha.handleSetupV4':
       return { client: 'iha', id: { node: msg.body.localPort, inc: msg.body.remotePort, seq: msg.body.handle } };
     case 'sdrl.socketData':
-      return { client: 'sdrl', id: { node: Number(msg.body.streamOffset >> 32n), inc: Number(msg.body.streamOffset & 0xffffffffn), seq: msg.body.handle } };
+      return {
+        client: 'sdrl',
+        id: {
+          node: Number(msg.body.streamOffset >> 32n),
+          inc: Number(msg.body.streamOffset & 0xffffffffn),
+          seq: msg.body.handle,
+        },
+      };
     case 'psrm.tcpState':
       return { client: 'psrm', id: { node: msg.body.windowScale, inc: msg.body.mss, seq: msg.body.handle } };
     case 'prl.packet':
@@ -245,9 +291,25 @@ type LineInput = WorkerLine extends infer L ? (L extends unknown ? Omit<L, 'ts'>
 
 /** Peer events the worker's event file keeps: all but the per-message `tx` and `rx`. */
 export const EVENT_FILE_EVENTS: readonly PeerEventName[] = [
-  'configured', 'deconfigured', 'listening', 'connecting', 'connect-failed', 'accepted', 'rejected', 'refused',
-  'channel-bound', 'session-up', 'session-down', 'cleanup', 'role-change', 'peer-down', 'peer-up',
-  'ignored', 'undelivered', 'handler-error', 'error',
+  'configured',
+  'deconfigured',
+  'listening',
+  'connecting',
+  'connect-failed',
+  'accepted',
+  'rejected',
+  'refused',
+  'channel-bound',
+  'session-up',
+  'session-down',
+  'cleanup',
+  'role-change',
+  'peer-down',
+  'peer-up',
+  'ignored',
+  'undelivered',
+  'handler-error',
+  'error',
 ];
 
 /** Usage of the worker's command line. */
@@ -300,7 +362,14 @@ export interface WorkerSettings {
 }
 
 /** The {@link PeerFaults} switches a worker accepts. */
-export const PEER_FAULTS: readonly (keyof PeerFaults)[] = ['ignoreVersionRanges', 'acceptWrongChannel', 'acceptSecondSession', 'ignoreShutdownReason', 'periodicNeverFires', 'keepHalfBoundSession'];
+export const PEER_FAULTS: readonly (keyof PeerFaults)[] = [
+  'ignoreVersionRanges',
+  'acceptWrongChannel',
+  'acceptSecondSession',
+  'ignoreShutdownReason',
+  'periodicNeverFires',
+  'keepHalfBoundSession',
+];
 
 function endpoint(name: string, text: string | undefined): Endpoint {
   const m = /^\[([^\]]+)\]:(\d+)$/.exec(text ?? '') ?? /^([^:[\]]+):(\d+)$/.exec(text ?? '');
@@ -314,11 +383,36 @@ function endpoint(name: string, text: string | undefined): Endpoint {
  * @throws Error naming the option that is missing or malformed.
  */
 export function parseWorkerArgs(argv: readonly string[]): WorkerSettings {
-  const stringOptions = ['node', 'node-id', 'inc', 'role', 'listen', 'connect', 'admin', 'events', 'log', 'seed', 'tick-ms', 'max-body', 'confirm-fraction',
-    'max-confirming', 'handshake-timeout-ms', 'dead-connection-ms', 'linger-ms', 'backoff-initial-ms', 'backoff-max-ms', 'peer-fault'];
-  const options: Record<string, { type: 'string' | 'boolean' }> = Object.fromEntries(stringOptions.map((k) => [k, { type: 'string' }]));
+  const stringOptions = [
+    'node',
+    'node-id',
+    'inc',
+    'role',
+    'listen',
+    'connect',
+    'admin',
+    'events',
+    'log',
+    'seed',
+    'tick-ms',
+    'max-body',
+    'confirm-fraction',
+    'max-confirming',
+    'handshake-timeout-ms',
+    'dead-connection-ms',
+    'linger-ms',
+    'backoff-initial-ms',
+    'backoff-max-ms',
+    'peer-fault',
+  ];
+  const options: Record<string, { type: 'string' | 'boolean' }> = Object.fromEntries(
+    stringOptions.map((k) => [k, { type: 'string' }]),
+  );
   options['gc-on-stats'] = { type: 'boolean' };
-  const values = parseArgs({ args: [...argv], options, strict: true }).values as Record<string, string | boolean | undefined>;
+  const values = parseArgs({ args: [...argv], options, strict: true }).values as Record<
+    string,
+    string | boolean | undefined
+  >;
   const text = (k: string): string => {
     const v = values[k];
     if (typeof v !== 'string' || v === '') throw new Error(`--${k} is required\n${WORKER_USAGE}`);
@@ -328,21 +422,31 @@ export function parseWorkerArgs(argv: readonly string[]): WorkerSettings {
     const v = values[k];
     if (v === undefined) return fallback;
     const n = Number(v);
-    if (typeof v !== 'string' || !Number.isFinite(n) || n < 0) throw new Error(`--${k} must be a non-negative number, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'string' || !Number.isFinite(n) || n < 0)
+      throw new Error(`--${k} must be a non-negative number, got ${JSON.stringify(v)}`);
     return n;
   };
   const fault = values['peer-fault'];
-  if (fault !== undefined && !(PEER_FAULTS as readonly unknown[]).includes(fault)) throw new Error(`--peer-fault must be one of ${PEER_FAULTS.join(', ')}`);
+  if (fault !== undefined && !(PEER_FAULTS as readonly unknown[]).includes(fault))
+    throw new Error(`--peer-fault must be one of ${PEER_FAULTS.join(', ')}`);
   const role = text('role');
-  if (role !== 'master' && role !== 'backup') throw new Error(`--role must be master or backup, got ${JSON.stringify(role)}`);
+  if (role !== 'master' && role !== 'backup')
+    throw new Error(`--role must be master or backup, got ${JSON.stringify(role)}`);
   const nodeId = num('node-id', 0);
   const inc = num('inc', 0);
-  if (!Number.isInteger(nodeId) || nodeId < 1 || nodeId > 255) throw new Error('--node-id must be an integer from 1 to 255');
+  if (!Number.isInteger(nodeId) || nodeId < 1 || nodeId > 255)
+    throw new Error('--node-id must be an integer from 1 to 255');
   if (!Number.isInteger(inc) || inc < 1 || inc > 0xffff) throw new Error('--inc must be an integer from 1 to 65535');
   return {
-    node: text('node'), nodeId, inc, role,
-    listen: endpoint('listen', text('listen')), connect: endpoint('connect', text('connect')),
-    admin: text('admin'), events: text('events'), log: text('log'),
+    node: text('node'),
+    nodeId,
+    inc,
+    role,
+    listen: endpoint('listen', text('listen')),
+    connect: endpoint('connect', text('connect')),
+    admin: text('admin'),
+    events: text('events'),
+    log: text('log'),
     seed: num('seed', 1) >>> 0,
     tickMs: num('tick-ms', 10),
     maxBody: num('max-body', 1500),
@@ -368,7 +472,8 @@ function resourceCounts(): Map<string, number> {
 /** Kinds of which more are active now than in `baseline`, with how many more. */
 function beyond(baseline: Map<string, number>): Record<string, number> {
   const extra: Record<string, number> = {};
-  for (const [kind, n] of resourceCounts()) if (n > (baseline.get(kind) ?? 0)) extra[kind] = n - (baseline.get(kind) ?? 0);
+  for (const [kind, n] of resourceCounts())
+    if (n > (baseline.get(kind) ?? 0)) extra[kind] = n - (baseline.get(kind) ?? 0);
   return extra;
 }
 
@@ -425,8 +530,14 @@ export async function runWorker(s: WorkerSettings): Promise<void> {
   log.write({ t: 'start', node: s.node, nodeId: s.nodeId, inc: s.inc, role: s.role, pid: process.pid });
 
   const peer = new KkcmPeer({
-    role: s.role, listen: s.listen, connect: s.connect, nodeId: s.nodeId, nodeName: s.node,
-    handshakeTimeoutMs: s.handshakeTimeoutMs, deadConnectionMs: s.deadConnectionMs, lingerMs: s.lingerMs,
+    role: s.role,
+    listen: s.listen,
+    connect: s.connect,
+    nodeId: s.nodeId,
+    nodeName: s.node,
+    handshakeTimeoutMs: s.handshakeTimeoutMs,
+    deadConnectionMs: s.deadConnectionMs,
+    lingerMs: s.lingerMs,
     backoff: { initialMs: s.backoffInitialMs, maxMs: s.backoffMaxMs },
     ...(s.peerFault !== undefined ? { faults: { [s.peerFault]: true } } : {}),
   });
@@ -446,19 +557,39 @@ export async function runWorker(s: WorkerSettings): Promise<void> {
         }
         if (check.ok) counters.delivered++;
         else counters.damaged++;
-        log.write({ t: 'rx', c: check.client, n: check.node, i: check.inc, q: check.seq, sid: sid(), ok: check.ok, ...(check.why !== undefined ? { why: check.why } : {}) });
+        log.write({
+          t: 'rx',
+          c: check.client,
+          n: check.node,
+          i: check.inc,
+          q: check.seq,
+          sid: sid(),
+          ok: check.ok,
+          ...(check.why !== undefined ? { why: check.why } : {}),
+        });
       },
-      cleanup: (info) => log.write({ t: 'cleanup', c: client, sid: info.sessionId.toString(), reason: info.reason, detail: info.detail }),
+      cleanup: (info) =>
+        log.write({
+          t: 'cleanup',
+          c: client,
+          sid: info.sessionId.toString(),
+          reason: info.reason,
+          detail: info.detail,
+        }),
     });
   }
   const events = attachEventLog(peer, s.events, { filter: { events: EVENT_FILE_EVENTS } });
   const gc = (globalThis as { gc?: () => void }).gc;
-  const admin = await startAdminServer(peer, { path: s.admin }, {
-    extraStats: () => {
-      if (s.gcOnStats) gc?.();
-      return { chaos: { ...counters, memory: process.memoryUsage() } };
+  const admin = await startAdminServer(
+    peer,
+    { path: s.admin },
+    {
+      extraStats: () => {
+        if (s.gcOnStats) gc?.();
+        return { chaos: { ...counters, memory: process.memoryUsage() } };
+      },
     },
-  });
+  );
 
   // Traffic: one message per client per tick while the session is up.
   const prng = new Prng(s.seed);
@@ -512,7 +643,13 @@ export async function runWorker(s: WorkerSettings): Promise<void> {
   // Connections close after the other side answers our SHUTDOWN, or at the linger time.
   const deadline = Date.now() + s.lingerMs + 1000;
   while (Object.keys(beyond(baseline)).length > 0 && Date.now() < deadline) await sleep(20);
-  log.write({ t: 'exit', resources: process.getActiveResourcesInfo(), leaked: beyond(baseline), stopMs: Date.now() - started, signal });
+  log.write({
+    t: 'exit',
+    resources: process.getActiveResourcesInfo(),
+    leaked: beyond(baseline),
+    stopMs: Date.now() - started,
+    signal,
+  });
   log.close();
   process.removeAllListeners('SIGTERM');
   process.removeAllListeners('SIGINT');
