@@ -156,6 +156,16 @@ export function crossReferenceViolations(spec: ProtocolSpec): SpecViolation[] {
       if (qualified.has(q)) fail(`/messages/${mi}/subtypes/${si}/name`, 'unique', `duplicate message ${q}`);
       qualified.add(q);
       checkFields(s.fields, `/messages/${mi}/subtypes/${si}/fields`, []);
+      const at = `/messages/${mi}/subtypes/${si}/handshake`;
+      const channelField = s.handshake?.channelField;
+      if (channelField !== undefined) {
+        const f = s.fields.find((x) => x.name === channelField);
+        if (f?.type !== 'enum' || f.enum !== 'channel')
+          fail(`${at}/channelField`, 'handshake-field', `${channelField} must be a field of ${q} of enum channel`);
+      }
+      const versionField = s.handshake?.versionField;
+      if (versionField !== undefined && s.fields.find((x) => x.name === versionField)?.type !== 'u8')
+        fail(`${at}/versionField`, 'handshake-field', `${versionField} must be a u8 field of ${q}`);
     });
   });
   return out;

@@ -5,7 +5,15 @@
  * @module
  */
 import { fixedSize } from './load.js';
-import type { ChannelName, FieldSpec, MessageTypeSpec, ProtocolSpec, RequirementSpec, SubtypeSpec } from './types.js';
+import type {
+  ChannelName,
+  FieldSpec,
+  HandshakeSpec,
+  MessageTypeSpec,
+  ProtocolSpec,
+  RequirementSpec,
+  SubtypeSpec,
+} from './types.js';
 
 /** One message (a type and subtype pair) with everything needed to encode or decode it. */
 export interface MessageInfo {
@@ -27,6 +35,8 @@ export interface MessageInfo {
   readonly fields: readonly FieldSpec[];
   /** Smallest body size in bytes (every variable part empty). */
   readonly minBodySize: number;
+  /** Set on handshake messages: read in any protocol version, only before binding [KKCM-SESS-3]. */
+  readonly handshake: HandshakeSpec | undefined;
 }
 
 /** Indexed, read-only view of a spec. */
@@ -55,6 +65,7 @@ export class SpecModel {
           subtypeSpec: s,
           fields: s.fields,
           minBodySize: this.minSize(s.fields),
+          handshake: s.handshake,
         };
         list.push(info);
         this.byName.set(info.name, info);
@@ -102,6 +113,17 @@ export class SpecModel {
   /** A message by type and subtype, or undefined. */
   lookup(type: number, subtype: number): MessageInfo | undefined {
     return this.byKey.get((type << 8) | subtype);
+  }
+
+  /**
+   * The handshake messages, in spec order: each is read whatever its header version, is
+   * allowed only before its connection is bound, and may name the fields that carry the
+   * connection's channel and negotiated version [KKCM-SESS-3].
+   */
+  handshakeMessages(): readonly (MessageInfo & { readonly handshake: HandshakeSpec })[] {
+    return this.messages.filter(
+      (m): m is MessageInfo & { readonly handshake: HandshakeSpec } => m.handshake !== undefined,
+    );
   }
 
   /** A message type by number, or undefined. */

@@ -72,6 +72,18 @@ export interface StructSpec {
   readonly fields: readonly FieldSpec[];
 }
 
+/**
+ * Marks a handshake message: sent only before its connection is bound, it keeps one layout
+ * in every protocol version and is read whatever its header version [KKCM-SESS-3]. Its
+ * fields may tell what the handshake settles for the connection.
+ */
+export interface HandshakeSpec {
+  /** Body field (an enum of `channel`) naming the channel the connection carries. */
+  readonly channelField?: string;
+  /** Body field (`u8`) carrying the negotiated version, which every later header carries [KKCM-HDR-4]. */
+  readonly versionField?: string;
+}
+
 /** One subtype of a message type, with its body layout. */
 export interface SubtypeSpec {
   /** Subtype number (header `subtype`), unique within the type. */
@@ -80,6 +92,8 @@ export interface SubtypeSpec {
   readonly name: string;
   /** Upper-case label used in prose and traces (`HELLO-ACK`). */
   readonly label: string;
+  /** Present on handshake messages (HELLO and its answers). */
+  readonly handshake?: HandshakeSpec;
   /** What the message is for. */
   readonly doc: string;
   /** Body layout: fields in wire order. */
