@@ -165,8 +165,32 @@ export function genProtocol(ctx: Ctx): string {
   out +=
     '/** Owning client of each message type, by type number. */\nexport const TYPE_CLIENT: Readonly<Record<number, ClientName>> = {\n';
   for (const m of spec.messages) out += `  ${hex(m.type)}: '${m.client}',\n`;
-  out += '};\n';
-  return out;
+  out += '};\n\n';
+  return out + genHandshake(ctx);
+}
+
+/** `HandshakeRule` and `HANDSHAKE_MESSAGES`: the spec's `handshake` marks, as data the peer reads. */
+function genHandshake(ctx: Ctx): string {
+  let out =
+    '/** What a handshake message settles for its connection: the body fields that carry it. */\n' +
+    'export interface HandshakeRule<N extends MessageName = MessageName> {\n' +
+    '  /** Body field naming the channel the connection carries (a channel id). */\n' +
+    '  readonly channelField?: keyof MessageBodies[N] & string;\n' +
+    '  /** Body field carrying the negotiated version, which every later header carries [KKCM-HDR-4]. */\n' +
+    '  readonly versionField?: keyof MessageBodies[N] & string;\n}\n\n';
+  out +=
+    '/**\n * The handshake messages, by qualified name: each keeps one layout in every protocol version\n' +
+    ' * and is read whatever its header version, and is allowed only before its connection is\n' +
+    ' * bound [KKCM-SESS-3]. A message absent here is read only in a version this code speaks.\n */\n' +
+    'export const HANDSHAKE_MESSAGES: { readonly [N in MessageName]?: HandshakeRule<N> } = {\n';
+  for (const m of ctx.model.handshakeMessages()) {
+    const rule = [
+      m.handshake.channelField === undefined ? '' : `channelField: '${m.handshake.channelField}'`,
+      m.handshake.versionField === undefined ? '' : `versionField: '${m.handshake.versionField}'`,
+    ].filter((x) => x !== '');
+    out += `  '${m.name}': { ${rule.join(', ')} },\n`;
+  }
+  return out + '};\n';
 }
 
 function genInterface(ctx: Ctx, name: string, doc: string, fields: readonly FieldSpec[]): string {

@@ -1124,3 +1124,22 @@ export const TYPE_CLIENT: Readonly<Record<number, ClientName>> = {
   0x20: 'prl',
   0x7f: 'probe',
 };
+
+/** What a handshake message settles for its connection: the body fields that carry it. */
+export interface HandshakeRule<N extends MessageName = MessageName> {
+  /** Body field naming the channel the connection carries (a channel id). */
+  readonly channelField?: keyof MessageBodies[N] & string;
+  /** Body field carrying the negotiated version, which every later header carries [KKCM-HDR-4]. */
+  readonly versionField?: keyof MessageBodies[N] & string;
+}
+
+/**
+ * The handshake messages, by qualified name: each keeps one layout in every protocol version
+ * and is read whatever its header version, and is allowed only before its connection is
+ * bound [KKCM-SESS-3]. A message absent here is read only in a version this code speaks.
+ */
+export const HANDSHAKE_MESSAGES: { readonly [N in MessageName]?: HandshakeRule<N> } = {
+  'control.hello': { channelField: 'channel' },
+  'control.helloAck': { channelField: 'channel', versionField: 'version' },
+  'control.helloReject': {},
+};
