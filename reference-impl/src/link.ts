@@ -13,6 +13,7 @@ import {
   encodeMessage,
   ERROR_CODES,
   ERROR_VALUES,
+  HANDSHAKE_MESSAGES,
   HEADER_SIZE,
   Limits,
   PROTOCOL_VERSIONS,
@@ -108,8 +109,25 @@ export interface LinkOptions {
   readonly faults?: PeerFaults | undefined;
 }
 
-/** Messages that keep one layout in every version and are read whatever their header version. */
-const HANDSHAKE_MESSAGES: ReadonlySet<string> = new Set(['control.hello', 'control.helloAck', 'control.helloReject']);
+/**
+ * The value of a handshake message's body field the spec names in `HANDSHAKE_MESSAGES`
+ * (`channelField` or `versionField`), or undefined when the message is not a handshake
+ * message, names no such field, or the field holds no number.
+ */
+function announced(msg: DecodedMessage, what: 'channelField' | 'versionField'): number | undefined {
+  const field = msg.name === null ? undefined : HANDSHAKE_MESSAGES[msg.name]?.[what];
+  const value = field === undefined ? undefined : (msg.body as unknown as Readonly<Record<string, unknown>>)[field];
+  return typeof value === 'number' ? value : undefined;
+}
+
+/** The channel a handshake message names, when it names a known one. */
+function announcedChannel(msg: DecodedMessage): ChannelName | undefined {
+  const id = announced(msg, 'channelField');
+  return id === ChannelId.send ? 'send' : id === ChannelId.receive ? 'receive' : undefined;
+}
+
+const isHandshakeMessage = (msg: DecodedMessage): boolean =>
+  msg.name !== null && HANDSHAKE_MESSAGES[msg.name] !== undefined;
 
 /** Largest batch handed to the transport in one write. */
 const BATCH_BYTES = 256 * 1024;
@@ -447,10 +465,9 @@ export class Link {
   private readonly onDecoded = (msg: DecodedMessage, b: Uint8Array, start: number, end: number): void => {
     if (!this.isOpen()) return;
     const header = msg.header;
-    if (this.channelValue === undefined && msg.name === 'control.hello') {
+    if (this.channelValue === undefined && isHandshakeMessage(msg)) {
       // Name the channel before counting and tracing, so that the HELLO itself is on it.
-      const ch = msg.body.channel;
-      this.nameChannel(ch === ChannelId.send ? 'send' : ch === ChannelId.receive ? 'receive' : undefined);
+      this.nameChannel(announcedChannel(msg));
     }
     const key = (header.type << 8) | header.subtype;
     if (key !== this.rxCellsKey) {
@@ -468,7 +485,7 @@ export class Link {
     const v = header.version;
     if (
       this.stateValue === 'handshake' &&
-      !HANDSHAKE_MESSAGES.has(msg.name ?? '') &&
+      !isHandshakeMessage(msg) &&
       (v < PROTOCOL_VERSIONS.min || v > PROTOCOL_VERSIONS.max)
     ) {
       this.violation(
@@ -498,9 +515,9 @@ export class Link {
 
   private onHandshakeMessage(msg: DecodedMessage): void {
     if (this.options.side === 'acceptor' && msg.name === 'control.hello') {
-      this.onHello(msg.body, msg.header);
+      this.onHello(msg.body, msg.header, announcedChannel(msg));
     } else if (this.options.side === 'connector' && msg.name === 'control.helloAck') {
-      this.onHelloAck(msg.body, msg.header);
+      this.onHelloAck(msg.body, msg.header, announcedChannel(msg), announced(msg, 'versionField'));
     } else if (this.options.side === 'connector' && msg.name === 'control.helloReject') {
       this.owner.onRejected(this, msg.body);
       this.beginClosing(
@@ -520,9 +537,8 @@ export class Link {
     }
   }
 
-  private onHello(hello: ControlHelloBody, header: Header): void {
-    const channel =
-      hello.channel === ChannelId.send ? 'send' : hello.channel === ChannelId.receive ? 'receive' : undefined;
+  /** Acceptor: a HELLO naming `channel` (in the field the spec names). */
+  private onHello(hello: ControlHelloBody, header: Header, channel: ChannelName | undefined): void {
     if (hello.minVersion > hello.maxVersion || hello.sessionId === 0n || channel === undefined) {
       this.violation(
         new CodecError('ERR_BAD_HELLO', 'inconsistent HELLO (version range, session id or channel)', {
@@ -555,13 +571,21 @@ export class Link {
     this.bind();
   }
 
-  private onHelloAck(ack: ControlHelloAckBody, header: Header): void {
+  /** Connector: a HELLO-ACK naming `channel` and `version` (in the fields the spec names). */
+  private onHelloAck(
+    ack: ControlHelloAckBody,
+    header: Header,
+    channel: ChannelName | undefined,
+    version: number | undefined,
+  ): void {
     if (
       ack.sessionId !== this.sessionId ||
-      ack.channel !== (this.channelValue === undefined ? -1 : ChannelId[this.channelValue]) ||
-      ack.version !== header.version ||
-      ack.version < this.offered.min ||
-      ack.version > this.offered.max
+      channel === undefined ||
+      channel !== this.channelValue ||
+      version === undefined ||
+      version !== header.version ||
+      version < this.offered.min ||
+      version > this.offered.max
     ) {
       this.violation(
         new CodecError('ERR_BAD_HELLO', 'HELLO-ACK does not match the HELLO (session, channel or version)', {
@@ -572,10 +596,10 @@ export class Link {
       );
       return;
     }
-    this.versionValue = ack.version;
+    this.versionValue = version;
     this.features = ack.features;
     this.peerNodeName = ack.nodeName;
-    this.decoder.setVersion(ack.version);
+    this.decoder.setVersion(version);
     this.peerMaxMessage = Math.min(ack.maxMessage, Limits.absoluteMaxMessage);
     this.bind();
   }
@@ -587,6 +611,16 @@ export class Link {
   }
 
   private onBoundMessage(msg: DecodedMessage): void {
+    if (isHandshakeMessage(msg)) {
+      this.violation(
+        new CodecError('ERR_UNEXPECTED_MESSAGE', `${msg.name ?? ''} after the handshake`, {
+          offset: 7,
+          path: 'header.subtype',
+        }),
+        msg.header,
+      );
+      return;
+    }
     switch (msg.name) {
       case null:
         this.owner.onIgnored(this, msg);
@@ -608,17 +642,6 @@ export class Link {
         return;
       case 'control.error':
         this.onPeerError(msg.body);
-        return;
-      case 'control.hello':
-      case 'control.helloAck':
-      case 'control.helloReject':
-        this.violation(
-          new CodecError('ERR_UNEXPECTED_MESSAGE', `${msg.name} after the handshake`, {
-            offset: 7,
-            path: 'header.subtype',
-          }),
-          msg.header,
-        );
         return;
       case 'control.nack':
         this.owner.onNack(this, msg.body.seq, msg.body.code);
