@@ -27,7 +27,6 @@ import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject } from 'ajv';
 import { packageRoot } from '../../spec/src/paths.js';
-import { UsageError } from './cli/io.js';
 import {
   emptySummary,
   type CaseResult,
@@ -36,6 +35,21 @@ import {
   type Summary,
   type Verdict,
 } from './report.js';
+
+/**
+ * An expected-failures file or a baseline that cannot be used: unreadable, malformed, or
+ * not a conformance report. The message names the file (and line, for an
+ * expected-failures file). `kkcm conformance` reports it as a usage error (exit code 2).
+ */
+export class ExpectationsError extends Error {
+  /** Always `ERR_BAD_EXPECTATIONS`. */
+  readonly code = 'ERR_BAD_EXPECTATIONS';
+  /** @param message - what is wrong, starting with the file (and line) it is in. */
+  constructor(message: string) {
+    super(message);
+    this.name = 'ExpectationsError';
+  }
+}
 
 /** One line of an expected-failures file. */
 export interface ExpectedFailure {
@@ -112,7 +126,7 @@ function globToRegExp(glob: string): RegExp {
  *
  * @param text - the file's content.
  * @param source - its name, used in `where` and in errors (default `<text>`).
- * @throws `UsageError` (`ERR_USAGE`, exit code 2) naming `source:line` for a line with
+ * @throws {@link ExpectationsError} (`ERR_BAD_EXPECTATIONS`) naming `source:line` for a line with
  *   more than one id, a bad character in an id, an unknown role, or a duplicate entry.
  */
 export function parseExpectedFailures(text: string, source = '<text>'): ExpectedFailures {
@@ -127,21 +141,23 @@ export function parseExpectedFailures(text: string, source = '<text>'): Expected
     if (content === '') return;
     const words = content.split(/\s+/);
     if (words.length > 1)
-      throw new UsageError(`${where}: one case id per line, got ${JSON.stringify(content)} (start comments with " #")`);
+      throw new ExpectationsError(
+        `${where}: one case id per line, got ${JSON.stringify(content)} (start comments with " #")`,
+      );
     const [pattern = '', role, ...extra] = content.split('@');
     if (extra.length > 0 || pattern === '')
-      throw new UsageError(`${where}: expected CASE-ID[@ROLE], got ${JSON.stringify(content)}`);
+      throw new ExpectationsError(`${where}: expected CASE-ID[@ROLE], got ${JSON.stringify(content)}`);
     if (!PATTERN.test(pattern))
-      throw new UsageError(
+      throw new ExpectationsError(
         `${where}: ${JSON.stringify(pattern)} is not a case id or glob (letters, digits, . _ : / - * ?)`,
       );
     if (role !== undefined && !(ROLES as readonly string[]).includes(role)) {
-      throw new UsageError(`${where}: unknown role ${JSON.stringify(role)} (expected master or backup)`);
+      throw new ExpectationsError(`${where}: unknown role ${JSON.stringify(role)} (expected master or backup)`);
     }
     const key = `${pattern}@${role ?? '*'}`;
     const first = firstSeen.get(key);
     if (first !== undefined)
-      throw new UsageError(`${where}: duplicate entry ${JSON.stringify(content)} (first at ${first})`);
+      throw new ExpectationsError(`${where}: duplicate entry ${JSON.stringify(content)} (first at ${first})`);
     firstSeen.set(key, where);
     entries.push(role === undefined ? { pattern, reason, where } : { pattern, role: role as PeerRole, reason, where });
   });
@@ -151,7 +167,7 @@ export function parseExpectedFailures(text: string, source = '<text>'): Expected
 /**
  * Reads and parses an expected-failures file.
  *
- * @throws `UsageError` when the file cannot be read or a line is malformed (see
+ * @throws {@link ExpectationsError} when the file cannot be read or a line is malformed (see
  *   {@link parseExpectedFailures}).
  */
 export function loadExpectedFailures(path: string): ExpectedFailures {
@@ -159,7 +175,7 @@ export function loadExpectedFailures(path: string): ExpectedFailures {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new UsageError(
+    throw new ExpectationsError(
       `cannot read expected failures ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
     );
   }
@@ -286,7 +302,7 @@ export function reportViolations(data: unknown): string[] {
 /**
  * Reads a baseline: a JSON report written by an earlier run (`--format json`).
  *
- * @throws `UsageError` when the file cannot be read, is not JSON, or is not a valid
+ * @throws {@link ExpectationsError} when the file cannot be read, is not JSON, or is not a valid
  *   report (the first violations are named).
  */
 export function loadBaseline(path: string): ConformanceReport {
@@ -295,10 +311,12 @@ export function loadBaseline(path: string): ConformanceReport {
     data = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new UsageError(`cannot read baseline ${path}: ${code ?? (err as Error).message}`);
+    throw new ExpectationsError(`cannot read baseline ${path}: ${code ?? (err as Error).message}`);
   }
   const violations = reportViolations(data);
   if (violations.length > 0)
-    throw new UsageError(`baseline ${path} is not a kkcm conformance report: ${violations.slice(0, 5).join('; ')}`);
+    throw new ExpectationsError(
+      `baseline ${path} is not a kkcm conformance report: ${violations.slice(0, 5).join('; ')}`,
+    );
   return data as ConformanceReport;
 }

@@ -10,6 +10,7 @@ export { CASES, casesFor, globToRegExp, selectCases, uncoveredMusts, type Select
 export {
   applyBaseline,
   applyExpectations,
+  ExpectationsError,
   loadBaseline,
   loadExpectedFailures,
   parseExpectedFailures,

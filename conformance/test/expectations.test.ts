@@ -5,13 +5,13 @@ import { tmpdir } from 'node:os';
 import {
   applyBaseline,
   applyExpectations,
+  ExpectationsError,
   loadBaseline,
   loadExpectedFailures,
   parseExpectedFailures,
   reportViolations,
   summarize,
 } from '../src/expectations.js';
-import { UsageError } from '../src/cli/io.js';
 import { emptySummary, type CaseResult, type ConformanceReport, type PeerRole, type Verdict } from '../src/report.js';
 import { renderJson } from '../src/reporters/json.js';
 
@@ -52,7 +52,7 @@ function report(cases: CaseResult[]): ConformanceReport {
   };
 }
 
-const usageError = { name: 'UsageError', code: 'ERR_USAGE' };
+const expectationsError = { name: 'ExpectationsError', code: 'ERR_BAD_EXPECTATIONS' };
 
 t.test('parseExpectedFailures', async (t) => {
   t.test('reads ids, globs, roles and reasons, skipping comments and blank lines', async (t) => {
@@ -99,7 +99,7 @@ t.test('parseExpectedFailures', async (t) => {
       ['a.b\na.b # again', /^x:2: duplicate entry "a.b" \(first at x:1\)/],
     ];
     for (const [text, message] of bad)
-      t.throws(() => parseExpectedFailures(text, 'x'), { ...usageError, message }, JSON.stringify(text));
+      t.throws(() => parseExpectedFailures(text, 'x'), { ...expectationsError, message }, JSON.stringify(text));
     t.same(
       parseExpectedFailures('a.b\na.b@master').entries.length,
       2,
@@ -113,7 +113,7 @@ t.test('loadExpectedFailures reads a file and turns a missing one into a usage e
   writeFileSync(path, 'a.b # known\n');
   t.same(loadExpectedFailures(path).entries, [{ pattern: 'a.b', reason: 'known', where: `${path}:1` }]);
   t.throws(() => loadExpectedFailures(join(dir, 'nope.txt')), {
-    ...usageError,
+    ...expectationsError,
     message: /cannot read expected failures .*nope\.txt: ENOENT/,
   });
 });
@@ -280,15 +280,18 @@ t.test('loadBaseline', async (t) => {
     const notReport = join(dir, 'other.json');
     writeFileSync(notReport, JSON.stringify({ tool: 'kkcm', cases: [] }));
     t.throws(() => loadBaseline(join(dir, 'missing.json')), {
-      ...usageError,
+      ...expectationsError,
       message: /cannot read baseline .*: ENOENT/,
     });
-    t.throws(() => loadBaseline(notJson), { ...usageError, message: /cannot read baseline .*bad\.json: .*JSON/ });
+    t.throws(() => loadBaseline(notJson), {
+      ...expectationsError,
+      message: /cannot read baseline .*bad\.json: .*JSON/,
+    });
     t.throws(() => loadBaseline(notReport), {
-      ...usageError,
+      ...expectationsError,
       message: /is not a kkcm conformance report: \/: must have required property 'version'/,
     });
-    t.ok(new UsageError('x') instanceof Error);
+    t.ok(new ExpectationsError('x') instanceof Error);
   });
 
   t.test('reportViolations lists where a value breaks the schema', async (t) => {

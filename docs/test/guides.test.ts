@@ -6,13 +6,13 @@ import { join } from 'node:path';
 import { packageRoot } from '../../spec/src/index.js';
 
 // The guides' commands run as a reader would type them, against the CLI from source:
-// `npx kkcm` becomes `node --import tsx conformance/src/cli/run.ts`, and `kkcm/…` imports
+// `npx kkcm` becomes `node --import tsx cli/src/run.ts`, and `kkcm/…` imports
 // in TypeScript blocks become the rooms' source entry points.
 
 const root = packageRoot();
 const guidesDir = join(root, 'docs', 'guides');
 const tsx = import.meta.resolve('tsx');
-const KKCM = `node --import ${tsx} ${join(root, 'conformance', 'src', 'cli', 'run.ts')}`;
+const KKCM = `node --import ${tsx} ${join(root, 'cli', 'src', 'run.ts')}`;
 const ENTRY: Readonly<Record<string, string>> = {
   'kkcm/codec': 'codec/src/index.ts',
   'kkcm/spec': 'spec/src/index.ts',

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { main } from '../../conformance/src/cli/main.js';
-import type { Io } from '../../conformance/src/cli/io.js';
+import { main } from '../../cli/src/main.js';
+import type { Io } from '../../cli/src/io.js';
 import { anchor, generatedHeader } from './markdown.js';
 
 /** Runs the CLI in memory and returns what it printed on standard output. */
@@ -48,7 +48,7 @@ export async function cliPage(): Promise<string> {
   const out = [
     generatedHeader('CLI reference', ['kkcm --help', 'kkcm COMMAND --help']),
     'The `kkcm` command, installed with the package (`npx kkcm …`). From a clone without building, ' +
-      '`node --import tsx conformance/src/cli/run.ts …` runs the same CLI from source.',
+      '`node --import tsx cli/src/run.ts …` runs the same CLI from source.',
     '',
     ...names.map((n) => `- [\`kkcm ${n}\`](#command-${n})`),
     '',

@@ -14,7 +14,7 @@ import { adminRequest, type AdminRequest, type AdminResponse } from '../src/admi
 import type { PeerEvent, PeerStats, PeerStatus } from '../src/index.js';
 export { freePort } from '../../conformance/src/harness/target.js';
 
-/** Root of the package: where `conformance/src/cli/run.ts` is. */
+/** Root of the package: where `cli/src/run.ts` is. */
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Bound of every wait. Generous: each process compiles TypeScript as it starts. */
@@ -58,7 +58,7 @@ export class KkcmProcess {
    *   namespace; empty for none.
    */
   constructor(t: Test, args: readonly string[], prefix: readonly string[] = []) {
-    const argv = [...prefix, process.execPath, '--import', 'tsx', 'conformance/src/cli/run.ts', ...args];
+    const argv = [...prefix, process.execPath, '--import', 'tsx', 'cli/src/run.ts', ...args];
     this.command = args[0] ?? '';
     this.child = spawn(argv[0]!, argv.slice(1), { cwd: ROOT });
     this.child.stdout.setEncoding('utf8').on('data', (s: string) => {

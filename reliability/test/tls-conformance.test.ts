@@ -4,7 +4,7 @@
  * `kkcm conformance --tls-cert/--tls-key/--tls-ca`.
  */
 import t, { type Test } from 'tap';
-import { main } from '../../conformance/src/cli/main.js';
+import { main } from '../../cli/src/main.js';
 import { EMBEDDED_TIMERS } from '../../conformance/src/harness/target.js';
 import { runConformance } from '../../conformance/src/runner.js';
 import { KkcmPeer, TlsTransport } from '../../reference-impl/src/index.js';

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { loadSpec, SpecModel } from '../../../spec/src/index.js';
+import { loadSpec, SpecModel } from '../../spec/src/index.js';
 import {
   CodecError,
   encodeMessage,
@@ -17,7 +17,7 @@ import {
   type DecodeOptions,
   type MessageInput,
   type RawMessageInput,
-} from '../../../codec/src/index.js';
+} from '../../codec/src/index.js';
 import { ExitCode, intOption, readInputFile, UsageError, type Io } from './io.js';
 
 /** Parsed options of a command: strings, booleans, and positionals. */

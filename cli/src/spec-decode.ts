@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { loadSpec, SpecModel } from '../../../spec/src/index.js';
-import { CodecError, messageToJson, type DecodeOptions, type MessageJson } from '../../../codec/src/index.js';
-import { createBinaryParserDecoder } from '../../../codec/src/bp-decoder.js';
+import { loadSpec, SpecModel } from '../../spec/src/index.js';
+import { CodecError, messageToJson, type DecodeOptions, type MessageJson } from '../../codec/src/index.js';
+import { createBinaryParserDecoder } from '../../codec/src/bp-decoder.js';
 
 /**
  * Decodes every message of `bytes` with the spec at `specPath`.

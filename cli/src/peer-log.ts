@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { KkcmPeer, PeerEvent } from '../../../reference-impl/src/index.js';
+import type { KkcmPeer, PeerEvent } from '../../reference-impl/src/index.js';
 import { UsageError } from './io.js';
 
 /** Log levels, most severe first. */

@@ -1,5 +1,5 @@
 /**
- * Runs the kkcm CLI from source (`node --import tsx conformance/src/cli/run.ts …`): what
+ * Runs the kkcm CLI from source (`node --import tsx cli/src/run.ts …`): what
  * tests spawn as a real process, and what `bin/kkcm.js` does with the compiled CLI.
  *
  * @module

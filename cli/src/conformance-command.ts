@@ -5,12 +5,18 @@
  * @module
  */
 import { writeFileSync } from 'node:fs';
-import { TlsTransport } from '../../../reference-impl/src/tls-transport.js';
-import { CASES, selectCases } from '../catalog.js';
-import { loadBaseline, loadExpectedFailures } from '../expectations.js';
-import { colorEnabled, isReportFormat, LiveView, renderReport, type ReportFormat } from '../reporters/index.js';
-import type { ConformanceReport, Level, PeerRole } from '../report.js';
-import { runConformance, type TargetSpec } from '../runner.js';
+import { TlsTransport } from '../../reference-impl/src/tls-transport.js';
+import { CASES, selectCases } from '../../conformance/src/catalog.js';
+import { ExpectationsError, loadBaseline, loadExpectedFailures } from '../../conformance/src/expectations.js';
+import {
+  colorEnabled,
+  isReportFormat,
+  LiveView,
+  renderReport,
+  type ReportFormat,
+} from '../../conformance/src/reporters/index.js';
+import type { ConformanceReport, Level, PeerRole } from '../../conformance/src/report.js';
+import { runConformance, type TargetSpec } from '../../conformance/src/runner.js';
 import type { CommandArgs } from './codec-commands.js';
 import { ExitCode, readInputFile, UsageError, type Io } from './io.js';
 
@@ -112,6 +118,16 @@ function number(flag: string, value: string | undefined, integer: boolean): numb
   return n;
 }
 
+/** A bad expected-failures file or baseline is a bad argument of the command line: exit 2. */
+function asUsage<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (err) {
+    if (err instanceof ExpectationsError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
 function strings(v: unknown): string[] {
   return Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : [];
 }
@@ -201,9 +217,10 @@ export async function conformanceCommand(args: CommandArgs, io: Io): Promise<num
       transportFlags: ` --tls-cert ${cert} --tls-key ${key} --tls-ca ${ca}`,
     };
   }
-  const expectedFailures =
-    str('expected-failures') !== undefined ? loadExpectedFailures(str('expected-failures')!) : undefined;
-  const baseline = str('baseline') !== undefined ? loadBaseline(str('baseline')!) : undefined;
+  const expectedFailures = asUsage(() =>
+    str('expected-failures') !== undefined ? loadExpectedFailures(str('expected-failures')!) : undefined,
+  );
+  const baseline = asUsage(() => (str('baseline') !== undefined ? loadBaseline(str('baseline')!) : undefined));
   const color = v['no-color'] !== true && colorEnabled(io.isTty);
   const toTerminal = str('out') === undefined && format === 'human';
   // The live view shares stdout with a human report; otherwise it goes to stderr.

@@ -13,12 +13,12 @@ import {
   type Endpoint,
   type PeerOptions,
   type Role,
-} from '../../../reference-impl/src/index.js';
-import { parseAdminAddress, startAdminServer, type AdminServer } from '../../../reference-impl/src/admin.js';
-import { attachEventLog, type EventLog } from '../../../reference-impl/src/trace/event-log.js';
-import { parseTraceFilter, type TraceFilter } from '../../../reference-impl/src/trace/filter.js';
-import { attachPcapng } from '../../../reference-impl/src/trace/pcapng.js';
-import { Limits, Timers } from '../../../codec/src/index.js';
+} from '../../reference-impl/src/index.js';
+import { parseAdminAddress, startAdminServer, type AdminServer } from '../../reference-impl/src/admin.js';
+import { attachEventLog, type EventLog } from '../../reference-impl/src/trace/event-log.js';
+import { parseTraceFilter, type TraceFilter } from '../../reference-impl/src/trace/filter.js';
+import { attachPcapng } from '../../reference-impl/src/trace/pcapng.js';
+import { Limits, Timers } from '../../codec/src/index.js';
 import type { CommandArgs } from './codec-commands.js';
 import { registerCountingClients } from './clients.js';
 import { ExitCode, intOption, readInputFile, UsageError, type Io } from './io.js';

@@ -14,8 +14,8 @@ import {
   type ClientName,
   type KnownMessage,
   type MessageInput,
-} from '../../../codec/src/index.js';
-import { KkcmPeer, tcpTransport } from '../../../reference-impl/src/index.js';
+} from '../../codec/src/index.js';
+import { KkcmPeer, tcpTransport } from '../../reference-impl/src/index.js';
 import type { CommandArgs } from './codec-commands.js';
 import {
   ILLUSTRATIVE_CLIENTS,

@@ -5,9 +5,9 @@
  * allowed is the one a peer the suite did not launch forces.
  */
 import t, { type Test } from 'tap';
-import { main } from '../src/cli/main.js';
-import type { Io } from '../src/cli/io.js';
-import type { ConformanceReport } from '../src/report.js';
+import { main } from '../src/main.js';
+import type { Io } from '../src/io.js';
+import type { ConformanceReport } from '../../conformance/src/report.js';
 import { freePort, KkcmProcess } from '../../reference-impl/test/processes.js';
 
 /**

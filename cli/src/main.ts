@@ -4,7 +4,7 @@
  * @module
  */
 import { parseArgs } from 'node:util';
-import { SpecError } from '../../../spec/src/index.js';
+import { SpecError } from '../../spec/src/index.js';
 import { decodeCommand, encodeCommand, specCommand, type CommandArgs } from './codec-commands.js';
 import { CONFORMANCE_HELP, CONFORMANCE_OPTIONS, conformanceCommand } from './conformance-command.js';
 import { ctlCommand, CTL_HELP } from './ctl-command.js';

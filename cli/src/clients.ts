@@ -5,8 +5,8 @@
  *
  * @module
  */
-import type { ClientName, KnownMessage } from '../../../codec/src/index.js';
-import type { CleanupInfo, KkcmPeer } from '../../../reference-impl/src/index.js';
+import type { ClientName, KnownMessage } from '../../codec/src/index.js';
+import type { CleanupInfo, KkcmPeer } from '../../reference-impl/src/index.js';
 
 /** The illustrative clients, in registration order. */
 export const ILLUSTRATIVE_CLIENTS = ['iha', 'sdrl', 'psrm', 'prl'] as const satisfies readonly ClientName[];

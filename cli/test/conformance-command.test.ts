@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { packageRoot } from '../../spec/src/index.js';
-import { main } from '../src/cli/main.js';
-import type { Io } from '../src/cli/io.js';
-import type { ConformanceReport } from '../src/report.js';
+import { main } from '../src/main.js';
+import type { Io } from '../src/io.js';
+import type { ConformanceReport } from '../../conformance/src/report.js';
 
 interface Run {
   code: number;
@@ -36,7 +36,7 @@ t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 const schema = JSON.parse(readFileSync(join(packageRoot(), 'conformance', 'report.schema.json'), 'utf8')) as object;
 const validate = new Ajv2020({ allErrors: true, strictTypes: false }).compile(schema);
 /** The peer CLI, from source, as a shell command line. */
-const peerCmd = `${JSON.stringify(process.execPath)} --import tsx ${JSON.stringify(join(packageRoot(), 'conformance', 'src', 'cli', 'run.ts'))} peer --conformance-probe --periodic-ms 50`;
+const peerCmd = `${JSON.stringify(process.execPath)} --import tsx ${JSON.stringify(join(packageRoot(), 'cli', 'src', 'run.ts'))} peer --conformance-probe --periodic-ms 50`;
 
 t.test('--list prints the catalogue, as text and as JSON', async (t) => {
   const text = await run(['conformance', '--list']);

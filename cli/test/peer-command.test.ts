@@ -3,9 +3,9 @@ import { createServer } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { main } from '../src/cli/main.js';
-import type { Io } from '../src/cli/io.js';
-import { runPeer, type StopSignal } from '../src/cli/peer-command.js';
+import { main } from '../src/main.js';
+import type { Io } from '../src/io.js';
+import { runPeer, type StopSignal } from '../src/peer-command.js';
 import { ctl, DEADLINE_MS, KkcmProcess } from '../../reference-impl/test/processes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kkcm-peer-cli-'));

@@ -2,8 +2,8 @@ import t from 'tap';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { main } from '../src/cli/main.js';
-import type { Io } from '../src/cli/io.js';
+import { main } from '../src/main.js';
+import type { Io } from '../src/io.js';
 import { defaultSpecPath } from '../../spec/src/index.js';
 
 interface Run {

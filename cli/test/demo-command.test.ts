@@ -2,8 +2,8 @@ import t from 'tap';
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { main } from '../src/cli/main.js';
-import type { Io } from '../src/cli/io.js';
+import { main } from '../src/main.js';
+import type { Io } from '../src/io.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DEADLINE_MS = 60_000;
@@ -97,7 +97,7 @@ t.test('demo usage errors exit 2', async (t) => {
 });
 
 t.test('as a process, the demo exits 0 by itself (no leaked handles)', async (t) => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'conformance/src/cli/run.ts', 'demo', '--seconds', '1'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/src/run.ts', 'demo', '--seconds', '1'], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

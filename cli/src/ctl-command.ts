@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { ADMIN_ERRORS, adminRequest, type AdminRequest } from '../../../reference-impl/src/admin.js';
-import type { PeerStats, PeerStatus } from '../../../reference-impl/src/index.js';
-import { Feature } from '../../../codec/src/index.js';
+import { ADMIN_ERRORS, adminRequest, type AdminRequest } from '../../reference-impl/src/admin.js';
+import type { PeerStats, PeerStatus } from '../../reference-impl/src/index.js';
+import { Feature } from '../../codec/src/index.js';
 import type { CommandArgs } from './codec-commands.js';
 import { ExitCode, intOption, UsageError, type Io } from './io.js';
 

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { loadVectors, type Vector } from '../../../spec/src/vectors.js';
+import { loadVectors, type Vector } from '../../spec/src/vectors.js';
 import {
   CodecError,
   decodeStream,
@@ -14,7 +14,7 @@ import {
   messageToJson,
   toHex,
   type DecodeOptions,
-} from '../../../codec/src/index.js';
+} from '../../codec/src/index.js';
 import type { CommandArgs } from './codec-commands.js';
 import { ExitCode, type Io } from './io.js';
 

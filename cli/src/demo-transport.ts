@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { Connection, ConnectionHandlers, Listener, Transport } from '../../../reference-impl/src/index.js';
+import type { Connection, ConnectionHandlers, Listener, Transport } from '../../reference-impl/src/index.js';
 
 /** Logical port → the ephemeral port listening for it. Shared by the demo's transports. */
 export type PortDirectory = Map<number, number>;
