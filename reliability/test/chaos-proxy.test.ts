@@ -4,6 +4,10 @@
  * byte-exact view is needed: each fault has the effect it claims, seen from the peers'
  * events, their delivered messages and their connections' ends. Then the proxy as its own
  * process, driven over its JSON-lines protocol.
+ *
+ * One subject, the fault proxy, in one file past the usual length: the rig, the raw-socket
+ * target and the process tests share the proxy's helpers, and each test is one fault.
+ * Stalls run on a manual clock, so a stall lasts until the test ends it.
  */
 import t, { type Test } from 'tap';
 import { once } from 'node:events';
@@ -18,6 +22,7 @@ import {
 } from '../../codec/src/index.js';
 import {
   KkcmPeer,
+  ManualClock,
   tcpTransport,
   type PeerEvent,
   type PeerOptions,
@@ -361,29 +366,38 @@ t.test('half-close toward the backup: it reads end of stream and the session goe
 t.test(
   'stall-reader shorter than the dead-connection limit: backpressure reaches the sender, then everything arrives, in order',
   async (t) => {
+    // The proxy's time is manual: the stall lasts until the test ends it.
+    const clock = new ManualClock();
     const r = await rig(t, {
       backup: { queueMessages: 16, deadConnectionMs: 120_000 },
       master: { deadConnectionMs: 120_000 },
+      proxy: { clock },
     });
     const sid = r.master.sessionId!;
     const result = await r.proxy.inject({ kind: 'stall-reader', channel: 'receive', toward: 'listener', ms: 4000 });
     t.equal(result.outcome, 'applied');
     const forwarded = (): number => r.proxy.connections().find((c) => c.channel === 'receive')!.bytes.towardListener;
     const before = forwarded();
+    const written = r.backup.stats().channels.receive.txMessages;
     const count = 320;
     // 320 × 64 KiB = 20 MiB: more than the socket buffers of both legs hold.
     const flood = backupSends(r, 1, count, 65536);
-    await until('the backup queue full while the proxy does not read', () =>
-      r.backup.status().queues.receive.depth === 16 ? true : undefined,
+    await until('the backup queue full, with messages written to its socket, while the proxy does not read', () =>
+      r.backup.status().queues.receive.depth === 16 && r.backup.stats().channels.receive.txMessages > written
+        ? true
+        : undefined,
     );
-    const pair = r.proxy.connections().find((c) => c.channel === 'receive')!;
-    if (pair.stalled.towardListener) {
-      t.equal(pair.bytes.towardListener, before, 'nothing crossed the proxy toward the master during the stall');
-    } else {
-      t.comment(
-        'the stall ended before the queue filled (a slow machine): the no-crossing check is not conclusive here',
-      );
+    // Round trips through the proxy on the other channel: had the proxy read the stalled
+    // connection, the bytes the backup wrote to it before them would have crossed by now.
+    for (let handle = 1; handle <= 3; handle++) {
+      await r.master.send('iha', { name: 'iha.asyncNotify', body: { handle, event: 1, value: 0n } }, { wait: true });
+      await until(`notification ${handle} at the backup`, () => (r.atBackup.includes(handle) ? true : undefined));
     }
+    const pair = r.proxy.connections().find((c) => c.channel === 'receive')!;
+    t.ok(pair.stalled.towardListener, 'the stall is still on');
+    t.equal(pair.bytes.towardListener, before, 'nothing crossed the proxy toward the master during the stall');
+    clock.advance(4000);
+    t.notOk(r.proxy.connections().find((c) => c.channel === 'receive')!.stalled.towardListener, 'the stall ended');
     await flood;
     await until(`${count} messages at the master`, () => (r.atMaster.length >= count ? true : undefined));
     t.same(r.atMaster, range(1, count), 'every message arrived once, in order');
@@ -426,7 +440,8 @@ t.test(
 t.test(
   'stall-writer: half a message is forwarded, the rest held, then everything arrives in order in the same session',
   async (t) => {
-    const r = await rig(t);
+    const clock = new ManualClock();
+    const r = await rig(t, { proxy: { clock } });
     const sid = r.master.sessionId!;
     const injected = r.proxy.inject({ kind: 'stall-writer', channel: 'receive', toward: 'listener', ms: 3000 });
     const count = 50;
@@ -441,12 +456,24 @@ t.test(
       'a PRL OPAQUE of 1024 data bytes',
     );
     t.equal(cut.forwarded, Math.floor(cut.length / 2), 'its first half went through');
-    if (r.proxy.connections().find((c) => c.channel === 'receive')!.stalled.towardListener) {
-      t.notOk(
-        rxSeqs(r.events.master, 'receive', sid).includes(cut.seq),
-        'the master has not read the cut message while the rest is held',
-      );
+    // Round trips through the proxy on the other channel: had the proxy forwarded the held
+    // bytes, the master would have read them by now.
+    for (let handle = 1; handle <= 3; handle++) {
+      await r.master.send('iha', { name: 'iha.asyncNotify', body: { handle, event: 1, value: 0n } }, { wait: true });
+      await until(`notification ${handle} at the backup`, () => (r.atBackup.includes(handle) ? true : undefined));
     }
+    const pair = r.proxy.connections().find((c) => c.channel === 'receive')!;
+    t.ok(pair.stalled.towardListener, 'the rest is held');
+    t.equal(
+      pair.bytes.towardListener,
+      result.hits[0]!.connection.bytes.towardListener,
+      'nothing crossed toward the master after the first half',
+    );
+    t.notOk(
+      rxSeqs(r.events.master, 'receive', sid).includes(cut.seq),
+      'the master has not read the cut message while the rest is held',
+    );
+    clock.advance(3000);
     await sending;
     await until(`${count} messages at the master`, () => (r.atMaster.length >= count ? true : undefined));
     t.same(r.atMaster, range(1, count), 'every message arrived once, in order');
@@ -614,7 +641,8 @@ t.test('boundary tracking stops at a header the codec refuses, and the bytes sti
 
 t.test('stall-writer holds the second half of the next message, then forwards it unchanged', async (t) => {
   const target = await rawTarget(t);
-  const proxy = await FaultProxy.start();
+  const clock = new ManualClock();
+  const proxy = await FaultProxy.start({ clock });
   t.teardown(() => proxy.close());
   const client = await rawClient(t, proxy, target.port);
   await until('the HELLO at the target', () => (target.received().length === HELLO.length ? true : undefined));
@@ -627,8 +655,9 @@ t.test('stall-writer holds the second half of the next message, then forwards it
   await until('the first half at the target', () =>
     target.received().length >= HELLO.length + cut.forwarded ? true : undefined,
   );
-  if (proxy.connections()[0]!.stalled.towardListener)
-    t.equal(target.received().length, HELLO.length + cut.forwarded, 'exactly the first half, while the rest is held');
+  t.ok(proxy.connections()[0]!.stalled.towardListener, 'the rest is held');
+  t.equal(target.received().length, HELLO.length + cut.forwarded, 'exactly the first half, while the rest is held');
+  clock.advance(3000);
   await until('the whole message at the target', () =>
     target.received().length === HELLO.length + msg.byteLength ? true : undefined,
   );

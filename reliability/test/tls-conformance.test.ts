@@ -7,8 +7,8 @@ import t, { type Test } from 'tap';
 import { main } from '../../cli/src/main.js';
 import { EMBEDDED_TIMERS } from '../../conformance/src/harness/target.js';
 import { runConformance } from '../../conformance/src/runner.js';
-import { KkcmPeer, TlsTransport } from '../../reference-impl/src/index.js';
-import { KkcmProcess } from '../../reference-impl/test/processes.js';
+import { KkcmPeer, TlsTransport, type PeerEvent } from '../../reference-impl/src/index.js';
+import { KkcmProcess, until } from '../../reference-impl/test/processes.js';
 import { makeTestCerts, opensslMissing, type TestCerts } from './certs.js';
 
 const missing = opensslMissing();
@@ -30,7 +30,8 @@ function run(certs: TestCerts): void {
   const peerTls = new TlsTransport({ ca: certs.ca, cert: certs.nodeA.cert, key: certs.nodeA.key });
   const suiteTls = new TlsTransport({ ca: certs.ca, cert: certs.nodeB.cert, key: certs.nodeB.key });
 
-  async function tlsMaster(t: Test): Promise<number> {
+  /** A TLS master with the conformance probe; its events are collected in `events`. */
+  async function tlsMaster(t: Test, events: PeerEvent[] = []): Promise<number> {
     const peer = new KkcmPeer({
       ...EMBEDDED_TIMERS,
       role: 'master',
@@ -38,6 +39,7 @@ function run(certs: TestCerts): void {
       transport: peerTls,
       conformanceProbe: true,
     });
+    peer.on('event', (e) => events.push(e));
     t.teardown(() => peer.stop());
     await peer.configure();
     return peer.listenAddress!.port;
@@ -76,15 +78,25 @@ function run(certs: TestCerts): void {
     t.same(report.cases.map((c) => [c.id, c.verdict]).sort(), BACKUP_CASES.map((id) => [id, 'pass']).sort());
   });
 
-  t.test('a suite whose certificate the peer does not trust cannot reach it: no case passes', async (t) => {
-    const port = await tlsMaster(t);
+  t.test('a suite whose certificate the peer does not trust is refused in the TLS handshake', async (t) => {
+    const events: PeerEvent[] = [];
+    const port = await tlsMaster(t, events);
     const stranger = new TlsTransport({ ca: certs.ca, cert: certs.rogue.cert, key: certs.rogue.key });
     const report = await runConformance({
       target: { kind: 'connect', host: '127.0.0.1', port, transport: stranger },
       selection: { cases: ['handshake.hello.compatible'] },
       caseTimeoutMs: 3000,
     });
-    t.equal(report.summary.pass, 0, 'the peer refused the suite');
+    t.equal(report.summary.pass, 0, 'no case passes');
+    const refusal = await until('the peer to report the refused handshake', () =>
+      events.find((e) => e.event === 'error' && e.code === 'ERR_TLS_HANDSHAKE'),
+    );
+    t.pass(`the peer refused the TLS handshake: ${refusal.event === 'error' ? refusal.text : ''}`);
+    t.equal(
+      events.filter((e) => e.event === 'session-up' || e.event === 'rx').length,
+      0,
+      'no KKCM message was read and no session came up',
+    );
   });
 
   t.test(
