@@ -4,7 +4,7 @@
  * @module kkcm/spec
  */
 export { crossReferenceViolations, fixedSize, loadSpec, validateSpec } from './load.js';
-export { SpecModel, type MessageInfo } from './model.js';
+export { SpecModel, type HandshakeMessageInfo, type MessageInfo } from './model.js';
 export { defaultSpecPath, packageRoot, specSchemaPath } from './paths.js';
 export { SpecError, type SpecViolation } from './spec-error.js';
 export type * from './types.js';

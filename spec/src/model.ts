@@ -39,6 +39,12 @@ export interface MessageInfo {
   readonly handshake: HandshakeSpec | undefined;
 }
 
+/** A handshake message (see {@link SpecModel.handshakeMessages}). */
+export interface HandshakeMessageInfo extends MessageInfo {
+  /** What the handshake mark says: the fields naming the connection's channel and version. */
+  readonly handshake: HandshakeSpec;
+}
+
 /** Indexed, read-only view of a spec. */
 export class SpecModel {
   /** The validated spec this view indexes. */
@@ -120,10 +126,8 @@ export class SpecModel {
    * allowed only before its connection is bound, and may name the fields that carry the
    * connection's channel and negotiated version [KKCM-SESS-3].
    */
-  handshakeMessages(): readonly (MessageInfo & { readonly handshake: HandshakeSpec })[] {
-    return this.messages.filter(
-      (m): m is MessageInfo & { readonly handshake: HandshakeSpec } => m.handshake !== undefined,
-    );
+  handshakeMessages(): readonly HandshakeMessageInfo[] {
+    return this.messages.filter((m): m is HandshakeMessageInfo => m.handshake !== undefined);
   }
 
   /** A message type by number, or undefined. */
