@@ -215,7 +215,8 @@ local function check_header(problems, h, snap, items)
     report(problems, item, code, text)
   end
   if not (h.minfo ~= nil and h.minfo.handshake) then
-    -- HELLO, HELLO-ACK and HELLO-REJECT keep one layout in every version: any version is read.
+    -- Handshake messages (the spec's "handshake" marks: HELLO and its answers) keep one
+    -- layout in every version: any version is read. MESSAGES[...].handshake says which.
     if h.version < VERSION_MIN or h.version > VERSION_MAX then
       problem(items.version, "ERR_UNSUPPORTED_VERSION", string.format("version %d, this dissector knows %d..%d", h.version, VERSION_MIN, VERSION_MAX))
     elseif snap.version ~= nil and h.version ~= snap.version then
@@ -336,7 +337,8 @@ local function dissect_message(whole, offset, have, pinfo, root)
       local trailing = body:add(HF.trailing, tvb(after, h.length - after))
       report(problems, trailing, "ERR_TRAILING_BYTES", string.format("%d bytes after the end of the layout", h.length - after))
     elseif after ~= nil then
-      -- The handshake tells which channel the stream carries and the version it speaks.
+      -- The handshake tells which channel the stream carries and the version it speaks, in
+      -- the body fields the spec names (sets_channel, sets_version).
       local announced = h.minfo.sets_channel ~= nil and env[h.minfo.sets_channel] or nil
       if CHANNELS[announced] ~= nil then h.channel = announced end
       if live ~= nil then

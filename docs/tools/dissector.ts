@@ -54,17 +54,6 @@ export const DISSECTOR_EXPERTS: readonly (readonly [
   ['ERR_STREAM_TRUNCATED', 'MALFORMED', 'ERROR'],
 ];
 
-/**
- * The handshake messages: read whatever their header version [KKCM-SESS-3], and the fields
- * that tell which channel a TCP stream carries and which version it negotiated
- * [KKCM-HDR-4]. The spec states these rules in prose, so they are named here.
- */
-const HANDSHAKE: Readonly<Record<string, { readonly setsChannel?: string; readonly setsVersion?: string }>> = {
-  'control.hello': { setsChannel: 'channel' },
-  'control.helloAck': { setsChannel: 'channel', setsVersion: 'version' },
-  'control.helloReject': {},
-};
-
 /** Integer fields whose values are names from another table of the spec. */
 const FIELD_VALUE_STRINGS: Readonly<Record<string, 'errors' | 'types'>> = {
   'control.error.code': 'errors',
@@ -337,14 +326,6 @@ class DissectorGenerator {
   private typesAndMessages(): void {
     const s = this.spec;
     const o = this.out;
-    for (const [name, rule] of Object.entries(HANDSHAKE)) {
-      const m = this.model.message(name);
-      if (m === undefined) throw new Error(`dissector: the spec has no handshake message ${name}`);
-      for (const f of [rule.setsChannel, rule.setsVersion]) {
-        if (f !== undefined && !m.fields.some((x) => x.name === f))
-          throw new Error(`dissector: ${name} has no field ${f}`);
-      }
-    }
     for (const path of Object.keys(FIELD_VALUE_STRINGS)) {
       const [t, st, f] = path.split('.');
       if (!this.model.message(`${t}.${st}`)?.fields.some((x) => x.name === f))
@@ -365,12 +346,14 @@ class DissectorGenerator {
       o.line();
       o.line(`-- ${m.name} (${m.subtypeSpec.label}): ${m.subtypeSpec.doc}`);
       const layout = this.layout(m.name, m.fields, []);
-      const rule = HANDSHAKE[m.name];
+      // Handshake messages are read whatever their header version [KKCM-SESS-3]; their
+      // fields tell which channel the stream carries and which version it negotiated.
+      const rule = m.handshake;
       const key = `0x${((m.type << 8) | m.subtype).toString(16).padStart(4, '0')}`;
       const extra =
         rule === undefined
           ? ''
-          : `, handshake = true${rule.setsChannel !== undefined ? `, sets_channel = ${lua(rule.setsChannel)}` : ''}${rule.setsVersion !== undefined ? `, sets_version = ${lua(rule.setsVersion)}` : ''}`;
+          : `, handshake = true${rule.channelField !== undefined ? `, sets_channel = ${lua(rule.channelField)}` : ''}${rule.versionField !== undefined ? `, sets_version = ${lua(rule.versionField)}` : ''}`;
       o.line(`MESSAGES[${key}] = {`);
       o.line(
         `  name = ${lua(m.name)}, label = ${lua(m.subtypeSpec.label)}, subtype_name = ${lua(m.subtypeSpec.name)}${extra},`,
@@ -477,7 +460,7 @@ const runtimePath = join(dirname(fileURLToPath(import.meta.url)), 'dissector-run
  * @param spec - a validated spec (see `loadSpec`).
  * @returns the text of `docs/wireshark/jsripc.lua`.
  * @throws Error when the spec lacks something the dissector relies on (a header field,
- *   the mayIgnore flag, an error code of {@link DISSECTOR_EXPERTS}, a handshake message),
+ *   the mayIgnore flag, an error code of {@link DISSECTOR_EXPERTS}),
  *   or a name is not a valid Wireshark field name.
  */
 export function generateDissector(spec: ProtocolSpec): string {

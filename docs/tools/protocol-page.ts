@@ -146,7 +146,10 @@ function messagesSection(model: SpecModel): string {
         '',
         s.doc,
         '',
-        `Type ${hexAndDecimal(t.type)}, subtype ${hexAndDecimal(s.subtype)}; body ${size}; message ${fixed !== undefined ? `${fixed + model.spec.header.size} bytes` : `at least ${info.minBodySize + model.spec.header.size} bytes`}.`,
+        `Type ${hexAndDecimal(t.type)}, subtype ${hexAndDecimal(s.subtype)}; body ${size}; message ${fixed !== undefined ? `${fixed + model.spec.header.size} bytes` : `at least ${info.minBodySize + model.spec.header.size} bytes`}.` +
+          (s.handshake !== undefined
+            ? ' **Handshake message:** read whatever its header version, allowed only before the connection is bound ([version negotiation](#version-negotiation)).'
+            : ''),
         '',
         diagramBlock(model, s.fields),
       );
@@ -285,6 +288,23 @@ function versionSection(model: SpecModel): string {
         : ''),
     '',
     ...spec.session.rules.filter((r) => /version/i.test(r)).map((r) => `- ${r}`),
+    '',
+    'The handshake messages (marked `handshake` in the spec) keep one layout in every version: a receiver reads them ' +
+      'whatever version their header carries, and refuses them once the connection is bound. Every other message is ' +
+      'read only in a version the receiver speaks, and after the handshake only in the negotiated one. Their fields that ' +
+      'settle the connection:',
+    '',
+    table(
+      ['Message', 'Read in any version', 'Names the channel in', 'Carries the negotiated version in'],
+      model
+        .handshakeMessages()
+        .map((m) => [
+          raw(`[${m.subtypeSpec.label}](#${messageAnchor(m.name)})`),
+          'yes',
+          m.handshake.channelField === undefined ? '—' : raw(code(m.handshake.channelField)),
+          m.handshake.versionField === undefined ? '—' : raw(code(m.handshake.versionField)),
+        ]),
+    ),
     '',
     requirementList(spec.requirements.filter((r) => /version/i.test(r.text))),
   ].join('\n');
