@@ -22,9 +22,10 @@ import {
   type PeerCustomizer,
   type Target,
 } from './harness/target.js';
+import type { Violation } from './harness/oracle.js';
 import { Transcript, WaitTimeout } from './harness/wire.js';
 import { applyBaseline, applyExpectations, summarize, type ExpectedFailures } from './expectations.js';
-import type { CaseResult, ConformanceReport, PeerRole, Verdict } from './report.js';
+import { mustCasesNotRun, type CaseResult, type ConformanceReport, type PeerRole, type Verdict } from './report.js';
 
 /** Where the peer under test is. */
 export type TargetSpec =
@@ -203,8 +204,12 @@ async function runCase(
   budgetMs: number,
   rerun: string,
 ): Promise<CaseResult> {
+  if (c.needs?.includes('deliberateStop') === true && target.stopPeer === undefined)
+    return result(c, role, 'skip', 0, rerun, {
+      reason: 'the suite cannot ask this peer to stop: use the embedded target or --exec (the suite sends SIGTERM)',
+    });
   const transcript = new Transcript();
-  const ctx = new CaseContext(role, target, transcript, scale, facts);
+  const ctx = new CaseContext(role, target, transcript, scale, facts, c.needs ?? []);
   const started = performance.now();
   // Aligned with c.requirements, index by index (reporters zip the two).
   const specReqs = loadSpec().requirements;
@@ -213,6 +218,7 @@ async function runCase(
     return r === undefined ? '' : `${r.level}: ${r.text}`;
   });
   let budget: ReturnType<typeof setTimeout> | undefined;
+  let outcome: CaseResult;
   try {
     await Promise.race([
       c.run(ctx),
@@ -220,56 +226,125 @@ async function runCase(
         budget = setTimeout(() => reject(new WaitTimeout(`the whole case (${c.id})`, budgetMs)), budgetMs);
       }),
     ]);
-    return result(c, role, 'pass', performance.now() - started, rerun);
+    outcome = result(c, role, 'pass', performance.now() - started, rerun);
   } catch (err) {
     const elapsed = performance.now() - started;
     const soft = c.level !== 'MUST';
-    if (err instanceof CaseSkip) return result(c, role, 'skip', elapsed, rerun, { reason: err.reason });
-    if (err instanceof CaseFailure || err instanceof WaitTimeout) {
+    if (err instanceof CaseSkip) outcome = result(c, role, 'skip', elapsed, rerun, { reason: err.reason });
+    else if (err instanceof CaseFailure || err instanceof WaitTimeout) {
       const expected = err instanceof CaseFailure ? err.expected : 'a reaction from the peer';
       const observed = err instanceof CaseFailure ? err.observed : err.message;
-      return result(c, role, soft ? 'warn' : 'fail', elapsed, rerun, {
+      const broken = err instanceof CaseFailure ? err.requirement : undefined;
+      outcome = result(c, role, soft && broken === undefined ? 'warn' : 'fail', elapsed, rerun, {
         expected,
         observed,
+        ...(broken !== undefined ? { violated: [broken] } : {}),
+        requirementTexts: texts,
+        transcript: transcript.entries,
+      });
+    } else {
+      const reason = target.alive()
+        ? `harness error: ${(err as Error).message}`
+        : 'the peer is gone (its process exited)';
+      outcome = result(c, role, 'error', elapsed, rerun, {
+        reason,
         requirementTexts: texts,
         transcript: transcript.entries,
       });
     }
-    const reason = target.alive()
-      ? `harness error: ${(err as Error).message}`
-      : 'the peer is gone (its process exited)';
-    return result(c, role, 'error', elapsed, rerun, {
-      reason,
-      requirementTexts: texts,
-      transcript: transcript.entries,
-    });
   } finally {
     clearTimeout(budget);
     ctx.dispose();
   }
+  return judgeViolations(outcome, ctx.violations, transcript);
 }
 
-/** Health probe: a session on both channels answers ECHO, then ends with SHUTDOWN. */
-async function healthy(role: PeerRole, target: Target, scale: number, facts: PeerFacts): Promise<boolean> {
-  const ctx = new CaseContext(role, target, new Transcript(), scale, facts);
-  try {
+/**
+ * What the wire oracle saw overrides the case's own verdict: a violation is a fail of the
+ * requirement it breaks (every oracle rule is a MUST), whatever the case was checking and
+ * whether it passed, skipped, failed or could not judge (a defect often makes a case stall).
+ */
+function judgeViolations(r: CaseResult, violations: readonly Violation[], transcript: Transcript): CaseResult {
+  if (violations.length === 0) return r;
+  const first = violations[0]!;
+  const broken = [...new Set([...violations.map((v) => v.requirement), ...(r.violated ?? [])])];
+  const specReqs = loadSpec().requirements;
+  const caseSaid =
+    r.verdict === 'fail' || r.verdict === 'warn'
+      ? `; the case itself expected ${r.expected ?? '?'} and observed ${r.observed ?? '?'}`
+      : r.verdict === 'error' || r.verdict === 'skip'
+        ? `; the case itself: ${r.reason ?? r.verdict}`
+        : '';
+  const more = violations.length > 1 ? ` (and ${violations.length - 1} more violation(s), see the transcript)` : '';
+  const { reason: _reason, ...rest } = r;
+  return {
+    ...rest,
+    verdict: 'fail',
+    violated: broken,
+    expected: `${first.requirement}: ${first.expected}`,
+    observed: `${first.observed}${more}${caseSaid}`,
+    requirementTexts: r.requirements.map((id) => {
+      const x = specReqs.find((q) => q.id === id);
+      return x === undefined ? '' : `${x.level}: ${x.text}`;
+    }),
+    violatedTexts: broken.map((id) => {
+      const x = specReqs.find((q) => q.id === id);
+      return x === undefined ? '' : `${x.level}: ${x.text}`;
+    }),
+    transcript: transcript.entries,
+  };
+}
+
+/**
+ * The health probe between cases, judged as a case: a session on both channels answers
+ * ECHO, then ends with SHUTDOWN. Its requirements are those the probe exercises; when the
+ * peer breaks one of them (or the oracle sees any other rule broken) the run records a fail
+ * of that requirement under this id, not a harness error naming none.
+ */
+export const HEALTH_PROBE: ConformanceCase = {
+  id: 'harness.health-probe',
+  title: 'Between cases, a new session on both channels answers ECHO and ends with SHUTDOWN',
+  requirements: ['KKCM-SESS-2', 'KKCM-SESS-4', 'KKCM-SESS-5', 'KKCM-CTL-1'],
+  level: 'MUST',
+  roles: ['master', 'backup'],
+  channels: ['send', 'receive'],
+  tags: ['harness'],
+  async run(ctx) {
     const s = await ctx.session();
     await ctx.barrier(s.send);
     await ctx.barrier(s.receive);
     ctx.endSession(s);
-    return true;
-  } catch {
-    return false;
-  } finally {
-    // Let the SHUTDOWNs reach the peer before the connections are torn down.
-    await new Promise((r) => setTimeout(r, 5));
-    ctx.dispose();
+    await ctx.sessionOver(s);
+  },
+};
+
+/** Runs the health probe: its result, with `after` (the case it followed) in the rerun hint. */
+async function healthy(
+  role: PeerRole,
+  target: Target,
+  scale: number,
+  facts: PeerFacts,
+  after: string,
+): Promise<CaseResult> {
+  return runCase(HEALTH_PROBE, role, target, scale, facts, 30000 * scale, `(health probe after ${after})`);
+}
+
+/** A selection that matches no case: nothing would run, and the run would prove nothing. */
+export class EmptySelectionError extends Error {
+  /** Always `ERR_EMPTY_SELECTION`: a usage error (`kkcm conformance` exits 2). */
+  readonly code = 'ERR_EMPTY_SELECTION';
+  constructor(detail: string) {
+    super(`the selection matches no case${detail}`);
+    this.name = 'EmptySelectionError';
   }
 }
 
 /**
  * Runs the suite and returns the report. Never throws for a misbehaving peer: every
- * problem becomes a verdict. Throws only when the target cannot be started at all.
+ * problem becomes a verdict.
+ *
+ * @throws EmptySelectionError (code ERR_EMPTY_SELECTION) when the selection, in the roles
+ *   the target plays, matches no case.
  */
 export async function runConformance(options: ConformanceOptions = {}): Promise<ConformanceReport> {
   const spec = options.target ?? { kind: 'embedded' };
@@ -280,7 +355,16 @@ export async function runConformance(options: ConformanceOptions = {}): Promise<
       (spec.kind === 'embedded' ? EMBEDDED_TIMERS.handshakeTimeoutMs : Timers.handshakeTimeoutMs),
   };
   const seed = options.seed ?? 0;
-  const { cases } = selectCases(options.selection ?? {}, options.catalogue ?? CASES);
+  const { cases, unknown } = selectCases(options.selection ?? {}, options.catalogue ?? CASES);
+  const targets = targetsFor(spec).filter(
+    (t) => options.selection?.roles === undefined || options.selection.roles.includes(t.role),
+  );
+  if (!targets.some((t) => cases.some((c) => c.roles.includes(t.role))))
+    throw new EmptySelectionError(
+      unknown.length > 0
+        ? ` (unknown case ids: ${unknown.join(', ')})`
+        : ` in the role(s) the peer plays (${targets.map((t) => t.role).join(', ') || 'none selected'})`,
+    );
   const startedAt = new Date();
   const started = performance.now();
   const results: CaseResult[] = [];
@@ -288,9 +372,8 @@ export async function runConformance(options: ConformanceOptions = {}): Promise<
   const runDeadline = options.runTimeoutMs === undefined ? Infinity : started + options.runTimeoutMs * scale;
   const prefix = options.rerunPrefix ?? 'npx kkcm conformance';
 
-  for (const target of targetsFor(spec)) {
+  for (const target of targets) {
     const role = target.role;
-    if (options.selection?.roles !== undefined && !options.selection.roles.includes(role)) continue;
     let list = cases.filter((c) => c.roles.includes(role));
     const repeat = Math.max(1, options.repeat ?? 1);
     list = Array.from({ length: repeat }, () => list).flat();
@@ -328,10 +411,19 @@ export async function runConformance(options: ConformanceOptions = {}): Promise<
         results.push(r);
         options.onCaseEnd?.(r);
         if (target.needsRestart() || !target.alive()) await target.restart().catch(() => undefined);
-        if (!(await healthy(role, target, scale, facts))) {
+        const probe = await healthy(role, target, scale, facts, c.id);
+        if (probe.verdict !== 'pass') {
+          // A peer defect the probe saw is a fail of what it breaks, reported once per role.
+          if (probe.verdict === 'fail' && !results.some((x) => x.id === HEALTH_PROBE.id && x.role === role))
+            results.push(probe);
           await target.restart().catch(() => undefined);
-          if (!(await healthy(role, target, scale, facts)))
-            unhealthy = `the peer failed the health probe after ${c.id}`;
+          const again = await healthy(role, target, scale, facts, c.id);
+          if (again.verdict !== 'pass')
+            unhealthy = `not run: the peer failed the health probe after ${c.id} (${
+              again.verdict === 'fail'
+                ? `${(again.violated ?? HEALTH_PROBE.requirements).join(', ')}: ${again.observed ?? ''}`
+                : (again.reason ?? again.verdict)
+            })`;
         }
       }
     } finally {
@@ -361,6 +453,7 @@ export async function runConformance(options: ConformanceOptions = {}): Promise<
     durationMs: Math.round(performance.now() - started),
     summary,
     conforming: summary.fail === 0 && summary.error === 0 && summary.xpass === 0 && problems.length === 0,
+    mustNotRun: mustCasesNotRun(judged),
     cases: judged,
     problems,
   };

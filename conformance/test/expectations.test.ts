@@ -47,6 +47,7 @@ function report(cases: CaseResult[]): ConformanceReport {
     durationMs: 100,
     summary,
     conforming: summary.fail + summary.error + summary.xpass === 0,
+    mustNotRun: [],
     cases,
     problems: [],
   };

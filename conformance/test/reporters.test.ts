@@ -2,7 +2,13 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { Parser, type FinalResults } from 'tap-parser';
-import { emptySummary, type CaseResult, type ConformanceReport, type TranscriptEntry } from '../src/report.js';
+import {
+  emptySummary,
+  mustCasesNotRun,
+  type CaseResult,
+  type ConformanceReport,
+  type TranscriptEntry,
+} from '../src/report.js';
 import {
   colorEnabled,
   isReportFormat,
@@ -129,6 +135,7 @@ function report(cases: CaseResult[], problems: string[] = []): ConformanceReport
     durationMs: 2345,
     summary,
     conforming: summary.fail + summary.error + summary.xpass === 0,
+    mustNotRun: mustCasesNotRun(cases),
     cases,
     problems,
   };

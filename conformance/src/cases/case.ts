@@ -8,6 +8,17 @@ import type { ChannelName } from '../../../codec/src/index.js';
 import type { CaseContext } from '../harness/context.js';
 import type { Level, PeerRole } from '../report.js';
 
+/**
+ * What a case needs from the peer or the target beyond the protocol's MUSTs. A case is
+ * skipped, with the reason, when it is not there:
+ * - `conformanceProbe`: the peer advertises the conformance probe (the suite refuses to send
+ *   a probe message in a case that does not declare it);
+ * - `deliveryAck`: the peer advertises deliveryAck;
+ * - `deliberateStop`: the suite can ask the peer to stop (embedded peer, or `--exec`, where
+ *   it sends SIGTERM).
+ */
+export type CaseNeed = 'conformanceProbe' | 'deliveryAck' | 'deliberateStop';
+
 /** One conformance case. */
 export interface ConformanceCase {
   /** Stable, dotted, meaningful id (`framing.split.byte-by-byte`); never positional. */
@@ -24,6 +35,8 @@ export interface ConformanceCase {
   readonly channels: readonly ChannelName[];
   /** Tags for selection (`--tag`): `framing`, `negative`, `probe`… */
   readonly tags: readonly string[];
+  /** What the case needs from the peer or the target; without it the case is skipped with the reason. */
+  readonly needs?: readonly CaseNeed[];
   /** For negative cases: exactly the outcomes the spec allows, printed in reports. */
   readonly allowedOutcomes?: readonly string[];
   /** Budget for the whole case before it is judged an error, in ms (scaled). */

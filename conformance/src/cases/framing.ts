@@ -457,9 +457,9 @@ export const framingCases: readonly ConformanceCase[] = [
     roles: BOTH,
     channels: CHANNELS,
     tags: ['channels', 'probe'],
+    needs: ['conformanceProbe'],
     async run(ctx) {
       const s = await ctx.session();
-      ctx.requireProbe(s);
       for (const [w, id] of [
         [s.send, 1],
         [s.receive, 2],

@@ -346,9 +346,9 @@ export const handshakeCases: readonly ConformanceCase[] = [
     roles: ['backup'],
     channels: ['send'],
     tags: ['handshake', 'limits', 'probe', 'backup'],
+    needs: ['conformanceProbe'],
     async run(ctx) {
       const s = await ctx.session({ maxMessage: Limits.minMaxMessage });
-      ctx.requireProbe(s);
       const token = ctx.nextToken();
       s.send.send({
         name: 'probe.burst',

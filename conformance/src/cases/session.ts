@@ -8,7 +8,6 @@ import {
   ChannelId,
   CleanupReason,
   ERROR_CODES,
-  Feature,
   Flags,
   type DecodedMessage,
   type ProbeCleanupReportBody,
@@ -39,7 +38,6 @@ async function cleanupAfter(
   reason: keyof typeof CleanupReason,
 ): Promise<void> {
   const first = await ctx.session();
-  ctx.requireProbe(first);
   const before = await queryCleanup(ctx, first.send);
   end(first);
   const next = await ctx.session();
@@ -54,6 +52,30 @@ async function cleanupAfter(
   if (after.sessionId !== first.id)
     throw new CaseFailure(`the cleanup was for session ${first.id}`, `session ${after.sessionId}`);
   ctx.endSession(next);
+}
+
+/**
+ * Waits until the peer answered every ackRequested message in `seqs` (an ACK covering it,
+ * or a NACK for it); the oracle checks each ACK and NACK as it arrives.
+ *
+ * @returns the outcome of each message, in order.
+ */
+async function confirmations(ctx: CaseContext, w: Wire, seqs: readonly number[]): Promise<('ack' | 'nack')[]> {
+  const deadline = performance.now() + ctx.expectMs;
+  while (seqs.some((q) => w.oracle.outcome(q) === undefined)) {
+    const left = deadline - performance.now();
+    const r = await w
+      .until((m) => m.name === 'control.ack' || m.name === 'control.nack', Math.max(1, left), 'ACK or NACK')
+      .catch(() => ({ found: undefined, other: undefined }));
+    if (r.found === undefined) {
+      const open = seqs.filter((q) => w.oracle.outcome(q) === undefined);
+      throw new CaseFailure(
+        `an ACK covering, or a NACK for, seq ${open.join(', ')} on the ${w.channel ?? ''} channel`,
+        r.other !== undefined ? describe(r.other) : 'neither in time',
+      );
+    }
+  }
+  return seqs.map((q) => w.oracle.outcome(q)!);
 }
 
 const isToken =
@@ -120,39 +142,72 @@ export const sessionCases: readonly ConformanceCase[] = [
   }),
   defineCase({
     id: 'control.ack.cumulative',
-    title: 'ackRequested messages are confirmed with a cumulative ACK on the same channel',
+    title:
+      'Every ackRequested client message is answered on its channel: covered by a cumulative ACK, or NACKed (no handler, or the handler threw)',
     requirements: ['KKCM-CTL-4'],
     level: 'MUST',
     roles: BOTH,
     channels: CHANNELS,
     tags: ['control', 'delivery'],
+    needs: ['deliveryAck'],
+    allowedOutcomes: [
+      'for each message: an ACK whose upTo covers it, or a NACK ERR_NO_HANDLER or ERR_HANDLER_FAILED for it before any ACK covering it',
+    ],
     async run(ctx) {
       const s = await ctx.session();
-      if ((s.peerHello.features & Feature.deliveryAck) === 0)
-        throw new CaseSkip('the peer does not advertise deliveryAck');
+      // Client messages of each channel's own types: every peer must take them in (KKCM-CHAN-1)
+      // and hand them to a registered client, or NACK them with ERR_NO_HANDLER when it has none.
+      const messages = {
+        send: [
+          { name: 'iha.handleTeardown', body: { handle: 1, reason: 1 } },
+          { name: 'sdrl.socketDataAck', body: { handle: 1, streamOffset: 9n } },
+          { name: 'iha.handleTeardown', body: { handle: 2, reason: 2 } },
+        ],
+        receive: [
+          { name: 'prl.packetDrop', body: { handle: 1, count: 1 } },
+          { name: 'prl.packetDrop', body: { handle: 2, count: 2 } },
+          { name: 'prl.packetDrop', body: { handle: 3, count: 3 } },
+        ],
+      } as const;
       for (const w of [s.send, s.receive]) {
-        let last = 0;
+        const seqs: number[] = [];
+        for (const m of messages[w.channel as 'send' | 'receive']) {
+          seqs.push(w.seq);
+          w.send({ ...m, flags: Flags.ackRequested } as Parameters<Wire['send']>[0]);
+        }
+        await confirmations(ctx, w, seqs);
+      }
+      ctx.endSession(s);
+    },
+  }),
+  defineCase({
+    id: 'control.ack.after-acceptance',
+    title: 'A message the registered client accepted is confirmed by ACK, never NACKed',
+    requirements: ['KKCM-CTL-4', 'KKCM-PROBE-2'],
+    level: 'MUST',
+    roles: BOTH,
+    channels: CHANNELS,
+    tags: ['control', 'delivery', 'probe'],
+    needs: ['deliveryAck', 'conformanceProbe'],
+    async run(ctx) {
+      const s = await ctx.session();
+      for (const w of [s.send, s.receive]) {
+        const seqs: number[] = [];
         for (let i = 0; i < 3; i++) {
-          last = w.seq;
+          seqs.push(w.seq);
           w.send({
             name: 'probe.echo',
             flags: Flags.ackRequested,
             body: { token: ctx.nextToken(), payload: Uint8Array.of(i) },
           });
         }
-        const deadline = performance.now() + ctx.expectMs;
-        let upTo = -1;
-        while (upTo !== last) {
-          const r = await w
-            .expectMessage('control.ack', Math.max(1, deadline - performance.now()))
-            .catch(() => ({ found: undefined, other: undefined }));
-          if (r.found === undefined)
-            throw new CaseFailure(
-              `ACK upTo ${last} on the ${w.channel ?? ''} channel`,
-              upTo < 0 ? describe(r.other) : `ACK upTo ${upTo} only`,
-            );
-          upTo = r.found.body.upTo;
-        }
+        const outcomes = await confirmations(ctx, w, seqs);
+        const nacked = seqs.filter((_, i) => outcomes[i] === 'nack');
+        if (nacked.length > 0)
+          throw new CaseFailure(
+            `ACK for the PROBE-ECHO messages the probe client accepted (seq ${seqs.join(', ')})`,
+            `NACK for seq ${nacked.join(', ')}`,
+          );
       }
       ctx.endSession(s);
     },
@@ -179,6 +234,7 @@ export const sessionCases: readonly ConformanceCase[] = [
     roles: BOTH,
     channels: CHANNELS,
     tags: ['cleanup', 'probe'],
+    needs: ['conformanceProbe'],
     async run(ctx) {
       await cleanupAfter(
         ctx,
@@ -198,6 +254,7 @@ export const sessionCases: readonly ConformanceCase[] = [
     roles: BOTH,
     channels: CHANNELS,
     tags: ['cleanup', 'shutdown', 'probe'],
+    needs: ['conformanceProbe'],
     async run(ctx) {
       await cleanupAfter(ctx, (s) => ctx.endSession(s, 'peerDown', 'peerShutdown'), 'peerDown');
     },
@@ -210,6 +267,7 @@ export const sessionCases: readonly ConformanceCase[] = [
     roles: BOTH,
     channels: CHANNELS,
     tags: ['cleanup', 'shutdown', 'probe'],
+    needs: ['conformanceProbe'],
     async run(ctx) {
       await cleanupAfter(ctx, (s) => ctx.endSession(s, 'nsrDeconfigured', 'none'), 'nsrDeconfigured');
     },
@@ -222,6 +280,7 @@ export const sessionCases: readonly ConformanceCase[] = [
     roles: BOTH,
     channels: ['send'],
     tags: ['cleanup', 'probe'],
+    needs: ['conformanceProbe'],
     async run(ctx) {
       await cleanupAfter(
         ctx,
@@ -241,6 +300,7 @@ export const sessionCases: readonly ConformanceCase[] = [
     roles: BOTH,
     channels: CHANNELS,
     tags: ['control', 'shutdown', 'restart'],
+    needs: ['deliberateStop'],
     async run(ctx) {
       const s = await ctx.session();
       await ctx.barrier(s.send);
@@ -261,9 +321,9 @@ export const sessionCases: readonly ConformanceCase[] = [
     roles: BOTH,
     channels: CHANNELS,
     tags: ['dispatch', 'probe'],
+    needs: ['conformanceProbe'],
     async run(ctx) {
       const s = await ctx.session();
-      ctx.requireProbe(s);
       for (const w of [s.send, s.receive]) {
         const token = ctx.nextToken();
         const payload = Uint8Array.from({ length: 3000 }, (_, i) => (i * 13) & 0xff);
@@ -287,9 +347,9 @@ export const sessionCases: readonly ConformanceCase[] = [
     roles: BOTH,
     channels: CHANNELS,
     tags: ['dispatch', 'probe', 'ordering'],
+    needs: ['conformanceProbe'],
     async run(ctx) {
       const s = await ctx.session();
-      ctx.requireProbe(s);
       for (const [w, channel] of [
         [s.send, 'send'],
         [s.receive, 'receive'],
@@ -325,9 +385,9 @@ export const sessionCases: readonly ConformanceCase[] = [
     roles: BOTH,
     channels: ['send'],
     tags: ['periodic', 'probe', 'slow'],
+    needs: ['conformanceProbe'],
     async run(ctx) {
       const s = await ctx.session();
-      ctx.requireProbe(s);
       const query = async (): Promise<{ ticks: number; periodicMs: number }> => {
         const token = ctx.nextToken();
         s.send.send({ name: 'probe.queryTicks', body: { token } });

@@ -19,7 +19,9 @@ import {
   type ControlHelloBody,
   type DecodedMessage,
 } from '../../../codec/src/index.js';
+import type { CaseNeed } from '../cases/case.js';
 import type { PeerRole } from '../report.js';
+import type { Violation } from './oracle.js';
 import type { Incoming, Transcript } from './wire.js';
 import { Wire } from './wire.js';
 import type { Target } from './target.js';
@@ -29,10 +31,12 @@ export class CaseFailure extends Error {
   /**
    * @param expected - what the spec requires, in words.
    * @param observed - what the peer did instead.
+   * @param requirement - the requirement broken, when it is not (only) the case's own.
    */
   constructor(
     readonly expected: string,
     readonly observed: string,
+    readonly requirement?: string,
   ) {
     super(`expected ${expected}; observed ${observed}`);
     this.name = 'CaseFailure';
@@ -99,8 +103,22 @@ export function describeMessage(m: DecodedMessage): string {
 /** Features the suite offers. */
 const SUITE_FEATURES = Feature.deliveryAck | Feature.conformanceProbe;
 
+/** Why a case that needs a feature is skipped on a peer that does not advertise it. */
+const FEATURE_SKIPS: Readonly<Partial<Record<CaseNeed, { bit: number; reason: string }>>> = {
+  conformanceProbe: {
+    bit: Feature.conformanceProbe,
+    reason: 'the peer does not offer the conformance probe (KKCM-PROBE-1; `kkcm peer --conformance-probe`)',
+  },
+  deliveryAck: { bit: Feature.deliveryAck, reason: 'the peer does not advertise deliveryAck' },
+};
+
+/** Longest wait honoured for a HELLO-REJECT sessionBusy's retryAfterMs, in ms (before scaling). */
+const BUSY_RETRY_CAP_MS = 1000;
+
 /** Everything a running case can use. */
 export class CaseContext {
+  /** What the wire oracle saw the peer break, in order. */
+  readonly violations: Violation[] = [];
   private connCount = 0;
   private readonly wires: Wire[] = [];
   private token = 1;
@@ -113,6 +131,7 @@ export class CaseContext {
    * @param transcript - where the case's traffic is recorded.
    * @param scale - the timeout scale factor.
    * @param facts - what the case needs to know about the peer.
+   * @param needs - the peer features the case declared it needs (see `ConformanceCase.needs`).
    * @internal
    */
   constructor(
@@ -121,7 +140,14 @@ export class CaseContext {
     readonly transcript: Transcript,
     private readonly scale: number,
     readonly facts: PeerFacts,
+    readonly needs: readonly CaseNeed[] = [],
   ) {}
+
+  /** Records what the oracle saw the peer break, once per requirement and expectation. */
+  private readonly onViolation = (v: Violation): void => {
+    this.transcript.note(`violation of ${v.requirement}: expected ${v.expected}; observed ${v.observed}`);
+    this.violations.push(v);
+  };
 
   /** A base timeout scaled by `--timeout-scale`. */
   ms(base: number): number {
@@ -147,7 +173,14 @@ export class CaseContext {
       this.role === 'master'
         ? await this.target.connect()
         : await this.target.accept(this.ms(this.facts.handshakeTimeoutMs + 15000));
-    const wire = new Wire(conn, ++this.connCount, channel, this.transcript);
+    const wire = new Wire(
+      conn,
+      ++this.connCount,
+      channel,
+      this.transcript,
+      this.onViolation,
+      this.needs.includes('conformanceProbe'),
+    );
     this.wires.push(wire);
     return wire;
   }
@@ -184,67 +217,137 @@ export class CaseContext {
       maxMessage?: number;
     } = {},
   ): Promise<SuiteSession> {
-    return this.role === 'master' ? this.sessionAsBackup(options) : this.sessionAsMaster(options);
+    const s = this.role === 'master' ? await this.sessionAsBackup(options) : await this.sessionAsMaster(options);
+    for (const need of this.needs) {
+      const skip = FEATURE_SKIPS[need];
+      if (skip !== undefined && (s.peerHello.features & skip.bit) === 0) {
+        this.endSession(s);
+        throw new CaseSkip(skip.reason);
+      }
+    }
+    return s;
   }
 
-  /** The suite connects (peer is master): HELLO on each channel, HELLO-ACK expected. */
+  /**
+   * The suite connects (peer is master): HELLO on each channel, HELLO-ACK expected. A
+   * HELLO-REJECT sessionBusy is a correct answer while the peer still holds the previous
+   * session (its SHUTDOWN or close may still be on its way on the other connection, or not
+   * yet handled): the suite waits retryAfterMs (at most 1 s) and tries again, within the
+   * handshake timeout.
+   */
   private async sessionAsBackup(options: { maxMessage?: number }): Promise<SuiteSession> {
+    const deadline = performance.now() + this.ms(this.facts.handshakeTimeoutMs + 2000);
+    for (;;) {
+      const attempt = await this.sessionAttempt(options);
+      if ('session' in attempt) return attempt.session;
+      if (performance.now() + attempt.retryMs > deadline)
+        throw new CaseFailure(
+          'HELLO-ACK once the previous session is over',
+          `HELLO-REJECT sessionBusy for ${Math.round(this.ms(this.facts.handshakeTimeoutMs + 2000))} ms`,
+          'KKCM-SESS-6',
+        );
+      this.transcript.note(`sessionBusy: the previous session is still up; retrying in ${attempt.retryMs} ms`);
+      await new Promise((r) => setTimeout(r, attempt.retryMs));
+    }
+  }
+
+  /** One try of {@link CaseContext.sessionAsBackup}. */
+  private async sessionAttempt(options: {
+    maxMessage?: number;
+  }): Promise<{ session: SuiteSession } | { retryMs: number }> {
     const id = this.newSessionId();
     const wires: Partial<Record<ChannelName, Wire>> = {};
     let ack: ControlHelloAckBody | undefined;
     for (const channel of ['send', 'receive'] as const) {
       const w = await this.connection(channel);
+      w.advertise(options.maxMessage ?? Limits.defaultMaxMessage);
       w.send({
         name: 'control.hello',
         body: this.hello(channel, id, options.maxMessage !== undefined ? { maxMessage: options.maxMessage } : {}),
       });
-      const r = await w.expectMessage('control.helloAck', this.expectMs);
-      if (r.found === undefined)
+      const r = await w.until(
+        (m) => m.name === 'control.helloAck' || m.name === 'control.helloReject',
+        this.expectMs,
+        'HELLO-ACK',
+      );
+      if (r.found?.name === 'control.helloReject') {
+        const body = r.found.body as { reason: number; retryAfterMs: number };
+        if (body.reason === RejectReason.sessionBusy) {
+          for (const x of [...Object.values(wires), w]) x.destroy();
+          return { retryMs: this.ms(Math.min(Math.max(body.retryAfterMs, 50), BUSY_RETRY_CAP_MS)) };
+        }
+      }
+      if (r.found?.name !== 'control.helloAck')
         throw new CaseFailure(
           `HELLO-ACK on the ${channel} channel`,
           describe(
             r.other ??
-              (r.skipped[0] ? { kind: 'message', message: r.skipped[0], bytes: new Uint8Array(0) } : undefined),
+              (r.found !== undefined
+                ? { kind: 'message', message: r.found, bytes: new Uint8Array(0) }
+                : r.skipped[0]
+                  ? { kind: 'message', message: r.skipped[0], bytes: new Uint8Array(0) }
+                  : undefined),
           ),
         );
-      ack = r.found.body;
-      w.version = ack.version;
+      ack = r.found.body as ControlHelloAckBody;
+      w.bound(ack.version);
       wires[channel] = w;
     }
     return {
-      id,
-      send: wires.send!,
-      receive: wires.receive!,
-      version: ack!.version,
-      features: ack!.features & SUITE_FEATURES,
-      peerMaxMessage: ack!.maxMessage,
-      peerHello: ack!,
+      session: {
+        id,
+        send: wires.send!,
+        receive: wires.receive!,
+        version: ack!.version,
+        features: ack!.features & SUITE_FEATURES,
+        peerMaxMessage: ack!.maxMessage,
+        peerHello: ack!,
+      },
     };
   }
 
   /** The peer connects (peer is backup): HELLO expected on each connection, HELLO-ACK sent. */
   private async sessionAsMaster(options: { maxMessage?: number }): Promise<SuiteSession> {
-    const wires: Partial<Record<ChannelName, Wire>> = {};
+    let wires: Partial<Record<ChannelName, Wire>> = {};
     let hello: ControlHelloBody | undefined;
     let id: bigint | undefined;
-    for (let i = 0; i < 2; i++) {
+    while (wires.send === undefined || wires.receive === undefined) {
       const w = await this.connection();
       const r = await w.expectMessage('control.hello', this.ms(this.facts.handshakeTimeoutMs));
       if (r.found === undefined)
-        throw new CaseFailure('HELLO as the first message of the connection', describe(r.other));
+        throw new CaseFailure('HELLO as the first message of the connection', describe(r.other), 'KKCM-SESS-1');
       const h = r.found.body;
       const channel: ChannelName | undefined =
         h.channel === ChannelId.send ? 'send' : h.channel === ChannelId.receive ? 'receive' : undefined;
+      if (id !== undefined && h.sessionId !== id) {
+        // A connection of an attempt the peer gave up (its handshake timed out, or the
+        // previous case ended it) may still wait in the accept queue: the older session is
+        // stale when the peer closes its connections. Otherwise the peer broke the binding.
+        const older = Object.values(wires);
+        for (const o of older)
+          await this.expectClosed(o, '', this.expectMs).catch(() => {
+            throw new CaseFailure(
+              'the same session id on both channels',
+              `${id} then ${h.sessionId}, the first still open`,
+              'KKCM-SESS-4',
+            );
+          });
+        this.transcript.note(`session ${id} was abandoned by the peer; binding session ${h.sessionId}`);
+        wires = {};
+      }
       if (channel === undefined || wires[channel] !== undefined)
-        throw new CaseFailure('one HELLO per channel (send and receive)', `HELLO for channel ${h.channel}`);
-      if (id !== undefined && h.sessionId !== id)
-        throw new CaseFailure('the same session id on both channels', `${id} then ${h.sessionId}`);
+        throw new CaseFailure(
+          'one HELLO per channel (send and receive)',
+          `HELLO for channel ${h.channel}`,
+          'KKCM-SESS-4',
+        );
       id = h.sessionId;
       hello = h;
       const version = Math.min(h.maxVersion, PROTOCOL_VERSIONS.max);
       if (version < Math.max(h.minVersion, PROTOCOL_VERSIONS.min))
         throw new CaseSkip(`the peer's versions ${h.minVersion}..${h.maxVersion} do not overlap the suite's`);
       w.channel = channel;
+      w.advertise(options.maxMessage ?? Limits.defaultMaxMessage);
       w.send({
         name: 'control.helloAck',
         version,
@@ -259,24 +362,18 @@ export class CaseContext {
           nodeName: 'kkcm-conformance',
         },
       });
-      w.version = version;
+      w.bound(version);
       wires[channel] = w;
     }
     return {
       id: id!,
-      send: wires.send!,
-      receive: wires.receive!,
-      version: wires.send!.version,
+      send: wires.send,
+      receive: wires.receive,
+      version: wires.send.version,
       features: hello!.features & SUITE_FEATURES,
       peerMaxMessage: hello!.maxMessage,
       peerHello: hello!,
     };
-  }
-
-  /** Skips unless the peer offers the conformance probe. */
-  requireProbe(s: SuiteSession): void {
-    if ((s.features & Feature.conformanceProbe) === 0)
-      throw new CaseSkip('the peer does not offer the conformance probe (KKCM-PROBE-1)');
   }
 
   /**
@@ -312,6 +409,18 @@ export class CaseContext {
   }
 
   /**
+   * Waits until the peer closed both connections of a session the suite ended: the old
+   * session is over on the peer's side. TCP orders bytes within one connection, not across
+   * two, so a case that opens the next session at once may reach the peer before its
+   * SHUTDOWN did (and rightly be refused with sessionBusy). Messages still in flight are
+   * read (and checked by the oracle); a peer that keeps the connections open breaks nothing
+   * here, the next handshake then retries on sessionBusy.
+   */
+  async sessionOver(s: SuiteSession, ms = this.expectMs): Promise<void> {
+    for (const w of [s.send, s.receive]) await this.expectClosed(w, 'the session closes', ms).catch(() => undefined);
+  }
+
+  /**
    * Waits for the peer's reaction to a violation: ERROR with one of `codes`, then a close.
    * Messages the peer legitimately sent before (replies, ACKs) are skipped.
    *
@@ -322,8 +431,15 @@ export class CaseContext {
     const r = await wire
       .expectMessage('control.error', this.expectMs)
       .catch((err: Error) => ({ found: undefined, skipped: [], other: undefined, timeout: err }));
-    if (r.found === undefined)
-      throw new CaseFailure(expected, 'other' in r && r.other !== undefined ? describe(r.other) : 'no ERROR in time');
+    if (r.found === undefined) {
+      const other = 'other' in r ? r.other : undefined;
+      // Closing without ERROR breaks the ERROR requirement, whatever the case checks.
+      throw new CaseFailure(
+        expected,
+        other !== undefined ? describe(other) : 'no ERROR in time',
+        other?.kind === 'closed' ? 'KKCM-CTL-2' : undefined,
+      );
+    }
     const code = ERROR_CODES[r.found.body.code] ?? `code ${r.found.body.code}`;
     if (!codes.includes(code)) throw new CaseFailure(expected, `ERROR ${code}`);
     await this.expectClosed(wire, expected);

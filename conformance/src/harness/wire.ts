@@ -10,7 +10,9 @@ import {
   decodeMessage,
   encodeMessage,
   Framer,
+  HEADER_SIZE,
   Limits,
+  MAGIC,
   messageToJson,
   toHex,
   type ChannelName,
@@ -20,6 +22,7 @@ import {
 } from '../../../codec/src/index.js';
 import type { Connection } from '../../../reference-impl/src/transport.js';
 import type { TranscriptEntry } from '../report.js';
+import { WireOracle, type ViolationSink } from './oracle.js';
 
 /** Largest hex shown per transcript line, in bytes. */
 const HEX_LIMIT = 96;
@@ -101,30 +104,68 @@ export class Wire {
   version = 1;
   /** True once the connection closed. */
   closed = false;
+  /** The oracle that checks everything the peer sends on this connection. */
+  readonly oracle: WireOracle;
+  /** Largest message the suite advertised on this connection (what it decodes up to). */
+  private advertised: number = Limits.defaultMaxMessage;
   private readonly queue: Incoming[] = [];
   private waiter: (() => void) | undefined;
-  // The suite observes: it reads every version and lets the cases judge it.
-  private readonly framer = new Framer({ maxMessage: Limits.absoluteMaxMessage, anyVersion: true });
+  // The suite observes: it reads every version and lets the oracle and the cases judge it.
+  private framer = new Framer({ maxMessage: this.advertised, anyVersion: true });
   private garbage = false;
+  /** Outgoing bytes not yet a whole message (see recordSent). */
+  private out: Uint8Array = new Uint8Array(0);
+  private outHeaderSeen = false;
+  private outBroken = false;
+  /** Bytes received so far (the stream offset of the next chunk). */
+  private received = 0;
 
   /**
    * @param connection - the connection to the peer.
    * @param number - the connection's number in the case, for the transcript.
    * @param channel - the channel it carries, when known.
    * @param transcript - where its traffic is recorded.
+   * @param sink - where the oracle reports what the peer breaks.
+   * @param allowProbe - false when the case did not declare that it needs the probe.
    */
   constructor(
     readonly connection: Connection,
     readonly number: number,
     channel: ChannelName | null,
     private readonly transcript: Transcript,
+    sink: ViolationSink = () => undefined,
+    private readonly allowProbe = true,
   ) {
     this.channel = channel;
+    this.oracle = new WireOracle(sink, () => this.channel);
     connection.attach({ data: this.onData, drain: () => undefined, close: this.onClose });
   }
 
-  /** Sends a message with the next sequence number (unless `seq` is given). */
+  /**
+   * The largest message the suite advertises on this connection (in its HELLO or
+   * HELLO-ACK): the suite decodes up to it, and a larger message from the peer breaks
+   * KKCM-SESS-11. Call before the HELLO or HELLO-ACK that advertises it.
+   */
+  advertise(maxMessage: number): void {
+    this.advertised = maxMessage;
+    if (this.framer.buffered === 0 && this.framer.error === undefined)
+      this.framer = new Framer({ maxMessage, anyVersion: true });
+  }
+
+  /** The handshake completed in `version`: every later header must carry it (KKCM-HDR-4). */
+  bound(version: number): void {
+    this.version = version;
+    this.oracle.negotiated = version;
+  }
+
+  /**
+   * Sends a message with the next sequence number (unless `seq` is given).
+   *
+   * @throws Error when the case sends a probe message without declaring that it needs the probe.
+   */
   send(msg: MessageInput): Uint8Array {
+    if (!this.allowProbe && msg.name.startsWith('probe.'))
+      throw new Error(`the case sends ${msg.name} but does not declare needs: ['conformanceProbe']`);
     const seq = msg.seq ?? this.seq;
     const bytes = encodeMessage({ ...msg, seq, version: msg.version ?? this.version } as MessageInput, {
       maxMessage: Limits.absoluteMaxMessage,
@@ -140,11 +181,48 @@ export class Wire {
   /** Sends bytes as they are, in one write. */
   sendBytes(bytes: Uint8Array, decoded: unknown = 'raw bytes'): void {
     this.transcript.add('out', this.number, this.channel, bytes, decoded);
+    this.recordSent(bytes);
     this.connection.write([bytes]);
+  }
+
+  /**
+   * Tells the oracle what the suite sent. The outgoing bytes are read as a stream, as the
+   * peer reads them: a message cut across writes is recorded once whole (its header as soon
+   * as it is complete, for an ERROR that names it).
+   */
+  private recordSent(bytes: Uint8Array): void {
+    if (this.outBroken) return;
+    this.out = this.out.byteLength === 0 ? Uint8Array.from(bytes) : Buffer.concat([this.out, bytes]);
+    while (this.out.byteLength >= HEADER_SIZE) {
+      const view = new DataView(this.out.buffer, this.out.byteOffset, HEADER_SIZE);
+      const length = view.getUint32(8);
+      if (!this.outHeaderSeen) {
+        if (this.out[6] === 1 && this.out[7] === 1) this.oracle.helloMaxVersion = this.out[4];
+        if (view.getUint32(0) === MAGIC) this.oracle.sentHeader(this.out.subarray(0, HEADER_SIZE));
+        this.outHeaderSeen = true;
+      }
+      if (view.getUint32(0) !== MAGIC || length < HEADER_SIZE || length > Limits.absoluteMaxMessage) {
+        // The suite broke the stream on purpose: nothing after it is read by the peer either.
+        this.outBroken = true;
+        return;
+      }
+      if (this.out.byteLength < length) return;
+      const frame = this.out.subarray(0, length);
+      let message: DecodedMessage | undefined;
+      try {
+        message = decodeMessage(frame, { maxMessage: Limits.absoluteMaxMessage, anyVersion: true });
+      } catch {
+        message = undefined;
+      }
+      this.oracle.sentBytes(frame, message);
+      this.out = this.out.subarray(length);
+      this.outHeaderSeen = false;
+    }
   }
 
   /** Sends bytes in several writes, one turn of the event loop apart. */
   async sendInPieces(bytes: Uint8Array, pieceSize: number, decoded: unknown = 'raw bytes'): Promise<void> {
+    this.recordSent(bytes);
     this.transcript.add('out', this.number, this.channel, bytes, {
       sentIn: `${Math.ceil(bytes.byteLength / pieceSize)} writes of ${pieceSize} byte(s)`,
       message: decoded,
@@ -252,32 +330,42 @@ export class Wire {
     this.waiter?.();
   }
 
+  /** The bytes from where the framer stopped: the failing header, when it is in this chunk. */
+  private failedAt(chunk: Uint8Array, chunkStart: number): Uint8Array {
+    const at = this.framer.offset - chunkStart;
+    return at >= 0 && at < chunk.byteLength ? chunk.subarray(at) : chunk;
+  }
+
   private readonly onData = (chunk: Uint8Array): void => {
     if (this.garbage) return;
+    const chunkStart = this.received;
+    this.received += chunk.byteLength;
     let frames: Uint8Array[];
     try {
       frames = this.framer.push(chunk);
     } catch (err) {
-      this.onGarbage(err, chunk);
+      this.onGarbage(err, this.failedAt(chunk, chunkStart));
       return;
     }
     for (const frame of frames) {
       try {
-        const message = decodeMessage(frame, { maxMessage: Limits.absoluteMaxMessage, anyVersion: true });
+        const message = decodeMessage(frame, { maxMessage: this.advertised, anyVersion: true });
         this.transcript.add('in', this.number, this.channel, frame, messageToJson(message));
+        this.oracle.received(message);
         this.push({ kind: 'message', message, bytes: frame });
       } catch (err) {
         this.onGarbage(err, frame);
         return;
       }
     }
-    if (this.framer.error !== undefined) this.onGarbage(this.framer.error, undefined);
+    if (this.framer.error !== undefined) this.onGarbage(this.framer.error, this.failedAt(chunk, chunkStart));
   };
 
   private onGarbage(err: unknown, bytes: Uint8Array | undefined): void {
     this.garbage = true;
     const error = err instanceof CodecError ? err : new CodecError('ERR_BAD_INPUT', String(err));
     this.transcript.add('in', this.number, this.channel, bytes, { undecodable: `${error.code}: ${error.message}` });
+    this.oracle.garbage(error, bytes ?? this.framer.failedMessage, this.advertised);
     this.push({ kind: 'garbage', error, bytes });
   }
 
