@@ -6,6 +6,7 @@
  */
 import { fixedSize, type FieldSpec, type SpecModel } from '../../spec/src/index.js';
 import { renderDiagram, type DiagramField } from './bit-diagram.js';
+import { cFieldIdent, cMember } from '../../codec/tools/c/c-names.js';
 import { code, enumAnchor, raw, table } from './markdown.js';
 
 /** Anchor id of a struct in protocol.md. */
@@ -99,7 +100,7 @@ function meaning(f: FieldSpec): string {
  * The field table of a layout: byte offset from the start of the layout (unknown after the
  * first variable field), size, field, type, meaning.
  */
-export function fieldTable(model: SpecModel, fields: readonly FieldSpec[]): string {
+export function fieldTable(model: SpecModel, fields: readonly FieldSpec[], owner?: string): string {
   let offset: number | undefined = 0;
   const rows = fields.map((f) => {
     const size = fieldFixedSize(model, f);
@@ -111,7 +112,22 @@ export function fieldTable(model: SpecModel, fields: readonly FieldSpec[]): stri
       raw(code(f.name)),
       raw(typeText(model, f)),
       meaning(f),
+      ...(owner !== undefined ? [cIdentifier(fields, f, owner)] : []),
     ];
   });
-  return table(['Offset', 'Size', 'Field', 'Type', 'Meaning'], rows);
+  return table(['Offset', 'Size', 'Field', 'Type', 'Meaning', ...(owner !== undefined ? ['C'] : [])], rows);
+}
+
+/**
+ * The C identifier of a field in the generated C codec (`codec/c/gen/kkcm.h`): the struct member,
+ * or for a derived field the member it is computed from; none for a reserved field.
+ */
+function cIdentifier(fields: readonly FieldSpec[], f: FieldSpec, owner: string): string {
+  if (f.type === 'reserved') return '—';
+  const target = f.derived?.lengthOf ?? f.derived?.countOf;
+  if (target !== undefined) {
+    const t = fields.find((x) => x.name === target);
+    return raw(`derived: ${code(`${cMember(target)}.${t?.type === 'array' ? 'count' : 'len'}`)}`);
+  }
+  return raw(code(cFieldIdent(owner, f.name)));
 }

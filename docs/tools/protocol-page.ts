@@ -56,7 +56,7 @@ function headerSection(model: SpecModel): string {
     '',
     diagramBlock(model, fields),
     '',
-    fieldTable(model, fields),
+    fieldTable(model, fields, 'header'),
   ].join('\n');
 }
 
@@ -153,7 +153,7 @@ function messagesSection(model: SpecModel): string {
         '',
         diagramBlock(model, s.fields),
       );
-      if (s.fields.length > 0) out.push('', fieldTable(model, s.fields));
+      if (s.fields.length > 0) out.push('', fieldTable(model, s.fields, info.name));
     }
   }
   return out.join('\n');
@@ -172,7 +172,7 @@ function structsSection(model: SpecModel): string {
       '',
       diagramBlock(model, s.fields),
       '',
-      fieldTable(model, s.fields),
+      fieldTable(model, s.fields, name),
     );
   }
   return out.join('\n');

@@ -125,12 +125,12 @@ static void runMessage(const kkcm_decode_options *o, const uint8_t *in, size_t n
 
 int main(void)
 {
-    static char line[1u << 22];
+    static char line[1u << 22], hex[1u << 22];
     static uint8_t bytes[1u << 21];
     json = malloc(jsonCap);
     if (json == NULL) return 2;
     while (fgets(line, sizeof line, stdin) != NULL) {
-        char mode[16], hex[sizeof line], cuts[4096];
+        char mode[16], cuts[4096];
         unsigned long max;
         long version;
         int any, channel;
