@@ -86,6 +86,7 @@ function scratch(t: Test): string {
 
 t.test('the guides mark their commands for testing', async (t) => {
   t.same(guides, [
+    'c-codec.md',
     'embedding-the-reference-peer.md',
     'getting-started.md',
     'operating-a-peer.md',
