@@ -72,20 +72,14 @@ function flatten(node: JsonNode, fields: Map<string, string[]>, experts: string[
   }
 }
 
-/** Runs tshark with the dissector over a capture; `-o` preferences as `name:value`. */
-export function tshark(capture: string, prefs: readonly string[] = [], serverPort = 7000): Run {
+/**
+ * Runs tshark with a dissector (the committed one unless `lua` names another file) over a
+ * capture; `-o` preferences as `name:value`.
+ */
+export function tshark(capture: string, prefs: readonly string[] = [], serverPort = 7000, lua = luaPath): Run {
   const r = spawnSync(
     'tshark',
-    [
-      '-X',
-      `lua_script:${luaPath}`,
-      '-r',
-      capture,
-      '-T',
-      'json',
-      '--no-duplicate-keys',
-      ...prefs.flatMap((p) => ['-o', p]),
-    ],
+    ['-X', `lua_script:${lua}`, '-r', capture, '-T', 'json', '--no-duplicate-keys', ...prefs.flatMap((p) => ['-o', p])],
     {
       encoding: 'utf8',
       maxBuffer: 512 * 1024 * 1024,

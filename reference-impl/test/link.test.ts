@@ -17,6 +17,7 @@ import {
 import { KkcmPeer, ManualClock, MemoryTransport, type PeerEvent } from '../src/index.js';
 import type { Connection } from '../src/transport.js';
 import { FaultyTransport, pair, RawClient, settle } from './helpers.js';
+import { moveHandshakeRules, specCopy } from './spec-copy.js';
 
 async function master(): Promise<{ peer: KkcmPeer; transport: MemoryTransport; events: PeerEvent[] }> {
   const transport = new MemoryTransport();
@@ -240,3 +241,150 @@ t.test(
     await p.backup.stop();
   },
 );
+
+// ------------------------------------------------------------------ rules read from the spec
+
+type LinkModule = typeof import('../src/link.js');
+type CodecModule = typeof import('../../codec/src/index.js');
+type ClockModule = typeof import('../src/clock.js');
+
+/** A bare acceptor link of `link` (bundled or from a spec copy) over a fake connection, and what it wrote. */
+function acceptor(
+  link: LinkModule,
+  clock: ClockModule,
+  codec: CodecModule,
+): { feed(...frames: Uint8Array[]): Promise<void>; written: DecodedMessage[]; l: InstanceType<LinkModule['Link']> } {
+  const written: DecodedMessage[] = [];
+  let handlers: { data(chunk: Uint8Array): void } | undefined;
+  const connection: Connection = {
+    remote: 'raw:1',
+    remoteHost: 'raw',
+    attach: (h) => (handlers = h),
+    write: (chunks) => {
+      for (const c of chunks) written.push(codec.decodeMessage(c, { anyVersion: true }));
+      return true;
+    },
+    end: () => undefined,
+    destroy: () => undefined,
+  };
+  const owner = {
+    onHello: (_: unknown, hello: ControlHelloBody) => ({
+      accept: {
+        version: 1,
+        role: 1,
+        features: 0,
+        nodeId: 1,
+        maxMessage: 262144,
+        sessionId: hello.sessionId,
+        nodeName: 'm',
+      },
+    }),
+    onBound: () => undefined,
+    onRejected: () => undefined,
+    onMessage: () => undefined,
+    onIgnored: () => undefined,
+    onAck: () => undefined,
+    onNack: () => undefined,
+    onEchoReply: () => undefined,
+    onShutdown: () => undefined,
+    onDown: () => undefined,
+    onQueueSpace: () => undefined,
+    counters: () => undefined,
+    tracing: false,
+    onTrace: () => undefined,
+  };
+  const l = new link.Link(
+    connection,
+    {
+      side: 'acceptor',
+      clock: new clock.ManualClock(),
+      maxMessage: 262144,
+      handshakeTimeoutMs: 5000,
+      lingerMs: 1000,
+      queueMessages: 100,
+      queueBytes: 1 << 20,
+    },
+    owner as unknown as import('../src/link.js').LinkOwner,
+  );
+  const feed = async (...frames: Uint8Array[]): Promise<void> => {
+    for (const f of frames) handlers?.data(f);
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+  };
+  return { feed, written, l };
+}
+
+t.test('the link follows the handshake marks of the spec: a change to the spec alone changes it', async (t) => {
+  // The same bytes: a HELLO naming the receive channel, an ECHO-REQUEST written in version 9
+  // before the handshake, an ECHO-REQUEST after it.
+  const helloOf = (codec: CodecModule, channelField: string): Uint8Array => {
+    const { channel: _, ...rest } = RawClient.hello('receive', 5n);
+    return codec.encodeMessage({ name: 'control.hello', body: { ...rest, [channelField]: 2 } } as MessageInput);
+  };
+  const echo = (codec: CodecModule, seq: number, version?: number): Uint8Array =>
+    codec.encodeMessage({ name: 'control.echoRequest', seq, version, body: { token: 7, payload: Uint8Array.of(1) } });
+  const bundled = {
+    link: await import('../src/link.js'),
+    clock: await import('../src/clock.js'),
+    codec: await import('../../codec/src/index.js'),
+  };
+
+  const copy = specCopy(moveHandshakeRules);
+  t.teardown(() => copy.remove());
+  const moved = {
+    link: await copy.load<LinkModule>('reference-impl/src/link.ts'),
+    clock: await copy.load<ClockModule>('reference-impl/src/clock.ts'),
+    codec: await copy.load<CodecModule>('codec/src/index.ts'),
+  };
+  t.same(
+    moved.codec.HANDSHAKE_MESSAGES,
+    {
+      'control.hello': { channelField: 'carrier' },
+      'control.helloAck': { channelField: 'channel', versionField: 'version' },
+      'control.helloReject': {},
+      'control.echoRequest': {},
+    },
+    'the regenerated codec carries the edited marks',
+  );
+
+  const codeOf = (written: DecodedMessage[]): string | undefined => {
+    const e = written.find((m) => m.name === 'control.error')?.body as ControlErrorBody | undefined;
+    return e === undefined ? undefined : Object.entries(ERROR_VALUES).find(([, v]) => v === e.code)?.[0];
+  };
+
+  // Before the handshake, an ECHO-REQUEST in a version nobody speaks.
+  const early = acceptor(bundled.link, bundled.clock, bundled.codec);
+  await early.feed(echo(bundled.codec, 0, 9));
+  t.equal(
+    codeOf(early.written),
+    'ERR_UNSUPPORTED_VERSION',
+    'bundled spec: not a handshake message, its version is checked',
+  );
+  const earlyMoved = acceptor(moved.link, moved.clock, moved.codec);
+  await earlyMoved.feed(echo(moved.codec, 0, 9));
+  t.equal(
+    codeOf(earlyMoved.written),
+    'ERR_UNEXPECTED_MESSAGE',
+    'edited spec: a handshake message, read in any version, then refused as not a HELLO',
+  );
+
+  // The HELLO, then an ECHO-REQUEST on the bound link.
+  const a = acceptor(bundled.link, bundled.clock, bundled.codec);
+  await a.feed(helloOf(bundled.codec, 'channel'), echo(bundled.codec, 1));
+  t.equal(a.l.channel, 'receive', 'bundled spec: the channel comes from HELLO.channel');
+  t.same(
+    a.written.map((m) => m.name),
+    ['control.helloAck', 'control.echoReply'],
+    'bundled spec: ECHO-REQUEST answered',
+  );
+  const b = acceptor(moved.link, moved.clock, moved.codec);
+  await b.feed(helloOf(moved.codec, 'carrier'), echo(moved.codec, 1));
+  t.equal(b.l.channel, 'receive', 'edited spec: the channel comes from HELLO.carrier');
+  t.match(b.written[0], { name: 'control.helloAck', body: { channel: 2 } }, 'and the HELLO-ACK names it');
+  t.same(
+    b.written.map((m) => m.name),
+    ['control.helloAck', 'control.error'],
+    'edited spec: a handshake message after binding is refused',
+  );
+  t.equal(codeOf(b.written), 'ERR_UNEXPECTED_MESSAGE');
+});

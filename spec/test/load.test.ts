@@ -99,6 +99,20 @@ t.test('cross-reference rules catch what the schema cannot', async (t) => {
       'derived-pair',
     ],
     [
+      'a handshake channel field that names nothing',
+      (d) => {
+        (d.messages[0]!.subtypes[0] as { handshake: object }).handshake = { channelField: 'nope' };
+      },
+      'handshake-field',
+    ],
+    [
+      'a handshake version field that is not u8',
+      (d) => {
+        (d.messages[0]!.subtypes[0] as { handshake: object }).handshake = { versionField: 'sessionId' };
+      },
+      'handshake-field',
+    ],
+    [
       'an unknown client',
       (d) => {
         (d.messages[0] as { client: string }).client = 'ghost';
