@@ -3,8 +3,11 @@ import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { Parser, type FinalResults } from 'tap-parser';
 import {
+  ConformanceExit,
   emptySummary,
+  exitCodeOf,
   mustCasesNotRun,
+  verdictLine,
   type CaseResult,
   type ConformanceReport,
   type TranscriptEntry,
@@ -768,4 +771,46 @@ t.test('LiveView', async (t) => {
     new LiveView(io, { color: false, total: 1 }).caseStarted('evil\x1b[2J');
     t.equal(writes[0], '\r\x1b[2K[1/1] evil\\x1b[2J …');
   });
+});
+
+// ---------------------------------------------------------------------------------------
+// Incomplete runs and broken requirements.
+
+t.test('a conforming run with skipped MUST cases never reads as a bare CONFORMING', async (t) => {
+  const skipped = result({ id: 'control.shutdown.on-deliberate-close', verdict: 'skip', reason: 'cannot stop it' });
+  const incomplete = report([result({ id: 'framing.magic.bad', verdict: 'pass' }), skipped]);
+  t.same(incomplete.mustNotRun, ['control.shutdown.on-deliberate-close (master)']);
+  const line = 'CONFORMING (1 MUST case not run: control.shutdown.on-deliberate-close (master))';
+  t.equal(verdictLine(incomplete), line);
+  t.match(renderHuman(incomplete, { color: false }), `— ${line}\n`);
+  t.match(renderTap(incomplete), `# ${line}\n`);
+  t.match(renderJunit(incomplete), `<property name="verdict" value="${line}"/>`);
+  t.match(renderHtml(incomplete), `<p class="banner partial">${line}</p>`);
+  t.same((JSON.parse(renderJson(incomplete)) as ConformanceReport).mustNotRun, incomplete.mustNotRun);
+  t.equal(exitCodeOf(incomplete), ConformanceExit.incomplete, 'exit 4: CI does not take it for a pass');
+  t.equal(exitCodeOf(incomplete, { allowSkippedMust: true }), ConformanceExit.conforming);
+  const complete = report([result({ id: 'framing.magic.bad', verdict: 'pass' })]);
+  t.equal(verdictLine(complete), 'CONFORMING');
+  t.equal(exitCodeOf(complete), 0);
+  const failing = report([result({ id: 'framing.magic.bad', verdict: 'fail' }), skipped]);
+  t.equal(verdictLine(failing), 'NOT CONFORMING');
+  t.equal(exitCodeOf(failing), 1);
+});
+
+t.test('a fail names the requirements the peer broke, in every format', async (t) => {
+  const broken = result({
+    id: 'framing.magic.bad',
+    verdict: 'fail',
+    expected: 'KKCM-SEQ-1: control.echoReply numbered 3 on this connection',
+    observed: 'sequence number 4',
+    violated: ['KKCM-SEQ-1'],
+    violatedTexts: ['MUST: Each side numbers the messages it sends on a connection from 0'],
+  });
+  const r = report([broken]);
+  t.match(renderHuman(r, { color: false }), /breaks:\n {4}KKCM-SEQ-1 {2}MUST: Each side numbers/);
+  t.match(renderTap(r), /violated:\n\s+- "KKCM-SEQ-1"/);
+  t.match(renderHtml(r), /<dt>breaks<\/dt><dd><ul><li><code>KKCM-SEQ-1<\/code>/);
+  const ajv = new Ajv2020({ allErrors: true, strictTypes: false });
+  const validate = ajv.compile(JSON.parse(readFileSync(reportSchemaPath(), 'utf8')) as object);
+  t.ok(validate(JSON.parse(renderJson(r))), JSON.stringify(validate.errors));
 });

@@ -40,6 +40,9 @@ async function cleanupAfter(
   const first = await ctx.session();
   const before = await queryCleanup(ctx, first.send);
   end(first);
+  // The next HELLO travels on another connection than the SHUTDOWN (or the close): wait until
+  // the peer closed the old session, so that it does not rightly refuse the next one as busy.
+  await ctx.sessionOver(first);
   const next = await ctx.session();
   const after = await queryCleanup(ctx, next.send);
   if (after.reason !== CleanupReason[reason])

@@ -8,6 +8,7 @@
  */
 import {
   VERDICTS,
+  verdictLine,
   type CaseResult,
   type ConformanceReport,
   type PeerRole,
@@ -49,7 +50,7 @@ h1{font-size:20px;margin:0 0 8px}h2{font-size:16px;margin:24px 0 8px}
 code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}
 pre{margin:0;white-space:pre-wrap;word-break:break-all}
 .banner{display:inline-block;padding:4px 10px;border-radius:4px;color:#fff;font-weight:700}
-.banner.yes{background:var(--pass)}.banner.no{background:var(--fail)}
+.banner.yes{background:var(--pass)}.banner.no{background:var(--fail)}.banner.partial{background:var(--warn)}
 dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:8px 0}dl.meta dt{color:#57606a}dl.meta dd{margin:0}
 .counts{display:flex;gap:8px;flex-wrap:wrap;padding:0;list-style:none}
 .counts li{padding:2px 8px;border-radius:10px;border:1px solid var(--line)}
@@ -114,7 +115,7 @@ function header(report: ConformanceReport): string {
   ).join('');
   return `<header>
 <h1>kkcm conformance report</h1>
-<p class="banner ${report.conforming ? 'yes">CONFORMING' : 'no">NOT CONFORMING'}</p>
+<p class="banner ${!report.conforming ? 'no' : report.mustNotRun.length > 0 ? 'partial' : 'yes'}">${e(verdictLine(report))}</p>
 <dl class="meta">${meta.map(([k, v]) => `<dt>${e(k)}</dt><dd><code>${e(v)}</code></dd>`).join('')}</dl>
 <ul class="counts">${counts}</ul>
 </header>`;
@@ -188,6 +189,16 @@ function caseBlock(r: CaseResult, i: number): string {
   add('observed', r.observed === undefined ? undefined : `<pre>${e(r.observed)}</pre>`);
   if (r.allowedOutcomes !== undefined && r.allowedOutcomes.length > 0)
     add('allowed outcomes', `<ul>${r.allowedOutcomes.map((o) => `<li>${e(o)}</li>`).join('')}</ul>`);
+  if (r.violated !== undefined && r.violated.length > 0)
+    add(
+      'breaks',
+      `<ul>${r.violated
+        .map((id, i) => {
+          const text = r.violatedTexts?.[i] ?? '';
+          return `<li><code>${e(id)}</code>${text === '' ? '' : ` ${e(text)}`}</li>`;
+        })
+        .join('')}</ul>`,
+    );
   if (r.requirements.length > 0)
     add(
       'requirements',
@@ -225,7 +236,7 @@ ${report.cases.map(caseBlock).join('\n')}
  * forbids any fetch. Failing cases start open.
  */
 export function renderHtml(report: ConformanceReport): string {
-  const title = `kkcm conformance: ${report.target} — ${report.conforming ? 'CONFORMING' : 'NOT CONFORMING'}`;
+  const title = `kkcm conformance: ${report.target} — ${verdictLine(report)}`;
   return `<!DOCTYPE html>
 <html lang="en">
 <head>

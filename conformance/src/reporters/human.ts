@@ -6,7 +6,14 @@
  *
  * @module
  */
-import { VERDICTS, type CaseResult, type ConformanceReport, type Summary, type Verdict } from '../report.js';
+import {
+  VERDICTS,
+  verdictLine,
+  type CaseResult,
+  type ConformanceReport,
+  type Summary,
+  type Verdict,
+} from '../report.js';
 import {
   caseLabel,
   formatDuration,
@@ -104,6 +111,13 @@ export function renderCaseDetails(result: CaseResult, options: HumanOptions): st
     out.push(`  ${label('allowed outcomes:')}`);
     for (const o of result.allowedOutcomes) out.push(`    - ${terminalSafe(o)}`);
   }
+  if (result.violated !== undefined && result.violated.length > 0) {
+    out.push(`  ${label('breaks:')}`);
+    result.violated.forEach((id, i) => {
+      const text = result.violatedTexts?.[i] ?? '';
+      out.push(`    ${terminalSafe(id)}${text === '' ? '' : `  ${terminalSafe(text)}`}`);
+    });
+  }
   if (result.requirements.length > 0) {
     out.push(`  ${label('requirements:')}`);
     for (const { id, text } of requirementPairs(result))
@@ -126,7 +140,8 @@ export function summaryCounts(summary: Summary, color: boolean): string {
 
 /**
  * The end of a report, ending in a newline: problems with the run (if any), the target
- * line, and the summary line with the counts per verdict and CONFORMING or NOT CONFORMING.
+ * line, and the summary line with the counts per verdict and the verdict line
+ * ({@link verdictLine}: never a bare CONFORMING when MUST cases did not run).
  */
 export function renderSummary(report: ConformanceReport, options: HumanOptions): string {
   const c = options.color;
@@ -143,9 +158,12 @@ export function renderSummary(report: ConformanceReport, options: HumanOptions):
       'dim',
     ),
   );
-  const verdict = report.conforming
-    ? paint(c, 'CONFORMING', 'bold', 'green')
-    : paint(c, 'NOT CONFORMING', 'bold', 'red');
+  const line = verdictLine(report);
+  const verdict = !report.conforming
+    ? paint(c, line, 'bold', 'red')
+    : report.mustNotRun.length > 0
+      ? paint(c, line, 'bold', 'yellow')
+      : paint(c, line, 'bold', 'green');
   out.push(`${summaryCounts(report.summary, c)} — ${verdict}`);
   return `${out.join('\n')}\n`;
 }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { CaseResult, ConformanceReport } from '../report.js';
+import { verdictLine, type CaseResult, type ConformanceReport } from '../report.js';
 import { ROLES } from './common.js';
 import { renderCaseDetails } from './human.js';
 
@@ -127,6 +127,8 @@ export function renderJunit(report: ConformanceReport): string {
       specVersion: report.specVersion,
       kkcmVersion: report.version,
       conforming: String(report.conforming),
+      verdict: verdictLine(report),
+      mustNotRun: String(report.mustNotRun.length),
     }).map(([name, value]) => `      <property${attrs({ name, value })}/>`),
     `    </properties>`,
   ];

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { CaseResult, ConformanceReport } from '../report.js';
+import { verdictLine, type CaseResult, type ConformanceReport } from '../report.js';
 import { caseLabel, isFailing, needsDetails, terminalSafe, toJsonValue } from './common.js';
 import { summaryCounts } from './human.js';
 
@@ -66,6 +66,7 @@ function diagnostic(r: CaseResult): string[] {
     expected: r.expected,
     observed: r.observed,
     allowed_outcomes: r.allowedOutcomes,
+    violated: r.violated,
     requirements: r.requirements,
     requirement_texts: r.requirementTexts,
     transcript: r.transcript,
@@ -94,7 +95,7 @@ function testPoint(r: CaseResult, n: number): string[] {
  * The report as TAP version 14. pass and warn are `ok` (warn with a diagnostic); fail,
  * error and xpass are `not ok` with a diagnostic; skip is `ok … # SKIP reason`; xfail is
  * `not ok … # TODO`. Each problem with the run is one more `not ok` point after the cases.
- * Ends with comments: the counts and CONFORMING or NOT CONFORMING.
+ * Ends with comments: the counts and the verdict line ({@link verdictLine}).
  */
 export function renderTap(report: ConformanceReport): string {
   const out: string[] = ['TAP version 14', `1..${report.cases.length + report.problems.length}`];
@@ -104,6 +105,6 @@ export function renderTap(report: ConformanceReport): string {
   );
   out.push(`# target ${terminalSafe(report.target)}, seed ${report.seed}, spec ${terminalSafe(report.specVersion)}`);
   out.push(`# ${summaryCounts(report.summary, false)}`);
-  out.push(`# ${report.conforming ? 'CONFORMING' : 'NOT CONFORMING'}`);
+  out.push(`# ${terminalSafe(verdictLine(report))}`);
   return `${out.join('\n')}\n`;
 }
