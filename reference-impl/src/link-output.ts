@@ -1,0 +1,185 @@
+/**
+ * A link's output side, without the protocol: the queue of encoded messages waiting for the
+ * transport, taken off in batches, with the types of what it holds kept for the statistics;
+ * and the buffers large messages are encoded into, recycled once the transport is done
+ * with them.
+ *
+ * @module
+ */
+
+/** Largest batch handed to the transport in one write. */
+const BATCH_BYTES = 256 * 1024;
+
+/**
+ * Messages from this size up are encoded into buffers the link recycles once the transport
+ * is done with them (smaller ones come from Node's own buffer pool): at full speed, 64 KiB
+ * messages written and waiting for the collector made up most of a sender's memory.
+ */
+const RECYCLE_MIN = 4096;
+/** Largest buffer recycled. */
+const RECYCLE_MAX = 1024 * 1024;
+/** Bytes of free buffers a link keeps for reuse, and of written ones it remembers. */
+const RECYCLE_KEEP = 2 * BATCH_BYTES;
+
+/** The buffer size a message of `length` bytes is encoded into when recycled: the next power of two. */
+const recycleSize = (length: number): number => 2 ** Math.ceil(Math.log2(length));
+
+/**
+ * Called per run of one type in a batch taken off the queue: `key` is `type << 8 | subtype`,
+ * the run is `batch[from, from + count)` and holds `bytes` bytes.
+ */
+export type RunHandler = (
+  key: number,
+  batch: readonly Uint8Array[],
+  from: number,
+  count: number,
+  bytes: number,
+) => void;
+
+/** Encoded messages waiting for the transport, in order. The queue owns their memory. */
+export class OutputQueue {
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
+  /**
+   * The types of `pending`, run-length encoded for the statistics, flat: `type << 8 | subtype`,
+   * messages, bytes; one run per stretch of one type. Taken from each message as it is queued,
+   * while its bytes are in the cache: read again at write time, a queue's worth of messages
+   * later, they cost a cache miss each.
+   */
+  private runs: number[] = [];
+  /** Highest depth seen, in messages. */
+  highWater = 0;
+
+  /** Messages waiting. */
+  get depth(): number {
+    return this.pending.length;
+  }
+
+  /** Bytes waiting. */
+  get bytes(): number {
+    return this.pendingBytes;
+  }
+
+  /** Appends a whole encoded message (its header's type and subtype are read at bytes 6 and 7). */
+  push(frame: Uint8Array): void {
+    this.pending.push(frame);
+    this.pendingBytes += frame.byteLength;
+    const key = (frame[6]! << 8) | frame[7]!;
+    const runs = this.runs;
+    const last = runs.length - 3;
+    if (last >= 0 && runs[last] === key) {
+      runs[last + 1]!++;
+      runs[last + 2]! += frame.byteLength;
+    } else {
+      runs.push(key, 1, frame.byteLength);
+    }
+    if (this.pending.length > this.highWater) this.highWater = this.pending.length;
+  }
+
+  /**
+   * Takes the next batch off the head (at least one message, at most {@link BATCH_BYTES}
+   * otherwise), calling `onRun` for each run of one type in it. The queue must not be empty.
+   */
+  take(onRun: RunHandler): Uint8Array[] {
+    let n = 0;
+    let bytes = 0;
+    while (n < this.pending.length && (n === 0 || bytes + this.pending[n]!.byteLength <= BATCH_BYTES))
+      bytes += this.pending[n++]!.byteLength;
+    const batch = this.pending.splice(0, n);
+    this.pendingBytes -= bytes;
+    const runs = this.runs;
+    let i = 0;
+    let at = 0;
+    let left = bytes;
+    while (at < batch.length) {
+      const key = runs[i]!;
+      let count = runs[i + 1]!;
+      let runBytes = runs[i + 2]!;
+      if (count <= batch.length - at) {
+        i += 3;
+      } else {
+        // The batch ends inside this run: its part is the rest of the batch; the rest stays queued.
+        count = batch.length - at;
+        runBytes = left;
+        runs[i + 1]! -= count;
+        runs[i + 2]! -= runBytes;
+      }
+      onRun(key, batch, at, count, runBytes);
+      at += count;
+      left -= runBytes;
+    }
+    if (i > 0) runs.splice(0, i);
+    return batch;
+  }
+
+  /** Drops everything queued. */
+  clear(): void {
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.runs = [];
+  }
+}
+
+/**
+ * Buffers for large messages: a message of {@link RECYCLE_MIN} bytes or more goes into a
+ * buffer taken from the ones the transport is done with (those written before its last
+ * `drain`, when its buffer was empty) or new, its size a power of two.
+ */
+export class BufferRecycler {
+  /**
+   * Recyclable messages handed to the transport since it last drained, and their bytes: once
+   * it drains, it holds none of them any more.
+   */
+  private written: Uint8Array[] = [];
+  private writtenBytes = 0;
+  /** Free buffers by size (powers of two), and their bytes. */
+  private readonly free = new Map<number, ArrayBuffer[]>();
+  private freeBytes = 0;
+
+  /** A buffer of `length` bytes to encode a message into: recycled when large, else from Node's pool. */
+  alloc(length: number): Buffer {
+    if (length < RECYCLE_MIN || length > RECYCLE_MAX) return Buffer.allocUnsafe(length);
+    const size = recycleSize(length);
+    const ab = this.free.get(size)?.pop();
+    if (ab === undefined) return Buffer.from(Buffer.allocUnsafeSlow(size).buffer, 0, length);
+    this.freeBytes -= size;
+    return Buffer.from(ab, 0, length);
+  }
+
+  /** Remembers the recyclable messages of a batch the transport took; the oldest are forgotten past the bound. */
+  remember(batch: readonly Uint8Array[]): void {
+    for (const frame of batch) {
+      // Ours alone: a buffer of its own (Node's pool serves smaller messages), of a recycled size.
+      if (frame.byteLength < RECYCLE_MIN || frame.byteOffset !== 0) continue;
+      const size = frame.buffer.byteLength;
+      if (size > RECYCLE_MAX || recycleSize(size) !== size) continue;
+      this.written.push(frame);
+      this.writtenBytes += size;
+    }
+    let drop = 0;
+    while (this.writtenBytes > RECYCLE_KEEP) this.writtenBytes -= this.written[drop++]!.buffer.byteLength;
+    if (drop > 0) this.written.splice(0, drop);
+  }
+
+  /** The transport's buffer is empty: every message written so far has left it, its buffer is free. */
+  drained(): void {
+    for (const frame of this.written) {
+      const size = frame.buffer.byteLength;
+      if (this.freeBytes + size > RECYCLE_KEEP) break;
+      const list = this.free.get(size);
+      if (list === undefined) this.free.set(size, [frame.buffer as ArrayBuffer]);
+      else list.push(frame.buffer as ArrayBuffer);
+      this.freeBytes += size;
+    }
+    this.written = [];
+    this.writtenBytes = 0;
+  }
+
+  /** Forgets every buffer. */
+  clear(): void {
+    this.written = [];
+    this.writtenBytes = 0;
+    this.free.clear();
+    this.freeBytes = 0;
+  }
+}
