@@ -1,0 +1,126 @@
+/**
+ * Input and dispatch of a {@link KkcmPeer} (design 7.2.e): a whole message goes to the handler
+ * registered for its type, an ackRequested one is confirmed (KKCM-CTL-4), messages the
+ * connector receives before both its channels are bound are held, and every client handler
+ * runs isolated: what it throws is counted and traced, never propagated.
+ *
+ * @module
+ */
+import {
+  CodecError,
+  Flags,
+  Limits,
+  TYPE_CLIENT,
+  type ChannelName,
+  type DecodedMessage,
+  type KnownMessage,
+} from '../../codec/src/index.js';
+import type { Link } from './link.js';
+import type { PeerCore } from './peer-core.js';
+import type { DeliveryContext } from './registry.js';
+import type { Session } from './session.js';
+
+/** The client handlers a peer calls. */
+export type HandlerName = 'message' | 'periodic' | 'cleanup' | 'init';
+
+/** What a message handler learns of a delivery: one object per channel, not one per message. */
+const DELIVERY_CONTEXT: Readonly<Record<ChannelName, DeliveryContext>> = {
+  send: Object.freeze({ channel: 'send' }),
+  receive: Object.freeze({ channel: 'receive' }),
+};
+
+/** Hands messages and lifecycle calls to the registered clients. */
+export class Dispatcher {
+  constructor(private readonly core: PeerCore) {}
+
+  /** A message arrived on a bound link: dispatched, held until the session is up, or refused. */
+  onMessage(link: Link, msg: KnownMessage): void {
+    const core = this.core;
+    const session = core.current;
+    if (session === undefined || (session.links.send !== link && session.links.receive !== link)) {
+      const pending = core.pending;
+      const fits =
+        pending !== undefined &&
+        pending.early.length < (core.options.queueMessages ?? Limits.defaultQueueMessages) &&
+        pending.earlyBytes + msg.header.length <= (core.options.queueBytes ?? Limits.defaultQueueBytes);
+      if (pending !== undefined && fits && link.state === 'bound' && core.role === 'backup') {
+        // The master may send as soon as it bound both channels; hold until ours are.
+        pending.early.push({ link, msg });
+        pending.earlyBytes += msg.header.length;
+        return;
+      }
+      link.protocolError(new CodecError('ERR_UNEXPECTED_MESSAGE', `${msg.name} before the session is up`), undefined);
+      return;
+    }
+    this.dispatch(link, msg);
+  }
+
+  /** The session is up: the messages held for it are dispatched, in arrival order. */
+  deliverEarly(session: Session): void {
+    for (const { link, msg } of session.early.splice(0)) this.dispatch(link, msg);
+  }
+
+  /** An unknown message was skipped under mayIgnore: counted and reported. */
+  onIgnored(link: Link, msg: DecodedMessage): void {
+    this.core.stats.ignored++;
+    this.core.emitEvent({
+      event: 'ignored',
+      channel: link.channel!,
+      type: msg.header.type,
+      subtype: msg.header.subtype,
+      seq: msg.header.seq,
+    });
+  }
+
+  /**
+   * Hands a whole message to the handler registered for its type (design 7.2.e), then
+   * confirms an ackRequested one: ACK when the handler accepted it, NACK when it threw or
+   * no client is registered (KKCM-CTL-4).
+   */
+  private dispatch(link: Link, msg: KnownMessage): void {
+    const client = TYPE_CLIENT[msg.header.type] ?? 'kkcm';
+    const handler = this.core.registry.get(client)?.message;
+    const confirm = (msg.header.flags & Flags.ackRequested) !== 0;
+    if (handler === undefined) {
+      this.core.stats.undelivered++;
+      this.core.emitEvent({ event: 'undelivered', channel: link.channel!, name: msg.name, client });
+      if (confirm) link.sendNack(msg.header.seq, 'ERR_NO_HANDLER');
+      return;
+    }
+    // Not through call(): no closure per message. The context is one frozen object per channel.
+    let accepted = true;
+    try {
+      handler(msg, DELIVERY_CONTEXT[link.channel!]);
+    } catch (err) {
+      accepted = false;
+      this.handlerThrew(client, 'message', err);
+    }
+    if (!confirm) return;
+    if (accepted) link.scheduleAck(msg.header.seq);
+    else link.sendNack(msg.header.seq, 'ERR_HANDLER_FAILED');
+  }
+
+  /** Calls a client handler, isolating its exception (counted and traced). @returns false when it threw. */
+  call(client: string, handler: HandlerName, fn: () => void): boolean {
+    try {
+      fn();
+      return true;
+    } catch (err) {
+      this.handlerThrew(client, handler, err);
+      return false;
+    }
+  }
+
+  /** A client handler threw: counted and traced, never propagated. */
+  private handlerThrew(client: string, handler: HandlerName, err: unknown): void {
+    this.core.stats.handlerErrors++;
+    // `throw undefined` is possible too: reading its message must not throw in turn.
+    const message = (err as { message?: unknown } | null | undefined)?.message;
+    this.core.emitEvent({
+      event: 'handler-error',
+      client,
+      handler,
+      error: typeof message === 'string' ? message : String(err),
+    });
+  }
+}
