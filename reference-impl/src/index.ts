@@ -51,11 +51,9 @@ export {
 export {
   attachPcapng,
   buildPcapng,
-  PCAPNG_ENDPOINTS,
-  PCAPNG_MAX_SEGMENT,
   PcapngWriter,
   type BuildPcapngOptions,
-  type PcapngRecord,
   type PcapngWriterOptions,
 } from './trace/pcapng.js';
+export { PCAPNG_ENDPOINTS, PCAPNG_MAX_SEGMENT, type PcapngRecord } from './trace/pcapng-tcp.js';
 export type { Connection, ConnectionHandlers, Listener, Transport } from './transport.js';
