@@ -30,7 +30,8 @@ import {
 } from '../../reference-impl/src/index.js';
 import type { Connection } from '../../reference-impl/src/transport.js';
 import { ProxyProcess } from '../src/chaos/proxy-client.js';
-import { FaultProxy, type FaultProxyOptions, type FaultResult } from '../src/chaos/proxy.js';
+import type { FaultResult } from '../src/chaos/proxy-faults.js';
+import { FaultProxy, type FaultProxyOptions } from '../src/chaos/proxy.js';
 import { Prng } from '../src/prng.js';
 import { nextEvent } from '../src/session.js';
 import { until } from '../../reference-impl/test/processes.js';

@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import { decodeHeader, HEADER_SIZE, Limits, type Header } from '../../../codec/src/index.js';
 import { Timer, type Clock } from '../../../reference-impl/src/index.js';
 import { Prng } from '../prng.js';
-import type { CutMessage, FaultHit, ProxyConnectionInfo, ProxyFault, Toward } from './proxy.js';
+import type { CutMessage, FaultHit, ProxyConnectionInfo, ProxyFault, Toward } from './proxy-faults.js';
 
 /** Largest first message toward the listener held to be decoded as a HELLO. */
 export const HELLO_CAPTURE_MAX = 4096;

@@ -9,7 +9,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { ClosedConnectionInfo, FaultResult, ProxyConnectionInfo, ProxyFault } from './proxy.js';
+import type { ClosedConnectionInfo, FaultResult, ProxyConnectionInfo, ProxyFault } from './proxy-faults.js';
 
 /** Root of the package: the proxy process runs from it, so that `--import tsx` resolves. */
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');

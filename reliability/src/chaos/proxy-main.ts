@@ -22,7 +22,8 @@
  */
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { FaultProxy, type ProxyFault } from './proxy.js';
+import { FaultProxy } from './proxy.js';
+import type { ProxyFault } from './proxy-faults.js';
 
 /** One request line. */
 interface Request {

@@ -40,137 +40,20 @@
  * @module
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { ChannelId, decodeMessage, type ChannelName } from '../../../codec/src/index.js';
+import type { ChannelName } from '../../../codec/src/index.js';
 import { systemClock, Timer, type Clock } from '../../../reference-impl/src/index.js';
-import { Direction, HEADER_OPTIONS, HELLO_CAPTURE_MAX, type DirectionOwner } from './direction.js';
+import { HELLO_CAPTURE_MAX } from './direction.js';
+import { Pair, type PairOwner } from './pair.js';
+import {
+  checkFault,
+  type ClosedConnectionInfo,
+  type FaultHit,
+  type FaultResult,
+  type ProxyConnectionInfo,
+  type ProxyFault,
+} from './proxy-faults.js';
 
 export { HELLO_CAPTURE_MAX };
-
-export type { ChannelName };
-
-/** A direction of a pair, named for the side that receives the bytes. */
-export type Toward = 'listener' | 'connector';
-
-/**
- * A fault to inject. `channel` unset: every live pair of the newest session (see the module
- * documentation). `toward` names the side that receives the damaged stream.
- */
-export type ProxyFault =
-  /** RST on both legs of the pairs. */
-  | { readonly kind: 'reset'; readonly channel?: ChannelName }
-  /** FIN toward one side (its leg is ended); the other direction keeps flowing. */
-  | { readonly kind: 'half-close'; readonly channel?: ChannelName; readonly toward: Toward }
-  /**
-   * Stop reading the leg that feeds `toward` for `ms`, so that backpressure reaches the
-   * sender through TCP's window; bytes already read are still forwarded.
-   */
-  | { readonly kind: 'stall-reader'; readonly channel?: ChannelName; readonly toward: Toward; readonly ms: number }
-  /**
-   * Forward the first half of the next message toward one side, then hold the rest (and
-   * stop reading its source) for `ms`, then resume.
-   */
-  | { readonly kind: 'stall-writer'; readonly channel?: ChannelName; readonly toward: Toward; readonly ms: number }
-  /** Forward the first half of the next message toward one side, then FIN both legs. */
-  | { readonly kind: 'partial-close'; readonly channel?: ChannelName; readonly toward: Toward }
-  /** Write `bytes` random bytes (from `seed`) toward one side at the next message boundary. */
-  | {
-      readonly kind: 'garbage';
-      readonly channel?: ChannelName;
-      readonly toward: Toward;
-      readonly bytes: number;
-      readonly seed: number;
-    }
-  /** RST on both legs of one channel's pairs, the other channel untouched. */
-  | { readonly kind: 'drop-channel'; readonly channel: ChannelName };
-
-/** Per-direction counters of a pair. */
-export interface DirectionCounts {
-  /** Toward the listener (what the connector sent). */
-  readonly towardListener: number;
-  /** Toward the connector (what the listener sent). */
-  readonly towardConnector: number;
-}
-
-/** A live pair, as {@link FaultProxy.connections} reports it. Plain JSON. */
-export interface ProxyConnectionInfo {
-  /** Pair id, unique in this proxy, in accept order (from 1). */
-  readonly id: number;
-  /** Name of the listener it arrived on. */
-  readonly listener: string;
-  /** Channel named by its HELLO, null until the HELLO was seen (or when it was not one). */
-  readonly channel: ChannelName | null;
-  /** Session id of its HELLO (decimal), null until seen. */
-  readonly sessionId: string | null;
-  /** The connecting peer's address, `host:port`. */
-  readonly connector: string;
-  /** The target's address, `host:port`. */
-  readonly target: string;
-  /** Bytes forwarded (garbage excluded). */
-  readonly bytes: DirectionCounts;
-  /** Message headers read. */
-  readonly messages: DirectionCounts;
-  /** Whether message boundaries are still known in each direction. */
-  readonly tracking: { readonly towardListener: boolean; readonly towardConnector: boolean };
-  /** Whether a stall (stall-reader, or the hold of a stall-writer) is in progress in each direction. */
-  readonly stalled: { readonly towardListener: boolean; readonly towardConnector: boolean };
-  /** `connecting` (to the target), `open`, or `closing` (a fault or a leg is ending it). */
-  readonly state: 'connecting' | 'open' | 'closing';
-}
-
-/** How a pair ended: its first cause. */
-export interface PairEnd {
-  /**
-   * `fault`: a fault closed it (`fault` says which); `reset`: a leg failed (RST, `error`
-   * names it) and the other was reset; `end`: both legs closed cleanly, `side` sent the
-   * first FIN; `connect-failed`: the target refused; `proxy-closed`: {@link FaultProxy.close}.
-   */
-  readonly cause: 'fault' | 'reset' | 'end' | 'connect-failed' | 'proxy-closed';
-  /** The leg that ended first, when one did. */
-  readonly side: Toward | null;
-  /** Kind of the fault, for `fault`. */
-  readonly fault: ProxyFault['kind'] | null;
-  /** Error code of the failed leg (`ECONNRESET`), for `reset` and `connect-failed`. */
-  readonly error: string | null;
-}
-
-/** A pair that closed, as {@link FaultProxy.closed} reports it. */
-export type ClosedConnectionInfo = Omit<ProxyConnectionInfo, 'state' | 'stalled'> & { readonly end: PairEnd };
-
-/** The message a cut (stall-writer, partial-close) fell in. */
-export interface CutMessage {
-  /** Its header fields. */
-  readonly seq: number;
-  readonly type: number;
-  readonly subtype: number;
-  /** Its length, header included. */
-  readonly length: number;
-  /** Bytes of it forwarded before the cut. */
-  readonly forwarded: number;
-}
-
-/** One pair a fault took effect on. */
-export interface FaultHit {
-  /** The pair, as it was when the fault took effect. */
-  readonly connection: ProxyConnectionInfo;
-  /** For stall-writer and partial-close: the message that was cut (absent when untracked). */
-  readonly cut?: CutMessage;
-  /** For garbage: the stream offset toward the damaged side where the bytes went in. */
-  readonly at?: number;
-}
-
-/**
- * What {@link FaultProxy.inject} resolves with. `none-matched`: no live pair of the newest
- * session on that channel. `no-traffic`: pairs matched, but none carried a message within
- * the proxy's `faultWaitMs` (faults that need one). `busy`: every matched direction was
- * already in the middle of a stall or an armed fault.
- */
-export interface FaultResult {
-  readonly outcome: 'applied' | 'none-matched' | 'no-traffic' | 'busy';
-  /** Pairs the fault took effect on (empty unless `applied`). */
-  readonly hits: readonly FaultHit[];
-  /** What happened, for people. */
-  readonly text: string;
-}
 
 /** Options of {@link FaultProxy.start}. */
 export interface FaultProxyOptions {
@@ -187,177 +70,6 @@ export interface FaultProxyOptions {
   readonly clock?: Clock;
 }
 
-/** One proxied connection. */
-class Pair implements DirectionOwner {
-  readonly toListener: Direction;
-  readonly toConnector: Direction;
-  channel: ChannelName | null = null;
-  sessionId: string | null = null;
-  /** Order of the HELLO among all pairs (0: not seen). */
-  helloSerial = 0;
-  state: ProxyConnectionInfo['state'] = 'connecting';
-  endCause: PairEnd | undefined;
-  private readonly bytes = { listener: 0, connector: 0 };
-  private readonly lingerTimer: Timer;
-  private closedLegs = 0;
-  private readonly target: string;
-
-  constructor(
-    private readonly proxy: FaultProxy,
-    readonly id: number,
-    readonly listener: string,
-    readonly connectorSocket: Socket,
-    readonly listenerSocket: Socket,
-    targetHost: string,
-    targetPort: number,
-    private readonly lingerMs: number,
-    clock: Clock,
-  ) {
-    this.target = `${targetHost}:${targetPort}`;
-    this.lingerTimer = new Timer(clock);
-    this.toListener = new Direction('listener', this, connectorSocket, listenerSocket, clock, (frame) =>
-      this.onFirstMessage(frame),
-    );
-    this.toConnector = new Direction('connector', this, listenerSocket, connectorSocket, clock);
-    for (const [socket, side] of [
-      [connectorSocket, 'connector'],
-      [listenerSocket, 'listener'],
-    ] as const) {
-      socket.on('error', (err: NodeJS.ErrnoException) => this.onLegError(side, err));
-      socket.once('close', () => this.onLegClose(side));
-    }
-    listenerSocket.once('connect', () => this.onTargetConnected());
-  }
-
-  get connectorAddress(): string {
-    return `${this.connectorSocket.remoteAddress ?? '?'}:${String(this.connectorSocket.remotePort ?? '?')}`;
-  }
-
-  direction(toward: Toward): Direction {
-    return toward === 'listener' ? this.toListener : this.toConnector;
-  }
-
-  info(): ProxyConnectionInfo {
-    return {
-      id: this.id,
-      listener: this.listener,
-      channel: this.channel,
-      sessionId: this.sessionId,
-      connector: this.connectorAddress,
-      target: this.target,
-      bytes: { towardListener: this.bytes.listener, towardConnector: this.bytes.connector },
-      messages: {
-        towardListener: this.toListener.tracker.messages,
-        towardConnector: this.toConnector.tracker.messages,
-      },
-      tracking: {
-        towardListener: this.toListener.tracker.lostAt === undefined,
-        towardConnector: this.toConnector.tracker.lostAt === undefined,
-      },
-      stalled: { towardListener: this.toListener.stalled, towardConnector: this.toConnector.stalled },
-      state: this.state,
-    };
-  }
-
-  countBytes(toward: Toward, n: number): void {
-    this.bytes[toward] += n;
-  }
-
-  /** A leg sent FIN (the first one names the clean end's side). */
-  noteEnd(side: Toward): void {
-    this.endCause ??= { cause: 'end', side, fault: null, error: null };
-  }
-
-  /** A fault that does not close the pair at once (half-close) still names its end. */
-  noteFault(kind: ProxyFault['kind']): void {
-    this.endCause ??= { cause: 'fault', side: null, fault: kind, error: null };
-  }
-
-  /** RST on both legs, as a fault. */
-  reset(kind: ProxyFault['kind']): void {
-    this.endCause ??= { cause: 'fault', side: null, fault: kind, error: null };
-    this.state = 'closing';
-    this.destroyBoth(true);
-  }
-
-  /** FIN on both legs; they are destroyed if they have not closed within the linger time. */
-  finish(kind: ProxyFault['kind']): void {
-    this.endCause ??= { cause: 'fault', side: null, fault: kind, error: null };
-    this.state = 'closing';
-    this.toListener.endSink();
-    this.toConnector.endSink();
-    this.lingerTimer.start(this.lingerMs, () => this.destroyBoth(false));
-  }
-
-  /** Destroys both legs at once (proxy closing). */
-  abort(): void {
-    this.endCause ??= { cause: 'proxy-closed', side: null, fault: null, error: null };
-    this.state = 'closing';
-    this.destroyBoth(false);
-  }
-
-  private destroyBoth(rst: boolean): void {
-    for (const s of [this.connectorSocket, this.listenerSocket]) {
-      // resetAndDestroy needs a connected TCP handle; a leg still connecting is just destroyed.
-      if (rst && !s.destroyed && !s.connecting) s.resetAndDestroy();
-      else s.destroy();
-    }
-  }
-
-  private onTargetConnected(): void {
-    if (this.state !== 'connecting') return;
-    this.state = 'open';
-    for (const s of [this.connectorSocket, this.listenerSocket]) s.setNoDelay(true);
-    for (const d of [this.toListener, this.toConnector]) {
-      d.source.on('data', d.onData);
-      d.source.on('end', d.onEnd);
-      d.sink.on('drain', d.onDrain);
-    }
-    this.connectorSocket.resume();
-  }
-
-  private onFirstMessage(frame: Uint8Array): void {
-    try {
-      const msg = decodeMessage(frame, HEADER_OPTIONS);
-      if (msg.name !== 'control.hello') return;
-      this.channel =
-        msg.body.channel === ChannelId.send ? 'send' : msg.body.channel === ChannelId.receive ? 'receive' : null;
-      this.sessionId = msg.body.sessionId.toString();
-      this.helloSerial = this.proxy.nextHelloSerial();
-    } catch {
-      // Not a well-formed message: the pair stays unnamed and is never a fault's target.
-    }
-  }
-
-  private onLegError(side: Toward, err: NodeJS.ErrnoException): void {
-    if (this.state === 'connecting' && side === 'listener') {
-      this.endCause ??= { cause: 'connect-failed', side, fault: null, error: err.code ?? err.message };
-      this.state = 'closing';
-      this.destroyBoth(true);
-      return;
-    }
-    this.endCause ??= { cause: 'reset', side, fault: null, error: err.code ?? err.message };
-    this.state = 'closing';
-    // Propagate the failure as what it is: an RST.
-    this.destroyBoth(true);
-  }
-
-  private onLegClose(side: Toward): void {
-    this.closedLegs++;
-    if (this.closedLegs === 2) {
-      this.lingerTimer.stop();
-      this.toListener.stop();
-      this.toConnector.stop();
-      this.proxy.pairClosed(this);
-      return;
-    }
-    // The other leg gets the linger time to finish its own close.
-    this.endCause ??= { cause: 'end', side, fault: null, error: null };
-    this.state = 'closing';
-    this.lingerTimer.start(this.lingerMs, () => this.destroyBoth(false));
-  }
-}
-
 interface ListenerEntry {
   readonly server: Server;
   readonly targetHost: string;
@@ -367,7 +79,7 @@ interface ListenerEntry {
 /**
  * The proxy. Every socket and timer it opens is its own, closed by {@link FaultProxy.close}.
  */
-export class FaultProxy {
+export class FaultProxy implements PairOwner {
   private readonly listeners = new Map<string, ListenerEntry>();
   private readonly pairs = new Map<number, Pair>();
   private readonly history: ClosedConnectionInfo[] = [];
@@ -581,26 +293,4 @@ export class FaultProxy {
     this.history.push({ ...info, end: pair.endCause ?? { cause: 'end', side: null, fault: null, error: null } });
     if (this.history.length > this.options.history) this.history.shift();
   }
-}
-
-/**
- * Checks a fault's shape (it may come from JSON).
- *
- * @throws Error naming the first problem.
- */
-export function checkFault(fault: ProxyFault): void {
-  const f = fault as Partial<Record<string, unknown>>;
-  const kinds = ['reset', 'half-close', 'stall-reader', 'stall-writer', 'partial-close', 'garbage', 'drop-channel'];
-  if (typeof f !== 'object' || f === null || typeof f.kind !== 'string' || !kinds.includes(f.kind))
-    throw new Error(`fault.kind must be one of ${kinds.join(', ')}`);
-  if (f.channel !== undefined && f.channel !== 'send' && f.channel !== 'receive')
-    throw new Error('fault.channel must be send or receive');
-  if (f.kind === 'drop-channel' && f.channel === undefined) throw new Error('drop-channel needs a channel');
-  if (f.kind !== 'reset' && f.kind !== 'drop-channel' && f.toward !== 'listener' && f.toward !== 'connector')
-    throw new Error(`${f.kind} needs toward: listener or connector`);
-  const int = (v: unknown, max: number): boolean => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max;
-  if ((f.kind === 'stall-reader' || f.kind === 'stall-writer') && !int(f.ms, 3_600_000))
-    throw new Error(`${f.kind} needs ms: an integer from 0 to 3600000`);
-  if (f.kind === 'garbage' && (!int(f.bytes, 1 << 20) || !int(f.seed, 0xffffffff)))
-    throw new Error('garbage needs bytes (0 to 1048576) and seed (a 32-bit unsigned integer)');
 }
