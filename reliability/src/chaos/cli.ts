@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { freshSeed } from '../prng.js';
 import { FAULT_KINDS, type FaultKind, RULES } from './oracle.js';
-import { PEER_FAULTS } from './worker.js';
+import { PEER_FAULTS } from './worker-args.js';
 import { recoveryBoundMs, CHAOS_TIMING, runChaos, type ChaosReport, type TrialResult } from './run.js';
 
 /** Help text. */

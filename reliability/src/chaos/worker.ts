@@ -5,7 +5,7 @@
  *
  * Every traffic message carries its sender node, the sender's incarnation (process start
  * number), a sequence number per (sender, incarnation, client) and a body derived from the
- * three, so the receiver checks it whole ({@link checkTrafficMessage}). A fraction is sent
+ * three, so the receiver checks it whole (traffic.ts). A fraction is sent
  * with delivery confirmation. The worker writes what it sent, delivered and how each
  * confirmed send ended to its own JSON Lines log ({@link WorkerLine}), one synchronous
  * write per line: a delivery is on disk before the ACK for it is even queued, so a kill -9
@@ -18,191 +18,28 @@
  * end within {@link EXIT_GRACE_MS} after that exits with {@link EXIT_STUCK}.
  *
  * Started as `node --import tsx reliability/src/chaos/worker.ts OPTIONS` (see
- * {@link WORKER_USAGE}), possibly behind `ip netns exec NS`; prints
+ * `WORKER_USAGE` in worker-args.ts), possibly behind `ip netns exec NS`; prints
  * `chaos-worker: ready node=a inc=1 pid=N` once configured.
  *
  * @module
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import type { ClientName, KnownMessage, MessageInput } from '../../../codec/src/index.js';
-import {
-  KkcmPeer,
-  type Endpoint,
-  type PeerEventName,
-  type PeerFaults,
-  type Role,
-} from '../../../reference-impl/src/index.js';
+import { KkcmPeer, type PeerEventName, type Role } from '../../../reference-impl/src/index.js';
 import { startAdminServer } from '../../../reference-impl/src/admin.js';
 import { attachEventLog } from '../../../reference-impl/src/trace/event-log.js';
 import { Prng } from '../prng.js';
+import { checkTrafficMessage, makeTrafficMessage, TRAFFIC_CLIENTS, type TrafficClient } from './traffic.js';
+import { parseWorkerArgs, type WorkerSettings } from './worker-args.js';
 
-/** The clients that carry traffic, in the order of the log's client index. */
-export const TRAFFIC_CLIENTS = ['iha', 'sdrl', 'psrm', 'prl'] as const satisfies readonly ClientName[];
-
-/** A traffic client. */
-export type TrafficClient = (typeof TRAFFIC_CLIENTS)[number];
-
-/** Message each client sends: the types of each client that carry data or fields we can fill. */
-export const TRAFFIC_MESSAGE: Readonly<Record<TrafficClient, string>> = {
-  iha: 'iha.handleSetupV4',
-  sdrl: 'sdrl.socketData',
-  psrm: 'psrm.tcpState',
-  prl: 'prl.packet',
-};
+// The oracle (owned elsewhere) and the chaos test still import these from here.
+export { checkTrafficMessage, makeTrafficMessage, TRAFFIC_CLIENTS };
 
 /** Exit code of a worker whose event loop did not end after its clean stop (something still runs). */
 export const EXIT_STUCK = 3;
 
 /** Time the event loop gets to end by itself after the `exit` line, in ms. */
 export const EXIT_GRACE_MS = 3000;
-
-/** Identity of a traffic message: who sent it and its place in the sender's stream. */
-export interface TrafficId {
-  /** Sender node id (1–255). */
-  readonly node: number;
-  /** Sender incarnation (1–65535). */
-  readonly inc: number;
-  /** Sequence number in the (node, inc, client) stream, from 0. */
-  readonly seq: number;
-}
-
-/** Result of {@link checkTrafficMessage}. */
-export type TrafficCheck =
-  | (TrafficId & {
-      /** Client the message belongs to. */
-      readonly client: TrafficClient;
-      /** True when every field is the one the identity implies. */
-      readonly ok: boolean;
-      /** The first field that differs, when not ok. */
-      readonly why?: string;
-    })
-  | {
-      /** The message is not a traffic message of this module. */
-      readonly client: null;
-      /** Its name. */
-      readonly name: string;
-    };
-
-/** Body pattern of one message: a PRNG seeded from the identity and the client. */
-function pattern(client: TrafficClient, id: TrafficId): Prng {
-  const c = TRAFFIC_CLIENTS.indexOf(client) + 1;
-  return new Prng(
-    (Math.imul(id.node * 0x10001 + id.inc, 0x9e3779b1) ^
-      Math.imul(id.seq + 1, 0x85ebca77) ^
-      Math.imul(c, 0xc2b2ae3d)) >>>
-      0,
-  );
-}
-
-const u32 = (p: Prng): number => Math.floor(p.next() * 0x100000000);
-
-/**
- * The traffic message `id` of `client`: its body is a function of the identity alone
- * (the length of the data part too, from 0 to `maxBody` bytes).
- */
-export function makeTrafficMessage(client: TrafficClient, id: TrafficId, maxBody: number): MessageInput {
-  const p = pattern(client, id);
-  const size = p.below(maxBody + 1);
-  switch (client) {
-    case 'iha': {
-      // appName has a u8 length.
-      let appName = '';
-      for (let i = 0; i < size % 256; i++) appName += String.fromCharCode(0x61 + p.below(26));
-      return {
-        name: 'iha.handleSetupV4',
-        body: {
-          handle: id.seq,
-          protocol: 6,
-          localPort: id.node,
-          remotePort: id.inc,
-          localAddress: `10.${id.node}.0.1`,
-          remoteAddress: `10.0.${p.below(256)}.${p.below(256)}`,
-          appName,
-        },
-      };
-    }
-    case 'sdrl':
-      return {
-        name: 'sdrl.socketData',
-        body: { handle: id.seq, streamOffset: (BigInt(id.node) << 32n) | BigInt(id.inc), data: p.bytes(size) },
-      };
-    case 'psrm':
-      return {
-        name: 'psrm.tcpState',
-        body: {
-          handle: id.seq,
-          state: p.below(11),
-          windowScale: id.node,
-          mss: id.inc,
-          sndUna: u32(p),
-          sndNxt: u32(p),
-          rcvNxt: u32(p),
-          rcvWindow: u32(p),
-          tsRecent: u32(p),
-          rttMicros: u32(p) | 0,
-        },
-      };
-    case 'prl':
-      return {
-        name: 'prl.packet',
-        body: {
-          handle: id.seq,
-          direction: 1 + p.below(2),
-          ifIndex: id.node,
-          timestampNs: BigInt(id.inc),
-          packet: p.bytes(size),
-        },
-      };
-  }
-}
-
-/** The identity a delivered body claims, read from the fields that carry it. */
-function claimedId(msg: KnownMessage): { client: TrafficClient; id: TrafficId } | undefined {
-  switch (msg.name) {
-    case 'iha.handleSetupV4':
-      return { client: 'iha', id: { node: msg.body.localPort, inc: msg.body.remotePort, seq: msg.body.handle } };
-    case 'sdrl.socketData':
-      return {
-        client: 'sdrl',
-        id: {
-          node: Number(msg.body.streamOffset >> 32n),
-          inc: Number(msg.body.streamOffset & 0xffffffffn),
-          seq: msg.body.handle,
-        },
-      };
-    case 'psrm.tcpState':
-      return { client: 'psrm', id: { node: msg.body.windowScale, inc: msg.body.mss, seq: msg.body.handle } };
-    case 'prl.packet':
-      return { client: 'prl', id: { node: msg.body.ifIndex, inc: Number(msg.body.timestampNs), seq: msg.body.handle } };
-    default:
-      return undefined;
-  }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false;
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-/**
- * Checks a delivered message against the one its identity implies, field by field: a body
- * cut short, padded, or with any byte changed is not ok.
- */
-export function checkTrafficMessage(msg: KnownMessage, maxBody: number): TrafficCheck {
-  const claim = claimedId(msg);
-  if (claim === undefined) return { client: null, name: msg.name };
-  const expected = makeTrafficMessage(claim.client, claim.id, maxBody).body as unknown as Record<string, unknown>;
-  const actual = msg.body as unknown as Record<string, unknown>;
-  for (const [key, want] of Object.entries(expected)) {
-    const got = actual[key];
-    const same = want instanceof Uint8Array ? got instanceof Uint8Array && sameBytes(want, got) : got === want;
-    if (!same) return { client: claim.client, ...claim.id, ok: false, why: `${key} differs` };
-  }
-  return { client: claim.client, ...claim.id, ok: true };
-}
 
 /**
  * One line of a worker's log (`ts`: ms since the epoch, added when written). Sequence
@@ -311,156 +148,6 @@ export const EVENT_FILE_EVENTS: readonly PeerEventName[] = [
   'handler-error',
   'error',
 ];
-
-/** Usage of the worker's command line. */
-export const WORKER_USAGE = `Usage: node --import tsx reliability/src/chaos/worker.ts --node NAME --node-id N --inc N
-  --role master|backup --listen HOST:PORT --connect HOST:PORT --admin PATH --events FILE --log FILE
-  [--seed N] [--tick-ms N] [--max-body N] [--confirm-fraction F] [--max-confirming N]
-  [--handshake-timeout-ms N] [--dead-connection-ms N] [--linger-ms N]
-  [--backoff-initial-ms N] [--backoff-max-ms N] [--gc-on-stats] [--peer-fault NAME]`;
-
-/** Settings of a worker, as its command line gives them. */
-export interface WorkerSettings {
-  /** Side name (`a`, `b`), also the peer's node name. */
-  readonly node: string;
-  /** Node id (1–255), carried in every traffic body. */
-  readonly nodeId: number;
-  /** Incarnation (1–65535), carried in every traffic body. */
-  readonly inc: number;
-  /** Role at start. */
-  readonly role: Role;
-  /** Where to listen as master. */
-  readonly listen: Endpoint;
-  /** Where the master listens, as backup. */
-  readonly connect: Endpoint;
-  /** Unix socket path of the admin server. */
-  readonly admin: string;
-  /** Path of the peer's event file. */
-  readonly events: string;
-  /** Path of the worker's own log ({@link WorkerLine}). */
-  readonly log: string;
-  /** Seed of the traffic PRNG (which client confirms, nothing else). */
-  readonly seed: number;
-  /** Traffic: one message per client every `tickMs` while the session is up. */
-  readonly tickMs: number;
-  /** Largest data part of a message, in bytes. */
-  readonly maxBody: number;
-  /** Fraction of messages sent with confirmation. */
-  readonly confirmFraction: number;
-  /** Most confirmed sends waiting at once; beyond it a message goes unconfirmed. */
-  readonly maxConfirming: number;
-  /** Peer timers, ms (the peer's options of the same names). */
-  readonly handshakeTimeoutMs: number;
-  readonly deadConnectionMs: number;
-  readonly lingerMs: number;
-  readonly backoffInitialMs: number;
-  readonly backoffMaxMs: number;
-  /** Run a full garbage collection (`--expose-gc`) before answering `stats`, so memory samples are comparable. */
-  readonly gcOnStats: boolean;
-  /** A deliberate fault of the peer ({@link PeerFaults}), for the harness's self-test only. */
-  readonly peerFault: keyof PeerFaults | undefined;
-}
-
-/** The {@link PeerFaults} switches a worker accepts. */
-export const PEER_FAULTS: readonly (keyof PeerFaults)[] = [
-  'ignoreVersionRanges',
-  'acceptWrongChannel',
-  'acceptSecondSession',
-  'ignoreShutdownReason',
-  'periodicNeverFires',
-  'keepHalfBoundSession',
-];
-
-function endpoint(name: string, text: string | undefined): Endpoint {
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(text ?? '') ?? /^([^:[\]]+):(\d+)$/.exec(text ?? '');
-  if (m === null) throw new Error(`--${name} must be HOST:PORT, got ${JSON.stringify(text)}\n${WORKER_USAGE}`);
-  return { host: m[1]!, port: Number(m[2]) };
-}
-
-/**
- * Parses the worker's command line.
- *
- * @throws Error naming the option that is missing or malformed.
- */
-export function parseWorkerArgs(argv: readonly string[]): WorkerSettings {
-  const stringOptions = [
-    'node',
-    'node-id',
-    'inc',
-    'role',
-    'listen',
-    'connect',
-    'admin',
-    'events',
-    'log',
-    'seed',
-    'tick-ms',
-    'max-body',
-    'confirm-fraction',
-    'max-confirming',
-    'handshake-timeout-ms',
-    'dead-connection-ms',
-    'linger-ms',
-    'backoff-initial-ms',
-    'backoff-max-ms',
-    'peer-fault',
-  ];
-  const options: Record<string, { type: 'string' | 'boolean' }> = Object.fromEntries(
-    stringOptions.map((k) => [k, { type: 'string' }]),
-  );
-  options['gc-on-stats'] = { type: 'boolean' };
-  const values = parseArgs({ args: [...argv], options, strict: true }).values as Record<
-    string,
-    string | boolean | undefined
-  >;
-  const text = (k: string): string => {
-    const v = values[k];
-    if (typeof v !== 'string' || v === '') throw new Error(`--${k} is required\n${WORKER_USAGE}`);
-    return v;
-  };
-  const num = (k: string, fallback: number): number => {
-    const v = values[k];
-    if (v === undefined) return fallback;
-    const n = Number(v);
-    if (typeof v !== 'string' || !Number.isFinite(n) || n < 0)
-      throw new Error(`--${k} must be a non-negative number, got ${JSON.stringify(v)}`);
-    return n;
-  };
-  const fault = values['peer-fault'];
-  if (fault !== undefined && !(PEER_FAULTS as readonly unknown[]).includes(fault))
-    throw new Error(`--peer-fault must be one of ${PEER_FAULTS.join(', ')}`);
-  const role = text('role');
-  if (role !== 'master' && role !== 'backup')
-    throw new Error(`--role must be master or backup, got ${JSON.stringify(role)}`);
-  const nodeId = num('node-id', 0);
-  const inc = num('inc', 0);
-  if (!Number.isInteger(nodeId) || nodeId < 1 || nodeId > 255)
-    throw new Error('--node-id must be an integer from 1 to 255');
-  if (!Number.isInteger(inc) || inc < 1 || inc > 0xffff) throw new Error('--inc must be an integer from 1 to 65535');
-  return {
-    node: text('node'),
-    nodeId,
-    inc,
-    role,
-    listen: endpoint('listen', text('listen')),
-    connect: endpoint('connect', text('connect')),
-    admin: text('admin'),
-    events: text('events'),
-    log: text('log'),
-    seed: num('seed', 1) >>> 0,
-    tickMs: num('tick-ms', 10),
-    maxBody: num('max-body', 1500),
-    confirmFraction: num('confirm-fraction', 0.25),
-    maxConfirming: num('max-confirming', 256),
-    handshakeTimeoutMs: num('handshake-timeout-ms', 1000),
-    deadConnectionMs: num('dead-connection-ms', 3000),
-    lingerMs: num('linger-ms', 1000),
-    backoffInitialMs: num('backoff-initial-ms', 50),
-    backoffMaxMs: num('backoff-max-ms', 400),
-    gcOnStats: values['gc-on-stats'] === true,
-    peerFault: fault as keyof PeerFaults | undefined,
-  };
-}
 
 /** Active resources by kind. */
 function resourceCounts(): Map<string, number> {
