@@ -9,6 +9,12 @@
  * 64-bit integers are written as decimal strings, bytes as hex. A bad request never closes
  * the connection.
  *
+ * One concept, kept whole (about 530 lines): the admin line protocol, both of its ends. The
+ * request and response shapes, the error codes, the line limit and the address syntax are
+ * what the server and `adminRequest` must agree on, and they change together; the server
+ * part is short once those are counted. If the server grows (more commands, auth), it is the
+ * part to move to an admin-server.ts, with the protocol types staying here.
+ *
  * @module
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
