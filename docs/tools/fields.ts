@@ -122,7 +122,7 @@ export function fieldTable(model: SpecModel, fields: readonly FieldSpec[], owner
  * The C identifier of a field in the generated C codec (`codec/c/gen/kkcm.h`): the struct member,
  * or for a derived field the member it is computed from; none for a reserved field.
  */
-function cIdentifier(fields: readonly FieldSpec[], f: FieldSpec, owner: string): string {
+function cIdentifier(fields: readonly FieldSpec[], f: FieldSpec, owner: string): ReturnType<typeof raw> | string {
   if (f.type === 'reserved') return '—';
   const target = f.derived?.lengthOf ?? f.derived?.countOf;
   if (target !== undefined) {
