@@ -27,6 +27,9 @@ const compiler = findCompiler();
 const skip = compiler === undefined ? 'no C compiler (gcc, cc or clang) on PATH' : false;
 const { valid, invalid } = loadVectors();
 
+// Every split point of every vector through ASan-built C and through TypeScript: slow on a loaded machine.
+t.setTimeout(600_000);
+
 t.test('the generated C files compile without a warning under the strict flags', { skip }, async (t) => {
   for (const cc of ['gcc', 'clang']) {
     if (findCompiler([cc]) === undefined) {
