@@ -17,11 +17,10 @@ import {
 } from '../../conformance/src/reporters/index.js';
 import type { ConformanceReport, Level, PeerRole } from '../../conformance/src/report.js';
 import { runConformance, type TargetSpec } from '../../conformance/src/runner.js';
-import type { CommandArgs } from './codec-commands.js';
+import type { Command, CommandArgs, OptionSpec } from './command.js';
 import { ExitCode, readInputFile, UsageError, type Io } from './io.js';
 
-/** Options of the command, for the CLI table. */
-export const CONFORMANCE_OPTIONS = {
+const OPTIONS = {
   connect: { type: 'string' },
   listen: { type: 'string' },
   exec: { type: 'string' },
@@ -45,10 +44,9 @@ export const CONFORMANCE_OPTIONS = {
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   'tls-ca': { type: 'string' },
-} as const;
+} as const satisfies OptionSpec;
 
-/** Help text. */
-export const CONFORMANCE_HELP = `Usage: kkcm conformance [target] [selection] [output]
+const HELP = `Usage: kkcm conformance [target] [selection] [output]
 
 Runs the conformance suite over real TCP sockets and judges the peer case by case.
 Without a target it runs against the embedded reference peer in both roles.
@@ -146,8 +144,8 @@ export function exitCodeOf(report: ConformanceReport): number {
   return ExitCode.ok;
 }
 
-/** `kkcm conformance`. */
-export async function conformanceCommand(args: CommandArgs, io: Io): Promise<number> {
+/** Runs the suite, prints or writes the report; the exit code says whether the peer conforms. */
+async function runConformanceCommand(args: CommandArgs, io: Io): Promise<number> {
   const v = args.values as Record<string, unknown>;
   const str = (k: string): string | undefined => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
   const format = str('format') ?? 'human';
@@ -254,3 +252,11 @@ export async function conformanceCommand(args: CommandArgs, io: Io): Promise<num
   }
   return exitCodeOf(report);
 }
+
+/** `kkcm conformance [target] [selection] [output]`. */
+export const conformanceCommand: Command = {
+  summary: 'run the conformance suite against a peer (default: the embedded reference peer)',
+  help: HELP,
+  options: OPTIONS,
+  run: runConformanceCommand,
+};

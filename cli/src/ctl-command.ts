@@ -7,7 +7,7 @@
 import { ADMIN_ERRORS, adminRequest, type AdminRequest } from '../../reference-impl/src/admin.js';
 import type { PeerStats, PeerStatus } from '../../reference-impl/src/index.js';
 import { Feature } from '../../codec/src/index.js';
-import type { CommandArgs } from './codec-commands.js';
+import { stringArg, type Command, type CommandArgs, type OptionSpec } from './command.js';
 import { ExitCode, intOption, UsageError, type Io } from './io.js';
 
 /** Commands of `kkcm ctl`, with what each does. */
@@ -22,8 +22,7 @@ export const CTL_COMMANDS = {
   send: 'send one message on behalf of a client (--client, --message; --confirm, --wait)',
 } as const;
 
-/** Help text of `kkcm ctl`. */
-export const CTL_HELP = `Usage: kkcm ctl COMMAND --admin HOST:PORT|PATH [--json] [--timeout MS]
+const HELP = `Usage: kkcm ctl COMMAND --admin HOST:PORT|PATH [--json] [--timeout MS]
 
 Talks to a running \`kkcm peer\` through its admin socket (its --admin option).
 
@@ -56,10 +55,15 @@ Examples:
       --message '{"name":"prl.packetDrop","body":{"handle":7,"count":3}}'
 `;
 
-const str = (args: CommandArgs, name: string): string | undefined => {
-  const v = args.values[name];
-  return typeof v === 'string' ? v : undefined;
-};
+const OPTIONS = {
+  admin: { type: 'string' },
+  json: { type: 'boolean' },
+  timeout: { type: 'string' },
+  client: { type: 'string' },
+  message: { type: 'string' },
+  confirm: { type: 'boolean' },
+  wait: { type: 'boolean' },
+} as const satisfies OptionSpec;
 
 const sessionHex = (id: string): string => `0x${BigInt(id).toString(16).padStart(16, '0')}`;
 
@@ -158,8 +162,8 @@ export function formatStats(s: PeerStats & ClientsStats): string {
 
 function request(command: string, args: CommandArgs): AdminRequest {
   if (command !== 'send') return { cmd: command };
-  const client = str(args, 'client');
-  const text = str(args, 'message');
+  const client = stringArg(args, 'client');
+  const text = stringArg(args, 'message');
   if (client === undefined || text === undefined) throw new UsageError('send needs --client NAME and --message JSON');
   let message: unknown;
   try {
@@ -175,8 +179,8 @@ function request(command: string, args: CommandArgs): AdminRequest {
   };
 }
 
-/** `kkcm ctl COMMAND --admin ADDR [--json]`. */
-export async function ctlCommand(args: CommandArgs, io: Io): Promise<number> {
+/** Sends one request to the peer's admin socket and prints the answer. */
+async function runCtl(args: CommandArgs, io: Io): Promise<number> {
   const [command, ...extra] = args.positionals;
   if (command === undefined) throw new UsageError(`a command is required: ${Object.keys(CTL_COMMANDS).join(', ')}`);
   if (!(command in CTL_COMMANDS))
@@ -184,9 +188,9 @@ export async function ctlCommand(args: CommandArgs, io: Io): Promise<number> {
       `unknown ctl command ${JSON.stringify(command)}; known: ${Object.keys(CTL_COMMANDS).join(', ')}`,
     );
   if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
-  const admin = str(args, 'admin');
+  const admin = stringArg(args, 'admin');
   if (admin === undefined) throw new UsageError('--admin HOST:PORT|PATH is required');
-  const timeoutMs = intOption('timeout', str(args, 'timeout'));
+  const timeoutMs = intOption('timeout', stringArg(args, 'timeout'));
   const req = request(command, args);
   let response;
   try {
@@ -211,3 +215,11 @@ export async function ctlCommand(args: CommandArgs, io: Io): Promise<number> {
   }
   return ExitCode.ok;
 }
+
+/** `kkcm ctl COMMAND --admin ADDR [--json]`. */
+export const ctlCommand: Command = {
+  summary: 'control a running peer through its admin socket',
+  help: HELP,
+  options: OPTIONS,
+  run: runCtl,
+};

@@ -1,80 +1,57 @@
 /**
- * `kkcm spec`, `kkcm decode` and `kkcm encode`.
+ * `kkcm decode`: a byte stream as JSON, one object per message.
  *
  * @module
  */
-import { loadSpec, SpecModel } from '../../spec/src/index.js';
 import {
   CodecError,
-  encodeMessage,
-  encodeRaw,
   fromHex,
   iterateStream,
-  messageFromJson,
   messageToJson,
   stringify,
-  toHex,
   type DecodeOptions,
-  type MessageInput,
-  type RawMessageInput,
 } from '../../codec/src/index.js';
-import { ExitCode, intOption, readInputFile, UsageError, type Io } from './io.js';
+import { stringArg, type Command, type CommandArgs, type OptionSpec } from './command.js';
+import { describeError, ExitCode, intOption, readInputFile, UsageError, type Io } from './io.js';
 
-/** Parsed options of a command: strings, booleans, and positionals. */
-export interface CommandArgs {
-  readonly values: Readonly<Record<string, string | boolean | undefined>>;
-  readonly positionals: readonly string[];
-}
+const HELP = `Usage: kkcm decode [--spec FILE] (--hex HEX | --file FILE | -) [options]
 
-const str = (args: CommandArgs, name: string): string | undefined => {
-  const v = args.values[name];
-  return typeof v === 'string' ? v : undefined;
-};
+Decodes a stream of JSR IPC messages and prints one JSON object per message:
+{offset, name, header, body}. 64-bit integers print as decimal strings, bytes as hex,
+known enum values as names. A bad message stops decoding: exit 1 and one line on
+standard error with the error code and byte offset.
 
-/** One line describing a codec error: code, byte offset, field path, message. */
-export function describeError(err: CodecError): string {
-  const where = err.offset !== undefined ? ` at byte ${err.offset}` : '';
-  const path = err.path !== undefined ? ` (${err.path})` : '';
-  return `${err.code}${where}${path}: ${err.message}`;
-}
+Input (exactly one):
+  --hex HEX          hex text (spaces and colons allowed); --hex - reads hex from stdin
+  --file FILE        raw bytes from a file
+  -                  raw bytes from standard input
 
-/** `kkcm spec [--json]`: prints the spec, or with --json the normalised spec. */
-export function specCommand(args: CommandArgs, io: Io): number {
-  const path = str(args, 'spec');
-  const model = new SpecModel(loadSpec(path));
-  if (args.values.json === true) {
-    io.out(`${JSON.stringify(model.normalised(), null, 2)}\n`);
-    return ExitCode.ok;
-  }
-  const { spec } = model;
-  const lines: string[] = [];
-  lines.push(
-    `${spec.name} — spec ${spec.specVersion}, protocol versions ${spec.protocolVersions.min}..${spec.protocolVersions.max}, default port ${spec.defaultPort}`,
-  );
-  lines.push('');
-  lines.push(`Header (${spec.header.size} bytes, big-endian, magic 0x${spec.header.magic.toString(16)}):`);
-  for (const f of spec.header.fields) lines.push(`  ${f.name.padEnd(8)} ${f.type.padEnd(4)} ${f.doc}`);
-  lines.push('');
-  lines.push('Messages (type.subtype  name  client  channels):');
-  for (const m of model.messages) {
-    const id = `0x${m.type.toString(16).padStart(2, '0')}.0x${m.subtype.toString(16).padStart(2, '0')}`;
-    lines.push(
-      `  ${id}  ${m.subtypeSpec.label.padEnd(22)} ${m.name.padEnd(22)} ${m.client.padEnd(6)} ${m.channels.join(',')}${m.typeSpec.illustrative === true ? '  (illustrative)' : ''}`,
-    );
-  }
-  lines.push('');
-  lines.push('Error codes:');
-  for (const e of spec.errors) lines.push(`  ${String(e.value).padStart(3)} ${e.code}`);
-  lines.push('');
-  const must = spec.requirements.filter((r) => r.level === 'MUST').length;
-  lines.push(`Requirements: ${spec.requirements.length} (${must} MUST); \`kkcm spec --json\` lists them.`);
-  io.out(`${lines.join('\n')}\n`);
-  return ExitCode.ok;
-}
+Options:
+  --spec FILE        decode with a decoder built at run time from this spec file
+  --max-message N    largest message accepted, header included (default 262144)
+  --version N        negotiated version every header must carry
+  --channel NAME     send or receive: enforce the channel mapping
+  --pretty           indent the JSON
+
+Examples:
+  kkcm decode --hex 4b4b434d01000108000000140000000000000007
+  kkcm decode --file capture.bin --channel receive
+  xxd -p trace.hex | kkcm decode --hex -
+`;
+
+const OPTIONS = {
+  hex: { type: 'string' },
+  file: { type: 'string' },
+  spec: { type: 'string' },
+  'max-message': { type: 'string' },
+  version: { type: 'string' },
+  channel: { type: 'string' },
+  pretty: { type: 'boolean' },
+} as const satisfies OptionSpec;
 
 async function readDecodeInput(args: CommandArgs, io: Io): Promise<Uint8Array> {
-  const hex = str(args, 'hex');
-  const file = str(args, 'file');
+  const hex = stringArg(args, 'hex');
+  const file = stringArg(args, 'file');
   const stdin = args.positionals.includes('-');
   const given = [hex !== undefined, file !== undefined, stdin].filter(Boolean).length;
   if (given !== 1) throw new UsageError('give exactly one input: --hex HEX, --file FILE or - (standard input)');
@@ -83,14 +60,14 @@ async function readDecodeInput(args: CommandArgs, io: Io): Promise<Uint8Array> {
   return io.stdin();
 }
 
-/** `kkcm decode`: one JSON object per message of a byte stream. */
-export async function decodeCommand(args: CommandArgs, io: Io): Promise<number> {
-  const channel = str(args, 'channel');
+/** Prints one JSON object per message of a byte stream. */
+async function runDecode(args: CommandArgs, io: Io): Promise<number> {
+  const channel = stringArg(args, 'channel');
   if (channel !== undefined && channel !== 'send' && channel !== 'receive')
     throw new UsageError('--channel must be send or receive');
   const options: DecodeOptions = {
-    maxMessage: intOption('max-message', str(args, 'max-message')),
-    version: intOption('version', str(args, 'version')),
+    maxMessage: intOption('max-message', stringArg(args, 'max-message')),
+    version: intOption('version', stringArg(args, 'version')),
     channel,
   };
   const indent = args.values.pretty === true ? 2 : undefined;
@@ -104,7 +81,7 @@ export async function decodeCommand(args: CommandArgs, io: Io): Promise<number> 
     }
     throw err;
   }
-  const specPath = str(args, 'spec');
+  const specPath = stringArg(args, 'spec');
   try {
     if (specPath !== undefined) {
       const { decodeWithSpecFile } = await import('./spec-decode.js');
@@ -123,53 +100,10 @@ export async function decodeCommand(args: CommandArgs, io: Io): Promise<number> 
   return ExitCode.ok;
 }
 
-function parseJsonInput(text: string): unknown[] {
-  const trimmed = text.trim();
-  if (trimmed === '') throw new CodecError('ERR_BAD_INPUT', 'no JSON input');
-  try {
-    const value: unknown = JSON.parse(trimmed);
-    return Array.isArray(value) ? value : [value];
-  } catch {
-    // Not one JSON document: try JSON Lines.
-  }
-  return trimmed
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((line, i) => {
-      try {
-        return JSON.parse(line) as unknown;
-      } catch (err) {
-        throw new CodecError('ERR_BAD_INPUT', `line ${i + 1} is not JSON: ${(err as Error).message}`);
-      }
-    });
-}
-
-/** `kkcm encode (--json FILE | -)`: prints one hex line per message. */
-export async function encodeCommand(args: CommandArgs, io: Io): Promise<number> {
-  const file = str(args, 'json');
-  const stdin = args.positionals.includes('-') || file === '-';
-  if ((file === undefined || file === '-') && !stdin)
-    throw new UsageError('give the input: --json FILE or - (standard input)');
-  const text = stdin ? Buffer.from(await io.stdin()).toString('utf8') : readInputFile(file ?? '').toString('utf8');
-  try {
-    const items = parseJsonInput(text);
-    for (const [i, item] of items.entries()) {
-      let msg: MessageInput | RawMessageInput;
-      try {
-        msg = messageFromJson(item);
-        io.out(`${toHex('name' in msg ? encodeMessage(msg) : encodeRaw(msg))}\n`);
-      } catch (err) {
-        if (err instanceof CodecError && items.length > 1)
-          throw new CodecError(err.code, `message ${i}: ${err.message}`, { path: err.path });
-        throw err;
-      }
-    }
-  } catch (err) {
-    if (err instanceof CodecError) {
-      io.err(`kkcm encode: ${describeError(err)}\n`);
-      return ExitCode.failure;
-    }
-    throw err;
-  }
-  return ExitCode.ok;
-}
+/** `kkcm decode (--hex HEX | --file FILE | -) [options]`. */
+export const decodeCommand: Command = {
+  summary: 'decode a byte stream into JSON, one object per message',
+  help: HELP,
+  options: OPTIONS,
+  run: runDecode,
+};

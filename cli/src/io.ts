@@ -1,9 +1,11 @@
 /**
- * Small I/O helpers shared by the CLI commands: usage errors, input reading, output.
+ * Small I/O helpers shared by the CLI commands: exit codes, usage errors, input reading,
+ * output, the one-line form of a codec error.
  *
  * @module
  */
 import { readFileSync } from 'node:fs';
+import type { CodecError } from '../../codec/src/index.js';
 
 /** Exit codes of every kkcm command. */
 export const ExitCode = {
@@ -72,4 +74,11 @@ export function intOption(name: string, value: string | undefined): number | und
   if (!/^\d+$/.test(value))
     throw new UsageError(`--${name} must be a non-negative integer, got ${JSON.stringify(value)}`);
   return Number(value);
+}
+
+/** One line describing a codec error: code, byte offset, field path, message. */
+export function describeError(err: CodecError): string {
+  const where = err.offset !== undefined ? ` at byte ${err.offset}` : '';
+  const path = err.path !== undefined ? ` (${err.path})` : '';
+  return `${err.code}${where}${path}: ${err.message}`;
 }

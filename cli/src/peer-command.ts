@@ -19,13 +19,12 @@ import { attachEventLog, type EventLog } from '../../reference-impl/src/trace/ev
 import { parseTraceFilter, type TraceFilter } from '../../reference-impl/src/trace/filter.js';
 import { attachPcapng } from '../../reference-impl/src/trace/pcapng.js';
 import { Limits, Timers } from '../../codec/src/index.js';
-import type { CommandArgs } from './codec-commands.js';
+import { stringArg, type Command, type CommandArgs, type OptionSpec } from './command.js';
 import { registerCountingClients } from './clients.js';
 import { ExitCode, intOption, readInputFile, UsageError, type Io } from './io.js';
 import { attachLogger, LOG_LEVELS, logLevelOption, type LogLevel } from './peer-log.js';
 
-/** Help text of `kkcm peer`. */
-export const PEER_HELP = `Usage: kkcm peer --role master --listen HOST:PORT [options]
+const HELP = `Usage: kkcm peer --role master --listen HOST:PORT [options]
        kkcm peer --role backup --connect HOST:PORT [options]
 
 Runs a reference KKCM peer until SIGINT or SIGTERM. The master listens for the backup's
@@ -83,10 +82,31 @@ Examples:
       --trace-filter "type=prl" --log-level debug
 `;
 
-const str = (args: CommandArgs, name: string): string | undefined => {
-  const v = args.values[name];
-  return typeof v === 'string' ? v : undefined;
-};
+const OPTIONS = {
+  role: { type: 'string' },
+  listen: { type: 'string' },
+  connect: { type: 'string' },
+  'node-id': { type: 'string' },
+  'node-name': { type: 'string' },
+  events: { type: 'string' },
+  pcap: { type: 'string' },
+  'trace-filter': { type: 'string' },
+  'periodic-ms': { type: 'string' },
+  'conformance-probe': { type: 'boolean' },
+  admin: { type: 'string' },
+  'log-level': { type: 'string' },
+  'max-message': { type: 'string' },
+  allow: { type: 'string' },
+  'queue-messages': { type: 'string' },
+  'handshake-timeout-ms': { type: 'string' },
+  'backoff-max-ms': { type: 'string' },
+  'max-pending': { type: 'string' },
+  'accept-rate': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'tls-ca': { type: 'string' },
+  'tls-required': { type: 'boolean' },
+} as const satisfies OptionSpec;
 
 /**
  * Parses a `HOST:PORT` option (`[v6]:PORT` for IPv6).
@@ -144,7 +164,7 @@ interface PeerSettings {
  *   is given without them.
  */
 function tlsOption(args: CommandArgs, handshakeTimeoutMs: number | undefined): TlsTransport | undefined {
-  const files = { cert: str(args, 'tls-cert'), key: str(args, 'tls-key'), ca: str(args, 'tls-ca') };
+  const files = { cert: stringArg(args, 'tls-cert'), key: stringArg(args, 'tls-key'), ca: stringArg(args, 'tls-ca') };
   const given = Object.entries(files)
     .filter(([, v]) => v !== undefined)
     .map(([k]) => `--tls-${k}`);
@@ -165,43 +185,43 @@ function tlsOption(args: CommandArgs, handshakeTimeoutMs: number | undefined): T
 
 function settings(args: CommandArgs): PeerSettings {
   if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args.positionals[0])}`);
-  const role = str(args, 'role');
+  const role = stringArg(args, 'role');
   if (role !== 'master' && role !== 'backup')
     throw new UsageError(
       role === undefined
         ? '--role is required (master or backup)'
         : `--role must be master or backup, got ${JSON.stringify(role)}`,
     );
-  const listen = endpointOption('listen', str(args, 'listen'));
-  const connect = endpointOption('connect', str(args, 'connect'));
+  const listen = endpointOption('listen', stringArg(args, 'listen'));
+  const connect = endpointOption('connect', stringArg(args, 'connect'));
   if (role === 'master' && listen === undefined) throw new UsageError('the master role needs --listen HOST:PORT');
   if (role === 'backup' && connect === undefined) throw new UsageError('the backup role needs --connect HOST:PORT');
-  const nodeId = intOption('node-id', str(args, 'node-id'));
+  const nodeId = intOption('node-id', stringArg(args, 'node-id'));
   if (nodeId !== undefined && nodeId > 0xffffffff) throw new UsageError('--node-id must fit in 32 bits');
-  const periodicMs = intOption('periodic-ms', str(args, 'periodic-ms'));
+  const periodicMs = intOption('periodic-ms', stringArg(args, 'periodic-ms'));
   if (periodicMs === 0) throw new UsageError('--periodic-ms must be at least 1');
-  const maxMessage = intOption('max-message', str(args, 'max-message'));
+  const maxMessage = intOption('max-message', stringArg(args, 'max-message'));
   if (maxMessage !== undefined && (maxMessage < Limits.minMaxMessage || maxMessage > Limits.absoluteMaxMessage)) {
     throw new UsageError(`--max-message must be from ${Limits.minMaxMessage} to ${Limits.absoluteMaxMessage}`);
   }
-  const queueMessages = intOption('queue-messages', str(args, 'queue-messages'));
+  const queueMessages = intOption('queue-messages', stringArg(args, 'queue-messages'));
   if (queueMessages === 0) throw new UsageError('--queue-messages must be at least 1');
-  const handshakeTimeoutMs = intOption('handshake-timeout-ms', str(args, 'handshake-timeout-ms'));
+  const handshakeTimeoutMs = intOption('handshake-timeout-ms', stringArg(args, 'handshake-timeout-ms'));
   if (handshakeTimeoutMs === 0) throw new UsageError('--handshake-timeout-ms must be at least 1');
-  const backoffMaxMs = intOption('backoff-max-ms', str(args, 'backoff-max-ms'));
+  const backoffMaxMs = intOption('backoff-max-ms', stringArg(args, 'backoff-max-ms'));
   if (backoffMaxMs === 0) throw new UsageError('--backoff-max-ms must be at least 1');
-  const allowText = str(args, 'allow');
+  const allowText = stringArg(args, 'allow');
   const allow = allowText
     ?.split(',')
     .map((h) => h.trim())
     .filter((h) => h !== '');
   if (allowText !== undefined && allow!.length === 0) throw new UsageError('--allow needs at least one host');
-  const maxPendingConnections = intOption('max-pending', str(args, 'max-pending'));
+  const maxPendingConnections = intOption('max-pending', stringArg(args, 'max-pending'));
   if (maxPendingConnections === 0) throw new UsageError('--max-pending must be at least 1');
-  const acceptRateWhileUp = intOption('accept-rate', str(args, 'accept-rate'));
+  const acceptRateWhileUp = intOption('accept-rate', stringArg(args, 'accept-rate'));
   if (acceptRateWhileUp === 0) throw new UsageError('--accept-rate must be at least 1');
   const tls = tlsOption(args, handshakeTimeoutMs);
-  const admin = str(args, 'admin');
+  const admin = stringArg(args, 'admin');
   if (admin !== undefined) {
     try {
       parseAdminAddress(admin);
@@ -209,7 +229,7 @@ function settings(args: CommandArgs): PeerSettings {
       throw new UsageError(`--admin: ${(err as Error).message}`);
     }
   }
-  const filterText = str(args, 'trace-filter');
+  const filterText = stringArg(args, 'trace-filter');
   let filter: TraceFilter | undefined;
   if (filterText !== undefined) {
     try {
@@ -218,7 +238,7 @@ function settings(args: CommandArgs): PeerSettings {
       throw new UsageError(`--trace-filter: ${(err as Error).message}`);
     }
   }
-  const nodeName = str(args, 'node-name');
+  const nodeName = stringArg(args, 'node-name');
   return {
     options: {
       role: role as Role,
@@ -238,10 +258,10 @@ function settings(args: CommandArgs): PeerSettings {
       conformanceProbe: args.values['conformance-probe'] === true,
     },
     admin,
-    events: str(args, 'events'),
-    pcap: str(args, 'pcap'),
+    events: stringArg(args, 'events'),
+    pcap: stringArg(args, 'pcap'),
     filter,
-    logLevel: logLevelOption(str(args, 'log-level')),
+    logLevel: logLevelOption(stringArg(args, 'log-level')),
   };
 }
 
@@ -329,6 +349,9 @@ export async function runPeer(args: CommandArgs, io: Io, stop: StopSignal): Prom
 }
 
 /** `kkcm peer …`: runs a peer until SIGINT or SIGTERM. */
-export function peerCommand(args: CommandArgs, io: Io): Promise<number> {
-  return runPeer(args, io, processStopSignal());
-}
+export const peerCommand: Command = {
+  summary: 'run a reference peer (master or backup) until SIGINT/SIGTERM',
+  help: HELP,
+  options: OPTIONS,
+  run: (args, io) => runPeer(args, io, processStopSignal()),
+};

@@ -15,8 +15,25 @@ import {
   toHex,
   type DecodeOptions,
 } from '../../codec/src/index.js';
-import type { CommandArgs } from './codec-commands.js';
+import type { Command, CommandArgs, OptionSpec } from './command.js';
 import { ExitCode, type Io } from './io.js';
+
+const HELP = `Usage: kkcm vectors [--json] [--verbose]
+
+Decodes every golden vector of spec/vectors/: each valid vector must decode to its
+expected value and re-encode to the same bytes; each invalid vector must be rejected
+with exactly its error code and offset. Exit 0 when all hold, 1 otherwise.
+
+Options:
+  --json      print the report as JSON
+  --verbose   print one line per vector
+
+Examples:
+  kkcm vectors
+  kkcm vectors --json | jq .summary
+`;
+
+const OPTIONS = { json: { type: 'boolean' }, verbose: { type: 'boolean' } } as const satisfies OptionSpec;
 
 /** Outcome of one vector. */
 export interface VectorResult {
@@ -70,8 +87,8 @@ export function checkVector(v: Vector, kind: 'valid' | 'invalid'): VectorResult 
   }
 }
 
-/** `kkcm vectors [--json] [--verbose]`. */
-export function vectorsCommand(args: CommandArgs, io: Io): number {
+/** Checks every vector; prints the failures (all with --verbose) and a summary. */
+function runVectors(args: CommandArgs, io: Io): number {
   const { valid, invalid } = loadVectors();
   const results = [...valid.map((v) => checkVector(v, 'valid')), ...invalid.map((v) => checkVector(v, 'invalid'))];
   const failed = results.filter((r) => !r.ok);
@@ -94,3 +111,11 @@ export function vectorsCommand(args: CommandArgs, io: Io): number {
   }
   return failed.length === 0 ? ExitCode.ok : ExitCode.failure;
 }
+
+/** `kkcm vectors [--json] [--verbose]`. */
+export const vectorsCommand: Command = {
+  summary: 'check the codec against every golden vector',
+  help: HELP,
+  options: OPTIONS,
+  run: runVectors,
+};
