@@ -78,3 +78,25 @@ export function uncoveredMusts(catalogue: readonly ConformanceCase[] = CASES): s
 export function casesFor(requirement: string, catalogue: readonly ConformanceCase[] = CASES): string[] {
   return catalogue.filter((c) => c.requirements.includes(requirement)).map((c) => c.id);
 }
+
+/**
+ * Wire error codes and HELLO-REJECT reasons that no case can provoke over the wire, with
+ * the reason. The coverage test keeps this list exact: a code that a case starts to
+ * provoke must leave it.
+ */
+export const UNPROVOKED: Readonly<Record<string, string>> = {
+  ERR_HANDLER_FAILED:
+    'needs a client handler that throws on demand; the conformance probe has no such request (NACK ERR_NO_HANDLER is provoked by control.ack.cumulative)',
+  notAllowed: "depends on the peer's allow-list, which the suite does not configure",
+  nsrNotConfigured: 'needs a peer that listens while NSR is not configured, which the suite cannot ask for',
+};
+
+/** Every wire error code and HELLO-REJECT reason of the spec, with the cases that provoke it. */
+export function provokedBy(catalogue: readonly ConformanceCase[] = CASES): Map<string, string[]> {
+  const spec = loadSpec();
+  const keys = [
+    ...spec.errors.filter((e) => e.wire).map((e) => e.code),
+    ...(spec.enums.rejectReason?.values ?? []).map((v) => v.name),
+  ];
+  return new Map(keys.map((k) => [k, catalogue.filter((c) => c.provokes?.includes(k) === true).map((c) => c.id)]));
+}

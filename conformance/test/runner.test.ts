@@ -1,13 +1,101 @@
 import t from 'tap';
 import { loadSpec } from '../../spec/src/index.js';
 import { defineCase, type ConformanceCase } from '../src/cases/case.js';
-import { CASES, casesFor, globToRegExp, selectCases, uncoveredMusts } from '../src/catalog.js';
+import { CASES, casesFor, globToRegExp, provokedBy, selectCases, uncoveredMusts, UNPROVOKED } from '../src/catalog.js';
 import { CaseFailure, CaseSkip } from '../src/harness/context.js';
-import { runConformance } from '../src/runner.js';
+import { EmptySelectionError, runConformance } from '../src/runner.js';
+import { MUTANTS } from '../mutants/mutants.js';
 
 t.test('every MUST requirement of the spec is checked by at least one case', async (t) => {
   t.same(uncoveredMusts(), []);
   for (const r of loadSpec().requirements.filter((x) => x.level === 'MUST')) t.ok(casesFor(r.id).length > 0, r.id);
+});
+
+t.test(
+  'every wire error code and HELLO-REJECT reason of the spec is provoked by a case, or listed with its reason',
+  async (t) => {
+    const byKey = provokedBy();
+    const spec = loadSpec();
+    t.ok(byKey.has('ERR_BAD_COUNT') && byKey.has('channelBusy'), 'codes and reasons are both listed');
+    for (const [key, cases] of byKey) {
+      if (key in UNPROVOKED)
+        t.same(cases, [], `${key} is listed as unprovoked: no case may provoke it (${UNPROVOKED[key]!})`);
+      else t.ok(cases.length > 0, `${key} is provoked by ${cases.join(', ') || 'no case'}`);
+    }
+    for (const key of Object.keys(UNPROVOKED)) t.ok(byKey.has(key), `${key} is a code or reason of the spec`);
+    const known = new Set([...byKey.keys()]);
+    for (const c of CASES)
+      for (const k of c.provokes ?? []) t.ok(known.has(k), `${c.id} provokes ${k}, a wire code or reject reason`);
+    t.equal(spec.errors.filter((e) => e.wire).length + (spec.enums.rejectReason?.values.length ?? 0), byKey.size);
+  },
+);
+
+t.test('every case that sends a probe message declares it needs the probe', async (t) => {
+  for (const c of CASES) {
+    if (c.needs?.includes('conformanceProbe') === true) continue;
+    t.notMatch(c.run.toString(), /name: 'probe\./, `${c.id} sends no probe message`);
+  }
+  const report = await runConformance({
+    catalogue: [
+      fake('self.undeclared-probe', 'MUST', async (ctx) => {
+        const s = await ctx.session();
+        s.send.send({ name: 'probe.queryTicks', body: { token: 1 } });
+      }),
+    ],
+    selection: { roles: ['master'] },
+  });
+  t.match(report.cases[0], { verdict: 'error', reason: /does not declare needs: \['conformanceProbe'\]/ });
+});
+
+t.test(
+  'a peer without the conformance probe conforms in both roles; probe cases are skipped with the reason',
+  async (t) => {
+    const probeCases = CASES.filter((c) => c.needs?.includes('conformanceProbe') === true).map((c) => c.id);
+    const report = await runConformance({
+      target: { kind: 'embedded', customize: (o) => ({ ...o, conformanceProbe: false }) },
+      selection: { cases: ['control.ack.cumulative', 'control.echo.exact', 'dispatch.probe.echo', 'periodic.ticks'] },
+    });
+    t.ok(probeCases.includes('dispatch.probe.echo') && !probeCases.includes('control.ack.cumulative'));
+    t.same(
+      report.summary,
+      { pass: 4, fail: 0, warn: 0, skip: 4, xfail: 0, xpass: 0, error: 0 },
+      JSON.stringify(report.cases.filter((c) => c.verdict !== 'pass' && c.verdict !== 'skip')),
+    );
+    for (const c of report.cases.filter((x) => x.verdict === 'skip'))
+      t.match(c.reason, /does not offer the conformance probe/, `${c.id} (${c.role}) says why`);
+    t.equal(report.conforming, true);
+    t.same(report.mustNotRun, [
+      'dispatch.probe.echo (master)',
+      'periodic.ticks (master)',
+      'dispatch.probe.echo (backup)',
+      'periodic.ticks (backup)',
+    ]);
+  },
+);
+
+t.test('an empty selection is a usage error, not a conforming run', async (t) => {
+  await t.rejects(runConformance({ selection: { cases: ['no.such.*'] } }), { code: 'ERR_EMPTY_SELECTION' });
+  await t.rejects(
+    runConformance({ selection: { cases: ['handshake.backup.timeout'], roles: ['master'] } }),
+    EmptySelectionError,
+    'a case of the other role only',
+  );
+});
+
+t.test('a violation the oracle sees fails the requirement it breaks, whatever the case checks', async (t) => {
+  // Every ECHO-REPLY the peer writes has its last payload byte inverted: KKCM-CTL-1 is broken.
+  const report = await runConformance({
+    target: {
+      kind: 'embedded',
+      roles: ['master'],
+      customize: (o) => MUTANTS.find((m) => m.name === 'echo-payload-altered')!.customize(o),
+    },
+    selection: { cases: ['framing.coalesced.many-in-one-write'] },
+  });
+  const [r] = report.cases;
+  t.match(r, { id: 'framing.coalesced.many-in-one-write', verdict: 'fail', violated: ['KKCM-CTL-1'] });
+  t.match(r?.expected, /^KKCM-CTL-1: ECHO-REPLY token \d+ with exactly the 1-byte payload sent/);
+  t.ok(r?.violatedTexts?.[0]?.startsWith('MUST: A peer answers ECHO-REQUEST'));
 });
 
 t.test('case ids are unique, dotted and meaningful; every case names known requirements', async (t) => {

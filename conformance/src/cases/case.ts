@@ -37,6 +37,12 @@ export interface ConformanceCase {
   readonly tags: readonly string[];
   /** What the case needs from the peer or the target; without it the case is skipped with the reason. */
   readonly needs?: readonly CaseNeed[];
+  /**
+   * Error codes (`ERR_BAD_COUNT`) and HELLO-REJECT reasons (`roleConflict`) a correct peer
+   * answers this case with: the catalogue's proof that every code and reason of the spec is
+   * produced by at least one case.
+   */
+  readonly provokes?: readonly string[];
   /** For negative cases: exactly the outcomes the spec allows, printed in reports. */
   readonly allowedOutcomes?: readonly string[];
   /** Budget for the whole case before it is judged an error, in ms (scaled). */

@@ -17,6 +17,7 @@ async function violation(
 ): Promise<void> {
   const s = await ctx.session();
   const wire = await act(s);
+  if (wire.lastSent !== undefined) wire.oracle.expectOffender(wire.lastSent);
   const other = wire === s.send ? s.receive : s.send;
   await ctx.expectErrorAndClose(wire, codes, [other]);
 }
@@ -185,6 +186,7 @@ export const framingCases: readonly ConformanceCase[] = [
     channels: ['send'],
     tags: ['framing', 'limits', 'negative'],
     allowedOutcomes: negative(['ERR_FRAME_TOO_LARGE']),
+    provokes: ['ERR_FRAME_TOO_LARGE'],
     async run(ctx) {
       await violation(ctx, ['ERR_FRAME_TOO_LARGE'], (s) => {
         const b = patched(s.send, 'control.echoRequest', (x) => x.writeUInt32BE(s.peerMaxMessage + 1, 8));
@@ -202,6 +204,7 @@ export const framingCases: readonly ConformanceCase[] = [
     channels: ['send'],
     tags: ['framing', 'negative'],
     allowedOutcomes: negative(['ERR_LENGTH_TOO_SMALL']),
+    provokes: ['ERR_LENGTH_TOO_SMALL'],
     async run(ctx) {
       await violation(ctx, ['ERR_LENGTH_TOO_SMALL'], (s) => {
         s.send.sendBytes(
@@ -221,6 +224,7 @@ export const framingCases: readonly ConformanceCase[] = [
     channels: ['receive'],
     tags: ['framing', 'negative'],
     allowedOutcomes: negative(['ERR_BAD_MAGIC']),
+    provokes: ['ERR_BAD_MAGIC'],
     async run(ctx) {
       await violation(ctx, ['ERR_BAD_MAGIC'], (s) => {
         s.receive.sendBytes(
@@ -240,6 +244,7 @@ export const framingCases: readonly ConformanceCase[] = [
     channels: ['send'],
     tags: ['framing', 'negative'],
     allowedOutcomes: negative(['ERR_TRAILING_BYTES', 'ERR_BAD_LENGTH_FIELD']),
+    provokes: ['ERR_TRAILING_BYTES'],
     async run(ctx) {
       await violation(ctx, ['ERR_TRAILING_BYTES', 'ERR_BAD_LENGTH_FIELD'], (s) => {
         const ack = Buffer.from(
@@ -253,7 +258,7 @@ export const framingCases: readonly ConformanceCase[] = [
     },
   }),
   defineCase({
-    id: 'framing.length.count-overrun',
+    id: 'framing.length.field-overrun',
     title: 'A length field announcing more bytes than the body holds is a protocol error',
     requirements: ['KKCM-FRM-7'],
     level: 'MUST',
@@ -261,12 +266,96 @@ export const framingCases: readonly ConformanceCase[] = [
     channels: ['send'],
     tags: ['framing', 'negative'],
     allowedOutcomes: negative(['ERR_BAD_LENGTH_FIELD']),
+    provokes: ['ERR_BAD_LENGTH_FIELD'],
     async run(ctx) {
       await violation(ctx, ['ERR_BAD_LENGTH_FIELD'], (s) => {
         s.send.sendBytes(
           patched(s.send, 'control.echoRequest', (x) => x.writeUInt32BE(400, HEADER_SIZE + 4)),
           'ECHO-REQUEST with payloadLength 400 and 4 bytes',
         );
+        return s.send;
+      });
+    },
+  }),
+  defineCase({
+    id: 'framing.count.overrun',
+    title: 'A count field announcing more items than the body holds is a protocol error',
+    requirements: ['KKCM-FRM-7'],
+    level: 'MUST',
+    roles: BOTH,
+    channels: ['send'],
+    tags: ['framing', 'negative'],
+    allowedOutcomes: negative(['ERR_BAD_COUNT']),
+    provokes: ['ERR_BAD_COUNT'],
+    async run(ctx) {
+      await violation(ctx, ['ERR_BAD_COUNT'], (s) => {
+        const b = Buffer.from(
+          encodeMessage({
+            name: 'psrm.stateBatch',
+            seq: s.send.seq++,
+            version: s.send.version,
+            body: { entries: [{ handle: 1, state: 4, window: 1, sndNxt: 2, rcvNxt: 3 }] },
+          }),
+        );
+        b.writeUInt16BE(5, HEADER_SIZE);
+        s.send.sendBytes(b, 'STATE-BATCH with entryCount 5 and 1 entry');
+        return s.send;
+      });
+    },
+  }),
+  defineCase({
+    id: 'framing.body.truncated',
+    title: 'A body shorter than its fixed layout is a protocol error',
+    requirements: ['KKCM-FRM-7'],
+    level: 'MUST',
+    roles: BOTH,
+    channels: ['send'],
+    tags: ['framing', 'negative'],
+    allowedOutcomes: negative(['ERR_TRUNCATED_BODY']),
+    provokes: ['ERR_TRUNCATED_BODY'],
+    async run(ctx) {
+      await violation(ctx, ['ERR_TRUNCATED_BODY'], (s) => {
+        const ack = Buffer.from(
+          encodeMessage({ name: 'control.ack', seq: s.send.seq++, version: s.send.version, body: { upTo: 0 } }),
+        );
+        const shorter = Buffer.from(ack.subarray(0, HEADER_SIZE + 2));
+        shorter.writeUInt32BE(shorter.length, 8);
+        s.send.sendBytes(shorter, 'ACK with 2 of its 4 body bytes');
+        return s.send;
+      });
+    },
+  }),
+  defineCase({
+    id: 'framing.string.bad-utf8',
+    title: 'A string field that is not valid UTF-8 is a protocol error',
+    requirements: ['KKCM-FRM-7'],
+    level: 'MUST',
+    roles: BOTH,
+    channels: ['send'],
+    tags: ['framing', 'negative'],
+    allowedOutcomes: negative(['ERR_BAD_UTF8']),
+    provokes: ['ERR_BAD_UTF8'],
+    async run(ctx) {
+      await violation(ctx, ['ERR_BAD_UTF8'], (s) => {
+        const b = Buffer.from(
+          encodeMessage({
+            name: 'iha.handleSetupV4',
+            seq: s.send.seq++,
+            version: s.send.version,
+            body: {
+              handle: 1,
+              protocol: 6,
+              localPort: 1,
+              remotePort: 2,
+              localAddress: '10.0.0.1',
+              remoteAddress: '10.0.0.2',
+              appName: 'ab',
+            },
+          }),
+        );
+        b[b.length - 2] = 0xc3; // a two-byte sequence cut by the next byte: not UTF-8
+        b[b.length - 1] = 0x28;
+        s.send.sendBytes(b, 'HANDLE-SETUP-V4 with appName 0xc3 0x28');
         return s.send;
       });
     },
@@ -280,6 +369,7 @@ export const framingCases: readonly ConformanceCase[] = [
     channels: ['send'],
     tags: ['header', 'negative'],
     allowedOutcomes: negative(['ERR_RESERVED_FLAG']),
+    provokes: ['ERR_RESERVED_FLAG'],
     async run(ctx) {
       await violation(ctx, ['ERR_RESERVED_FLAG'], (s) => {
         s.send.sendBytes(
@@ -301,6 +391,7 @@ export const framingCases: readonly ConformanceCase[] = [
     channels: ['send'],
     tags: ['header', 'negative'],
     allowedOutcomes: negative(['ERR_RESERVED_NONZERO']),
+    provokes: ['ERR_RESERVED_NONZERO'],
     async run(ctx) {
       await violation(ctx, ['ERR_RESERVED_NONZERO'], (s) => {
         const b = Buffer.from(
@@ -326,6 +417,7 @@ export const framingCases: readonly ConformanceCase[] = [
     channels: ['send'],
     tags: ['header', 'version', 'negative'],
     allowedOutcomes: negative(['ERR_UNSUPPORTED_VERSION']),
+    provokes: ['ERR_UNSUPPORTED_VERSION'],
     async run(ctx) {
       await violation(ctx, ['ERR_UNSUPPORTED_VERSION'], (s) => {
         s.send.sendBytes(
@@ -347,6 +439,7 @@ export const framingCases: readonly ConformanceCase[] = [
     channels: ['receive'],
     tags: ['sequence', 'negative'],
     allowedOutcomes: negative(['ERR_BAD_SEQUENCE']),
+    provokes: ['ERR_BAD_SEQUENCE'],
     async run(ctx) {
       await violation(ctx, ['ERR_BAD_SEQUENCE'], (s) => {
         s.receive.seq += 5;
@@ -364,6 +457,7 @@ export const framingCases: readonly ConformanceCase[] = [
     channels: ['send'],
     tags: ['sequence', 'negative'],
     allowedOutcomes: negative(['ERR_BAD_SEQUENCE']),
+    provokes: ['ERR_BAD_SEQUENCE'],
     async run(ctx) {
       await violation(ctx, ['ERR_BAD_SEQUENCE'], (s) => {
         s.send.send({ name: 'control.echoRequest', body: { token: 1, payload: new Uint8Array(0) } });
@@ -404,6 +498,7 @@ export const framingCases: readonly ConformanceCase[] = [
     channels: ['send'],
     tags: ['channels', 'negative'],
     allowedOutcomes: negative(['ERR_WRONG_CHANNEL']),
+    provokes: ['ERR_WRONG_CHANNEL'],
     async run(ctx) {
       await violation(ctx, ['ERR_WRONG_CHANNEL'], (s) => {
         s.send.send({ name: 'prl.packetDrop', body: { handle: 1, count: 1 } });
@@ -420,6 +515,7 @@ export const framingCases: readonly ConformanceCase[] = [
     channels: ['receive'],
     tags: ['channels', 'negative'],
     allowedOutcomes: negative(['ERR_WRONG_CHANNEL']),
+    provokes: ['ERR_WRONG_CHANNEL'],
     async run(ctx) {
       await violation(ctx, ['ERR_WRONG_CHANNEL'], (s) => {
         s.receive.send({ name: 'iha.handleTeardown', body: { handle: 1, reason: 1 } });
@@ -538,6 +634,7 @@ export const framingCases: readonly ConformanceCase[] = [
     channels: ['send'],
     tags: ['types', 'negative'],
     allowedOutcomes: negative(['ERR_UNKNOWN_TYPE']),
+    provokes: ['ERR_UNKNOWN_TYPE'],
     async run(ctx) {
       await violation(ctx, ['ERR_UNKNOWN_TYPE'], (s) => {
         s.send.sendBytes(
@@ -557,6 +654,7 @@ export const framingCases: readonly ConformanceCase[] = [
     channels: ['send'],
     tags: ['types', 'negative'],
     allowedOutcomes: negative(['ERR_UNKNOWN_SUBTYPE']),
+    provokes: ['ERR_UNKNOWN_SUBTYPE'],
     async run(ctx) {
       await violation(ctx, ['ERR_UNKNOWN_SUBTYPE'], (s) => {
         s.send.sendBytes(

@@ -107,6 +107,7 @@ export const handshakeCases: readonly ConformanceCase[] = [
     roles: ['master'],
     channels: ['send'],
     tags: ['handshake', 'version', 'negative'],
+    provokes: ['versionIncompatible'],
     allowedOutcomes: ['HELLO-REJECT versionIncompatible, then close'],
     async run(ctx) {
       const { wire, answer } = await helloOn(ctx, 'send', ctx.newSessionId(), { minVersion: 200, maxVersion: 250 });
@@ -123,6 +124,7 @@ export const handshakeCases: readonly ConformanceCase[] = [
     roles: ['master'],
     channels: ['send'],
     tags: ['handshake', 'negative'],
+    provokes: ['ERR_BAD_HELLO'],
     allowedOutcomes: ['ERROR ERR_BAD_HELLO, then close'],
     async run(ctx) {
       const wire = await ctx.connection('send');
@@ -141,6 +143,7 @@ export const handshakeCases: readonly ConformanceCase[] = [
     roles: ['master'],
     channels: ['send'],
     tags: ['handshake', 'limits', 'negative'],
+    provokes: ['messageLimitTooSmall'],
     allowedOutcomes: ['HELLO-REJECT messageLimitTooSmall, then close'],
     async run(ctx) {
       const { wire, answer } = await helloOn(ctx, 'send', ctx.newSessionId(), { maxMessage: Limits.minMaxMessage - 1 });
@@ -189,6 +192,7 @@ export const handshakeCases: readonly ConformanceCase[] = [
     roles: ['master'],
     channels: CHANNELS,
     tags: ['handshake', 'session', 'negative'],
+    provokes: ['sessionMismatch'],
     allowedOutcomes: ['HELLO-REJECT sessionMismatch, then close'],
     async run(ctx) {
       const first = await helloOn(ctx, 'send', ctx.newSessionId());
@@ -206,6 +210,7 @@ export const handshakeCases: readonly ConformanceCase[] = [
     roles: ['master'],
     channels: CHANNELS,
     tags: ['handshake', 'session', 'negative'],
+    provokes: ['sessionBusy'],
     allowedOutcomes: ['HELLO-REJECT sessionBusy, then close; the first session answers ECHO'],
     async run(ctx) {
       const s = await ctx.session();
@@ -224,6 +229,7 @@ export const handshakeCases: readonly ConformanceCase[] = [
     roles: ['master'],
     channels: ['send'],
     tags: ['handshake', 'negative'],
+    provokes: ['ERR_UNEXPECTED_MESSAGE'],
     allowedOutcomes: ['ERROR ERR_UNEXPECTED_MESSAGE, then close'],
     async run(ctx) {
       const wire = await ctx.connection('send');
@@ -259,6 +265,7 @@ export const handshakeCases: readonly ConformanceCase[] = [
     roles: ['master'],
     channels: ['send'],
     tags: ['handshake', 'timeout', 'slow'],
+    provokes: ['ERR_HANDSHAKE_TIMEOUT'],
     allowedOutcomes: ['ERROR ERR_HANDSHAKE_TIMEOUT on the bound channel, then close, within the handshake timeout'],
     async run(ctx) {
       const wire = await ctx.connection('send');
@@ -317,6 +324,67 @@ export const handshakeCases: readonly ConformanceCase[] = [
         `the connection closes within the handshake timeout (${ctx.facts.handshakeTimeoutMs} ms)`,
         ctx.ms(ctx.facts.handshakeTimeoutMs * 1.5 + 1000),
       );
+    },
+  }),
+  defineCase({
+    id: 'handshake.role.conflict',
+    title: 'A HELLO from a side that also claims the master role is refused with roleConflict',
+    requirements: ['KKCM-SESS-1'],
+    level: 'MUST',
+    roles: ['master'],
+    channels: ['send'],
+    tags: ['handshake', 'negative'],
+    provokes: ['roleConflict'],
+    allowedOutcomes: ['HELLO-REJECT roleConflict, then close'],
+    async run(ctx) {
+      const { wire, answer } = await helloOn(ctx, 'send', ctx.newSessionId(), { role: 1 });
+      await expectReject(ctx, wire, answer, 'roleConflict');
+    },
+  }),
+  defineCase({
+    id: 'handshake.binding.channel-busy',
+    title: 'A second HELLO for a channel of the pending session that is already bound is refused with channelBusy',
+    requirements: ['KKCM-SESS-4'],
+    level: 'MUST',
+    roles: ['master'],
+    channels: ['send'],
+    tags: ['handshake', 'session', 'negative'],
+    provokes: ['channelBusy'],
+    allowedOutcomes: ['HELLO-REJECT channelBusy, then close; the first connection stays bound'],
+    async run(ctx) {
+      const id = ctx.newSessionId();
+      const first = await helloOn(ctx, 'send', id);
+      if (first.answer.kind !== 'message' || first.answer.message.name !== 'control.helloAck')
+        throw new CaseFailure('HELLO-ACK on the first send connection', describe(first.answer));
+      const second = await helloOn(ctx, 'send', id);
+      await expectReject(ctx, second.wire, second.answer, 'channelBusy');
+    },
+  }),
+  defineCase({
+    id: 'handshake.backup.honours-retry-after',
+    title: 'A connecting peer refused with sessionBusy waits retryAfterMs before it connects again',
+    requirements: ['KKCM-SESS-10'],
+    level: 'SHOULD',
+    roles: ['backup'],
+    channels: ['send'],
+    tags: ['handshake', 'reconnect', 'backup', 'slow'],
+    async run(ctx) {
+      const retryAfterMs = 1500;
+      const wire = await ctx.connection();
+      const r = await wire.expectMessage('control.hello', ctx.ms(ctx.facts.handshakeTimeoutMs));
+      if (r.found === undefined) throw new CaseFailure('HELLO', describe(r.other), 'KKCM-SESS-1');
+      wire.send({
+        name: 'control.helloReject',
+        version: r.found.body.maxVersion,
+        body: { reason: RejectReason.sessionBusy, minVersion: 1, maxVersion: 1, retryAfterMs, text: 'busy' },
+      });
+      const refused = performance.now();
+      await ctx.expectClosed(wire, 'the refused connection closes');
+      // The peer's other channel may have connected already: its attempt is the same one.
+      const next = await ctx.nextAttempt(r.found.body.sessionId, ctx.ms(retryAfterMs + 15000));
+      const waited = Math.round(next - refused);
+      if (waited < retryAfterMs * 0.9)
+        throw new CaseFailure(`a new attempt no sooner than retryAfterMs (${retryAfterMs} ms)`, `after ${waited} ms`);
     },
   }),
   defineCase({

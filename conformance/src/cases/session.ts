@@ -6,6 +6,7 @@
  */
 import {
   ChannelId,
+  CleanupDetail,
   CleanupReason,
   ERROR_CODES,
   Flags,
@@ -15,6 +16,8 @@ import {
 import { CaseFailure, CaseSkip, describe, type CaseContext, type SuiteSession } from '../harness/context.js';
 import type { Wire } from '../harness/wire.js';
 import { BOTH, CHANNELS, defineCase, type ConformanceCase } from './case.js';
+
+const detailName = (v: number): string => Object.entries(CleanupDetail).find(([, x]) => x === v)?.[0] ?? `detail ${v}`;
 
 const reasonName = (v: number): string => Object.entries(CleanupReason).find(([, x]) => x === v)?.[0] ?? `reason ${v}`;
 
@@ -36,6 +39,7 @@ async function cleanupAfter(
   ctx: CaseContext,
   end: (s: SuiteSession) => void,
   reason: keyof typeof CleanupReason,
+  detail?: keyof typeof CleanupDetail,
 ): Promise<void> {
   const first = await ctx.session();
   const before = await queryCleanup(ctx, first.send);
@@ -47,6 +51,11 @@ async function cleanupAfter(
   const after = await queryCleanup(ctx, next.send);
   if (after.reason !== CleanupReason[reason])
     throw new CaseFailure(`cleanup reason ${reason}`, `cleanup reason ${reasonName(after.reason)}`);
+  if (detail !== undefined && after.detail !== CleanupDetail[detail])
+    throw new CaseFailure(
+      `cleanup detail ${detail}, as the SHUTDOWN carried it (KKCM-CLN-2)`,
+      `cleanup detail ${detailName(after.detail)}`,
+    );
   if (after.cleanups !== before.cleanups + 1)
     throw new CaseFailure(
       'exactly one cleanup call for the ended session (KKCM-CLN-1)',
@@ -81,6 +90,9 @@ async function confirmations(ctx: CaseContext, w: Wire, seqs: readonly number[])
   return seqs.map((q) => w.oracle.outcome(q)!);
 }
 
+/** Intervals the periodic case watches: enough that 2x too slow or too fast is outside the tolerance. */
+const PERIODIC_WINDOW = 12;
+
 const isToken =
   (token: number) =>
   (m: DecodedMessage): boolean =>
@@ -114,6 +126,7 @@ export const sessionCases: readonly ConformanceCase[] = [
   }),
   defineCase({
     id: 'control.error.names-offender',
+    provokes: ['ERR_UNKNOWN_TYPE'],
     title: 'ERROR names the offending sequence number and type',
     requirements: ['KKCM-CTL-2'],
     level: 'MUST',
@@ -153,6 +166,7 @@ export const sessionCases: readonly ConformanceCase[] = [
     channels: CHANNELS,
     tags: ['control', 'delivery'],
     needs: ['deliveryAck'],
+    provokes: ['ERR_NO_HANDLER'],
     allowedOutcomes: [
       'for each message: an ACK whose upTo covers it, or a NACK ERR_NO_HANDLER or ERR_HANDLER_FAILED for it before any ACK covering it',
     ],
@@ -259,7 +273,7 @@ export const sessionCases: readonly ConformanceCase[] = [
     tags: ['cleanup', 'shutdown', 'probe'],
     needs: ['conformanceProbe'],
     async run(ctx) {
-      await cleanupAfter(ctx, (s) => ctx.endSession(s, 'peerDown', 'peerShutdown'), 'peerDown');
+      await cleanupAfter(ctx, (s) => ctx.endSession(s, 'peerDown', 'backupOffline'), 'peerDown', 'backupOffline');
     },
   }),
   defineCase({
@@ -272,7 +286,25 @@ export const sessionCases: readonly ConformanceCase[] = [
     tags: ['cleanup', 'shutdown', 'probe'],
     needs: ['conformanceProbe'],
     async run(ctx) {
-      await cleanupAfter(ctx, (s) => ctx.endSession(s, 'nsrDeconfigured', 'none'), 'nsrDeconfigured');
+      await cleanupAfter(ctx, (s) => ctx.endSession(s, 'nsrDeconfigured', 'none'), 'nsrDeconfigured', 'none');
+    },
+  }),
+  defineCase({
+    id: 'cleanup.shutdown.socket-io-error',
+    title: 'SHUTDOWN socketIoError makes every client clean up with socketIoError and the detail it carries',
+    requirements: ['KKCM-CLN-2'],
+    level: 'MUST',
+    roles: BOTH,
+    channels: CHANNELS,
+    tags: ['cleanup', 'shutdown', 'probe'],
+    needs: ['conformanceProbe'],
+    async run(ctx) {
+      await cleanupAfter(
+        ctx,
+        (s) => ctx.endSession(s, 'socketIoError', 'connectionReset'),
+        'socketIoError',
+        'connectionReset',
+      );
     },
   }),
   defineCase({
@@ -313,6 +345,12 @@ export const sessionCases: readonly ConformanceCase[] = [
         const r = await w.expectMessage('control.shutdown', ctx.ms(5000));
         if (r.found === undefined)
           throw new CaseFailure(`SHUTDOWN on the ${w.channel ?? ''} channel before the close`, describe(r.other));
+        const b = r.found.body;
+        if (b.reason !== CleanupReason.peerDown || b.detail !== CleanupDetail.peerShutdown)
+          throw new CaseFailure(
+            'SHUTDOWN reason peerDown, detail peerShutdown (the peer stops)',
+            `SHUTDOWN reason ${reasonName(b.reason)}, detail ${detailName(b.detail)}`,
+          );
       }
     },
   }),
@@ -399,15 +437,20 @@ export const sessionCases: readonly ConformanceCase[] = [
         return r.found.body;
       };
       const first = await query();
-      if (first.periodicMs <= 0 || first.periodicMs > 60000)
+      if (first.periodicMs <= 0 || first.periodicMs > 10000)
         throw new CaseSkip(`the peer reports a periodic interval of ${first.periodicMs} ms`);
-      const wait = Math.max(first.periodicMs * 4, 50);
-      await new Promise((r) => setTimeout(r, ctx.ms(wait)));
+      const from = performance.now();
+      await new Promise((r) => setTimeout(r, Math.max(ctx.ms(first.periodicMs * PERIODIC_WINDOW), 100)));
       const second = await query();
+      // The window is measured, not assumed: a slow host stretches it for both sides.
+      const elapsed = performance.now() - from;
+      const due = elapsed / first.periodicMs;
       const gained = second.ticks - first.ticks;
-      if (gained < 1)
+      const low = Math.floor(due * 0.75) - 1;
+      const high = Math.ceil(due * 1.5) + 1;
+      if (gained < low || gained > high)
         throw new CaseFailure(
-          `periodic calls during ${wait} ms at a ${first.periodicMs} ms interval`,
+          `${low}..${high} periodic calls in ${Math.round(elapsed)} ms at a ${first.periodicMs} ms interval (75%..150% of ${due.toFixed(1)})`,
           `${gained} calls`,
         );
       ctx.endSession(s);

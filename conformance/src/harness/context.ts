@@ -409,6 +409,38 @@ export class CaseContext {
   }
 
   /**
+   * The connecting peer's next attempt after one the suite refused: waits for a HELLO with
+   * another session id (connections of the refused attempt are closed and skipped).
+   *
+   * @returns the time (performance.now()) its HELLO arrived.
+   * @throws CaseFailure when no new attempt comes within `ms`.
+   */
+  async nextAttempt(refusedSessionId: bigint, ms: number): Promise<number> {
+    const deadline = performance.now() + ms;
+    for (;;) {
+      const left = deadline - performance.now();
+      const w = await this.target.accept(Math.max(1, left)).then(
+        (conn) => {
+          const wire = new Wire(conn, ++this.connCount, null, this.transcript, this.onViolation, false);
+          this.wires.push(wire);
+          return wire;
+        },
+        () => undefined,
+      );
+      if (w === undefined) throw new CaseFailure('a new connection attempt', `none within ${ms} ms`, 'KKCM-SESS-10');
+      const r = await w
+        .expectMessage('control.hello', Math.max(1, deadline - performance.now()))
+        .catch(() => undefined);
+      if (r?.found !== undefined && r.found.body.sessionId !== refusedSessionId) {
+        const at = performance.now();
+        w.destroy();
+        return at;
+      }
+      w.destroy();
+    }
+  }
+
+  /**
    * Waits until the peer closed both connections of a session the suite ended: the old
    * session is over on the peer's side. TCP orders bytes within one connection, not across
    * two, so a case that opens the next session at once may reach the peer before its

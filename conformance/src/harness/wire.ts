@@ -178,8 +178,12 @@ export class Wire {
     return bytes;
   }
 
+  /** The bytes of the last write (or of the whole message sent in pieces). */
+  lastSent: Uint8Array | undefined;
+
   /** Sends bytes as they are, in one write. */
   sendBytes(bytes: Uint8Array, decoded: unknown = 'raw bytes'): void {
+    this.lastSent = bytes;
     this.transcript.add('out', this.number, this.channel, bytes, decoded);
     this.recordSent(bytes);
     this.connection.write([bytes]);
