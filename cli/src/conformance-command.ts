@@ -15,8 +15,13 @@ import {
   renderReport,
   type ReportFormat,
 } from '../../conformance/src/reporters/index.js';
-import type { ConformanceReport, Level, PeerRole } from '../../conformance/src/report.js';
-import { runConformance, type TargetSpec } from '../../conformance/src/runner.js';
+import {
+  exitCodeOf as reportExitCode,
+  type ConformanceReport,
+  type Level,
+  type PeerRole,
+} from '../../conformance/src/report.js';
+import { EmptySelectionError, runConformance, type TargetSpec } from '../../conformance/src/runner.js';
 import type { Command, CommandArgs, OptionSpec } from './command.js';
 import { ExitCode, readInputFile, UsageError, type Io } from './io.js';
 
@@ -44,6 +49,7 @@ const OPTIONS = {
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   'tls-ca': { type: 'string' },
+  'allow-skipped-must': { type: 'boolean' },
 } as const satisfies OptionSpec;
 
 const HELP = `Usage: kkcm conformance [target] [selection] [output]
@@ -87,7 +93,10 @@ Output:
   --baseline REPORT.json  fail only on regressions against an earlier JSON report
   --no-color              no ANSI colours (NO_COLOR is honoured too)
 
-Exit codes: 0 conforming, 1 not conforming, 2 usage error, 3 harness error.
+Exit codes: 0 conforming, 1 not conforming, 2 usage error (also a selection that matches
+no case), 3 harness error, 4 conforming but incomplete: MUST cases were skipped (the
+verdict reads "CONFORMING (N MUST cases not run: …)"; with --allow-skipped-must, exit 0).
+  --allow-skipped-must    exit 0, not 4, when the only gap is skipped MUST cases
 
 Examples:
   kkcm conformance
@@ -137,11 +146,9 @@ function roleOf(value: string | undefined): PeerRole | undefined {
   return value;
 }
 
-/** Exit code of a finished run. */
-export function exitCodeOf(report: ConformanceReport): number {
-  if (report.summary.fail > 0 || report.summary.xpass > 0 || report.problems.length > 0) return ExitCode.failure;
-  if (report.summary.error > 0) return ExitCode.harness;
-  return ExitCode.ok;
+/** Exit code of a finished run (see `exitCodeOf` in conformance/src/report.ts). */
+export function exitCodeOf(report: ConformanceReport, allowSkippedMust = false): number {
+  return reportExitCode(report, { allowSkippedMust });
 }
 
 /** Runs the suite, prints or writes the report; the exit code says whether the peer conforms. */
@@ -240,6 +247,10 @@ async function runConformanceCommand(args: CommandArgs, io: Io): Promise<number>
     baseline,
     onCaseStart: (id) => live.caseStarted(id),
     onCaseEnd: (r) => live.caseFinished(r),
+  }).catch((err: unknown) => {
+    // An empty selection (in the roles the peer plays) would prove nothing: a usage error, exit 2.
+    if (err instanceof EmptySelectionError) throw new UsageError(`${err.message} (see --list)`);
+    throw err;
   });
   live.finish(report);
   const text = renderReport(report, format as ReportFormat, { color: toTerminal && color });
@@ -250,7 +261,7 @@ async function runConformanceCommand(args: CommandArgs, io: Io): Promise<number>
   } else {
     io.out(text.endsWith('\n') ? text : `${text}\n`);
   }
-  return exitCodeOf(report);
+  return exitCodeOf(report, v['allow-skipped-must'] === true);
 }
 
 /** `kkcm conformance [target] [selection] [output]`. */
