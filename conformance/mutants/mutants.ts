@@ -6,7 +6,17 @@
  *
  * @module
  */
-import { Flags, FLAGS_RESERVED_MASK, HEADER_SIZE, Limits, MAGIC } from '../../codec/src/index.js';
+import {
+  CleanupReason,
+  ERROR_VALUES,
+  Flags,
+  FLAGS_RESERVED_MASK,
+  HEADER_SIZE,
+  Limits,
+  MAGIC,
+  type MessageBodies,
+  type MessageName,
+} from '../../codec/src/index.js';
 import type { PeerFaults } from '../../reference-impl/src/faults.js';
 import type { PeerOptions } from '../../reference-impl/src/peer.js';
 import { tcpTransport } from '../../reference-impl/src/tcp-transport.js';
@@ -149,6 +159,37 @@ const reordersBurst: PeerCustomizer = tapped(() => () => ({
 
 const copy = (f: Uint8Array): Uint8Array => Uint8Array.from(f);
 
+/** A tap that rewrites the body of every written frame named `name`. */
+const rewriteWritten = <N extends MessageName>(
+  name: N,
+  change: (body: MessageBodies[N]) => MessageBodies[N],
+  restamp?: number,
+): PeerCustomizer => writeFrames((f) => (frameName(f) === name ? rewriteBody(f, name, change) : f), restamp);
+
+/** A tap that writes every frame named `name` in header version `version(v)`. */
+const restampVersion = (name: MessageName, version: (v: number) => number): PeerCustomizer =>
+  writeFrames((f) => {
+    if (frameName(f) !== name) return f;
+    const b = copy(f);
+    b[Header.version] = version(f[Header.version]!);
+    return b;
+  });
+
+/** Numbers the frames it writes +1 per frame, but skips one number before each ACK. */
+const skipsSeqAfterAck: PeerCustomizer = tapped(() => () => {
+  let next = 0;
+  return {
+    write: (frames) =>
+      frames.map((f) => {
+        const b = copy(f);
+        if (frameName(f) === 'control.ack') next = (next + 1) >>> 0;
+        writeU32(b, Header.seq, next);
+        next = (next + 1) >>> 0;
+        return b;
+      }),
+  };
+});
+
 /** Every mutant, in requirement order. */
 export const MUTANTS: readonly Mutant[] = [
   {
@@ -219,7 +260,7 @@ export const MUTANTS: readonly Mutant[] = [
     name: 'numbers-from-one',
     breaks: 'KKCM-SEQ-1',
     description: 'numbers the messages it sends on a connection from 1',
-    expectKilledBy: ['sequence.peer-numbering'],
+    expectKilledBy: ['handshake.binding.two-channels'],
     roles: ['master', 'backup'],
     customize: writeFrames((f) => f, 1),
   },
@@ -303,7 +344,7 @@ export const MUTANTS: readonly Mutant[] = [
     name: 'echo-payload-altered',
     breaks: 'KKCM-CTL-1',
     description: 'returns an ECHO payload with its last byte inverted',
-    expectKilledBy: ['control.echo.exact'],
+    expectKilledBy: ['handshake.binding.two-channels'],
     roles: ['master', 'backup'],
     customize: writeFrames((f) => {
       if (frameName(f) !== 'control.echoReply' || f.byteLength <= HEADER_SIZE + 8) return f;
@@ -332,7 +373,7 @@ export const MUTANTS: readonly Mutant[] = [
     name: 'ack-off-by-one',
     breaks: 'KKCM-CTL-4',
     description: 'confirms delivery only up to the message before the last one accepted',
-    expectKilledBy: ['control.ack.cumulative'],
+    expectKilledBy: ['control.ack.after-acceptance'],
     roles: ['master', 'backup'],
     customize: writeFrames((f) => {
       if (frameName(f) !== 'control.ack') return f;
@@ -372,5 +413,157 @@ export const MUTANTS: readonly Mutant[] = [
     expectKilledBy: ['handshake.limit.advertised'],
     roles: ['master', 'backup'],
     customize: (options) => ({ ...options, maxMessage: 2048 }),
+  },
+  {
+    name: 'error-names-wrong-seq',
+    breaks: 'KKCM-CTL-2',
+    description: 'names the sequence number after the offending one in every ERROR',
+    expectKilledBy: ['types.unknown-type.error', 'sequence.gap', 'channels.wrong.prl-on-send'],
+    roles: ['master', 'backup'],
+    customize: rewriteWritten('control.error', (b) => ({ ...b, offendingSeq: (b.offendingSeq + 1) >>> 0 })),
+  },
+  {
+    name: 'error-names-wrong-type',
+    breaks: 'KKCM-CTL-2',
+    description: 'names another subtype than the offending one in every ERROR',
+    expectKilledBy: ['types.unknown-subtype.error', 'framing.count.overrun'],
+    roles: ['master', 'backup'],
+    customize: rewriteWritten('control.error', (b) => ({ ...b, offendingSubtype: b.offendingSubtype ^ 1 })),
+  },
+  {
+    name: 'error-local-code',
+    breaks: 'KKCM-CTL-2',
+    description: 'sends ERROR with a local-only code (ERR_STREAM_FAILED) instead of a wire code',
+    expectKilledBy: ['framing.magic.bad'],
+    roles: ['master', 'backup'],
+    customize: rewriteWritten('control.error', (b) => ({ ...b, code: ERROR_VALUES.ERR_STREAM_FAILED })),
+  },
+  {
+    name: 'error-header-version',
+    breaks: 'KKCM-HDR-4',
+    description: 'writes ERROR in a header version one above the negotiated one',
+    expectKilledBy: ['sequence.gap', 'framing.body.truncated'],
+    roles: ['master', 'backup'],
+    customize: restampVersion('control.error', (v) => v + 1),
+  },
+  {
+    name: 'hello-reject-own-version',
+    breaks: 'KKCM-SESS-3',
+    description: "writes HELLO-REJECT in its own version instead of the HELLO's highest",
+    expectKilledBy: ['handshake.version.incompatible'],
+    roles: ['master'],
+    customize: restampVersion('control.helloReject', () => 1),
+  },
+  {
+    name: 'echo-reply-truncated',
+    breaks: 'KKCM-CTL-1',
+    description: 'returns ECHO payloads without their last byte (length fields consistent)',
+    expectKilledBy: ['handshake.binding.two-channels'],
+    roles: ['master', 'backup'],
+    customize: rewriteWritten('control.echoReply', (b) => ({ ...b, payload: b.payload.subarray(0, -1) }), 0),
+  },
+  {
+    name: 'echo-reply-wrong-token',
+    breaks: 'KKCM-CTL-1',
+    description: 'answers ECHO-REQUEST with the token plus one',
+    expectKilledBy: ['handshake.binding.two-channels'],
+    roles: ['master', 'backup'],
+    customize: rewriteWritten('control.echoReply', (b) => ({ ...b, token: (b.token + 1) >>> 0 })),
+  },
+  {
+    name: 'echo-reply-large-altered',
+    breaks: 'KKCM-CTL-1',
+    description: 'alters the first payload byte of ECHO-REPLYs larger than 100000 bytes only',
+    expectKilledBy: ['framing.limit.largest-accepted'],
+    roles: ['master', 'backup'],
+    customize: writeFrames((f) => {
+      if (frameName(f) !== 'control.echoReply' || f.byteLength <= 100000) return f;
+      const b = copy(f);
+      b[HEADER_SIZE + 8] = b[HEADER_SIZE + 8]! ^ 0xff;
+      return b;
+    }),
+  },
+  {
+    name: 'numbering-skips-after-ack',
+    breaks: 'KKCM-SEQ-1',
+    description: 'skips one sequence number before each ACK it sends',
+    expectKilledBy: ['control.ack.after-acceptance'],
+    roles: ['master', 'backup'],
+    customize: skipsSeqAfterAck,
+  },
+  {
+    name: 'ack-beyond-last',
+    breaks: 'KKCM-CTL-4',
+    description: 'confirms delivery up to one past the last message accepted',
+    expectKilledBy: ['control.ack.after-acceptance'],
+    roles: ['master', 'backup'],
+    customize: rewriteWritten('control.ack', (b) => ({ upTo: (b.upTo + 1) >>> 0 })),
+  },
+  {
+    name: 'ack-repeated',
+    breaks: 'KKCM-CTL-4',
+    description: 'sends every ACK twice (the second does not move forward)',
+    expectKilledBy: ['control.ack.after-acceptance'],
+    roles: ['master', 'backup'],
+    customize: tapped(() => () => ({
+      restamp: 0,
+      write: (frames) => frames.flatMap((f) => (frameName(f) === 'control.ack' ? [f, copy(f)] : [f])),
+    })),
+  },
+  {
+    name: 'nack-wrong-code',
+    breaks: 'KKCM-CTL-4',
+    description: 'NACKs with ERR_UNKNOWN_TYPE instead of ERR_NO_HANDLER',
+    expectKilledBy: ['control.ack.cumulative'],
+    roles: ['master', 'backup'],
+    customize: rewriteWritten('control.nack', (b) => ({ ...b, code: ERROR_VALUES.ERR_UNKNOWN_TYPE })),
+  },
+  {
+    name: 'no-nack',
+    breaks: 'KKCM-CTL-4',
+    description: 'never NACKs: a message no client took is not answered',
+    expectKilledBy: ['control.ack.cumulative'],
+    roles: ['master', 'backup'],
+    customize: writeFrames((f) => (frameName(f) === 'control.nack' ? null : f), 0),
+  },
+  {
+    name: 'shutdown-wrong-reason-on-stop',
+    breaks: 'KKCM-CTL-3',
+    description: 'says nsrDeconfigured in the SHUTDOWN it sends when it stops',
+    expectKilledBy: ['control.shutdown.on-deliberate-close'],
+    roles: ['master', 'backup'],
+    customize: rewriteWritten('control.shutdown', (b) => ({ ...b, reason: CleanupReason.nsrDeconfigured })),
+  },
+  {
+    name: 'ignores-shutdown-detail',
+    breaks: 'KKCM-CLN-2',
+    description: 'cleans up with detail peerShutdown whatever detail the SHUTDOWN carries',
+    expectKilledBy: ['cleanup.shutdown.peer-down', 'cleanup.shutdown.socket-io-error'],
+    roles: ['master', 'backup'],
+    customize: faulty({ ignoreShutdownDetail: true }),
+  },
+  {
+    name: 'periodic-twice-too-slow',
+    breaks: 'KKCM-PER-1',
+    description: 'calls the periodic handlers at twice the configured interval',
+    expectKilledBy: ['periodic.ticks'],
+    roles: ['master', 'backup'],
+    customize: faulty({ periodicScale: 2 }),
+  },
+  {
+    name: 'periodic-three-times-too-slow',
+    breaks: 'KKCM-PER-1',
+    description: 'calls the periodic handlers at three times the configured interval',
+    expectKilledBy: ['periodic.ticks'],
+    roles: ['master', 'backup'],
+    customize: faulty({ periodicScale: 3 }),
+  },
+  {
+    name: 'periodic-ten-times-too-fast',
+    breaks: 'KKCM-PER-1',
+    description: 'calls the periodic handlers at a tenth of the configured interval',
+    expectKilledBy: ['periodic.ticks'],
+    roles: ['master', 'backup'],
+    customize: faulty({ periodicScale: 0.1 }),
   },
 ];

@@ -27,13 +27,15 @@ import { MUTANTS, type Mutant } from './mutants.js';
 export const KNOWN_FAILING: readonly string[] = [];
 
 /** Cases every mutant run includes besides its killers: can the mutant hold a session at all? */
-const SANITY: readonly string[] = ['handshake.binding.two-channels', 'control.echo.exact'];
+export const SANITY: readonly string[] = ['handshake.binding.two-channels', 'control.echo.exact'];
 
-/** One failing case of a run. */
+/** One failing (or unjudged) case of a run. */
 export interface Kill {
   readonly id: string;
   readonly role: PeerRole;
   readonly verdict: CaseResult['verdict'];
+  /** The requirements the fail names: those the oracle saw broken, else the case's own. */
+  readonly requirements: readonly string[];
   /** What the case expected and saw, or why it could not judge. */
   readonly detail: string;
 }
@@ -44,8 +46,14 @@ export interface MutantResult {
   readonly breaks: string;
   readonly description: string;
   readonly expectKilledBy: readonly string[];
-  /** Ids of the cases that failed it (fail or error verdicts), in catalogue order. */
+  /**
+   * Ids of the cases that failed it naming the requirement it breaks, in catalogue order. A
+   * fail that names another requirement is not a kill (it is in `kills`), and an error
+   * verdict never is: the harness could not judge.
+   */
   readonly killedBy: readonly string[];
+  /** Results of the sanity cases (can the mutant hold a session?); none may be an error. */
+  readonly sanity: readonly { id: string; role: PeerRole; verdict: CaseResult['verdict'] }[];
   /** True when no case failed it. */
   readonly survived: boolean;
   /** Intended killers that did not fail it. */
@@ -96,14 +104,18 @@ export interface MutantOptions {
 const ORDER = new Map(CASES.map((c, i) => [c.id, i]));
 const byCatalogue = (a: string, b: string): number => (ORDER.get(a) ?? 0) - (ORDER.get(b) ?? 0);
 
-/** A failing verdict: a MUST case the peer failed, or a case that could not be judged. */
+/** A verdict worth reporting on a mutant: a fail, or a case that could not be judged. */
 const isFailure = (r: CaseResult): boolean => r.verdict === 'fail' || r.verdict === 'error';
 
 function killOf(r: CaseResult): Kill {
   const detail =
     r.verdict === 'fail' ? `expected ${r.expected ?? '?'}; observed ${r.observed ?? '?'}` : (r.reason ?? 'error');
-  return { id: r.id, role: r.role, verdict: r.verdict, detail };
+  return { id: r.id, role: r.role, verdict: r.verdict, requirements: r.violated ?? r.requirements, detail };
 }
+
+/** True when `k` is a fail that names `requirement`: a kill of a mutant that breaks it. */
+export const killsFor = (k: Kill, requirement: string): boolean =>
+  k.verdict === 'fail' && k.requirements.includes(requirement);
 
 /**
  * Runs the suite on a customized embedded peer. Only cases that ran can fail it: a case the
@@ -115,7 +127,7 @@ async function run(
   roles: readonly PeerRole[],
   cases: readonly string[] | undefined,
   timeoutScale: number,
-): Promise<{ failures: Kill[]; durationMs: number }> {
+): Promise<{ failures: Kill[]; results: CaseResult[]; durationMs: number }> {
   const started = new Set<string>();
   const report = await runConformance({
     target: { kind: 'embedded', customize, roles },
@@ -123,23 +135,22 @@ async function run(
     timeoutScale,
     onCaseStart: (id, role) => started.add(`${role}:${id}`),
   });
-  return {
-    failures: report.cases.filter((r) => isFailure(r) && started.has(`${r.role}:${r.id}`)).map(killOf),
-    durationMs: report.durationMs,
-  };
+  const ran = report.cases.filter((r) => started.has(`${r.role}:${r.id}`) || r.id === 'harness.health-probe');
+  return { failures: ran.filter(isFailure).map(killOf), results: ran, durationMs: report.durationMs };
 }
 
 /** Runs the suite on one mutant, in its roles: its intended killers and the sanity cases, or every case. */
 export async function runMutant(mutant: Mutant, timeoutScale = 1, allCases = false): Promise<MutantResult> {
   const cases = allCases ? undefined : [...new Set([...mutant.expectKilledBy, ...SANITY])];
-  const { failures, durationMs } = await run(mutant.customize, mutant.roles, cases, timeoutScale);
-  const killedBy = [...new Set(failures.map((k) => k.id))].sort(byCatalogue);
+  const { failures, results, durationMs } = await run(mutant.customize, mutant.roles, cases, timeoutScale);
+  const killedBy = [...new Set(failures.filter((k) => killsFor(k, mutant.breaks)).map((k) => k.id))].sort(byCatalogue);
   return {
     name: mutant.name,
     breaks: mutant.breaks,
     description: mutant.description,
     expectKilledBy: mutant.expectKilledBy,
     killedBy,
+    sanity: results.filter((r) => SANITY.includes(r.id)).map((r) => ({ id: r.id, role: r.role, verdict: r.verdict })),
     survived: killedBy.length === 0,
     missed: mutant.expectKilledBy.filter((id) => !killedBy.includes(id)),
     kills: failures,
@@ -184,7 +195,7 @@ export async function runMutants(options: MutantOptions = {}): Promise<MutantRep
   };
   await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 3) }, worker));
   const ok =
-    results.every((r) => !r.survived && r.missed.length === 0) &&
+    results.every((r) => !r.survived && r.missed.length === 0 && r.sanity.every((x) => x.verdict !== 'error')) &&
     (lenient === undefined || lenient.failed.length === 0);
   return { mutants: results, lenient, ok };
 }

@@ -40,6 +40,16 @@ export interface PeerFaults {
    */
   readonly periodicNeverFires?: boolean;
   /**
+   * Call the periodic handlers at this multiple of the configured interval (2: twice too
+   * slow, 0.1: ten times too fast) while the probe reports the configured one. Breaks [KKCM-PER-1].
+   */
+  readonly periodicScale?: number;
+  /**
+   * Clean up with the reason of a received SHUTDOWN but detail peerShutdown, whatever detail
+   * it carries. Breaks [KKCM-CLN-2].
+   */
+  readonly ignoreShutdownDetail?: boolean;
+  /**
    * Keep a session whose second channel never comes: no session timer, the bound channel
    * stays open. Breaks [KKCM-SESS-12].
    */

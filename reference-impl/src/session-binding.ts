@@ -177,7 +177,9 @@ export class SessionBinding {
     const name = core.options.faults?.ignoreShutdownReason === true ? 'none' : reasonName(body.reason);
     const reason: CleanupReasonName =
       name === 'none' || name.startsWith('reason') ? 'socketIoError' : (name as CleanupReasonName);
-    const detail = detailName(body.detail) as Trigger['detail'];
+    const detail = (
+      core.options.faults?.ignoreShutdownDetail === true ? 'peerShutdown' : detailName(body.detail)
+    ) as Trigger['detail'];
     this.end(
       { reason, detail: detail in CleanupDetail ? detail : 'peerShutdown', text: `peer sent SHUTDOWN: ${body.text}` },
       undefined,

@@ -47,9 +47,9 @@ export class SessionTimers {
       if (core.current !== session) return;
       for (const [client, h] of core.registry.entries())
         if (h.periodic !== undefined) this.dispatcher.call(client, 'periodic', h.periodic);
-      if (core.current === session) this.periodic.start(core.periodicMs, tick);
+      if (core.current === session) this.periodic.start(core.periodicMs * (core.options.faults?.periodicScale ?? 1), tick);
     };
-    this.periodic.start(core.periodicMs, tick);
+    this.periodic.start(core.periodicMs * (core.options.faults?.periodicScale ?? 1), tick);
   }
 
   /** Dead-connection detection: output outstanding and no input for deadConnectionMs. */

@@ -93,7 +93,7 @@ export function garbageViolation(error: CodecError, bytes: Uint8Array | undefine
       const swapped =
         length === undefined
           ? undefined
-          : ((length & 0xff) << 24) | ((length & 0xff00) << 8) | ((length >>> 8) & 0xff00);
+          : ((length & 0xff) << 24) | ((length & 0xff00) << 8) | ((length >>> 8) & 0xff00) | (length >>> 24);
       if (swapped !== undefined && swapped >>> 0 >= HEADER_SIZE && swapped >>> 0 <= advertised)
         return {
           requirement: 'KKCM-HDR-1',
@@ -155,18 +155,25 @@ export class WireOracle {
 
   /** Records a whole message the suite sent (decoded, when it decodes). */
   sentBytes(bytes: Uint8Array, message?: DecodedMessage): void {
-    if (bytes.byteLength < HEADER_SIZE || readU32(bytes, 0) !== MAGIC) return;
+    if (bytes.byteLength < HEADER_SIZE) return;
     const s: Sent = { seq: readU32(bytes, 12), type: bytes[6]!, subtype: bytes[7]!, flags: bytes[5]! };
     this.sent.set(s.seq, s);
     if ((s.flags & Flags.ackRequested) !== 0) this.ackRequested.add(s.seq);
-    if (message === undefined) return;
-    if (message.name === 'control.echoRequest' || message.name === 'probe.echo') {
-      const reply = message.name === 'control.echoRequest' ? 'control.echoReply' : 'probe.echoReply';
-      const byToken = this.echoes.get(reply) ?? new Map<number, Uint8Array[]>();
-      this.echoes.set(reply, byToken);
-      const body = message.body as { token: number; payload: Uint8Array };
-      byToken.set(body.token, [...(byToken.get(body.token) ?? []), Uint8Array.from(body.payload)]);
-    }
+    // Read as the peer might: a peer that wrongly accepts a broken message (a bad magic, a
+    // reserved bit) answers it, and that answer is judged by the case, not taken for a stray.
+    const echo =
+      bytes[6] === 1 && bytes[7] === 4
+        ? 'control.echoReply'
+        : bytes[6] === 0x7f && bytes[7] === 1
+          ? 'probe.echoReply'
+          : undefined;
+    if (echo === undefined || bytes.byteLength < HEADER_SIZE + 8) return;
+    const body = message?.body as { token: number; payload: Uint8Array } | undefined;
+    const token = body?.token ?? readU32(bytes, HEADER_SIZE);
+    const payload = body?.payload ?? bytes.subarray(HEADER_SIZE + 8, HEADER_SIZE + 8 + readU32(bytes, HEADER_SIZE + 4));
+    const byToken = this.echoes.get(echo) ?? new Map<number, Uint8Array[]>();
+    this.echoes.set(echo, byToken);
+    byToken.set(token, [...(byToken.get(token) ?? []), Uint8Array.from(payload)]);
   }
 
   /** Marks the last message sent as the one that must be named by the peer's ERROR. */

@@ -12,7 +12,6 @@ import {
   Framer,
   HEADER_SIZE,
   Limits,
-  MAGIC,
   messageToJson,
   toHex,
   type ChannelName,
@@ -202,10 +201,10 @@ export class Wire {
       const length = view.getUint32(8);
       if (!this.outHeaderSeen) {
         if (this.out[6] === 1 && this.out[7] === 1) this.oracle.helloMaxVersion = this.out[4];
-        if (view.getUint32(0) === MAGIC) this.oracle.sentHeader(this.out.subarray(0, HEADER_SIZE));
+        this.oracle.sentHeader(this.out.subarray(0, HEADER_SIZE));
         this.outHeaderSeen = true;
       }
-      if (view.getUint32(0) !== MAGIC || length < HEADER_SIZE || length > Limits.absoluteMaxMessage) {
+      if (length < HEADER_SIZE || length > Limits.absoluteMaxMessage) {
         // The suite broke the stream on purpose: nothing after it is read by the peer either.
         this.outBroken = true;
         return;
