@@ -5,6 +5,11 @@
  * with a fixed seed finds no violation and exercises every fault kind, and a few trials with
  * the two sides in two network namespaces (skipped, with the reason, where namespaces are
  * not permitted).
+ *
+ * One subject, the chaos command and its oracle, in one file past the usual length: the
+ * crafted trial records serve the oracle's tests, and the runs end in the same oracle. The
+ * verdicts are deterministic: the recovery is judged by connection attempts, and its
+ * duration is only reported.
  */
 import t from 'tap';
 import { existsSync, rmSync } from 'node:fs';
@@ -14,6 +19,7 @@ import {
   checkTrial,
   expectedEnd,
   FAULT_KINDS,
+  MAX_ATTEMPTS_AFTER_CLEARING,
   type FaultRecord,
   type IncarnationRecord,
   type Rule,
@@ -82,6 +88,13 @@ function eventsOf(lines: readonly Line[]): Line[] {
   return out;
 }
 
+/** The backup's `connecting` events at `times`. */
+function connecting(times: readonly number[]): Line[] {
+  return times.map(
+    (ts, attempt) => ({ ts, event: 'connecting', host: '127.0.0.1', port: 7000, attempt }) as unknown as Line,
+  );
+}
+
 const jsonl = (lines: readonly object[]): string => lines.map((l) => `${JSON.stringify(l)}\n`).join('');
 
 interface Sides {
@@ -134,6 +147,16 @@ const rules = (r: TrialRecord): Rule[] => [...new Set(checkTrial(r).map((v) => v
 t.test('the oracle', async (t) => {
   t.test('finds nothing wrong in a clean trial', async (t) => {
     t.same(checkTrial(trial(clean())), []);
+  });
+
+  t.test('judges the recovery by connection attempts after the clearing, not by its duration', async (t) => {
+    const allowed = clean();
+    // Attempts before the clearing (1950) do not count; two after it are allowed.
+    allowed.events = { b: [...eventsOf(allowed.b), ...connecting([1910, 1920, 1930, 1960, 1980])] };
+    t.same(checkTrial(trial(allowed)), [], `${MAX_ATTEMPTS_AFTER_CLEARING} attempts after the clearing`);
+    const late = clean();
+    for (const l of late.b) if (l.t === 'init' && l.sid === S2) l.ts = 1950 + BOUND + 1;
+    t.same(rules(trial(late)), [], 'a new session later than the bound is reported by the command, not judged here');
   });
 
   const cases: [string, Rule, (s: Sides) => void][] = [
@@ -265,10 +288,10 @@ t.test('the oracle', async (t) => {
       },
     ],
     [
-      'a new session later than the bound',
+      'a new session reached in more connection attempts after the clearing than allowed',
       'no-new-session',
       (s) => {
-        for (const l of s.b) if (l.t === 'init' && l.sid === S2) l.ts = 1950 + BOUND + 1;
+        s.events = { b: [...eventsOf(s.b), ...connecting([1960, 1970, 1980])] };
       },
     ],
     [

@@ -20,117 +20,47 @@
  *    {@link expectedEnd}); a session that ends without a fault or stop aimed at it is
  *    `unexpected-cleanup`. The event file agrees with the cleanup handlers (`event-file`),
  *    and no handler throws and no message is undelivered (`handler-error`).
- * 4. **Recovery**: after a fault that ends the session, both sides are in one new session
- *    within the bound from the moment the fault was cleared (`no-new-session`), and after
- *    every fault each side delivers traffic from the other before the next step
- *    (`no-traffic`).
+ * 4. **Recovery**: after a fault that ends the session, both sides are in one new session,
+ *    reached in at most {@link MAX_ATTEMPTS_AFTER_CLEARING} connection attempts started after
+ *    the fault was cleared (`no-new-session`), and after every fault each side delivers
+ *    traffic from the other before the next step (`no-traffic`). The oracle counts attempts,
+ *    not milliseconds: how long the recovery took depends on the machine's load, and is
+ *    measured and reported by the chaos command (its recovery line and `boundMs`), never a
+ *    verdict here.
  * 5. **Clean exit**: a side that was not killed exits 0 (`exit-code`) with no socket, server or
  *    timer left (`leak`).
  *
  * Logs: a killed process may leave its last line cut (`log` tolerates that one, nothing else).
  *
+ * One concept past the usual length: the five rules over one trial record (the record's
+ * types are in `trial-record.ts`). Each rule is one function here; they share the parsed
+ * logs and the fault expectations ({@link expectedEnd}), which is why they stay together.
+ *
  * @module
  */
-import type { Role } from '../../../reference-impl/src/index.js';
+import {
+  NODE_IDS,
+  type FaultRecord,
+  type IncarnationRecord,
+  type NodeName,
+  type StopRecord,
+  type TrialRecord,
+} from './trial-record.js';
 import { TRAFFIC_CLIENTS, type WorkerLine } from './worker.js';
 
-/** A side of a trial. Node ids: a = 1, b = 2. */
-export type NodeName = 'a' | 'b';
-
-/** Node id of each side (the worker's `--node-id`). */
-export const NODE_IDS: Readonly<Record<NodeName, number>> = { a: 1, b: 2 };
-
-/** Fault kinds: process-level ones, then those of the fault proxy. */
-export const PROCESS_FAULT_KINDS = ['kill-master', 'kill-backup', 'switchover', 'deconfigure', 'peer-down'] as const;
-/** Fault kinds injected by the proxy between the two sides. */
-export const PROXY_FAULT_KINDS = [
-  'reset',
-  'half-close',
-  'stall-reader',
-  'stall-writer',
-  'partial-close',
-  'garbage',
-  'drop-channel',
-] as const;
-/** Every fault kind. */
-export const FAULT_KINDS = [...PROCESS_FAULT_KINDS, ...PROXY_FAULT_KINDS] as const;
-
-/** A fault kind. */
-export type FaultKind = (typeof FAULT_KINDS)[number];
-
-/** What the driver did for one fault, and when (ms since the epoch, the workers' clock). */
-export interface FaultRecord {
-  /** Kind. */
-  readonly kind: FaultKind;
-  /**
-   * The side the fault is aimed at: the killed side, the side told to switch over, to
-   * deconfigure or that the other is down; for proxy faults the side the damaged stream
-   * goes to (`toward`), null when the fault hits both alike (reset, drop-channel).
-   */
-  readonly target: NodeName | null;
-  /** Fault parameters (channel, toward, ms, bytes…), for the report. */
-  readonly params: Readonly<Record<string, unknown>>;
-  /** Roles before the fault. */
-  readonly rolesBefore: Readonly<Record<NodeName, Role>>;
-  /** Session each side had up just before the fault (null: none). */
-  readonly sessionBefore: Readonly<Record<NodeName, string | null>>;
-  /** False when the fault did not take effect (the proxy found no traffic…): nothing may change. */
-  readonly applied: boolean;
-  /** What the injector said. */
-  readonly text: string;
-  /** When the fault began. */
-  readonly startedAt: number;
-  /** When it was over: the killed side restarted, configure or peer-up done, a stall ended. */
-  readonly clearedAt: number;
-  /** When the driver saw both sides up again in one session (or, for a fault that keeps it, `clearedAt`). */
-  readonly settledAt: number;
-}
-
-/** One process of a side: the worker's log and the peer's event file, as text. */
-export interface IncarnationRecord {
-  /** The side it ran. */
-  readonly node: NodeName;
-  /** Incarnation number (1 for the first process of the side). */
-  readonly inc: number;
-  /** Role it started in. */
-  readonly role: Role;
-  /** The worker's log (JSON Lines). */
-  readonly logText: string;
-  /** The peer's event file (JSON Lines). */
-  readonly eventsText: string;
-  /** Killed with SIGKILL by a fault. */
-  readonly killed: boolean;
-  /** How it exited; null when the driver never saw it exit. */
-  readonly exit: { readonly code: number | null; readonly signal: string | null } | null;
-}
-
-/** The clean stop at the end of a trial: SIGTERM to one side, its exit, then the other. */
-export interface StopRecord {
-  /** Order of the SIGTERMs. */
-  readonly order: readonly [NodeName, NodeName];
-  /** When the first SIGTERM was sent. */
-  readonly startedAt: number;
-  /** Session each side had up just before. */
-  readonly sessionBefore: Readonly<Record<NodeName, string | null>>;
-}
-
-/** Everything one trial left behind. */
-export interface TrialRecord {
-  /** Index of the trial in its run. */
-  readonly trial: number;
-  /** The trial's seed (replays it). */
-  readonly seed: number;
-  /** The recovery bound, ms. */
-  readonly boundMs: number;
-  /** Every process, in start order. */
-  readonly incarnations: readonly IncarnationRecord[];
-  /** The faults, in order. */
-  readonly faults: readonly FaultRecord[];
-  /** Null when the trial did not get to its stop (a driver error). */
-  readonly stop: StopRecord | null;
-  /** What went wrong in the driver itself (no first session, an admin command failed…). */
-  readonly driverErrors: readonly string[];
-}
+// The record types are the oracle's input: exported from here as well, under the same names.
+export {
+  FAULT_KINDS,
+  NODE_IDS,
+  PROCESS_FAULT_KINDS,
+  PROXY_FAULT_KINDS,
+  type FaultKind,
+  type FaultRecord,
+  type IncarnationRecord,
+  type NodeName,
+  type StopRecord,
+  type TrialRecord,
+} from './trial-record.js';
 
 /** Rules of the oracle, by the issue's number. */
 export const RULES = {
@@ -252,6 +182,12 @@ const NOT_QUEUED_ALLOWED = new Set(['ERR_QUEUE_FULL']);
 const QUEUED_UNKNOWN = 'ERR_SESSION_DOWN';
 /** Refusals by the other side's handler or dispatcher: they must not happen (every handler accepts). */
 const REFUSALS = new Set(['ERR_HANDLER_FAILED', 'ERR_NO_HANDLER']);
+/**
+ * Connection attempts (`connecting` events) that may start between the clearing of a fault
+ * and the new session: the first may fail once (the other side still swapping roles, or not
+ * yet listening behind the proxy), the second must succeed.
+ */
+export const MAX_ATTEMPTS_AFTER_CLEARING = 2;
 /** Violations kept per rule and trial; the rest are counted in one more line. */
 const MAX_PER_RULE = 20;
 
@@ -585,7 +521,10 @@ function checkEventFile(p: Parsed, where: string, report: Report): void {
 function checkRecovery(trial: TrialRecord, parsed: readonly Parsed[], report: Report): void {
   const inits = { a: [] as { sid: string; ts: number }[], b: [] as { sid: string; ts: number }[] };
   const rx = { a: [] as number[], b: [] as number[] };
+  // Only a backup connects: the attempts of either side, in one list.
+  const attempts: number[] = [];
   for (const p of parsed) {
+    for (const e of p.events) if (e.event === 'connecting') attempts.push(e.ts);
     for (const l of p.lines) {
       if (l.t === 'init' && l.c === TRAFFIC_CLIENTS[0]) inits[p.rec.node].push({ sid: l.sid, ts: l.ts });
       if (l.t === 'rx' && l.ok) rx[p.rec.node].push(l.ts);
@@ -604,11 +543,12 @@ function checkRecovery(trial: TrialRecord, parsed: readonly Parsed[], report: Re
       } else if (next.a.sid !== next.b.sid) {
         report('no-new-session', `${label}: the first sessions after it differ: a ${next.a.sid}, b ${next.b.sid}`);
       } else {
-        const took = Math.max(next.a.ts, next.b.ts) - f.clearedAt;
-        if (took > trial.boundMs)
+        const upAt = Math.max(next.a.ts, next.b.ts);
+        const tries = attempts.filter((ts) => ts >= f.clearedAt && ts <= upAt).length;
+        if (tries > MAX_ATTEMPTS_AFTER_CLEARING)
           report(
             'no-new-session',
-            `${label}: the new session came up ${took} ms after the fault was cleared, bound ${trial.boundMs} ms`,
+            `${label}: the new session took ${tries} connection attempts after the fault was cleared, at most ${MAX_ATTEMPTS_AFTER_CLEARING} allowed`,
           );
       }
     }
