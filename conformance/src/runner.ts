@@ -206,7 +206,7 @@ async function runCase(
 ): Promise<CaseResult> {
   if (c.needs?.includes('deliberateStop') === true && target.stopPeer === undefined)
     return result(c, role, 'skip', 0, rerun, {
-      reason: 'the suite cannot ask this peer to stop: use the embedded target or --exec (the suite sends SIGTERM)',
+      reason: 'the suite cannot ask the peer to stop (it can with the embedded target, or --exec: it sends SIGTERM)',
     });
   const transcript = new Transcript();
   const ctx = new CaseContext(role, target, transcript, scale, facts, c.needs ?? []);

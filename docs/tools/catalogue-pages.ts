@@ -4,6 +4,8 @@
  *
  * @module
  */
+import { MUTANTS } from '../../conformance/mutants/mutants.js';
+import { provokedBy, UNPROVOKED } from '../../conformance/src/catalog.js';
 import type { ConformanceCase } from '../../conformance/src/index.js';
 import type { EnumSpec, SpecModel } from '../../spec/src/index.js';
 import { fixedLayoutSize } from './fields.js';
@@ -201,6 +203,39 @@ export function casesPage(model: SpecModel, cases: readonly ConformanceCase[]): 
       ),
     );
   }
+  const provoked = provokedBy(cases);
+  out.push(
+    '',
+    '## Error codes and reject reasons provoked',
+    '',
+    'Every wire error code and HELLO-REJECT reason of the spec, with the cases whose correct answer carries it ' +
+      '(CI-checked: a code no case provokes must be listed here with the reason).',
+    '',
+    table(
+      ['Code or reason', 'Provoked by'],
+      [...provoked].map(([key, ids]) => [
+        raw(code(key)),
+        ids.length > 0
+          ? raw(ids.map((id) => `[${code(id)}](#${caseAnchor(id)})`).join(', '))
+          : `not provoked: ${UNPROVOKED[key] ?? '?'}`,
+      ]),
+    ),
+    '',
+    '## Mutant peers',
+    '',
+    `${MUTANTS.length} deliberately broken peers (\`npm run mutants\`, conformance/mutants/): each breaks one requirement, ` +
+      'and the test fails unless each of its killers fails it *naming that requirement* (an error verdict never counts).',
+    '',
+    table(
+      ['Mutant', 'Breaks', 'How', 'Caught by'],
+      MUTANTS.map((m) => [
+        raw(code(m.name)),
+        raw(reqLink(m.breaks)),
+        m.description,
+        raw(m.expectKilledBy.map((id) => `[${code(id)}](#${caseAnchor(id)})`).join(', ')),
+      ]),
+    ),
+  );
   out.push('');
   return out.join('\n');
 }
