@@ -219,7 +219,7 @@ t.test('ctl switchover on the master: both sides clean up with switchover and th
       `${peer.name}: every client cleans up once`,
     );
     t.ok(
-      cleanups.every((e) => e.reason === 'switchover' && e.detail === 'manualSwitchover'),
+      cleanups.length > 0 && cleanups.every((e) => e.reason === 'switchover' && e.detail === 'manualSwitchover'),
       `${peer.name}: reason switchover (manualSwitchover)`,
     );
   }
@@ -260,7 +260,7 @@ t.test(
         `${peer.name}: every client cleans up once`,
       );
       t.ok(
-        cleanups.every((e) => e.reason === 'nsrDeconfigured'),
+        cleanups.length > 0 && cleanups.every((e) => e.reason === 'nsrDeconfigured'),
         `${peer.name}: reason nsrDeconfigured`,
       );
     }

@@ -94,10 +94,7 @@ t.test('writes one JSON object per line with ts and the contract fields of each 
     (l) => typeof l.ts !== 'number' || typeof l.event !== 'string' || Object.keys(l).slice(0, 2).join() !== 'ts,event',
   );
   t.same(misshapen, [], 'every line starts with a numeric ts and a string event');
-  t.ok(
-    m.every((l) => l.ts >= EPOCH),
-    'ts are milliseconds from the injected clock',
-  );
+  t.ok(m.length > 0 && m.every((l) => l.ts >= EPOCH), 'ts are milliseconds from the injected clock');
   t.equal(m.at(-1)!.ts, EPOCH + 5, 'time moves with the clock');
   t.equal(mLog.written, m.length, 'every accepted line is in the file');
   t.equal(mLog.dropped, 0);
@@ -196,10 +193,8 @@ t.test('keeps only the events and messages the filter selects', async (t) => {
 
   const a = readLines(prlOnly);
   t.same([...new Set(a.map((l) => l.event))].sort(), ['session-up', 'tx'], 'only the selected events');
-  t.ok(
-    a.filter((l) => l.event === 'tx').every((l) => l.name === 'prl.packetDrop'),
-    'only PRL messages',
-  );
+  const sent = a.filter((l) => l.event === 'tx');
+  t.ok(sent.length > 0 && sent.every((l) => l.name === 'prl.packetDrop'), 'only PRL messages');
   const b = readLines(controlAndState);
   const messages = b.filter((l) => l.event === 'tx' || l.event === 'rx');
   t.ok(messages.length > 0 && messages.every((l) => l.type === 0x01), 'only control messages');

@@ -132,7 +132,7 @@ t.test(
     t.ok(conns.every((c) => c.sessionId === m.sessionId && c.target === `${pair.a.addr}:${masterPort}`));
     const accepted = master.eventsOf('accepted');
     t.ok(
-      accepted.every((e) => e.remote.startsWith(`${pair.b.addr}:`)),
+      accepted.length >= 2 && accepted.every((e) => e.remote.startsWith(`${pair.b.addr}:`)),
       "the master sees the proxy's connections from namespace b",
     );
 
