@@ -84,7 +84,7 @@ t.test('the C codec with sanitizers', { skip }, async (t) => {
         { code, offset, before: v.expect.messagesBefore ?? 0 },
         `${v.id}: ${code} at ${offset}`,
       );
-      if (path !== undefined) t.equal(a.error?.path, path.replace(/\[\d+\]/g, '[]'), `${v.id}: path ${path}`);
+      if (path !== undefined) t.equal(a.error?.path, path, `${v.id}: path ${path}`);
     });
   });
 

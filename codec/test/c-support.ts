@@ -145,11 +145,6 @@ function chunksOf(bytes: Uint8Array, cuts: readonly number[] | 'all' | undefined
   return out;
 }
 
-/** The C codec names array items `entries[]` where the TypeScript one says `entries[2]`. */
-function cPath(path: string | undefined): string | null {
-  return path === undefined ? null : path.replace(/\[\d+\]/g, '[]');
-}
-
 /** What the TypeScript codec says about a command, in the driver's shape (JSON as `kkcm decode` prints it). */
 export function tsVerdict(c: CCommand): Verdict {
   const messages: Verdict['messages'] = [];
@@ -161,7 +156,7 @@ export function tsVerdict(c: CCommand): Verdict {
         messages.push({ offset: m.offset, json: json(m.message) });
   } catch (err) {
     if (!(err instanceof CodecError)) throw err;
-    return { messages, error: { code: err.code, offset: err.offset, path: cPath(err.path) } };
+    return { messages, error: { code: err.code, offset: err.offset, path: err.path ?? null } };
   }
   return { messages, error: null };
 }

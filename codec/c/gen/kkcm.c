@@ -4,16 +4,45 @@
 
 /* ---- Runtime: the failure funnel, big-endian reads and writes, UTF-8 (hand-written template) ---- */
 
-/* The failure funnel: every decode and encode violation goes through here. */
+/* The failure funnel: every decode and encode violation goes through here. The path is copied
+   into e->path, which the generator sized for the longest path with its array indices. */
 static int kkcm__fail(kkcm_error *e, int code, uint64_t offset, int has_offset, const char *path)
 {
     if (e != NULL) {
+        size_t n = 0;
         e->code = code;
         e->offset = offset;
         e->has_offset = has_offset;
-        e->path = path;
+        if (path != NULL)
+            for (; path[n] != 0 && n + 1 < KKCM_ERROR_PATH_MAX; n++) e->path[n] = path[n];
+        e->path[n] = 0;
     }
     return code;
+}
+
+/* An error raised in item i of an array: writes i into the last empty "[]" of e->path, so that
+   it reads "body.entries[2].handle" as in the TypeScript codec. The error unwinds from the
+   innermost array out, so each array fills its own brackets. Returns rc. */
+static int kkcm__fail_item(kkcm_error *e, int rc, size_t i)
+{
+    char digits[20];
+    size_t nd = 0, len = 0, at = 0, k;
+    if (e == NULL) return rc;
+    while (e->path[len] != 0) len++;
+    for (k = len; k >= 2; k--)
+        if (e->path[k - 2] == '[' && e->path[k - 1] == ']') {
+            at = k - 1;
+            break;
+        }
+    if (at == 0) return rc;
+    do {
+        digits[nd++] = (char)('0' + i % 10u);
+        i /= 10u;
+    } while (i != 0 && nd < sizeof digits);
+    if (len + nd + 1 > KKCM_ERROR_PATH_MAX) return rc;
+    for (k = len + 1; k > at; k--) e->path[k - 1 + nd] = e->path[k - 1];
+    for (k = 0; k < nd; k++) e->path[at + k] = digits[nd - 1 - k];
+    return rc;
 }
 
 #define KKCM__FAIL_AT(e, code, offset, path) kkcm__fail((e), (code), (uint64_t)(offset), 1, (path))
@@ -1088,7 +1117,7 @@ static int kkcm__d_psrm_state_batch(const uint8_t *b, size_t o, size_t end, uint
     for (i = 0; i < (size_t)f_entryCount; i++) {
         kkcm_psrm_entry item;
         int rc = kkcm__d_psrm_entry_0(b, o, end, base, &item, &o, e);
-        if (rc != 0) return rc;
+        if (rc != 0) return kkcm__fail_item(e, rc, i);
     }
     v->entries.wire_size = (size_t)(b + o - v->entries.wire);
     if (o != end) return KKCM__FAIL_AT(e, KKCM_ERR_TRAILING_BYTES, base + o, "body");
@@ -3309,7 +3338,7 @@ int kkcm_framer_init(kkcm_framer *f, uint8_t *buf, size_t cap, const kkcm_decode
     f->error.code = 0;
     f->error.offset = 0;
     f->error.has_offset = 0;
-    f->error.path = NULL;
+    f->error.path[0] = 0;
     if (o != NULL) f->options = *o;
     else kkcm_decode_options_init(&f->options);
     if (buf == NULL || cap < KKCM_HEADER_SIZE || cap < f->options.max_message) {

@@ -374,14 +374,18 @@ extern "C" {
 
 /* ---- Core types ---- */
 
+/* Room for the longest field path of this spec with every array index at its widest, and the NUL. */
+#define KKCM_ERROR_PATH_MAX 44u
+
 /* A coded error: code is one of KKCM_ERR_*, the numeric value an ERROR message carries.
    offset is the byte offset in the message (in the stream, for the framer); has_offset is 0 for
-   encode errors. path names the field (static text; array items read "body.entries[].handle"). */
+   encode errors. path names the field as the TypeScript codec does ("body.entries[2].handle"),
+   NUL-terminated; "" when the error concerns no field. */
 typedef struct kkcm_error {
     int code;
     int has_offset;
     uint64_t offset;
-    const char *path;
+    char path[KKCM_ERROR_PATH_MAX];
 } kkcm_error;
 
 /* Bytes or a UTF-8 string: decoded ones point into the caller's input (no copy); data may be

@@ -64,8 +64,8 @@ static void printError(const kkcm_error *e)
 {
     const char *name = kkcm_error_name(e->code);
     printf("],\"error\":{\"code\":\"%s\",\"offset\":%llu,\"path\":%s%s%s}}\n", name != NULL ? name : "?",
-           (unsigned long long)e->offset, e->path != NULL ? "\"" : "", e->path != NULL ? e->path : "null",
-           e->path != NULL ? "\"" : "");
+           (unsigned long long)e->offset, e->path[0] != 0 ? "\"" : "", e->path[0] != 0 ? e->path : "null",
+           e->path[0] != 0 ? "\"" : "");
 }
 
 static void runStream(const kkcm_decode_options *o, const uint8_t *in, size_t n, const char *cuts)

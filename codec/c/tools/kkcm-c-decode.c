@@ -46,7 +46,7 @@ static int fail(const kkcm_error *e)
 {
     const char *name = kkcm_error_name(e->code);
     fprintf(stderr, "kkcm-c-decode: %s at byte %llu%s%s%s\n", name != NULL ? name : "?", (unsigned long long)e->offset,
-            e->path != NULL ? " (" : "", e->path != NULL ? e->path : "", e->path != NULL ? ")" : "");
+            e->path[0] != 0 ? " (" : "", e->path[0] != 0 ? e->path : "", e->path[0] != 0 ? ")" : "");
     return 1;
 }
 

@@ -47,6 +47,8 @@ class CGen {
   readonly model: SpecModel;
   /** Struct decoders per (struct, path prefix), emitted before the bodies that use them. */
   private readonly structDecoders = new Map<string, string>();
+  /** KKCM_ERROR_PATH_MAX, set by {@link CGen.measurePaths} once the source is written. */
+  pathMax = 0;
 
   constructor(spec: ProtocolSpec) {
     this.model = new SpecModel(spec);
@@ -101,7 +103,11 @@ class CGen {
     const d = (name: string, value: string, doc?: string): string =>
       `${doc !== undefined ? comment(doc) : ''}#define ${name} ${value}\n`;
     let out = '/* ---- Constants ---- */\n\n';
-    out += d('KKCM_SPEC_VERSION', JSON.stringify(spec.specVersion), 'Version of the spec this codec was generated from.');
+    out += d(
+      'KKCM_SPEC_VERSION',
+      JSON.stringify(spec.specVersion),
+      'Version of the spec this codec was generated from.',
+    );
     out += d('KKCM_MAGIC', `${hex(spec.header.magic, 8)}u`, 'Magic value of every header ("KKCM").');
     out += d('KKCM_HEADER_SIZE', `${spec.header.size}u`, 'Header size in bytes.');
     out += d('KKCM_VERSION_MIN', `${spec.protocolVersions.min}u`, 'Lowest protocol version this codec speaks.');
@@ -128,7 +134,8 @@ class CGen {
     out += '\n';
     for (const t of spec.messages) {
       out += d(`KKCM_TYPE_${upper(t.name)}`, `${hex(t.type)}u`, t.doc);
-      for (const s of t.subtypes) out += d(`KKCM_SUBTYPE_${upper(t.name)}_${upper(s.name)}`, `${hex(s.subtype)}u`, `${s.label}: ${s.doc}`);
+      for (const s of t.subtypes)
+        out += d(`KKCM_SUBTYPE_${upper(t.name)}_${upper(s.name)}`, `${hex(s.subtype)}u`, `${s.label}: ${s.doc}`);
     }
     out += '\n';
     for (const [name, e] of Object.entries(spec.enums)) {
@@ -141,7 +148,11 @@ class CGen {
     const limitOrTimer = (prefix: string, name: string, v: { value: number; unit: string; doc: string }): string => {
       if (Number.isInteger(v.value)) return d(`${prefix}_${upper(name)}`, `${v.value}u`, `${v.doc} (${v.unit})`);
       // No floating point: a fraction is given in parts per million.
-      return d(`${prefix}_${upper(name)}_PPM`, `${Math.round(v.value * 1e6)}u`, `${v.doc} (${v.unit} ${v.value}, in parts per million)`);
+      return d(
+        `${prefix}_${upper(name)}_PPM`,
+        `${Math.round(v.value * 1e6)}u`,
+        `${v.doc} (${v.unit} ${v.value}, in parts per million)`,
+      );
     };
     for (const [name, v] of Object.entries(spec.limits)) out += limitOrTimer('KKCM_LIMIT', name, v);
     for (const [name, v] of Object.entries(spec.timers)) out += limitOrTimer('KKCM_TIMER', name, v);
@@ -187,7 +198,12 @@ class CGen {
       const decl = this.memberDecl(f);
       if (decl === undefined) continue;
       any = true;
-      const what = f.type === 'enum' ? `enum ${f.enum ?? ''}: ${f.doc}` : f.type === 'string' ? `UTF-8, not NUL-terminated: ${f.doc}` : f.doc;
+      const what =
+        f.type === 'enum'
+          ? `enum ${f.enum ?? ''}: ${f.doc}`
+          : f.type === 'string'
+            ? `UTF-8, not NUL-terminated: ${f.doc}`
+            : f.doc;
       out += `    ${decl} ${comment(what).trimEnd()}\n`;
     }
     // C99 forbids an empty struct: a body without value fields gets a placeholder.
@@ -200,21 +216,26 @@ class CGen {
     const { spec, model } = this;
     let out = banner(spec);
     out += '#ifndef KKCM_H\n#define KKCM_H\n\n';
-    out += '/* kernel builds that have no <stdint.h> define KKCM_NO_STDINT and provide the fixed-width types and size_t. */\n';
+    out +=
+      '/* kernel builds that have no <stdint.h> define KKCM_NO_STDINT and provide the fixed-width types and size_t. */\n';
     out += '#ifndef KKCM_NO_STDINT\n#include <stddef.h>\n#include <stdint.h>\n#endif\n\n';
     out += '#ifdef __cplusplus\nextern "C" {\n#endif\n\n';
     out += this.constants();
     out += `
 /* ---- Core types ---- */
 
+/* Room for the longest field path of this spec with every array index at its widest, and the NUL. */
+#define KKCM_ERROR_PATH_MAX ${this.pathMax}u
+
 /* A coded error: code is one of KKCM_ERR_*, the numeric value an ERROR message carries.
    offset is the byte offset in the message (in the stream, for the framer); has_offset is 0 for
-   encode errors. path names the field (static text; array items read "body.entries[].handle"). */
+   encode errors. path names the field as the TypeScript codec does ("body.entries[2].handle"),
+   NUL-terminated; "" when the error concerns no field. */
 typedef struct kkcm_error {
     int code;
     int has_offset;
     uint64_t offset;
-    const char *path;
+    char path[KKCM_ERROR_PATH_MAX];
 } kkcm_error;
 
 /* Bytes or a UTF-8 string: decoded ones point into the caller's input (no copy); data may be
@@ -265,7 +286,8 @@ typedef struct kkcm_framer {
 
 `;
     out += '/* ---- Structs and message bodies ---- */\n\n';
-    for (const [name, s] of Object.entries(spec.structs)) out += this.structDecl(cTypeName(name), `struct ${name}: ${s.doc}`, s.fields);
+    for (const [name, s] of Object.entries(spec.structs))
+      out += this.structDecl(cTypeName(name), `struct ${name}: ${s.doc}`, s.fields);
     for (const name of this.listStructs()) {
       const t = cTypeName(name);
       out += comment(
@@ -274,13 +296,20 @@ typedef struct kkcm_framer {
       out += `typedef struct ${t}_list {\n    const uint8_t *wire;\n    size_t wire_size;\n    const ${t} *items;\n    size_t count;\n} ${t}_list;\n\n`;
     }
     for (const m of model.messages)
-      out += this.structDecl(cTypeName(m.name), `${m.subtypeSpec.label} (type ${hex(m.type)}, subtype ${hex(m.subtype)}): ${m.subtypeSpec.doc}`, m.fields);
+      out += this.structDecl(
+        cTypeName(m.name),
+        `${m.subtypeSpec.label} (type ${hex(m.type)}, subtype ${hex(m.subtype)}): ${m.subtypeSpec.doc}`,
+        m.fields,
+      );
     out += '/* Which message a kkcm_message holds. */\ntypedef enum kkcm_kind {\n';
-    out += '    KKCM_KIND_IGNORED = 0, /* unknown type or subtype skipped under mayIgnore: body.ignored is the raw body */\n';
+    out +=
+      '    KKCM_KIND_IGNORED = 0, /* unknown type or subtype skipped under mayIgnore: body.ignored is the raw body */\n';
     model.messages.forEach((m, i) => (out += `    KKCM_KIND_${upper(m.name)} = ${i + 1},\n`));
     out += `    KKCM_KIND_COUNT = ${model.messages.length + 1}\n} kkcm_kind;\n\n`;
-    out += '/* A decoded message, or one to encode (header.version, flags and seq are used; type, subtype and length are derived). */\n';
-    out += 'typedef struct kkcm_message {\n    kkcm_kind kind;\n    kkcm_header header;\n    union {\n        kkcm_bytes ignored;\n';
+    out +=
+      '/* A decoded message, or one to encode (header.version, flags and seq are used; type, subtype and length are derived). */\n';
+    out +=
+      'typedef struct kkcm_message {\n    kkcm_kind kind;\n    kkcm_header header;\n    union {\n        kkcm_bytes ignored;\n';
     for (const m of model.messages) out += `        ${cTypeName(m.name)} ${snake(m.name)};\n`;
     out += '    } body;\n} kkcm_message;\n\n';
     out += `/* ---- API: every function returns 0 or a KKCM_ERR_* code (and fills *err when err is not NULL), unless it says otherwise ---- */
@@ -366,7 +395,9 @@ size_t kkcm_message_to_json(const kkcm_message *msg, char *out, size_t cap);
     out += '\n';
     for (const m of model.messages) {
       const t = cTypeName(m.name);
-      out += comment(`${m.subtypeSpec.label}: decode a body body[0, len) (offsets in *err count from the body's first byte); size and encode a whole message.`);
+      out += comment(
+        `${m.subtypeSpec.label}: decode a body body[0, len) (offsets in *err count from the body's first byte); size and encode a whole message.`,
+      );
       out += `int ${t}_decode(const uint8_t *body, size_t len, ${t} *out, kkcm_error *err);\n`;
       out += `int ${t}_size(const ${t} *body, size_t *size, kkcm_error *err);\n`;
       out += `int ${t}_encode(uint8_t version, uint8_t flags, uint32_t seq, const ${t} *body, uint8_t *out, size_t cap, size_t *written, kkcm_error *err);\n\n`;
@@ -416,7 +447,8 @@ size_t kkcm_message_to_json(const kkcm_message *msg, char *out, size_t cap);
     let usesItem = false;
     while (i < fields.length) {
       const run: FieldSpec[] = [];
-      while (i < fields.length && this.fixed(fields[i]!) !== undefined && fields[i]!.type !== 'struct') run.push(fields[i++]!);
+      while (i < fields.length && this.fixed(fields[i]!) !== undefined && fields[i]!.type !== 'struct')
+        run.push(fields[i++]!);
       if (run.length > 0) {
         const sizes = run.map((f) => this.fixed(f) ?? 0);
         const total = sizes.reduce((a, s) => a + s, 0);
@@ -424,7 +456,9 @@ size_t kkcm_message_to_json(const kkcm_message *msg, char *out, size_t cap);
         lines.push(`if (end - o < ${total}u) {`);
         let k = 0;
         run.forEach((f, j) => {
-          lines.push(`    if (end - o < ${k + sizes[j]!}u) return KKCM__FAIL_AT(e, KKCM_ERR_TRUNCATED_BODY, base + o${k > 0 ? ` + ${k}u` : ''}, "${path(f)}");`);
+          lines.push(
+            `    if (end - o < ${k + sizes[j]!}u) return KKCM__FAIL_AT(e, KKCM_ERR_TRUNCATED_BODY, base + o${k > 0 ? ` + ${k}u` : ''}, "${path(f)}");`,
+          );
           k += sizes[j]!;
         });
         lines.push('}');
@@ -434,7 +468,9 @@ size_t kkcm_message_to_json(const kkcm_message *msg, char *out, size_t cap);
           const at = k === 0 ? 'o' : `o + ${k}`;
           const m = `v->${cMember(f.name)}`;
           if (f.type === 'reserved') {
-            const cond = Array.from({ length: size }, (_, x) => `b[${x + k === 0 ? 'o' : `o + ${x + k}`}] != 0`).join(' || ');
+            const cond = Array.from({ length: size }, (_, x) => `b[${x + k === 0 ? 'o' : `o + ${x + k}`}] != 0`).join(
+              ' || ',
+            );
             lines.push(`if (${cond}) return KKCM__FAIL_AT(e, KKCM_ERR_RESERVED_NONZERO, base + ${at}, "${path(f)}");`);
           } else if (f.type === 'bytes') {
             lines.push(`${m}.data = b + ${at};`, `${m}.len = ${size}u;`);
@@ -459,9 +495,13 @@ size_t kkcm_message_to_json(const kkcm_message *msg, char *out, size_t cap);
             lines.push(`${m}.data = b + o;`, `${m}.len = end - o;`, 'o = end;');
           } else {
             const len = `f_${f.length ?? ''}`;
-            lines.push(`if ((uint64_t)(end - o) < (uint64_t)${len}) return KKCM__FAIL_AT(e, KKCM_ERR_BAD_LENGTH_FIELD, base + o, "${path(f)}");`);
+            lines.push(
+              `if ((uint64_t)(end - o) < (uint64_t)${len}) return KKCM__FAIL_AT(e, KKCM_ERR_BAD_LENGTH_FIELD, base + o, "${path(f)}");`,
+            );
             if (f.type === 'string')
-              lines.push(`if (!kkcm_utf8_valid(b + o, (size_t)${len})) return KKCM__FAIL_AT(e, KKCM_ERR_BAD_UTF8, base + o, "${path(f)}");`);
+              lines.push(
+                `if (!kkcm_utf8_valid(b + o, (size_t)${len})) return KKCM__FAIL_AT(e, KKCM_ERR_BAD_UTF8, base + o, "${path(f)}");`,
+              );
             lines.push(`${m}.data = b + o;`, `${m}.len = (size_t)${len};`, `o += (size_t)${len};`);
           }
           break;
@@ -480,7 +520,7 @@ size_t kkcm_message_to_json(const kkcm_message *msg, char *out, size_t cap);
             `for (i = 0; i < (size_t)${count}; i++) {`,
             `    ${cTypeName(item)} item;`,
             `    int rc = ${dec}(b, o, end, base, &item, &o, e);`,
-            '    if (rc != 0) return rc;',
+            '    if (rc != 0) return kkcm__fail_item(e, rc, i);',
             '}',
             `${m}.wire_size = (size_t)(b + o - ${m}.wire);`,
           );
@@ -519,7 +559,8 @@ size_t kkcm_message_to_json(const kkcm_message *msg, char *out, size_t cap);
     for (const text of this.structDecoders.values()) out += `${text.slice(text.indexOf('\n') + 1)}\n`;
     out += bodies.join('\n');
     out += '\n/* Decodes a known body into m: 0, 1 when the type or subtype is unknown, or -code. */\n';
-    out += 'static int kkcm__decode_known(const uint8_t *b, size_t end, uint64_t base, kkcm_message *m, kkcm_error *e)\n{\n    int rc;\n';
+    out +=
+      'static int kkcm__decode_known(const uint8_t *b, size_t end, uint64_t base, kkcm_message *m, kkcm_error *e)\n{\n    int rc;\n';
     out += '    switch (((unsigned)m->header.type << 8) | m->header.subtype) {\n';
     for (const m of this.model.messages) {
       const s = snake(m.name);
@@ -555,20 +596,30 @@ size_t kkcm_message_to_json(const kkcm_message *msg, char *out, size_t cap);
           const tm = `v->${cMember(target?.name ?? '')}`;
           const tpath = path(target!);
           if (target?.type === 'array') {
-            lines.push(`if ((uint64_t)${tm}.count > ${INT_MAX[f.type]}) return KKCM__FAIL(e, KKCM_ERR_VALUE_OUT_OF_RANGE, "${path(f)}");`);
+            lines.push(
+              `if ((uint64_t)${tm}.count > ${INT_MAX[f.type]}) return KKCM__FAIL(e, KKCM_ERR_VALUE_OUT_OF_RANGE, "${path(f)}");`,
+            );
           } else {
-            lines.push(`rc = kkcm__check_bytes(&${tm}, ${target?.type === 'string' ? 1 : 0}, e, "${tpath}");`, 'if (rc != 0) return rc;');
-            lines.push(`if ((uint64_t)${tm}.len > ${INT_MAX[f.type]}) return KKCM__FAIL(e, KKCM_ERR_VALUE_OUT_OF_RANGE, "${path(f)}");`);
+            lines.push(
+              `rc = kkcm__check_bytes(&${tm}, ${target?.type === 'string' ? 1 : 0}, e, "${tpath}");`,
+              'if (rc != 0) return rc;',
+            );
+            lines.push(
+              `if ((uint64_t)${tm}.len > ${INT_MAX[f.type]}) return KKCM__FAIL(e, KKCM_ERR_VALUE_OUT_OF_RANGE, "${path(f)}");`,
+            );
           }
         } else if (f.type === 'bytes') {
-          lines.push(`if (${m}.len != ${s}u || ${m}.data == NULL) return KKCM__FAIL(e, KKCM_ERR_INVALID_VALUE, "${path(f)}");`);
+          lines.push(
+            `if (${m}.len != ${s}u || ${m}.data == NULL) return KKCM__FAIL(e, KKCM_ERR_INVALID_VALUE, "${path(f)}");`,
+          );
         }
         continue;
       }
       switch (f.type) {
         case 'bytes':
         case 'string':
-          if (f.rest === true) lines.push(`rc = kkcm__check_bytes(&${m}, 0, e, "${path(f)}");`, 'if (rc != 0) return rc;');
+          if (f.rest === true)
+            lines.push(`rc = kkcm__check_bytes(&${m}, 0, e, "${path(f)}");`, 'if (rc != 0) return rc;');
           lines.push(`n += ${m}.len;`);
           break;
         case 'array': {
@@ -593,7 +644,14 @@ size_t kkcm_message_to_json(const kkcm_message *msg, char *out, size_t cap);
           break;
         }
         case 'struct': {
-          lines.push('{', '    uint64_t s = 0;', `    rc = kkcm__s_${snake(f.struct ?? '')}(&${m}, &s, e);`, '    if (rc != 0) return rc;', '    n += s;', '}');
+          lines.push(
+            '{',
+            '    uint64_t s = 0;',
+            `    rc = kkcm__s_${snake(f.struct ?? '')}(&${m}, &s, e);`,
+            '    if (rc != 0) return rc;',
+            '    n += s;',
+            '}',
+          );
           break;
         }
         /* c8 ignore next 2 */
@@ -668,7 +726,8 @@ size_t kkcm_message_to_json(const kkcm_message *msg, char *out, size_t cap);
     out += '    kkcm_put_u32(b, KKCM_MAGIC);\n';
     for (const f of h) {
       const at = `KKCM_HEADER_OFFSET_${upper(f.name)}`;
-      out += f.type === 'u8' ? `    b[${at}] = ${f.name};\n` : `    kkcm_put_u${f.type.slice(1)}(b + ${at}, ${f.name});\n`;
+      out +=
+        f.type === 'u8' ? `    b[${at}] = ${f.name};\n` : `    kkcm_put_u${f.type.slice(1)}(b + ${at}, ${f.name});\n`;
     }
     out += '}\n\n';
     for (const [name, s] of Object.entries(this.spec.structs)) {
@@ -682,7 +741,8 @@ size_t kkcm_message_to_json(const kkcm_message *msg, char *out, size_t cap);
       out += `static int kkcm__s_${s}(const ${t} *v, uint64_t *size, kkcm_error *e)\n{\n${this.sizeFields(m.fields, 'body')}}\n\n`;
       out += `static size_t kkcm__w_${s}(const ${t} *v, uint8_t *b, size_t o)\n{\n${this.writeFields(m.fields)}}\n\n`;
       out += `int ${t}_size(const ${t} *body, size_t *size, kkcm_error *err)\n{\n    uint64_t n = 0;\n    int rc = kkcm__s_${s}(body, &n, err);\n    if (rc != 0) return rc;\n`;
-      out += '    n += KKCM_HEADER_SIZE;\n    if (n > KKCM_LIMIT_ABSOLUTE_MAX_MESSAGE) return KKCM__FAIL(err, KKCM_ERR_FRAME_TOO_LARGE, "header.length");\n';
+      out +=
+        '    n += KKCM_HEADER_SIZE;\n    if (n > KKCM_LIMIT_ABSOLUTE_MAX_MESSAGE) return KKCM__FAIL(err, KKCM_ERR_FRAME_TOO_LARGE, "header.length");\n';
       out += '    *size = (size_t)n;\n    return 0;\n}\n\n';
       out += `int ${t}_encode(uint8_t version, uint8_t flags, uint32_t seq, const ${t} *body, uint8_t *out, size_t cap, size_t *written, kkcm_error *err)\n{\n`;
       out += `    size_t n = 0;\n    int rc = ${t}_size(body, &n, err);\n    if (rc != 0) return rc;\n`;
@@ -691,13 +751,17 @@ size_t kkcm_message_to_json(const kkcm_message *msg, char *out, size_t cap);
       out += `    *written = kkcm__w_${s}(body, out, KKCM_HEADER_SIZE);\n    return 0;\n}\n\n`;
     }
     out += 'int kkcm_encoded_size(const kkcm_message *m, size_t *size, kkcm_error *err)\n{\n    switch (m->kind) {\n';
-    out += '    case KKCM_KIND_IGNORED:\n        if (m->body.ignored.len > KKCM_LIMIT_ABSOLUTE_MAX_MESSAGE - KKCM_HEADER_SIZE) return KKCM__FAIL(err, KKCM_ERR_FRAME_TOO_LARGE, "header.length");\n';
+    out +=
+      '    case KKCM_KIND_IGNORED:\n        if (m->body.ignored.len > KKCM_LIMIT_ABSOLUTE_MAX_MESSAGE - KKCM_HEADER_SIZE) return KKCM__FAIL(err, KKCM_ERR_FRAME_TOO_LARGE, "header.length");\n';
     out += '        *size = KKCM_HEADER_SIZE + m->body.ignored.len;\n        return 0;\n';
-    for (const m of this.model.messages) out += `    case KKCM_KIND_${upper(m.name)}:\n        return ${cTypeName(m.name)}_size(&m->body.${snake(m.name)}, size, err);\n`;
+    for (const m of this.model.messages)
+      out += `    case KKCM_KIND_${upper(m.name)}:\n        return ${cTypeName(m.name)}_size(&m->body.${snake(m.name)}, size, err);\n`;
     out += '    default:\n        return KKCM__FAIL(err, KKCM_ERR_UNKNOWN_MESSAGE, "kind");\n    }\n}\n\n';
-    out += 'int kkcm_encode_message(const kkcm_message *m, uint8_t *out, size_t cap, size_t *written, kkcm_error *err)\n{\n';
+    out +=
+      'int kkcm_encode_message(const kkcm_message *m, uint8_t *out, size_t cap, size_t *written, kkcm_error *err)\n{\n';
     out += '    const kkcm_header *h = &m->header;\n    switch (m->kind) {\n';
-    out += '    case KKCM_KIND_IGNORED:\n        return kkcm_encode_raw(h, &m->body.ignored, out, cap, written, err);\n';
+    out +=
+      '    case KKCM_KIND_IGNORED:\n        return kkcm_encode_raw(h, &m->body.ignored, out, cap, written, err);\n';
     for (const m of this.model.messages)
       out += `    case KKCM_KIND_${upper(m.name)}:\n        return ${cTypeName(m.name)}_encode(h->version, h->flags, h->seq, &m->body.${snake(m.name)}, out, cap, written, err);\n`;
     out += '    default:\n        return KKCM__FAIL(err, KKCM_ERR_UNKNOWN_MESSAGE, "kind");\n    }\n}\n\n';
@@ -731,7 +795,8 @@ size_t kkcm_message_to_json(const kkcm_message *msg, char *out, size_t cap);
     const head = readFileSync(join(here, 'runtime-head.c.in'), 'utf8');
     const tail = readFileSync(join(here, 'runtime-tail.c.in'), 'utf8');
     let out = banner(this.spec);
-    out += '/* The C codec: decoders, encoders, header checks and the stream framer. No allocation, no floating point, no global state. */\n';
+    out +=
+      '/* The C codec: decoders, encoders, header checks and the stream framer. No allocation, no floating point, no global state. */\n';
     out += '#include "kkcm.h"\n\n';
     out += head + '\n';
     out += this.tables();
@@ -739,6 +804,18 @@ size_t kkcm_message_to_json(const kkcm_message *msg, char *out, size_t cap);
     out += this.encoders();
     out += tail;
     return out;
+  }
+
+  /**
+   * Sizes the error path buffer from the paths the source reports: the longest, with 20 digits
+   * (a 64-bit size_t) in each `[]`, and the NUL.
+   */
+  measurePaths(source: string): void {
+    const paths = source.matchAll(/(?:KKCM__FAIL(?:_AT)?|kkcm__check_bytes)\([^;]*?"([A-Za-z0-9_.[\]]*)"\)/g);
+    for (const [, p = ''] of paths) {
+      const n = p.length + 20 * (p.split('[]').length - 1) + 1;
+      if (n > this.pathMax) this.pathMax = n;
+    }
   }
 
   // ---- kkcm-json.c ----
@@ -816,21 +893,26 @@ size_t kkcm_message_to_json(const kkcm_message *msg, char *out, size_t cap);
 
   json(): string {
     let out = banner(this.spec);
-    out += '/* The JSON form of messages, as `kkcm decode` prints it: 64-bit integers as decimal strings, bytes as hex,\n   known enum values by name. Optional: vendor it only for logs and tools. No allocation, no stdio. */\n';
+    out +=
+      '/* The JSON form of messages, as `kkcm decode` prints it: 64-bit integers as decimal strings, bytes as hex,\n   known enum values by name. Optional: vendor it only for logs and tools. No allocation, no stdio. */\n';
     out += '#include "kkcm.h"\n\n';
     out += readFileSync(join(here, 'json-runtime.c.in'), 'utf8');
     out += '\nsize_t kkcm_message_to_json(const kkcm_message *m, char *out, size_t cap)\n{\n';
     out += '    kkcm__jw jw;\n    kkcm__jw *w = &jw;\n    const char *name = kkcm_kind_name(m->kind);\n';
     out += '    jw.out = out;\n    jw.cap = cap;\n    jw.len = 0;\n';
-    out += '    kkcm__j_put(w, "{\\"name\\":");\n    if (name == NULL) kkcm__j_put(w, "null");\n    else {\n        kkcm__j_put(w, "\\"");\n        kkcm__j_put(w, name);\n        kkcm__j_put(w, "\\"");\n    }\n';
+    out +=
+      '    kkcm__j_put(w, "{\\"name\\":");\n    if (name == NULL) kkcm__j_put(w, "null");\n    else {\n        kkcm__j_put(w, "\\"");\n        kkcm__j_put(w, name);\n        kkcm__j_put(w, "\\"");\n    }\n';
     out += '    kkcm__j_header(w, &m->header);\n    kkcm__j_put(w, ",\\"body\\":");\n    switch (m->kind) {\n';
     for (const msg of this.model.messages) {
       out += `    case KKCM_KIND_${upper(msg.name)}:\n`;
-      out += this.jsonFields(msg.fields, `m->body.${snake(msg.name)}.`, 0).map((l) => `        ${l}\n`).join('');
+      out += this.jsonFields(msg.fields, `m->body.${snake(msg.name)}.`, 0)
+        .map((l) => `        ${l}\n`)
+        .join('');
       out += '        break;\n';
     }
     out += '    default:\n        kkcm__j_hex(w, &m->body.ignored);\n        break;\n    }\n';
-    out += '    kkcm__j_put(w, "}");\n    if (cap > 0) out[jw.len < cap ? jw.len : cap - 1] = 0;\n    return jw.len;\n}\n';
+    out +=
+      '    kkcm__j_put(w, "}");\n    if (cap > 0) out[jw.len < cap ? jw.len : cap - 1] = 0;\n    return jw.len;\n}\n';
     return out;
   }
 }
@@ -838,8 +920,9 @@ size_t kkcm_message_to_json(const kkcm_message *msg, char *out, size_t cap);
 /** File name → text, for every file under `codec/c/gen/`. */
 export function generateC(spec: ProtocolSpec): Map<string, string> {
   const gen = new CGen(spec);
-  const header = gen.header();
   const source = gen.source();
+  gen.measurePaths(source);
+  const header = gen.header();
   return new Map([
     ['kkcm.h', header],
     ['kkcm.c', source],
