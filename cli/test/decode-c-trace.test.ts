@@ -82,7 +82,7 @@ function traffic(model: SpecModel, seed: number): [ClientName, MessageInput][] {
   for (const m of model.messages) {
     if (!(CLIENTS as readonly string[]).includes(m.client)) continue;
     for (const body of fc.sample(arbitraryBody(model, m.name), { numRuns: 3, seed }))
-      out.push([m.client as ClientName, { name: m.name, body } as MessageInput]);
+      out.push([m.client as ClientName, { name: m.name, body } as unknown as MessageInput]);
   }
   out.push(['prl', { name: 'prl.opaque', body: { data: new Uint8Array(150_000).map((_, i) => i * 7) } }]);
   return out;
