@@ -21,6 +21,7 @@ import { createBinaryParserDecoder, type BinaryParserDecoder } from '../src/bp-d
 import { decodeMessage, encodeMessage, Framer, messageToJson, StreamDecoder } from '../src/index.js';
 import { decodeHandwritten, encodeHandwritten } from './baseline-handwritten.js';
 import { fromProtoU64, ProtoAck, ProtoPacket, toProtoU64 } from './baseline-protobufjs.js';
+import { runCBench, type CBenchResult } from './c-bench.js';
 import { measure, median, type BenchCase, type CaseResult } from './measure.js';
 import {
   ackFrame,
@@ -30,6 +31,7 @@ import {
   framedMessages,
   packet,
   packetFrame,
+  stream,
   STREAM_PACKETS,
 } from './messages.js';
 
@@ -43,6 +45,8 @@ export interface CodecBenchOptions {
   readonly rounds?: number;
   /** Warm-up per case, in ms. Default 300. */
   readonly warmupMs?: number;
+  /** Also build and measure the generated C codec (needs gcc). Default true. */
+  readonly c?: boolean;
 }
 
 /** The throughput ratios the benchmark reports (ours / theirs; above 1 means ours is faster). */
@@ -70,6 +74,13 @@ export interface CodecBenchReport {
   readonly targets: CodecRatios;
   /** Whether each ratio meets its target (meaningless in smoke mode). */
   readonly met: Readonly<Record<keyof CodecRatios, boolean>>;
+  /**
+   * The generated C codec on the same messages (impl `c` in `cases`): C msg/s / TypeScript
+   * msg/s per case (above 1 means C is faster), or why it was left out.
+   */
+  readonly c:
+    | { readonly available: true; readonly compiler: string; readonly cVsTs: Readonly<Record<string, number>> }
+    | { readonly available: false; readonly reason: string };
   readonly machine: Readonly<Record<string, string | number>>;
   readonly settings: { readonly warmupMs: number; readonly roundMs: number; readonly rounds: number };
 }
@@ -374,6 +385,39 @@ export function machine(): Record<string, string | number> {
   };
 }
 
+/** The C program's cases under the names of the TypeScript cases they match. */
+const C_NAMES: Record<string, string> = {
+  'decode-ack': `decode/${ACK}`,
+  'decode-packet': `decode/${PACKET}`,
+  'encode-ack': `encode/${ACK}`,
+  'encode-packet': `encode/${PACKET}`,
+  'stream-decode': `stream-decode/${PACKET}`,
+  'framer+decode': `framer${CHUNK_BYTES}+decode/${PACKET}`,
+  framer: `framer${CHUNK_BYTES}/${PACKET}`,
+};
+
+/**
+ * Runs the C benchmark right after the TypeScript cases, with the same settings, on the same
+ * messages. Its rounds cannot be interleaved with the TypeScript rounds (another process), so
+ * a C / TypeScript ratio is a ratio of the two medians.
+ */
+function measureC(
+  results: readonly CaseResult[],
+  settings: { smoke: boolean; rounds: number; roundMs: number; warmupMs: number },
+): { result: CBenchResult; cases: readonly CaseResult[]; cVsTs: Record<string, number> } {
+  const result = runCBench({ ack: ackFrame, packet: packetFrame, stream }, C_NAMES, settings, CHUNK_BYTES);
+  if (!result.available) {
+    console.error(`bench:codec: ${result.reason}`);
+    return { result, cases: [], cVsTs: {} };
+  }
+  const cVsTs: Record<string, number> = {};
+  for (const c of result.cases) {
+    const ts = results.find((r) => r.name === c.name && r.impl === 'kkcm');
+    if (ts !== undefined) cVsTs[c.name] = c.opsPerSec / ts.opsPerSec;
+  }
+  return { result, cases: result.cases, cVsTs };
+}
+
 /**
  * Runs the codec benchmark and returns its report. Full mode takes about 30 s.
  *
@@ -387,6 +431,7 @@ export function runCodecBench(options: CodecBenchOptions = {}): CodecBenchReport
   selfCheck(bp);
   const results = measure(buildCases(bp), { ...settings, smoke });
   if (sink === undefined) throw new Error('benchmark produced no results');
+  const c = options.c === false ? undefined : measureC(results, { ...settings, smoke });
   const ack = ratiosFor(results, ACK);
   const pkt = ratiosFor(results, PACKET);
   const ratios = pkt as CodecRatios;
@@ -395,7 +440,7 @@ export function runCodecBench(options: CodecBenchOptions = {}): CodecBenchReport
   ) as Record<keyof CodecRatios, boolean>;
   return {
     mode: smoke ? 'smoke' : 'full',
-    cases: results.map((r) => ({ id: `${r.impl} ${r.name}`, ...r })),
+    cases: [...results, ...(c?.cases ?? [])].map((r) => ({ id: `${r.impl} ${r.name}`, ...r })),
     ratios,
     ratioBasis: `${PACKET}: every required ratio is measured on the 256-byte PRL PACKET message`,
     ratiosByMessage: { [ACK]: ack, [PACKET]: pkt, geomean: geomean(ack, pkt) },
@@ -410,6 +455,12 @@ export function runCodecBench(options: CodecBenchOptions = {}): CodecBenchReport
     },
     targets: TARGETS,
     met,
+    c:
+      c === undefined
+        ? { available: false, reason: 'not asked for' }
+        : c.result.available
+          ? { available: true, compiler: c.result.compiler, cVsTs: c.cVsTs }
+          : c.result,
     machine: machine(),
     settings,
   };
@@ -451,6 +502,12 @@ export function formatReport(report: CodecBenchReport): string {
       `${k.padEnd(24)} ${`≥${target}`.padStart(7)} ${cell(report.ratios[k], 16)} ${cell(byMessage[ACK]?.[k], 12)} ${cell(byMessage.geomean?.[k], 8)}  ${report.met[k] ? 'ok' : 'MISSED'}`,
     );
   }
+  if (report.c.available) {
+    lines.push('');
+    lines.push(`C / TypeScript (the generated C codec, ${report.c.compiler}, -O2; above 1 means C is faster)`);
+    for (const [name, r] of Object.entries(report.c.cVsTs))
+      lines.push(`${name.padEnd(w)}  ${r.toFixed(2).padStart(7)}`);
+  } else lines.push('', `C: ${report.c.reason}`);
   return lines.join('\n');
 }
 

@@ -36,10 +36,20 @@ t.test('the benchmark runs every case in smoke mode and reports every required r
     'every case measured a finite rate',
   );
   t.equal(typeof report.machine.node, 'string', 'names the machine it ran on');
+  // The generated C codec on the same messages, built with gcc -O2; left out with a reason without gcc.
+  if (report.c.available) {
+    for (const id of ['c decode/control.ack', 'c encode/prl.packet 256B', 'c framer1460+decode/prl.packet 256B'])
+      t.ok(ids.includes(id), `has case ${id}`);
+    const cVsTs = Object.values(report.c.cVsTs);
+    t.ok(cVsTs.length === 7 && cVsTs.every((r) => Number.isFinite(r) && r > 0), 'seven finite C / TypeScript ratios');
+  } else {
+    console.log(`# no C columns: ${report.c.reason}`);
+    t.match(report.c.reason, /not found/, 'says why the C columns are left out');
+  }
 });
 
 t.test('the report serialises to one JSON object', async (t) => {
-  const report = runCodecBench({ smoke: true });
+  const report = runCodecBench({ smoke: true, c: false });
   const parsed = JSON.parse(JSON.stringify(report)) as Record<string, unknown>;
   t.same(Object.keys(parsed.ratios as object).sort(), [...REQUIRED_RATIOS].sort());
   t.ok(Array.isArray(parsed.cases));
