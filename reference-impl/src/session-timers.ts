@@ -47,7 +47,8 @@ export class SessionTimers {
       if (core.current !== session) return;
       for (const [client, h] of core.registry.entries())
         if (h.periodic !== undefined) this.dispatcher.call(client, 'periodic', h.periodic);
-      if (core.current === session) this.periodic.start(core.periodicMs * (core.options.faults?.periodicScale ?? 1), tick);
+      if (core.current === session)
+        this.periodic.start(core.periodicMs * (core.options.faults?.periodicScale ?? 1), tick);
     };
     this.periodic.start(core.periodicMs * (core.options.faults?.periodicScale ?? 1), tick);
   }
