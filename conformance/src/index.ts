@@ -5,7 +5,7 @@
  * @module kkcm/conformance
  */
 export { conformanceTests, ConformanceCaseError, type TestFunction } from './adapter.js';
-export { BOTH, CHANNELS, defineCase, type ConformanceCase } from './cases/case.js';
+export { BOTH, CHANNELS, defineCase, type CaseNeed, type ConformanceCase } from './cases/case.js';
 export { CASES, casesFor, globToRegExp, selectCases, uncoveredMusts, type Selection } from './catalog.js';
 export {
   applyBaseline,
@@ -24,6 +24,7 @@ export {
 export { CaseContext, CaseFailure, CaseSkip, type PeerFacts, type SuiteSession } from './harness/context.js';
 export type { PeerCustomizer } from './harness/target.js';
 export { Transcript, Wire, WaitTimeout, type Incoming } from './harness/wire.js';
+export { WireOracle, type Violation, type ViolationSink } from './harness/oracle.js';
 export {
   LiveView,
   renderReport,
@@ -43,5 +44,6 @@ export {
   type Summary,
   type TranscriptEntry,
   type Verdict,
+  verdictLine,
 } from './report.js';
 export { runConformance, type ConformanceOptions, type TargetSpec, type TargetTransport } from './runner.js';
