@@ -25,6 +25,9 @@
  *
  * Every worker process runs with the same Node options: `--expose-gc` and {@link HEAP_ARGS}.
  *
+ * Why one file past ~500 lines: one benchmark, the driver of both implementations' processes over
+ * the same cases; the per-process sides live in their own files.
+ *
  * @module
  */
 import { setTimeout as sleep } from 'node:timers/promises';

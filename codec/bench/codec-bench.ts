@@ -11,6 +11,9 @@
  * still runs, measures nothing). Not part of `npm test`; `codec/test/bench-smoke.test.ts`
  * runs the smoke mode.
  *
+ * Why one file past ~500 lines: one benchmark of one codec against its baselines on the same
+ * messages; the baselines live in their own files.
+ *
  * @module
  */
 import { cpus, totalmem } from 'node:os';

@@ -3,6 +3,9 @@
  * the same messages must come out of both, and whatever one rejects the other rejects.
  *
  * Property runs use a fixed seed (override with FC_SEED) so that CI is reproducible.
+ *
+ * Why one file past ~500 lines: one subject, the binary-parser decoder against the generated
+ * codec, with its property runs.
  */
 import t, { type Test } from 'tap';
 import fc from 'fast-check';

@@ -4,6 +4,9 @@
  * tap or a peer option, without touching the peer; the few that need a decision inside the
  * peer use its documented fault switches (`PeerOptions.faults`, reference-impl/src/faults.ts).
  *
+ * Why one file past ~500 lines: it is a table, one entry per mutant with the requirement it
+ * breaks; its length grows with the mutant set, not with its concepts.
+ *
  * @module
  */
 import {

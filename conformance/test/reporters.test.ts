@@ -1,3 +1,8 @@
+/**
+ * Every report format of a conformance run (human, live view, JSON, TAP, JUnit, HTML), rendered
+ * from the same reports and checked by parsers of each format. Why one file past ~500 lines: one
+ * subject, the reporters, checked against the same fixtures.
+ */
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';

@@ -1,3 +1,8 @@
+/**
+ * The reference peer against hand-made wire messages: HELLO refusals, framing and header errors,
+ * ERROR contents. Why one file past ~500 lines: one subject, the peer's protocol checks, each a
+ * short case.
+ */
 import t from 'tap';
 import {
   encodeMessage,

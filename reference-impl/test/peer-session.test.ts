@@ -1,3 +1,8 @@
+/**
+ * The reference peer's session life cycle over the in-memory transport with a manual clock: set-
+ * up, cleanup reasons, confirmations, queues and faults. Why one file past ~500 lines: one
+ * subject, the session, in the order of its life cycle.
+ */
 import t from 'tap';
 import { MESSAGES, type KnownMessage, type MessageInput } from '../../codec/src/index.js';
 import { KkcmPeer, ManualClock, MemoryTransport, PeerError, type CleanupInfo, type PeerEvent } from '../src/index.js';

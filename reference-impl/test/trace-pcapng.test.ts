@@ -1,3 +1,8 @@
+/**
+ * pcapng traces of a peer: a minimal pcapng reader, then the files a peer writes checked block by
+ * block and through tshark when installed. Why one file past ~500 lines: one subject, the pcapng
+ * writer, with the reader it is checked by.
+ */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

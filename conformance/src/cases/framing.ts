@@ -2,6 +2,10 @@
  * Framing, header, sequence, channel-mapping and type cases, run on an established session
  * in either role.
  *
+ * Why one file past ~500 lines: every case here is a framing or header rule judged the same way
+ * (send one fault on an established session, expect ERROR and the close), sharing `violation` and
+ * the header builders; split by rule it would repeat them.
+ *
  * @module
  */
 import { encodeMessage, encodeRaw, Flags, HEADER_SIZE, type ErrorCode } from '../../../codec/src/index.js';

@@ -2,6 +2,9 @@
  * What a case sees: connections to the peer in the role it plays, session set-up in both
  * roles, barriers, scaled timeouts, and the ways a case ends (fail, skip).
  *
+ * Why one file past ~500 lines: the context is the one surface a case sees; its parts (session
+ * set-up in both roles, barriers, timeouts, the endings) are the case API and are read together.
+ *
  * @module
  */
 import { randomBytes } from 'node:crypto';

@@ -36,6 +36,10 @@
  * types are in `trial-record.ts`). Each rule is one function here; they share the parsed
  * logs and the fault expectations ({@link expectedEnd}), which is why they stay together.
  *
+ * Why one file past ~500 lines: the oracle is one concept, the set of rules a trial must keep;
+ * each rule is a short pure function over the same record, and splitting them apart would spread
+ * one checklist over several files.
+ *
  * @module
  */
 import {
