@@ -1,13 +1,15 @@
 /**
- * Test certificates, made at test time with the `openssl` command into a temporary
- * directory: a CA, two node certificates it signed (server and client authentication,
- * naming localhost, 127.0.0.1 and ::1), and a rogue CA with a node certificate of its own.
- * Nothing is committed: no key outlives the test run.
+ * Test certificates, made in-process at test time (the `selfsigned` package over Node's
+ * WebCrypto, so no `openssl` binary is needed and the TLS tests never skip): a CA, two node
+ * certificates it signed (server and client authentication, naming localhost, 127.0.0.1 and
+ * ::1), and a rogue CA with a node certificate of its own. They are written as PEM files into
+ * a temporary directory, because the CLI takes paths. Nothing is committed: no key outlives
+ * the test run.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { generate, type SelfsignedOptions } from 'selfsigned';
 
 /** One certificate and its key, as PEM, and where they are on disk. */
 export interface CertFiles {
@@ -33,112 +35,71 @@ export interface TestCerts {
   remove(): void;
 }
 
-/** Why the certificates cannot be made here (no `openssl`), or undefined when they can. */
-export function opensslMissing(): string | undefined {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return undefined;
-  } catch (err) {
-    return `openssl is not installed (${(err as Error).message}): the TLS tests need it to make test certificates`;
-  }
+/** Two days either side of now: long enough for any run, short enough to be useless later. */
+function validity(): Pick<SelfsignedOptions, 'notBeforeDate' | 'notAfterDate'> {
+  const day = 24 * 60 * 60 * 1000;
+  const now = Date.now();
+  return { notBeforeDate: new Date(now - day), notAfterDate: new Date(now + 2 * day) };
 }
 
-const NODE_EXTENSIONS = [
-  'basicConstraints=critical,CA:FALSE',
-  'keyUsage=critical,digitalSignature',
-  'extendedKeyUsage=serverAuth,clientAuth',
-  'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1',
-].join('\n');
+const EC: SelfsignedOptions = { keyType: 'ec', curve: 'P-256', algorithm: 'sha256' };
 
-function openssl(dir: string, args: string[]): void {
-  execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
-function makeCa(dir: string, name: string): void {
-  openssl(dir, [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-days',
-    '2',
-    '-subj',
-    `/CN=${name}`,
-    '-keyout',
-    `${name}.key`,
-    '-out',
-    `${name}.crt`,
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign,cRLSign',
-  ]);
-}
-
-function makeNode(dir: string, name: string, ca: string, serial: number): CertFiles {
-  openssl(dir, [
-    'req',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-subj',
-    `/CN=${name}`,
-    '-keyout',
-    `${name}.key`,
-    '-out',
-    `${name}.csr`,
-  ]);
-  openssl(dir, [
-    'x509',
-    '-req',
-    '-in',
-    `${name}.csr`,
-    '-CA',
-    `${ca}.crt`,
-    '-CAkey',
-    `${ca}.key`,
-    '-set_serial',
-    String(serial),
-    '-days',
-    '2',
-    '-extfile',
-    'node.ext',
-    '-out',
-    `${name}.crt`,
-  ]);
+function write(dir: string, name: string, cert: string, key: string): CertFiles {
   const certPath = join(dir, `${name}.crt`);
   const keyPath = join(dir, `${name}.key`);
-  return { cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8'), certPath, keyPath };
+  writeFileSync(certPath, cert);
+  writeFileSync(keyPath, key, { mode: 0o600 });
+  return { cert, key, certPath, keyPath };
 }
 
-/**
- * Makes the test certificates (about a second).
- *
- * @throws Error when `openssl` fails; call {@link opensslMissing} first to skip instead.
- */
-export function makeTestCerts(): TestCerts {
+async function makeCa(dir: string, name: string): Promise<CertFiles> {
+  const pems = await generate([{ name: 'commonName', value: name }], {
+    ...EC,
+    ...validity(),
+    extensions: [
+      { name: 'basicConstraints', cA: true, critical: true },
+      { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+    ],
+  });
+  return write(dir, name, pems.cert, pems.private);
+}
+
+async function makeNode(dir: string, name: string, ca: CertFiles): Promise<CertFiles> {
+  const pems = await generate([{ name: 'commonName', value: name }], {
+    ...EC,
+    ...validity(),
+    ca: { cert: ca.cert, key: ca.key },
+    extensions: [
+      { name: 'basicConstraints', cA: false, critical: true },
+      { name: 'keyUsage', digitalSignature: true, critical: true },
+      { name: 'extKeyUsage', serverAuth: true, clientAuth: true },
+      {
+        name: 'subjectAltName',
+        altNames: [
+          { type: 2, value: 'localhost' },
+          { type: 7, ip: '127.0.0.1' },
+          { type: 7, ip: '::1' },
+        ],
+      },
+    ],
+  });
+  return write(dir, name, pems.cert, pems.private);
+}
+
+/** Makes the test certificates (a few milliseconds of EC key generation and signing). */
+export async function makeTestCerts(): Promise<TestCerts> {
   const dir = mkdtempSync(join(tmpdir(), 'kkcm-tls-'));
   try {
-    writeFileSync(join(dir, 'node.ext'), `${NODE_EXTENSIONS}\n`);
-    makeCa(dir, 'ca');
-    makeCa(dir, 'rogue-ca');
-    const nodeA = makeNode(dir, 'node-a', 'ca', 1);
-    const nodeB = makeNode(dir, 'node-b', 'ca', 2);
-    const rogue = makeNode(dir, 'rogue', 'rogue-ca', 3);
-    const caPath = join(dir, 'ca.crt');
+    const ca = await makeCa(dir, 'ca');
+    const rogueCa = await makeCa(dir, 'rogue-ca');
     return {
       dir,
-      ca: readFileSync(caPath, 'utf8'),
-      caPath,
-      nodeA,
-      nodeB,
-      rogue,
-      rogueCaPath: join(dir, 'rogue-ca.crt'),
+      ca: ca.cert,
+      caPath: ca.certPath,
+      nodeA: await makeNode(dir, 'node-a', ca),
+      nodeB: await makeNode(dir, 'node-b', ca),
+      rogue: await makeNode(dir, 'rogue', rogueCa),
+      rogueCaPath: rogueCa.certPath,
       remove: () => rmSync(dir, { recursive: true, force: true }),
     };
   } catch (err) {

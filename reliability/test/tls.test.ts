@@ -1,7 +1,7 @@
 /**
  * TLS with mutual authentication: a session over TLS, refused cleartext, refused or missing
- * certificates on either side, each with a coded `error` event. Certificates are made at
- * test time with openssl; without it the file skips with the reason.
+ * certificates on either side, each with a coded `error` event. Certificates are made
+ * in-process at test time (./certs.ts).
  */
 import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
@@ -9,18 +9,13 @@ import t, { type Test } from 'tap';
 import { encodeMessage } from '../../codec/src/index.js';
 import { KkcmPeer, TlsTransport, type PeerEvent } from '../../reference-impl/src/index.js';
 import { LiveSession, nextEvent } from '../src/session.js';
-import { makeTestCerts, opensslMissing, type TestCerts } from './certs.js';
+import { makeTestCerts, type TestCerts } from './certs.js';
 import { ipv6Missing } from './support.js';
 
-const missing = opensslMissing();
 const noIpv6 = await ipv6Missing();
-if (missing !== undefined) {
-  t.plan(0, `skipped: ${missing}`);
-} else {
-  const certs = makeTestCerts();
-  t.teardown(() => certs.remove());
-  run(certs);
-}
+const certs = await makeTestCerts();
+t.teardown(() => certs.remove());
+run(certs);
 
 const hello = (sessionId: bigint): Uint8Array =>
   encodeMessage({
