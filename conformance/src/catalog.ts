@@ -89,6 +89,8 @@ export const UNPROVOKED: Readonly<Record<string, string>> = {
     'needs a client handler that throws on demand; the conformance probe has no such request (NACK ERR_NO_HANDLER is provoked by control.ack.cumulative)',
   notAllowed: "depends on the peer's allow-list, which the suite does not configure",
   nsrNotConfigured: 'needs a peer that listens while NSR is not configured, which the suite cannot ask for',
+  slotConflict:
+    "needs a peer listening as RE0 in dual-re topology; the suite does not know the peer's topology (the reference peer's test covers it)",
 };
 
 /** Every wire error code and HELLO-REJECT reason of the spec, with the cases that provoke it. */

@@ -265,6 +265,18 @@ function sessionSection(model: SpecModel): string {
     '',
     ...session.rules.map((r) => `- ${r}`),
     '',
+    'Topologies (who listens, design 7.2.b.2):',
+    '',
+    table(
+      ['Topology', 'Listens', 'Rule', 'What HELLO carries to check it'],
+      session.topologies.map((t) => [
+        raw(code(t.label)),
+        t.listener === 'slot0' ? 'the RE in slot 0' : 'the protocol master',
+        t.doc,
+        t.hello,
+      ]),
+    ),
+    '',
     'Requirements of the session:',
     '',
     requirementList(model.spec.requirements.filter((r) => r.section === 'session')),

@@ -41,10 +41,10 @@ VS.errors = { [1] = "ERR_BAD_MAGIC", [2] = "ERR_UNSUPPORTED_VERSION", [3] = "ERR
 VS.enum_asyncEvent = { [1] = "connected", [2] = "peerClosed", [3] = "error" }
 VS.enum_channel = { [1] = "send", [2] = "receive" }
 VS.enum_cleanupDetail = { [0] = "none", [1] = "manualSwitchover", [2] = "masterOffline", [3] = "backupOffline", [4] = "clusterMemberLost", [5] = "connectionReset", [6] = "endOfStream", [7] = "protocolError", [8] = "handshakeTimeout", [9] = "deadConnection", [10] = "localShutdown", [11] = "peerShutdown" }
-VS.enum_cleanupReason = { [0] = "none", [1] = "switchover", [2] = "peerDown", [3] = "nsrDeconfigured", [4] = "socketIoError" }
+VS.enum_cleanupReason = { [0] = "switchover", [1] = "peerDown", [2] = "nsrDeconfigured", [3] = "socketIoError", [255] = "none" }
 VS.enum_direction = { [1] = "inbound", [2] = "outbound" }
 VS.enum_ipProtocol = { [6] = "tcp", [17] = "udp", [255] = "raw" }
-VS.enum_rejectReason = { [1] = "versionIncompatible", [2] = "sessionBusy", [3] = "roleConflict", [4] = "notAllowed", [5] = "sessionMismatch", [6] = "channelBusy", [7] = "nsrNotConfigured", [8] = "messageLimitTooSmall" }
+VS.enum_rejectReason = { [1] = "versionIncompatible", [2] = "sessionBusy", [3] = "roleConflict", [4] = "notAllowed", [5] = "sessionMismatch", [6] = "channelBusy", [7] = "nsrNotConfigured", [8] = "messageLimitTooSmall", [9] = "slotConflict" }
 VS.enum_role = { [1] = "master", [2] = "backup" }
 VS.enum_tcpState = { [0] = "closed", [1] = "listen", [2] = "synSent", [3] = "synReceived", [4] = "established", [5] = "closeWait", [6] = "finWait1", [7] = "closing", [8] = "lastAck", [9] = "finWait2", [10] = "timeWait" }
 VS.enum_teardownReason = { [1] = "closed", [2] = "aborted", [3] = "timedOut" }
@@ -64,8 +64,8 @@ HF.body = ProtoField.bytes("jsripc.body", "Body", base.NONE, "Every byte after t
 HF.trailing = ProtoField.bytes("jsripc.trailing", "Trailing bytes", base.NONE, "Body bytes after the end of the layout.")
 HF.undecoded = ProtoField.bytes("jsripc.undecoded", "Undecoded", base.NONE, "Bytes that cannot be framed after a bad header.")
 local FLAGS = {
-  { name = "mayIgnore", field = ProtoField.bool("jsripc.flags.may_ignore", "mayIgnore", 8, nil, 0x01, "A receiver that does not know the type or subtype skips the message instead of failing the session. Lets version N and N-1 interoperate.") },
-  { name = "ackRequested", field = ProtoField.bool("jsripc.flags.ack_requested", "ackRequested", 8, nil, 0x02, "The sender asks for delivery confirmation: the receiver sends a cumulative ACK once its client handler accepted the message.") },
+  { name = "mayIgnore", field = ProtoField.bool("jsripc.flags.may_ignore", "mayIgnore", 8, nil, 0x01, "A receiver that does not know the type or subtype skips the message instead of failing the session. Lets version N and N-1 interoperate. A skipped message still takes its sequence number (the next one is numbered one more), reaches no client and is never confirmed by ACK or NACK, ackRequested or not.") },
+  { name = "ackRequested", field = ProtoField.bool("jsripc.flags.ack_requested", "ackRequested", 8, nil, 0x02, "The sender asks for delivery confirmation of a client message (KKCM-CTL-4). A sender sets it only when deliveryAck was negotiated; a receiver that did not negotiate deliveryAck may ignore it (the reference peer confirms anyway), and never treats it as an error. It means nothing on a control message or on a skipped (mayIgnore) one: those are never confirmed.") },
 }
 
 local EI = {}
@@ -100,13 +100,13 @@ TYPES[127] = { name = "probe", channels = { [1] = true, [2] = true }, only_chann
 local F = {}
 local MESSAGES = {}
 
--- control.hello (HELLO): First message the connecting side (the backup) sends on each channel. Carries the version range, features, role, node, channel, session id and largest message the sender accepts.
+-- control.hello (HELLO): First message the connecting side (RE1 in dual-re, the backup in cluster: session.topologies) sends on each channel. Carries the version range, features, role, node, channel, session id and largest message the sender accepts.
 F["jsripc.control.hello.minVersion"] = ProtoField.uint8("jsripc.control.hello.minVersion", "minVersion", base.DEC, nil, nil, "Lowest protocol version the sender speaks.")
 F["jsripc.control.hello.maxVersion"] = ProtoField.uint8("jsripc.control.hello.maxVersion", "maxVersion", base.DEC, nil, nil, "Highest protocol version the sender speaks.")
-F["jsripc.control.hello.role"] = ProtoField.uint8("jsripc.control.hello.role", "role", base.DEC, VS.enum_role, nil, "Role the sender plays.")
+F["jsripc.control.hello.role"] = ProtoField.uint8("jsripc.control.hello.role", "role", base.DEC, VS.enum_role, nil, "Protocol role the sender plays; the other side refuses its own role (roleConflict).")
 F["jsripc.control.hello.channel"] = ProtoField.uint8("jsripc.control.hello.channel", "channel", base.DEC, VS.enum_channel, nil, "Channel this connection is to carry.")
 F["jsripc.control.hello.features"] = ProtoField.uint32("jsripc.control.hello.features", "features", base.DEC, nil, nil, "Feature bits the sender supports (features table).")
-F["jsripc.control.hello.nodeId"] = ProtoField.uint32("jsripc.control.hello.nodeId", "nodeId", base.DEC, nil, nil, "Sender's node id (RE slot or cluster node).")
+F["jsripc.control.hello.nodeId"] = ProtoField.uint32("jsripc.control.hello.nodeId", "nodeId", base.DEC, nil, nil, "Sender's node id: in dual-re its RE slot (the connecting RE is 1, checked by the listener: slotConflict); in cluster its node id.")
 F["jsripc.control.hello.maxMessage"] = ProtoField.uint32("jsripc.control.hello.maxMessage", "maxMessage", base.DEC, nil, nil, "Largest message, header included, the sender accepts.")
 F["jsripc.control.hello.sessionId"] = ProtoField.uint64("jsripc.control.hello.sessionId", "sessionId", base.DEC, nil, nil, "Session id chosen by the connecting side; identical on both channels of a session; never 0.")
 F["jsripc.control.hello.nodeNameLength"] = ProtoField.uint8("jsripc.control.hello.nodeNameLength", "nodeNameLength", base.DEC, nil, nil, "Length of nodeName in bytes.")
@@ -127,9 +127,9 @@ MESSAGES[0x0101] = {
   },
 }
 
--- control.helloAck (HELLO-ACK): The listening side (the master) accepts a HELLO. The channel is bound to the session once this is sent.
+-- control.helloAck (HELLO-ACK): The listening side (RE0 in dual-re, the master in cluster) accepts a HELLO. The channel is bound to the session once this is sent.
 F["jsripc.control.helloAck.version"] = ProtoField.uint8("jsripc.control.helloAck.version", "version", base.DEC, nil, nil, "Negotiated version: the highest version in both ranges.")
-F["jsripc.control.helloAck.role"] = ProtoField.uint8("jsripc.control.helloAck.role", "role", base.DEC, VS.enum_role, nil, "Role the sender plays.")
+F["jsripc.control.helloAck.role"] = ProtoField.uint8("jsripc.control.helloAck.role", "role", base.DEC, VS.enum_role, nil, "Protocol role the sender plays; the other side refuses its own role (roleConflict).")
 F["jsripc.control.helloAck.channel"] = ProtoField.uint8("jsripc.control.helloAck.channel", "channel", base.DEC, VS.enum_channel, nil, "Channel this connection carries (echoed).")
 F["jsripc.control.helloAck.reserved"] = ProtoField.bytes("jsripc.control.helloAck.reserved", "reserved", base.NONE, "Must be zero.")
 F["jsripc.control.helloAck.features"] = ProtoField.uint32("jsripc.control.helloAck.features", "features", base.DEC, nil, nil, "Features both sides support (intersection).")
@@ -199,7 +199,7 @@ MESSAGES[0x0105] = {
   },
 }
 
--- control.error (ERROR): Reports a protocol error. The sender closes the session right after sending it.
+-- control.error (ERROR): Reports a protocol error. The sender closes the session right after sending it: it half-closes (TCP FIN) once the ERROR is written, reads and drops whatever still arrives, and closes within shutdownLingerMs; it never resets the connection before the ERROR is written.
 F["jsripc.control.error.code"] = ProtoField.uint16("jsripc.control.error.code", "code", base.DEC, VS.errors, nil, "Numeric error code (error codes table).")
 F["jsripc.control.error.reserved"] = ProtoField.bytes("jsripc.control.error.reserved", "reserved", base.NONE, "Must be zero.")
 F["jsripc.control.error.offendingSeq"] = ProtoField.uint32("jsripc.control.error.offendingSeq", "offendingSeq", base.DEC, nil, nil, "Sequence number of the offending message, or 0xFFFFFFFF when none can be named.")
@@ -237,7 +237,7 @@ MESSAGES[0x0107] = {
   },
 }
 
--- control.ack (ACK): Cumulative delivery confirmation on the channel it travels on: every ackRequested message with a sequence number up to upTo (modulo 2^32, within the window of unconfirmed messages) was accepted by its client handler.
+-- control.ack (ACK): Cumulative delivery confirmation on the channel it travels on: upTo is the sequence number of the newest ackRequested client message confirmed; every ackRequested client message received on this channel since the previous ACK, up to and including upTo, and not NACKed was accepted by its client handler.
 F["jsripc.control.ack.upTo"] = ProtoField.uint32("jsripc.control.ack.upTo", "upTo", base.DEC, nil, nil, "Sequence number of the newest confirmed message.")
 MESSAGES[0x0108] = {
   name = "control.ack", label = "ACK", subtype_name = "ack",
@@ -246,7 +246,7 @@ MESSAGES[0x0108] = {
   },
 }
 
--- control.nack (NACK): An ackRequested message was delivered but not accepted: its client handler threw, or no client is registered for its type. Sent before any ACK that covers the same sequence number; cumulative ACKs continue past it.
+-- control.nack (NACK): An ackRequested message was delivered but not accepted: its client handler threw, or no client is registered for its type. Sent before any ACK whose upTo reaches the same sequence number; a later ACK may pass that number without withdrawing the NACK.
 F["jsripc.control.nack.seq"] = ProtoField.uint32("jsripc.control.nack.seq", "seq", base.DEC, nil, nil, "Sequence number of the message that was not accepted.")
 F["jsripc.control.nack.code"] = ProtoField.uint16("jsripc.control.nack.code", "code", base.DEC, VS.errors, nil, "Why: ERR_HANDLER_FAILED or ERR_NO_HANDLER (error codes table).")
 F["jsripc.control.nack.reserved"] = ProtoField.bytes("jsripc.control.nack.reserved", "reserved", base.NONE, "Must be zero.")

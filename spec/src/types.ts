@@ -50,6 +50,8 @@ export interface EnumValueSpec {
   readonly name: string;
   /** Numeric value on the wire. */
   readonly value: number;
+  /** The design's name for the value (`JSR_CLEANUP_SWITCHOVER`); absent for a kkcm addition. */
+  readonly designName?: string;
   /** What the value means. */
   readonly doc: string;
 }
@@ -157,8 +159,10 @@ export interface ChannelSpec {
 export interface ClientSpec {
   /** Client name (`prl`). */
   readonly name: string;
-  /** Client id. */
+  /** Client id (as `jsr_kkcm_client_type_t`, design 7.1). */
   readonly id: number;
+  /** The design's name for the client (`JSR_KKCM_CLIENT_PRL`); absent for a kkcm addition. */
+  readonly designName?: string;
   /** Name used in prose (`PRL`). */
   readonly label: string;
   /** What the client is. */
@@ -232,6 +236,22 @@ export interface SessionSpec {
   }[];
   /** Session rules in prose (design 7.2.b and the sections the requirements cite). */
   readonly rules: readonly string[];
+  /** Who listens, per deployment (design 7.2.b.2). */
+  readonly topologies: readonly TopologySpec[];
+}
+
+/** A deployment and its rule for who listens (design 7.2.b.2). */
+export interface TopologySpec {
+  /** Identifier (`dualRe`). */
+  readonly name: string;
+  /** Name used on the command line and in prose (`dual-re`). */
+  readonly label: string;
+  /** Who listens: the RE in slot 0, or the protocol master. */
+  readonly listener: 'slot0' | 'master';
+  /** The rule and what a switchover does to it. */
+  readonly doc: string;
+  /** What HELLO carries to check the rule, and who checks it. */
+  readonly hello: string;
 }
 
 /** A whole kkcm spec file. */

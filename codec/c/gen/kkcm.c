@@ -382,6 +382,8 @@ const char *kkcm_reject_reason_name(uint32_t value)
         return "nsrNotConfigured";
     case KKCM_REJECT_REASON_MESSAGE_LIMIT_TOO_SMALL:
         return "messageLimitTooSmall";
+    case KKCM_REJECT_REASON_SLOT_CONFLICT:
+        return "slotConflict";
     default:
         return NULL;
     }
@@ -390,8 +392,6 @@ const char *kkcm_reject_reason_name(uint32_t value)
 const char *kkcm_cleanup_reason_name(uint32_t value)
 {
     switch (value) {
-    case KKCM_CLEANUP_REASON_NONE:
-        return "none";
     case KKCM_CLEANUP_REASON_SWITCHOVER:
         return "switchover";
     case KKCM_CLEANUP_REASON_PEER_DOWN:
@@ -400,6 +400,8 @@ const char *kkcm_cleanup_reason_name(uint32_t value)
         return "nsrDeconfigured";
     case KKCM_CLEANUP_REASON_SOCKET_IO_ERROR:
         return "socketIoError";
+    case KKCM_CLEANUP_REASON_NONE:
+        return "none";
     default:
         return NULL;
     }

@@ -44,9 +44,9 @@ extern "C" {
 /* header.seq: Per-channel, per-direction sequence number: 0 for the first message a side sends on a connection, then +1 per message, wrapping at 2^32. */
 #define KKCM_HEADER_OFFSET_SEQ 12u
 
-/* Flag bit 0: A receiver that does not know the type or subtype skips the message instead of failing the session. Lets version N and N-1 interoperate. */
+/* Flag bit 0: A receiver that does not know the type or subtype skips the message instead of failing the session. Lets version N and N-1 interoperate. A skipped message still takes its sequence number (the next one is numbered one more), reaches no client and is never confirmed by ACK or NACK, ackRequested or not. */
 #define KKCM_FLAG_MAY_IGNORE 0x01u
-/* Flag bit 1: The sender asks for delivery confirmation: the receiver sends a cumulative ACK once its client handler accepted the message. */
+/* Flag bit 1: The sender asks for delivery confirmation of a client message (KKCM-CTL-4). A sender sets it only when deliveryAck was negotiated; a receiver that did not negotiate deliveryAck may ignore it (the reference peer confirms anyway), and never treats it as an error. It means nothing on a control message or on a skipped (mayIgnore) one: those are never confirmed. */
 #define KKCM_FLAG_ACK_REQUESTED 0x02u
 /* Flag bits that must be zero. */
 #define KKCM_FLAGS_RESERVED_MASK 0xfcu
@@ -57,13 +57,13 @@ extern "C" {
 #define KKCM_CHANNEL_RECEIVE 2u
 /* KKCM control: The module itself: handshake, echo, errors, shutdown and delivery confirmation. */
 #define KKCM_CLIENT_KKCM 0u
-/* IHA: Initialization, Handle Management and Async Notification. */
+/* IHA: Initialization, Handle Management and Async Notification. Design: JSR_KKCM_CLIENT_IHA. */
 #define KKCM_CLIENT_IHA 1u
-/* SDRL: Socket Data Replication Layer. */
+/* SDRL: Socket Data Replication Layer. Design: JSR_KKCM_CLIENT_SDRL. */
 #define KKCM_CLIENT_SDRL 2u
-/* PSRM: Protocol State Replication Module. */
+/* PSRM: Protocol State Replication Module. Design: JSR_KKCM_CLIENT_PSRM. */
 #define KKCM_CLIENT_PSRM 3u
-/* PRL: Packet Replication Layer. */
+/* PRL: Packet Replication Layer. Design: JSR_KKCM_CLIENT_PRL. */
 #define KKCM_CLIENT_PRL 4u
 /* Conformance probe: A reserved client that a peer under test runs on request, so that client-facing behaviour is observable over the wire. */
 #define KKCM_CLIENT_PROBE 5u
@@ -74,9 +74,9 @@ extern "C" {
 
 /* KKCM control messages. They may travel on both channels. */
 #define KKCM_TYPE_CONTROL 0x01u
-/* HELLO: First message the connecting side (the backup) sends on each channel. Carries the version range, features, role, node, channel, session id and largest message the sender accepts. */
+/* HELLO: First message the connecting side (RE1 in dual-re, the backup in cluster: session.topologies) sends on each channel. Carries the version range, features, role, node, channel, session id and largest message the sender accepts. */
 #define KKCM_SUBTYPE_CONTROL_HELLO 0x01u
-/* HELLO-ACK: The listening side (the master) accepts a HELLO. The channel is bound to the session once this is sent. */
+/* HELLO-ACK: The listening side (RE0 in dual-re, the master in cluster) accepts a HELLO. The channel is bound to the session once this is sent. */
 #define KKCM_SUBTYPE_CONTROL_HELLO_ACK 0x02u
 /* HELLO-REJECT: The listening side refuses a HELLO, then closes the connection. */
 #define KKCM_SUBTYPE_CONTROL_HELLO_REJECT 0x03u
@@ -84,13 +84,13 @@ extern "C" {
 #define KKCM_SUBTYPE_CONTROL_ECHO_REQUEST 0x04u
 /* ECHO-REPLY: Answer to ECHO-REQUEST: same token and payload. */
 #define KKCM_SUBTYPE_CONTROL_ECHO_REPLY 0x05u
-/* ERROR: Reports a protocol error. The sender closes the session right after sending it. */
+/* ERROR: Reports a protocol error. The sender closes the session right after sending it: it half-closes (TCP FIN) once the ERROR is written, reads and drops whatever still arrives, and closes within shutdownLingerMs; it never resets the connection before the ERROR is written. */
 #define KKCM_SUBTYPE_CONTROL_ERROR 0x06u
 /* SHUTDOWN: Sent on both channels before a deliberate close, so the peer cleans up with the right reason. */
 #define KKCM_SUBTYPE_CONTROL_SHUTDOWN 0x07u
-/* ACK: Cumulative delivery confirmation on the channel it travels on: every ackRequested message with a sequence number up to upTo (modulo 2^32, within the window of unconfirmed messages) was accepted by its client handler. */
+/* ACK: Cumulative delivery confirmation on the channel it travels on: upTo is the sequence number of the newest ackRequested client message confirmed; every ackRequested client message received on this channel since the previous ACK, up to and including upTo, and not NACKed was accepted by its client handler. */
 #define KKCM_SUBTYPE_CONTROL_ACK 0x08u
-/* NACK: An ackRequested message was delivered but not accepted: its client handler threw, or no client is registered for its type. Sent before any ACK that covers the same sequence number; cumulative ACKs continue past it. */
+/* NACK: An ackRequested message was delivered but not accepted: its client handler threw, or no client is registered for its type. Sent before any ACK whose upTo reaches the same sequence number; a later ACK may pass that number without withdrawing the NACK. */
 #define KKCM_SUBTYPE_CONTROL_NACK 0x09u
 /* IHA messages (illustrative bodies: the real formats are not public). */
 #define KKCM_TYPE_IHA 0x10u
@@ -143,44 +143,46 @@ extern "C" {
 /* PROBE-BURST-DONE: End of a burst. */
 #define KKCM_SUBTYPE_PROBE_BURST_DONE 0x09u
 
-/* enum role (u8): Which side of the link a peer is. Unknown values are kept as numbers. */
-/* Protocol master (RE0 or the cluster's protocol master): listens (design 7.2.b). */
+/* enum role (u8): Protocol role of a peer. It does not say who listens: the topology does (session.topologies, design 7.2.b.2). Unknown values are kept as numbers. */
+/* Protocol master. Listens in cluster topology; in dual-re it listens only when it is RE0. */
 #define KKCM_ROLE_MASTER 1u
-/* Protocol backup: connects to the master. */
+/* Protocol backup. Connects in cluster topology; in dual-re it connects only when it is RE1. */
 #define KKCM_ROLE_BACKUP 2u
 /* enum channel (u8): Channel identifier, as in the channels table. Unknown values are kept as numbers. */
 /* Send-side channel. */
 #define KKCM_CHANNEL_SEND 1u
 /* Receive-side channel. */
 #define KKCM_CHANNEL_RECEIVE 2u
-/* enum rejectReason (u16): Why a HELLO was refused. Unknown values are kept as numbers. */
-/* The version ranges do not overlap. Do not retry with the same range. */
+/* enum rejectReason (u16): Why a HELLO was refused. HELLO-REJECT's retryAfterMs is 0 for a refusal the same HELLO cannot overcome (versionIncompatible, roleConflict, notAllowed, messageLimitTooSmall) and non-zero for a transient one (sessionBusy, sessionMismatch, channelBusy, nsrNotConfigured); each value says what the reference peer sends. The connecting side waits retryAfterMs when it is non-zero, else its next backoff (incompatibleRetryMs after versionIncompatible). A listening side checks a well-formed HELLO in this order and refuses it for the first that applies: notAllowed, roleConflict, versionIncompatible, messageLimitTooSmall, sessionBusy, sessionMismatch, channelBusy. Unknown values are kept as numbers. */
+/* The version ranges do not overlap. Do not retry with the same range. retryAfterMs 0. */
 #define KKCM_REJECT_REASON_VERSION_INCOMPATIBLE 1u
-/* A session is already up; a second one is refused. */
+/* A session is already up; a second one is refused. retryAfterMs reconnectMaxMs (10000). */
 #define KKCM_REJECT_REASON_SESSION_BUSY 2u
-/* Both peers claim the same role. */
+/* Both peers claim the same protocol role: the HELLO's role is the listening side's own. Not about who listens (the topology decides that). */
 #define KKCM_REJECT_REASON_ROLE_CONFLICT 3u
-/* The peer is not on the allow-list. */
+/* The peer is not on the allow-list. retryAfterMs 0. */
 #define KKCM_REJECT_REASON_NOT_ALLOWED 4u
-/* The second channel carries a session id different from the first. */
+/* The second channel carries a session id different from the first. retryAfterMs reconnectInitialMs (100). */
 #define KKCM_REJECT_REASON_SESSION_MISMATCH 5u
-/* This channel of the pending session is already bound. */
+/* This channel of the pending session is already bound. retryAfterMs reconnectInitialMs (100). */
 #define KKCM_REJECT_REASON_CHANNEL_BUSY 6u
-/* NSR is not configured on this side; retry later with backoff. */
+/* NSR is not configured on this side; retry later with backoff. A non-zero retryAfterMs (the reference peer does not listen while NSR is not configured, so it never sends this reason). */
 #define KKCM_REJECT_REASON_NSR_NOT_CONFIGURED 7u
-/* The advertised largest message is below the minimum the protocol allows. */
+/* The advertised largest message is below the minimum the protocol allows. retryAfterMs 0. */
 #define KKCM_REJECT_REASON_MESSAGE_LIMIT_TOO_SMALL 8u
-/* enum cleanupReason (u8): Reason passed to every client's cleanup handler (jsr_cleanup_reason_t, design 6.2.1). Unknown values are kept as numbers. */
-/* No cleanup has happened yet (probe reports only). */
-#define KKCM_CLEANUP_REASON_NONE 0u
-/* A manual or automatic protocol mastership switchover. */
-#define KKCM_CLEANUP_REASON_SWITCHOVER 1u
-/* The other routing engine or cluster member went offline (from the membership source). */
-#define KKCM_CLEANUP_REASON_PEER_DOWN 2u
-/* NSR was deconfigured. */
-#define KKCM_CLEANUP_REASON_NSR_DECONFIGURED 3u
-/* A KKCM socket failed: reset, end of stream, protocol error, handshake failure or a dead connection. */
-#define KKCM_CLEANUP_REASON_SOCKET_IO_ERROR 4u
+/* Dual-re topology: the HELLO's nodeId is not 1, the slot of the RE that connects (the listening RE is slot 0, design 7.2.b.2). Both REs claim the same slot, or the other side thinks it is RE0: a configuration error, do not retry with the same parameters. */
+#define KKCM_REJECT_REASON_SLOT_CONFLICT 9u
+/* enum cleanupReason (u8): Reason passed to every client's cleanup handler (jsr_cleanup_reason_t, design 7.1), with the design's numbers: they travel on the wire in SHUTDOWN and in probe reports. Unknown values are kept as numbers. */
+/* A manual or automatic protocol mastership switchover. Design: JSR_CLEANUP_SWITCHOVER. */
+#define KKCM_CLEANUP_REASON_SWITCHOVER 0u
+/* The other routing engine or cluster member went offline (from the membership source). Design: JSR_CLEANUP_ORE_DOWN. */
+#define KKCM_CLEANUP_REASON_PEER_DOWN 1u
+/* NSR was deconfigured. Design: JSR_CLEANUP_NSR_DECONFIG. */
+#define KKCM_CLEANUP_REASON_NSR_DECONFIGURED 2u
+/* A KKCM socket failed: reset, end of stream, protocol error, handshake failure or a dead connection. Design: JSR_CLEANUP_NSR_IO_ERR. */
+#define KKCM_CLEANUP_REASON_SOCKET_IO_ERROR 3u
+/* No cleanup has happened yet (probe reports only). kkcm addition: the design has no such value, and 0 is the design's switchover, so it takes the top of the byte. */
+#define KKCM_CLEANUP_REASON_NONE 255u
 /* enum cleanupDetail (u16): Finer detail for a cleanup reason. Append-only. Unknown values are kept as numbers. */
 /* No detail. */
 #define KKCM_CLEANUP_DETAIL_NONE 0u
@@ -190,7 +192,7 @@ extern "C" {
 #define KKCM_CLEANUP_DETAIL_MASTER_OFFLINE 2u
 /* The protocol backup went offline. */
 #define KKCM_CLEANUP_DETAIL_BACKUP_OFFLINE 3u
-/* The cluster membership source lost the other chassis. */
+/* Cluster topology: the membership source lost the other chassis (a peer down in cluster carries this detail; in dual-re it is masterOffline or backupOffline). */
 #define KKCM_CLEANUP_DETAIL_CLUSTER_MEMBER_LOST 4u
 /* A KKCM connection was reset. */
 #define KKCM_CLEANUP_DETAIL_CONNECTION_RESET 5u
@@ -290,7 +292,7 @@ extern "C" {
 #define KKCM_ERR_UNEXPECTED_MESSAGE 16
 /* The handshake did not complete within the handshake timeout. */
 #define KKCM_ERR_HANDSHAKE_TIMEOUT 17
-/* A HELLO or HELLO-ACK is inconsistent (min above max, session id 0, channel not the one expected, version outside the offered range). */
+/* A HELLO or HELLO-ACK is inconsistent. HELLO: min above max, session id 0, an unknown channel. HELLO-ACK, as the connecting side checks it: a session id other than its HELLO's, a channel other than the connection's, a version outside the offered range or unlike the header's version, a maxMessage below minMaxMessage. */
 #define KKCM_ERR_BAD_HELLO 18
 /* Input was pushed into a framer that already failed: a failed stream is never parsed further. */
 #define KKCM_ERR_STREAM_FAILED 19
@@ -353,7 +355,7 @@ extern "C" {
 #define KKCM_LIMIT_DEFAULT_QUEUE_MESSAGES 4096u
 /* Default bound of each channel's output queue, in bytes. (bytes) */
 #define KKCM_LIMIT_DEFAULT_QUEUE_BYTES 8388608u
-/* Time for both handshakes of a session to complete, from TCP connect. (ms) */
+/* Two timers of this length. Per connection: from its TCP connect (connecting side) or accept (listening side) until its HELLO-ACK is received or sent; at expiry the connection is closed (KKCM-SESS-8). Per session: from the start of the attempt (connecting side) or the first HELLO accepted for its session id (listening side) until both channels are bound; at expiry the session is abandoned (KKCM-SESS-12). (ms) */
 #define KKCM_TIMER_HANDSHAKE_TIMEOUT_MS 5000u
 /* First reconnection delay after a transient failure. (ms) */
 #define KKCM_TIMER_RECONNECT_INITIAL_MS 100u
@@ -369,7 +371,7 @@ extern "C" {
 #define KKCM_TIMER_PERIODIC_MS 1000u
 /* A connection with unconfirmed output and no input for this long is declared dead. (ms) */
 #define KKCM_TIMER_DEAD_CONNECTION_MS 15000u
-/* Time a side waits for its SHUTDOWN to be written before it closes anyway. (ms) */
+/* After SHUTDOWN, ERROR or HELLO-REJECT: time a side waits for its output to be written and the other side to close before it closes anyway. Meanwhile it has half-closed (TCP FIN) once its output was written, and reads and drops input. (ms) */
 #define KKCM_TIMER_SHUTDOWN_LINGER_MS 1000u
 
 /* ---- Core types ---- */
@@ -453,23 +455,23 @@ typedef struct kkcm_psrm_entry_list {
     size_t count;
 } kkcm_psrm_entry_list;
 
-/* HELLO (type 0x01, subtype 0x01): First message the connecting side (the backup) sends on each channel. Carries the version range, features, role, node, channel, session id and largest message the sender accepts. */
+/* HELLO (type 0x01, subtype 0x01): First message the connecting side (RE1 in dual-re, the backup in cluster: session.topologies) sends on each channel. Carries the version range, features, role, node, channel, session id and largest message the sender accepts. */
 typedef struct kkcm_control_hello {
     uint8_t min_version; /* Lowest protocol version the sender speaks. */
     uint8_t max_version; /* Highest protocol version the sender speaks. */
-    uint8_t role; /* enum role: Role the sender plays. */
+    uint8_t role; /* enum role: Protocol role the sender plays; the other side refuses its own role (roleConflict). */
     uint8_t channel; /* enum channel: Channel this connection is to carry. */
     uint32_t features; /* Feature bits the sender supports (features table). */
-    uint32_t node_id; /* Sender's node id (RE slot or cluster node). */
+    uint32_t node_id; /* Sender's node id: in dual-re its RE slot (the connecting RE is 1, checked by the listener: slotConflict); in cluster its node id. */
     uint32_t max_message; /* Largest message, header included, the sender accepts. */
     uint64_t session_id; /* Session id chosen by the connecting side; identical on both channels of a session; never 0. */
     kkcm_bytes node_name; /* UTF-8, not NUL-terminated: Human-readable node name, UTF-8. */
 } kkcm_control_hello;
 
-/* HELLO-ACK (type 0x01, subtype 0x02): The listening side (the master) accepts a HELLO. The channel is bound to the session once this is sent. */
+/* HELLO-ACK (type 0x01, subtype 0x02): The listening side (RE0 in dual-re, the master in cluster) accepts a HELLO. The channel is bound to the session once this is sent. */
 typedef struct kkcm_control_hello_ack {
     uint8_t version; /* Negotiated version: the highest version in both ranges. */
-    uint8_t role; /* enum role: Role the sender plays. */
+    uint8_t role; /* enum role: Protocol role the sender plays; the other side refuses its own role (roleConflict). */
     uint8_t channel; /* enum channel: Channel this connection carries (echoed). */
     uint32_t features; /* Features both sides support (intersection). */
     uint32_t node_id; /* Sender's node id. */
@@ -499,7 +501,7 @@ typedef struct kkcm_control_echo_reply {
     kkcm_bytes payload; /* Payload of the request, unchanged. */
 } kkcm_control_echo_reply;
 
-/* ERROR (type 0x01, subtype 0x06): Reports a protocol error. The sender closes the session right after sending it. */
+/* ERROR (type 0x01, subtype 0x06): Reports a protocol error. The sender closes the session right after sending it: it half-closes (TCP FIN) once the ERROR is written, reads and drops whatever still arrives, and closes within shutdownLingerMs; it never resets the connection before the ERROR is written. */
 typedef struct kkcm_control_error {
     uint16_t code; /* Numeric error code (error codes table). */
     uint32_t offending_seq; /* Sequence number of the offending message, or 0xFFFFFFFF when none can be named. */
@@ -515,12 +517,12 @@ typedef struct kkcm_control_shutdown {
     kkcm_bytes text; /* UTF-8, not NUL-terminated: Human-readable explanation, UTF-8. */
 } kkcm_control_shutdown;
 
-/* ACK (type 0x01, subtype 0x08): Cumulative delivery confirmation on the channel it travels on: every ackRequested message with a sequence number up to upTo (modulo 2^32, within the window of unconfirmed messages) was accepted by its client handler. */
+/* ACK (type 0x01, subtype 0x08): Cumulative delivery confirmation on the channel it travels on: upTo is the sequence number of the newest ackRequested client message confirmed; every ackRequested client message received on this channel since the previous ACK, up to and including upTo, and not NACKed was accepted by its client handler. */
 typedef struct kkcm_control_ack {
     uint32_t up_to; /* Sequence number of the newest confirmed message. */
 } kkcm_control_ack;
 
-/* NACK (type 0x01, subtype 0x09): An ackRequested message was delivered but not accepted: its client handler threw, or no client is registered for its type. Sent before any ACK that covers the same sequence number; cumulative ACKs continue past it. */
+/* NACK (type 0x01, subtype 0x09): An ackRequested message was delivered but not accepted: its client handler threw, or no client is registered for its type. Sent before any ACK whose upTo reaches the same sequence number; a later ACK may pass that number without withdrawing the NACK. */
 typedef struct kkcm_control_nack {
     uint32_t seq; /* Sequence number of the message that was not accepted. */
     uint16_t code; /* Why: ERR_HANDLER_FAILED or ERR_NO_HANDLER (error codes table). */

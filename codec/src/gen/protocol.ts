@@ -25,9 +25,9 @@ export const DEFAULT_PORT = 7000;
 
 /** Header flag masks. */
 export const Flags = {
-  /** A receiver that does not know the type or subtype skips the message instead of failing the session. Lets version N and N-1 interoperate. */
+  /** A receiver that does not know the type or subtype skips the message instead of failing the session. Lets version N and N-1 interoperate. A skipped message still takes its sequence number (the next one is numbered one more), reaches no client and is never confirmed by ACK or NACK, ackRequested or not. */
   mayIgnore: 0x01,
-  /** The sender asks for delivery confirmation: the receiver sends a cumulative ACK once its client handler accepted the message. */
+  /** The sender asks for delivery confirmation of a client message (KKCM-CTL-4). A sender sets it only when deliveryAck was negotiated; a receiver that did not negotiate deliveryAck may ignore it (the reference peer confirms anyway), and never treats it as an error. It means nothing on a control message or on a skipped (mayIgnore) one: those are never confirmed. */
   ackRequested: 0x02,
 } as const;
 /** Flag bits that are reserved and must be zero. */
@@ -47,13 +47,13 @@ export const ChannelId = {
 export const ClientId = {
   /** KKCM control: The module itself: handshake, echo, errors, shutdown and delivery confirmation. */
   kkcm: 0,
-  /** IHA: Initialization, Handle Management and Async Notification. */
+  /** IHA: Initialization, Handle Management and Async Notification. Design: JSR_KKCM_CLIENT_IHA. */
   iha: 1,
-  /** SDRL: Socket Data Replication Layer. */
+  /** SDRL: Socket Data Replication Layer. Design: JSR_KKCM_CLIENT_SDRL. */
   sdrl: 2,
-  /** PSRM: Protocol State Replication Module. */
+  /** PSRM: Protocol State Replication Module. Design: JSR_KKCM_CLIENT_PSRM. */
   psrm: 3,
-  /** PRL: Packet Replication Layer. */
+  /** PRL: Packet Replication Layer. Design: JSR_KKCM_CLIENT_PRL. */
   prl: 4,
   /** Conformance probe: A reserved client that a peer under test runs on request, so that client-facing behaviour is observable over the wire. */
   probe: 5,
@@ -85,11 +85,11 @@ export const Feature = {
   conformanceProbe: 0x00000002,
 } as const;
 
-/** Which side of the link a peer is. Values by name. */
+/** Protocol role of a peer. It does not say who listens: the topology does (session.topologies, design 7.2.b.2). Values by name. */
 export const Role = {
-  /** Protocol master (RE0 or the cluster's protocol master): listens (design 7.2.b). */
+  /** Protocol master. Listens in cluster topology; in dual-re it listens only when it is RE0. */
   master: 1,
-  /** Protocol backup: connects to the master. */
+  /** Protocol backup. Connects in cluster topology; in dual-re it connects only when it is RE1. */
   backup: 2,
 } as const;
 /** A role value: a known value, or any other number (unknown values are kept, never rejected). */
@@ -105,40 +105,42 @@ export const Channel = {
 /** A channel value: a known value, or any other number (unknown values are kept, never rejected). */
 export type ChannelValue = (typeof Channel)[keyof typeof Channel] | (number & {});
 
-/** Why a HELLO was refused. Values by name. */
+/** Why a HELLO was refused. HELLO-REJECT's retryAfterMs is 0 for a refusal the same HELLO cannot overcome (versionIncompatible, roleConflict, notAllowed, messageLimitTooSmall) and non-zero for a transient one (sessionBusy, sessionMismatch, channelBusy, nsrNotConfigured); each value says what the reference peer sends. The connecting side waits retryAfterMs when it is non-zero, else its next backoff (incompatibleRetryMs after versionIncompatible). A listening side checks a well-formed HELLO in this order and refuses it for the first that applies: notAllowed, roleConflict, versionIncompatible, messageLimitTooSmall, sessionBusy, sessionMismatch, channelBusy. Values by name. */
 export const RejectReason = {
-  /** The version ranges do not overlap. Do not retry with the same range. */
+  /** The version ranges do not overlap. Do not retry with the same range. retryAfterMs 0. */
   versionIncompatible: 1,
-  /** A session is already up; a second one is refused. */
+  /** A session is already up; a second one is refused. retryAfterMs reconnectMaxMs (10000). */
   sessionBusy: 2,
-  /** Both peers claim the same role. */
+  /** Both peers claim the same protocol role: the HELLO's role is the listening side's own. Not about who listens (the topology decides that). */
   roleConflict: 3,
-  /** The peer is not on the allow-list. */
+  /** The peer is not on the allow-list. retryAfterMs 0. */
   notAllowed: 4,
-  /** The second channel carries a session id different from the first. */
+  /** The second channel carries a session id different from the first. retryAfterMs reconnectInitialMs (100). */
   sessionMismatch: 5,
-  /** This channel of the pending session is already bound. */
+  /** This channel of the pending session is already bound. retryAfterMs reconnectInitialMs (100). */
   channelBusy: 6,
-  /** NSR is not configured on this side; retry later with backoff. */
+  /** NSR is not configured on this side; retry later with backoff. A non-zero retryAfterMs (the reference peer does not listen while NSR is not configured, so it never sends this reason). */
   nsrNotConfigured: 7,
-  /** The advertised largest message is below the minimum the protocol allows. */
+  /** The advertised largest message is below the minimum the protocol allows. retryAfterMs 0. */
   messageLimitTooSmall: 8,
+  /** Dual-re topology: the HELLO's nodeId is not 1, the slot of the RE that connects (the listening RE is slot 0, design 7.2.b.2). Both REs claim the same slot, or the other side thinks it is RE0: a configuration error, do not retry with the same parameters. */
+  slotConflict: 9,
 } as const;
 /** A rejectReason value: a known value, or any other number (unknown values are kept, never rejected). */
 export type RejectReasonValue = (typeof RejectReason)[keyof typeof RejectReason] | (number & {});
 
-/** Reason passed to every client's cleanup handler (jsr_cleanup_reason_t, design 6.2.1). Values by name. */
+/** Reason passed to every client's cleanup handler (jsr_cleanup_reason_t, design 7.1), with the design's numbers: they travel on the wire in SHUTDOWN and in probe reports. Values by name. */
 export const CleanupReason = {
-  /** No cleanup has happened yet (probe reports only). */
-  none: 0,
-  /** A manual or automatic protocol mastership switchover. */
-  switchover: 1,
-  /** The other routing engine or cluster member went offline (from the membership source). */
-  peerDown: 2,
-  /** NSR was deconfigured. */
-  nsrDeconfigured: 3,
-  /** A KKCM socket failed: reset, end of stream, protocol error, handshake failure or a dead connection. */
-  socketIoError: 4,
+  /** A manual or automatic protocol mastership switchover. Design: JSR_CLEANUP_SWITCHOVER. */
+  switchover: 0,
+  /** The other routing engine or cluster member went offline (from the membership source). Design: JSR_CLEANUP_ORE_DOWN. */
+  peerDown: 1,
+  /** NSR was deconfigured. Design: JSR_CLEANUP_NSR_DECONFIG. */
+  nsrDeconfigured: 2,
+  /** A KKCM socket failed: reset, end of stream, protocol error, handshake failure or a dead connection. Design: JSR_CLEANUP_NSR_IO_ERR. */
+  socketIoError: 3,
+  /** No cleanup has happened yet (probe reports only). kkcm addition: the design has no such value, and 0 is the design's switchover, so it takes the top of the byte. */
+  none: 255,
 } as const;
 /** A cleanupReason value: a known value, or any other number (unknown values are kept, never rejected). */
 export type CleanupReasonValue = (typeof CleanupReason)[keyof typeof CleanupReason] | (number & {});
@@ -153,7 +155,7 @@ export const CleanupDetail = {
   masterOffline: 2,
   /** The protocol backup went offline. */
   backupOffline: 3,
-  /** The cluster membership source lost the other chassis. */
+  /** Cluster topology: the membership source lost the other chassis (a peer down in cluster carries this detail; in dual-re it is masterOffline or backupOffline). */
   clusterMemberLost: 4,
   /** A KKCM connection was reset. */
   connectionReset: 5,
@@ -260,8 +262,9 @@ export const ENUM_NAMES: Readonly<Record<string, Readonly<Record<number, string>
     6: 'channelBusy',
     7: 'nsrNotConfigured',
     8: 'messageLimitTooSmall',
+    9: 'slotConflict',
   },
-  cleanupReason: { 0: 'none', 1: 'switchover', 2: 'peerDown', 3: 'nsrDeconfigured', 4: 'socketIoError' },
+  cleanupReason: { 0: 'switchover', 1: 'peerDown', 2: 'nsrDeconfigured', 3: 'socketIoError', 255: 'none' },
   cleanupDetail: {
     0: 'none',
     1: 'manualSwitchover',
@@ -315,7 +318,7 @@ export const Limits = {
 
 /** Timer defaults, in the unit the spec gives. */
 export const Timers = {
-  /** Time for both handshakes of a session to complete, from TCP connect. (ms) */
+  /** Two timers of this length. Per connection: from its TCP connect (connecting side) or accept (listening side) until its HELLO-ACK is received or sent; at expiry the connection is closed (KKCM-SESS-8). Per session: from the start of the attempt (connecting side) or the first HELLO accepted for its session id (listening side) until both channels are bound; at expiry the session is abandoned (KKCM-SESS-12). (ms) */
   handshakeTimeoutMs: 5000,
   /** First reconnection delay after a transient failure. (ms) */
   reconnectInitialMs: 100,
@@ -331,7 +334,7 @@ export const Timers = {
   periodicMs: 1000,
   /** A connection with unconfirmed output and no input for this long is declared dead. (ms) */
   deadConnectionMs: 15000,
-  /** Time a side waits for its SHUTDOWN to be written before it closes anyway. (ms) */
+  /** After SHUTDOWN, ERROR or HELLO-REJECT: time a side waits for its output to be written and the other side to close before it closes anyway. Meanwhile it has half-closed (TCP FIN) once its output was written, and reads and drops input. (ms) */
   shutdownLingerMs: 1000,
 } as const;
 
@@ -415,7 +418,7 @@ export const ERROR_VALUES: Readonly<Record<ErrorCode, number>> = {
   ERR_UNEXPECTED_MESSAGE: 16,
   /** The handshake did not complete within the handshake timeout. */
   ERR_HANDSHAKE_TIMEOUT: 17,
-  /** A HELLO or HELLO-ACK is inconsistent (min above max, session id 0, channel not the one expected, version outside the offered range). */
+  /** A HELLO or HELLO-ACK is inconsistent. HELLO: min above max, session id 0, an unknown channel. HELLO-ACK, as the connecting side checks it: a session id other than its HELLO's, a channel other than the connection's, a version outside the offered range or unlike the header's version, a maxMessage below minMaxMessage. */
   ERR_BAD_HELLO: 18,
   /** Input was pushed into a framer that already failed: a failed stream is never parsed further. */
   ERR_STREAM_FAILED: 19,
@@ -582,19 +585,19 @@ export interface PsrmEntry {
   rcvNxt: number;
 }
 
-/** Body of HELLO: First message the connecting side (the backup) sends on each channel. Carries the version range, features, role, node, channel, session id and largest message the sender accepts. */
+/** Body of HELLO: First message the connecting side (RE1 in dual-re, the backup in cluster: session.topologies) sends on each channel. Carries the version range, features, role, node, channel, session id and largest message the sender accepts. */
 export interface ControlHelloBody {
   /** Lowest protocol version the sender speaks. (u8) */
   minVersion: number;
   /** Highest protocol version the sender speaks. (u8) */
   maxVersion: number;
-  /** Role the sender plays. (role, u8) */
+  /** Protocol role the sender plays; the other side refuses its own role (roleConflict). (role, u8) */
   role: RoleValue;
   /** Channel this connection is to carry. (channel, u8) */
   channel: ChannelValue;
   /** Feature bits the sender supports (features table). (u32) */
   features: number;
-  /** Sender's node id (RE slot or cluster node). (u32) */
+  /** Sender's node id: in dual-re its RE slot (the connecting RE is 1, checked by the listener: slotConflict); in cluster its node id. (u32) */
   nodeId: number;
   /** Largest message, header included, the sender accepts. (u32) */
   maxMessage: number;
@@ -604,11 +607,11 @@ export interface ControlHelloBody {
   nodeName: string;
 }
 
-/** Body of HELLO-ACK: The listening side (the master) accepts a HELLO. The channel is bound to the session once this is sent. */
+/** Body of HELLO-ACK: The listening side (RE0 in dual-re, the master in cluster) accepts a HELLO. The channel is bound to the session once this is sent. */
 export interface ControlHelloAckBody {
   /** Negotiated version: the highest version in both ranges. (u8) */
   version: number;
-  /** Role the sender plays. (role, u8) */
+  /** Protocol role the sender plays; the other side refuses its own role (roleConflict). (role, u8) */
   role: RoleValue;
   /** Channel this connection carries (echoed). (channel, u8) */
   channel: ChannelValue;
@@ -654,7 +657,7 @@ export interface ControlEchoReplyBody {
   payload: Uint8Array;
 }
 
-/** Body of ERROR: Reports a protocol error. The sender closes the session right after sending it. */
+/** Body of ERROR: Reports a protocol error. The sender closes the session right after sending it: it half-closes (TCP FIN) once the ERROR is written, reads and drops whatever still arrives, and closes within shutdownLingerMs; it never resets the connection before the ERROR is written. */
 export interface ControlErrorBody {
   /** Numeric error code (error codes table). (u16) */
   code: number;
@@ -678,13 +681,13 @@ export interface ControlShutdownBody {
   text: string;
 }
 
-/** Body of ACK: Cumulative delivery confirmation on the channel it travels on: every ackRequested message with a sequence number up to upTo (modulo 2^32, within the window of unconfirmed messages) was accepted by its client handler. */
+/** Body of ACK: Cumulative delivery confirmation on the channel it travels on: upTo is the sequence number of the newest ackRequested client message confirmed; every ackRequested client message received on this channel since the previous ACK, up to and including upTo, and not NACKed was accepted by its client handler. */
 export interface ControlAckBody {
   /** Sequence number of the newest confirmed message. (u32) */
   upTo: number;
 }
 
-/** Body of NACK: An ackRequested message was delivered but not accepted: its client handler threw, or no client is registered for its type. Sent before any ACK that covers the same sequence number; cumulative ACKs continue past it. */
+/** Body of NACK: An ackRequested message was delivered but not accepted: its client handler threw, or no client is registered for its type. Sent before any ACK whose upTo reaches the same sequence number; a later ACK may pass that number without withdrawing the NACK. */
 export interface ControlNackBody {
   /** Sequence number of the message that was not accepted. (u32) */
   seq: number;
@@ -906,9 +909,9 @@ export interface ProbeBurstDoneBody {
 
 /** Body type of every message, by qualified name. */
 export interface MessageBodies {
-  /** HELLO: First message the connecting side (the backup) sends on each channel. Carries the version range, features, role, node, channel, session id and largest message the sender accepts. */
+  /** HELLO: First message the connecting side (RE1 in dual-re, the backup in cluster: session.topologies) sends on each channel. Carries the version range, features, role, node, channel, session id and largest message the sender accepts. */
   'control.hello': ControlHelloBody;
-  /** HELLO-ACK: The listening side (the master) accepts a HELLO. The channel is bound to the session once this is sent. */
+  /** HELLO-ACK: The listening side (RE0 in dual-re, the master in cluster) accepts a HELLO. The channel is bound to the session once this is sent. */
   'control.helloAck': ControlHelloAckBody;
   /** HELLO-REJECT: The listening side refuses a HELLO, then closes the connection. */
   'control.helloReject': ControlHelloRejectBody;
@@ -916,13 +919,13 @@ export interface MessageBodies {
   'control.echoRequest': ControlEchoRequestBody;
   /** ECHO-REPLY: Answer to ECHO-REQUEST: same token and payload. */
   'control.echoReply': ControlEchoReplyBody;
-  /** ERROR: Reports a protocol error. The sender closes the session right after sending it. */
+  /** ERROR: Reports a protocol error. The sender closes the session right after sending it: it half-closes (TCP FIN) once the ERROR is written, reads and drops whatever still arrives, and closes within shutdownLingerMs; it never resets the connection before the ERROR is written. */
   'control.error': ControlErrorBody;
   /** SHUTDOWN: Sent on both channels before a deliberate close, so the peer cleans up with the right reason. */
   'control.shutdown': ControlShutdownBody;
-  /** ACK: Cumulative delivery confirmation on the channel it travels on: every ackRequested message with a sequence number up to upTo (modulo 2^32, within the window of unconfirmed messages) was accepted by its client handler. */
+  /** ACK: Cumulative delivery confirmation on the channel it travels on: upTo is the sequence number of the newest ackRequested client message confirmed; every ackRequested client message received on this channel since the previous ACK, up to and including upTo, and not NACKed was accepted by its client handler. */
   'control.ack': ControlAckBody;
-  /** NACK: An ackRequested message was delivered but not accepted: its client handler threw, or no client is registered for its type. Sent before any ACK that covers the same sequence number; cumulative ACKs continue past it. */
+  /** NACK: An ackRequested message was delivered but not accepted: its client handler threw, or no client is registered for its type. Sent before any ACK whose upTo reaches the same sequence number; a later ACK may pass that number without withdrawing the NACK. */
   'control.nack': ControlNackBody;
   /** HANDLE-SETUP-IPV4: Set up replication of an IPv4 socket under a handle. */
   'iha.handleSetupV4': IhaHandleSetupV4Body;

@@ -329,7 +329,7 @@ export const handshakeCases: readonly ConformanceCase[] = [
   defineCase({
     id: 'handshake.role.conflict',
     title: 'A HELLO from a side that also claims the master role is refused with roleConflict',
-    requirements: ['KKCM-SESS-1'],
+    requirements: ['KKCM-SESS-13'],
     level: 'MUST',
     roles: ['master'],
     channels: ['send'],
