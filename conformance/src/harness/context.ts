@@ -17,6 +17,7 @@ import {
   Limits,
   PROTOCOL_VERSIONS,
   RejectReason,
+  Timers,
   type ChannelName,
   type ControlHelloAckBody,
   type ControlHelloBody,
@@ -28,6 +29,7 @@ import type { Violation } from './oracle.js';
 import type { Incoming, Transcript } from './wire.js';
 import { Wire } from './wire.js';
 import type { Target } from './target.js';
+import type { Connection } from '../../../reference-impl/src/transport.js';
 
 /** The peer did not do what the spec requires. */
 export class CaseFailure extends Error {
@@ -172,10 +174,7 @@ export class CaseContext {
    * it is the backup (it connects, and reconnects after each case).
    */
   async connection(channel: ChannelName | null = null): Promise<Wire> {
-    const conn =
-      this.role === 'master'
-        ? await this.target.connect()
-        : await this.target.accept(this.ms(this.facts.handshakeTimeoutMs + 15000));
+    const conn = this.role === 'master' ? await this.target.connect() : await this.nextConnection();
     const wire = new Wire(
       conn,
       ++this.connCount,
@@ -186,6 +185,33 @@ export class CaseContext {
     );
     this.wires.push(wire);
     return wire;
+  }
+
+  /**
+   * How long the suite waits for the backup's next connection: the attempt the backup may
+   * still have pending ends within the handshake timeout, the next one starts within the
+   * largest backoff with its jitter (KKCM-SESS-14), plus 1 s for the connect itself.
+   */
+  get reconnectMs(): number {
+    return this.ms(this.facts.handshakeTimeoutMs + Timers.reconnectMaxMs * (1 + Timers.reconnectJitter) + 1000);
+  }
+
+  /**
+   * The backup's next connection. A backup that does not come back breaks KKCM-SESS-14 (it
+   * must reconnect after every session end): a fail of that requirement, not a harness error.
+   */
+  private async nextConnection(): Promise<Connection> {
+    const ms = this.reconnectMs;
+    try {
+      return await this.target.accept(ms);
+    } catch (err) {
+      if (!this.target.alive()) throw err;
+      throw new CaseFailure(
+        `a new connection from the backup within ${ms} ms (it reconnects after every session end and failed attempt)`,
+        'no connection',
+        'KKCM-SESS-14',
+      );
+    }
   }
 
   /** A HELLO as the suite (always the backup side) sends it. */
