@@ -546,13 +546,18 @@ export class Link {
       version === undefined ||
       version !== header.version ||
       version < this.offered.min ||
-      version > this.offered.max
+      version > this.offered.max ||
+      ack.maxMessage < Limits.minMaxMessage
     ) {
       this.violation(
-        new CodecError('ERR_BAD_HELLO', 'HELLO-ACK does not match the HELLO (session, channel or version)', {
-          offset: HEADER_SIZE,
-          path: 'body',
-        }),
+        new CodecError(
+          'ERR_BAD_HELLO',
+          'HELLO-ACK does not match the HELLO (session, channel or version) or advertises less than minMaxMessage',
+          {
+            offset: HEADER_SIZE,
+            path: 'body',
+          },
+        ),
         header,
       );
       return;

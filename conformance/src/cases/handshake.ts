@@ -434,6 +434,63 @@ export const handshakeCases: readonly ConformanceCase[] = [
     },
   }),
   defineCase({
+    id: 'handshake.backup.checks-hello-ack',
+    title:
+      'The connecting peer refuses a HELLO-ACK with another session id, or advertising less than minMaxMessage, with ERROR ERR_BAD_HELLO',
+    requirements: ['KKCM-SESS-4', 'KKCM-CTL-2'],
+    level: 'MUST',
+    roles: ['backup'],
+    channels: CHANNELS,
+    tags: ['handshake', 'backup', 'negative'],
+    provokes: ['ERR_BAD_HELLO'],
+    allowedOutcomes: ['ERROR ERR_BAD_HELLO naming the HELLO-ACK, then the connection closes'],
+    async run(ctx) {
+      const refused = new Set<bigint>();
+      const faults = [
+        ['another session id', (id: bigint) => ({ sessionId: id ^ 2n, maxMessage: Limits.defaultMaxMessage })],
+        [
+          `maxMessage ${Limits.minMaxMessage - 1}`,
+          (id: bigint) => ({ sessionId: id, maxMessage: Limits.minMaxMessage - 1 }),
+        ],
+      ] as const;
+      for (const [what, fields] of faults) {
+        // The first HELLO of an attempt the suite has not refused yet (the other channel of a
+        // refused attempt may still arrive: it closes with its session).
+        let wire: Wire;
+        let hello: { sessionId: bigint; channel: number; maxVersion: number };
+        for (;;) {
+          wire = await ctx.connection();
+          const r = await wire.expectMessage('control.hello', ctx.ms(ctx.facts.handshakeTimeoutMs));
+          if (r.found === undefined) throw new CaseFailure('HELLO', describe(r.other), 'KKCM-SESS-1');
+          hello = r.found.body;
+          if (!refused.has(hello.sessionId)) break;
+          wire.destroy();
+        }
+        refused.add(hello.sessionId);
+        const version = Math.min(hello.maxVersion, PROTOCOL_VERSIONS.max);
+        wire.send({
+          name: 'control.helloAck',
+          version,
+          body: {
+            version,
+            role: 1,
+            channel: hello.channel,
+            features: 0,
+            nodeId: 0xc0f,
+            nodeName: 'kkcm-conformance',
+            ...fields(hello.sessionId),
+          },
+        });
+        const expected = `ERROR ERR_BAD_HELLO for a HELLO-ACK with ${what}, then the connection closes`;
+        const e = await wire.expectMessage('control.error', ctx.expectMs);
+        if (e.found === undefined) throw new CaseFailure(expected, describe(e.other));
+        const code = ERROR_CODES[e.found.body.code] ?? `code ${e.found.body.code}`;
+        if (code !== 'ERR_BAD_HELLO') throw new CaseFailure(expected, `ERROR ${code}`);
+        await ctx.expectClosed(wire, expected);
+      }
+    },
+  }),
+  defineCase({
     id: 'handshake.features.probe-offered',
     title: 'The peer offers the conformance probe',
     requirements: ['KKCM-PROBE-1'],
