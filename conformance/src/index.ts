@@ -21,6 +21,27 @@ export {
   type ExpectedFailures,
   type Improvement,
 } from './expectations.js';
+export { renderMatrixHtml } from './fleet/matrix-html.js';
+export {
+  fleetExitCode,
+  renderMatrixJson,
+  TARGET_VERDICTS,
+  targetVerdictOf,
+  type FleetTargetResult,
+  type MatrixReport,
+  type MatrixRow,
+  type TargetVerdict,
+} from './fleet/matrix-report.js';
+export { fleetFiles, renderMatrixHuman, renderMatrixJunit } from './fleet/render-matrix.js';
+export { runFleet, type FleetOptions, type FleetRun } from './fleet/run-fleet.js';
+export {
+  loadTargets,
+  parseTargets,
+  TargetsFileError,
+  type FleetTarget,
+  type FleetTargetKind,
+  type FleetTargetOptions,
+} from './fleet/targets-file.js';
 export { CaseContext, CaseFailure, CaseSkip, type PeerFacts, type SuiteSession } from './harness/context.js';
 export type { PeerCustomizer } from './harness/target.js';
 export { Transcript, Wire, WaitTimeout, type Incoming } from './harness/wire.js';
