@@ -62,7 +62,10 @@ export function genProtocol(ctx: Ctx): string {
   out += '} as const;\n\n';
 
   out += '/** Client ids by name (design 7.1: one registration per client type). */\nexport const ClientId = {\n';
-  for (const c of spec.clients) out += docComment(`${c.label}: ${c.doc}`, '  ') + `  ${c.name}: ${c.id},\n`;
+  for (const c of spec.clients) {
+    const design = c.designName !== undefined ? ` Design: ${c.designName}.` : '';
+    out += docComment(`${c.label}: ${c.doc}${design}`, '  ') + `  ${c.name}: ${c.id},\n`;
+  }
   out += '} as const;\n';
   out += '/** Client name. */\nexport type ClientName = keyof typeof ClientId;\n\n';
 
@@ -77,7 +80,10 @@ export function genProtocol(ctx: Ctx): string {
   for (const [name, e] of Object.entries(spec.enums)) {
     const P = pascal(name);
     out += docComment(`${e.doc} Values by name.`) + `export const ${P} = {\n`;
-    for (const v of e.values) out += docComment(v.doc, '  ') + `  ${v.name}: ${v.value},\n`;
+    for (const v of e.values)
+      out +=
+        docComment(v.designName !== undefined ? `${v.doc} Design: ${v.designName}.` : v.doc, '  ') +
+        `  ${v.name}: ${v.value},\n`;
     out += '} as const;\n';
     out += docComment(`A ${name} value: a known value, or any other number (unknown values are kept, never rejected).`);
     out += `export type ${P}Value = (typeof ${P})[keyof typeof ${P}] | (number & {});\n\n`;

@@ -13,7 +13,7 @@ import {
 import { codeOf } from './support.js';
 
 t.test('the JSON form uses names for known enum values and keeps unknown ones as numbers', async (t) => {
-  const m = decodeMessage(encodeMessage({ name: 'control.shutdown', body: { reason: 1, detail: 999, text: 'bye' } }));
+  const m = decodeMessage(encodeMessage({ name: 'control.shutdown', body: { reason: 0, detail: 999, text: 'bye' } }));
   const json = messageToJson(m);
   t.same(json.body, { reason: 'switchover', detail: 999, text: 'bye' });
   t.same(messageFromJson(json), {
@@ -21,7 +21,7 @@ t.test('the JSON form uses names for known enum values and keeps unknown ones as
     flags: 0,
     version: 1,
     name: 'control.shutdown',
-    body: { reason: 1, detail: 999, text: 'bye' },
+    body: { reason: 0, detail: 999, text: 'bye' },
   });
 });
 

@@ -141,6 +141,29 @@ t.test('the valid vectors cover every message of the spec', async (t) => {
   for (const m of model.messages) t.ok(covered.has(m.name), `${m.name} has a valid vector`);
 });
 
+t.test("SHUTDOWN for a switchover carries the design's reason 0 (JSR_CLEANUP_SWITCHOVER) on the wire", async (t) => {
+  const v = valid.find((x) => x.id === 'control.shutdown/switchover');
+  if (v === undefined) throw new Error('the golden vector control.shutdown/switchover is missing');
+  const reason = v.fields.find((f) => f.field === 'body.reason');
+  t.equal(reason?.hex, '00', 'the noted reason byte is 00');
+  // The reason is the first body byte, right after the 16-byte header.
+  t.equal(v.hex.slice(32, 34), '00', 'the vector bytes carry 00 at the reason offset');
+  t.match(v.expect.messages[0]?.body, { reason: 'switchover' });
+  t.match(
+    decodeMessage(fromHex(v.hex)),
+    { name: 'control.shutdown', body: { reason: 0 } },
+    'the codec decodes it as 0',
+  );
+  const design = loadSpec().enums.cleanupReason?.values.map((x) => [x.designName, x.value]);
+  t.same(design, [
+    ['JSR_CLEANUP_SWITCHOVER', 0],
+    ['JSR_CLEANUP_ORE_DOWN', 1],
+    ['JSR_CLEANUP_NSR_DECONFIG', 2],
+    ['JSR_CLEANUP_NSR_IO_ERR', 3],
+    [undefined, 255],
+  ]);
+});
+
 t.test('the invalid vectors raise every error a decoder can raise', async (t) => {
   const raised = new Set(invalid.map((v) => v.expect.error.code));
   const decodeCodes = [

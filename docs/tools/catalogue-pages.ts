@@ -7,12 +7,13 @@
 import { MUTANTS } from '../../conformance/mutants/mutants.js';
 import { provokedBy, UNPROVOKED } from '../../conformance/src/catalog.js';
 import type { ConformanceCase } from '../../conformance/src/index.js';
-import type { EnumSpec, SpecModel } from '../../spec/src/index.js';
+import type { SpecModel } from '../../spec/src/index.js';
 import { fixedLayoutSize } from './fields.js';
 import {
   anchor,
   caseAnchor,
   code,
+  enumValueTable,
   errorAnchor,
   generatedHeader,
   hexAndDecimal,
@@ -98,13 +99,6 @@ export function requirementsPage(model: SpecModel, cases: readonly ConformanceCa
   return out.join('\n');
 }
 
-function enumTable(e: EnumSpec | undefined): string {
-  return table(
-    ['Value', 'Name', 'Meaning'],
-    (e?.values ?? []).map((v) => [String(v.value), raw(code(v.name)), v.doc]),
-  );
-}
-
 /** docs/errors.md: error codes, cleanup reasons and details, HELLO-REJECT reasons. */
 export function errorsPage(model: SpecModel): string {
   const { spec } = model;
@@ -146,21 +140,22 @@ export function errorsPage(model: SpecModel): string {
     '## Cleanup reasons',
     '',
     "The reason every client's cleanup handler receives when a session ends (design 6.2.1), carried by SHUTDOWN so that " +
-      'the peer cleans up with the same reason, and reported by the probe. `none` only appears in probe reports.',
+      "the peer cleans up with the same reason, and reported by the probe. The values are the design's " +
+      '(`jsr_cleanup_reason_t`, design 7.1); `none` is a kkcm addition that only appears in probe reports.',
     '',
-    enumTable(spec.enums.cleanupReason),
+    enumValueTable(spec.enums.cleanupReason),
     '',
     '### Cleanup details',
     '',
     'Finer detail for a cleanup reason, append-only.',
     '',
-    enumTable(spec.enums.cleanupDetail),
+    enumValueTable(spec.enums.cleanupDetail),
     '',
     '## HELLO-REJECT reasons',
     '',
     'Why the listening side refused a HELLO (the `reason` field of HELLO-REJECT).',
     '',
-    enumTable(spec.enums.rejectReason),
+    enumValueTable(spec.enums.rejectReason),
     '',
   );
   return out.join('\n');

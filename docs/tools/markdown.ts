@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { EnumSpec } from '../../spec/src/index.js';
 
 /** Escapes text for a Markdown table cell: pipes and line breaks would break the row. */
 export function cell(text: string): string {
@@ -83,4 +84,19 @@ export function generatedHeader(title: string, sources: readonly string[]): stri
     `> Generated from ${sources.map(code).join(', ')} by \`npm run docs\`. Do not edit by hand.`,
     '',
   ].join('\n');
+}
+
+/** The design's name of an item as a table cell: a code span, or "—" for a kkcm addition. */
+export function designName(name: string | undefined): string | Raw {
+  return name !== undefined ? raw(code(name)) : '—';
+}
+
+/** The value table of an enum; a "Design name" column when the design names any of its values. */
+export function enumValueTable(e: EnumSpec | undefined): string {
+  const values = e?.values ?? [];
+  const named = values.some((v) => v.designName !== undefined);
+  return table(
+    ['Value', 'Name', ...(named ? ['Design name'] : []), 'Meaning'],
+    values.map((v) => [String(v.value), raw(code(v.name)), ...(named ? [designName(v.designName)] : []), v.doc]),
+  );
 }

@@ -17,6 +17,8 @@ import { diagramBlock, fieldTable, fixedLayoutSize, structAnchor } from './field
 import {
   anchor,
   code,
+  designName,
+  enumValueTable,
   enumAnchor,
   generatedHeader,
   hexAndDecimal,
@@ -111,8 +113,8 @@ function channelsSection(model: SpecModel): string {
     '### Clients',
     '',
     table(
-      ['Id', 'Name', 'Label', 'Meaning'],
-      spec.clients.map((c) => [String(c.id), raw(code(c.name)), c.label, c.doc]),
+      ['Id', 'Name', 'Design name', 'Label', 'Meaning'],
+      spec.clients.map((c) => [String(c.id), raw(code(c.name)), designName(c.designName), c.label, c.doc]),
     ),
   ].join('\n');
 }
@@ -185,18 +187,7 @@ function enumsSection(model: SpecModel): string {
     `A value that is not listed is carried as a plain number and never makes a message invalid ([KKCM-TYPE-3](requirements.md#${requirementAnchor('KKCM-TYPE-3')})).`,
   ];
   for (const [name, e] of Object.entries(model.spec.enums)) {
-    out.push(
-      '',
-      anchor(enumAnchor(name)),
-      `### ${code(name)} (${e.base})`,
-      '',
-      e.doc,
-      '',
-      table(
-        ['Value', 'Name', 'Meaning'],
-        e.values.map((v) => [String(v.value), raw(code(v.name)), v.doc]),
-      ),
-    );
+    out.push('', anchor(enumAnchor(name)), `### ${code(name)} (${e.base})`, '', e.doc, '', enumValueTable(e));
   }
   return out.join('\n');
 }

@@ -7,6 +7,7 @@
  */
 import {
   CleanupDetail,
+  CleanupReason,
   ChannelId,
   Limits,
   type ChannelName,
@@ -70,7 +71,7 @@ export class ProbeClient {
             name: 'probe.cleanupReport',
             body: {
               token: msg.body.token,
-              reason: c?.reasonValue ?? 0,
+              reason: c?.reasonValue ?? CleanupReason.none,
               detail: c === undefined ? 0 : ((CleanupDetail as Record<string, number>)[c.detail] ?? 0),
               cleanups: this.cleanups,
               sessionId: c?.sessionId ?? 0n,

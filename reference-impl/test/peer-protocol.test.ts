@@ -5,6 +5,7 @@
  */
 import t from 'tap';
 import {
+  CleanupReason,
   encodeMessage,
   encodeRaw,
   ERROR_VALUES,
@@ -352,10 +353,10 @@ t.test('ackRequested messages are confirmed with a cumulative ACK on the same ch
 
 t.test('SHUTDOWN from the peer cleans up with the reason it carries', async (t) => {
   for (const [reason, expected] of [
-    [1, 'switchover'],
-    [2, 'peerDown'],
-    [3, 'nsrDeconfigured'],
-    [4, 'socketIoError'],
+    [CleanupReason.switchover, 'switchover'],
+    [CleanupReason.peerDown, 'peerDown'],
+    [CleanupReason.nsrDeconfigured, 'nsrDeconfigured'],
+    [CleanupReason.socketIoError, 'socketIoError'],
     [200, 'socketIoError'],
   ] as const) {
     const m = await master({ connect: { host: 'b', port: 7001 } });
@@ -394,7 +395,11 @@ t.test('the probe client answers echo, cleanup and tick queries, and bursts in o
     ticks: 3,
     periodicMs: 100,
   });
-  t.match(s.send.received.find((x) => x.name === 'probe.cleanupReport')?.body, { token: 3, reason: 0, cleanups: 0 });
+  t.match(s.send.received.find((x) => x.name === 'probe.cleanupReport')?.body, {
+    token: 3,
+    reason: CleanupReason.none,
+    cleanups: 0,
+  });
   const items = s.send.received
     .filter((x) => x.name === 'probe.burstItem')
     .map((x) => (x.body as { index: number }).index);
@@ -419,7 +424,7 @@ t.test('the probe reports the last cleanup reason across sessions', async (t) =>
   p.backup.register('probe', { message: (msg) => got.push(msg.body) });
   await p.backup.send('probe', { name: 'probe.queryCleanup', body: { token: 9 } });
   await settle();
-  t.match(got[0], { token: 9, reason: 3, cleanups: 1 });
+  t.match(got[0], { token: 9, reason: CleanupReason.nsrDeconfigured, cleanups: 1 });
   await p.master.stop();
   await p.backup.stop();
 });

@@ -51,9 +51,27 @@ t.test('the static channel mapping follows design 6.1.a and 8.4', async (t) => {
   t.same([...channelsOf('kkcm')].sort(), ['receive', 'send']);
 });
 
-t.test("cleanup reasons are the design's four, plus none for reports", async (t) => {
-  const names = loadSpec().enums.cleanupReason?.values.map((v) => v.name);
-  t.same(names, ['none', 'switchover', 'peerDown', 'nsrDeconfigured', 'socketIoError']);
+t.test("cleanup reasons are the design's four with the design's numbers, plus none for reports at 0xFF", async (t) => {
+  const values = loadSpec().enums.cleanupReason?.values.map((v) => [v.name, v.value, v.designName]);
+  t.same(values, [
+    ['switchover', 0, 'JSR_CLEANUP_SWITCHOVER'],
+    ['peerDown', 1, 'JSR_CLEANUP_ORE_DOWN'],
+    ['nsrDeconfigured', 2, 'JSR_CLEANUP_NSR_DECONFIG'],
+    ['socketIoError', 3, 'JSR_CLEANUP_NSR_IO_ERR'],
+    ['none', 0xff, undefined],
+  ]);
+});
+
+t.test("client ids 1 to 4 are the design's jsr_kkcm_client_type_t; kkcm and probe are additions", async (t) => {
+  const clients = loadSpec().clients.map((c) => [c.name, c.id, c.designName]);
+  t.same(clients, [
+    ['kkcm', 0, undefined],
+    ['iha', 1, 'JSR_KKCM_CLIENT_IHA'],
+    ['sdrl', 2, 'JSR_KKCM_CLIENT_SDRL'],
+    ['psrm', 3, 'JSR_KKCM_CLIENT_PSRM'],
+    ['prl', 4, 'JSR_KKCM_CLIENT_PRL'],
+    ['probe', 5, undefined],
+  ]);
 });
 
 t.test('a spec breaking the schema names the path and the rule', async (t) => {

@@ -129,7 +129,10 @@ class CGen {
     out += d('KKCM_FLAGS_RESERVED_MASK', `${hex(~mask & 0xff)}u`, 'Flag bits that must be zero.');
     out += '\n';
     for (const c of spec.channels) out += d(`KKCM_CHANNEL_${upper(c.name)}`, `${c.id}u`, c.doc);
-    for (const c of spec.clients) out += d(`KKCM_CLIENT_${upper(c.name)}`, `${c.id}u`, `${c.label}: ${c.doc}`);
+    for (const c of spec.clients) {
+      const design = c.designName !== undefined ? ` Design: ${c.designName}.` : '';
+      out += d(`KKCM_CLIENT_${upper(c.name)}`, `${c.id}u`, `${c.label}: ${c.doc}${design}`);
+    }
     for (const f of spec.features) out += d(`KKCM_FEATURE_${upper(f.name)}`, `${hex(1 << f.bit, 8)}u`, f.doc);
     out += '\n';
     for (const t of spec.messages) {
@@ -140,7 +143,12 @@ class CGen {
     out += '\n';
     for (const [name, e] of Object.entries(spec.enums)) {
       out += comment(`enum ${name} (${e.base}): ${e.doc} Unknown values are kept as numbers.`);
-      for (const v of e.values) out += d(`KKCM_${upper(name)}_${upper(v.name)}`, `${v.value}u`, v.doc);
+      for (const v of e.values)
+        out += d(
+          `KKCM_${upper(name)}_${upper(v.name)}`,
+          `${v.value}u`,
+          v.designName !== undefined ? `${v.doc} Design: ${v.designName}.` : v.doc,
+        );
     }
     out += '\n';
     for (const e of spec.errors) out += d(`KKCM_${e.code}`, String(e.value), e.doc);
