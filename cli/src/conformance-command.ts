@@ -26,82 +26,153 @@ import type { Command, CommandArgs, OptionSpec } from './command.js';
 import { ExitCode, readInputFile, UsageError, type Io } from './io.js';
 
 const OPTIONS = {
-  connect: { type: 'string' },
-  listen: { type: 'string' },
-  exec: { type: 'string' },
-  role: { type: 'string' },
-  list: { type: 'boolean' },
-  case: { type: 'string', multiple: true },
-  tag: { type: 'string', multiple: true },
-  level: { type: 'string', multiple: true },
-  exclude: { type: 'string', multiple: true },
-  seed: { type: 'string' },
-  repeat: { type: 'string' },
-  'timeout-scale': { type: 'string' },
-  'case-timeout': { type: 'string' },
-  'run-timeout': { type: 'string' },
-  'handshake-timeout': { type: 'string' },
-  format: { type: 'string' },
-  out: { type: 'string' },
-  'expected-failures': { type: 'string' },
-  baseline: { type: 'string' },
-  'no-color': { type: 'boolean' },
-  'tls-cert': { type: 'string' },
-  'tls-key': { type: 'string' },
-  'tls-ca': { type: 'string' },
-  'allow-skipped-must': { type: 'boolean' },
+  connect: {
+    type: 'string',
+    value: 'HOST:PORT',
+    group: 'Target (at most one)',
+    description: 'the peer listens there (it plays the master); the suite connects',
+  },
+  listen: {
+    type: 'string',
+    value: 'HOST:PORT',
+    group: 'Target (at most one)',
+    description: 'the suite listens there; the peer connects (it plays the backup)',
+  },
+  exec: {
+    type: 'string',
+    value: '"CMD"',
+    group: 'Target (at most one)',
+    description:
+      "launches the peer; {port} in CMD is replaced by the port to listen on (--role master) or the suite's port to connect to (--role backup); restarted after a case that killed it",
+  },
+  role: {
+    type: 'string',
+    value: 'master|backup',
+    group: 'Target (at most one)',
+    description: "the peer's role: required with --exec; with no target, only this role",
+  },
+  'tls-cert': {
+    type: 'string',
+    value: 'FILE',
+    group: 'Target (at most one)',
+    description:
+      "with --tls-key and --tls-ca: reach the peer over TLS with mutual authentication, showing this certificate (PEM); the peer's must be signed by the CA (with --connect, --listen or --exec)",
+  },
+  'tls-key': {
+    type: 'string',
+    value: 'FILE',
+    group: 'Target (at most one)',
+    description: "the suite's private key (PEM)",
+  },
+  'tls-ca': {
+    type: 'string',
+    value: 'FILE',
+    group: 'Target (at most one)',
+    description: "the CA that signs the peer's certificate (PEM)",
+  },
+  list: {
+    type: 'boolean',
+    group: 'Selection',
+    description: 'print the case catalogue (with --format json: as JSON) and exit',
+  },
+  case: {
+    type: 'string',
+    multiple: true,
+    value: 'ID|GLOB',
+    group: 'Selection',
+    description: 'run exactly these cases (repeatable; * matches anything)',
+  },
+  tag: {
+    type: 'string',
+    multiple: true,
+    value: 'TAG',
+    group: 'Selection',
+    description: 'cases with this tag (repeatable)',
+  },
+  level: {
+    type: 'string',
+    multiple: true,
+    value: 'MUST|SHOULD|MAY',
+    group: 'Selection',
+    description: 'cases of this level (repeatable)',
+  },
+  exclude: {
+    type: 'string',
+    multiple: true,
+    value: 'ID|GLOB',
+    group: 'Selection',
+    description: 'leave these out (repeatable)',
+  },
+  seed: {
+    type: 'string',
+    value: 'N',
+    group: 'Selection',
+    description: 'shuffle the order with this seed (printed in the report)',
+  },
+  repeat: { type: 'string', value: 'N', group: 'Selection', description: 'run each case N times' },
+  'timeout-scale': {
+    type: 'string',
+    value: 'F',
+    group: 'Timing',
+    description: 'multiply every timeout (slow machines or peers), default 1',
+  },
+  'case-timeout': {
+    type: 'string',
+    value: 'MS',
+    group: 'Timing',
+    description: 'budget of one case before it is judged, default 30000',
+  },
+  'run-timeout': { type: 'string', value: 'MS', group: 'Timing', description: 'budget of the whole run' },
+  'handshake-timeout': {
+    type: 'string',
+    value: 'MS',
+    group: 'Timing',
+    description: "the peer's handshake timeout, default 5000 (spec)",
+  },
+  format: {
+    type: 'string',
+    value: 'human|json|junit|tap|html',
+    group: 'Output',
+    description: 'the report format, default human',
+  },
+  out: {
+    type: 'string',
+    value: 'FILE',
+    group: 'Output',
+    description: 'write the report there (a live view still goes to the terminal)',
+  },
+  'expected-failures': {
+    type: 'string',
+    value: 'FILE',
+    group: 'Output',
+    description:
+      'one case-id[@role] per line (# comments): failing ones are xfail, passing ones xpass; entries matching no case fail the run',
+  },
+  baseline: {
+    type: 'string',
+    value: 'REPORT.json',
+    group: 'Output',
+    description: 'fail only on regressions against an earlier JSON report',
+  },
+  'no-color': { type: 'boolean', group: 'Output', description: 'no ANSI colours (NO_COLOR is honoured too)' },
+  'allow-skipped-must': {
+    type: 'boolean',
+    group: 'Output',
+    description: 'exit 0, not 4, when the only gap is skipped MUST cases',
+  },
 } as const satisfies OptionSpec;
 
-const HELP = `Usage: kkcm conformance [target] [selection] [output]
+const DESCRIPTION = `Runs the conformance suite over real TCP sockets and judges the peer case by case.
+Without a target it runs against the embedded reference peer in both roles.`;
 
-Runs the conformance suite over real TCP sockets and judges the peer case by case.
-Without a target it runs against the embedded reference peer in both roles.
-
-Target (at most one):
-  --connect HOST:PORT     the peer listens there (it plays the master); the suite connects
-  --listen HOST:PORT      the suite listens there; the peer connects (it plays the backup)
-  --exec "CMD"            launches the peer; {port} in CMD is replaced by the port to listen
-                          on (--role master) or the suite's port to connect to (--role backup);
-                          restarted after a case that killed it
-  --role master|backup    the peer's role: required with --exec; with no target, only this role
-  --tls-cert FILE         with --tls-key and --tls-ca: reach the peer over TLS with mutual
-                          authentication, showing this certificate (PEM); the peer's must be
-                          signed by the CA (with --connect, --listen or --exec)
-  --tls-key FILE          the suite's private key (PEM)
-  --tls-ca FILE           the CA that signs the peer's certificate (PEM)
-
-Selection:
-  --list                  print the case catalogue (with --format json: as JSON) and exit
-  --case ID|GLOB          run exactly these cases (repeatable; * matches anything)
-  --tag TAG               cases with this tag (repeatable)
-  --level MUST|SHOULD|MAY cases of this level (repeatable)
-  --exclude ID|GLOB       leave these out (repeatable)
-  --seed N                shuffle the order with this seed (printed in the report)
-  --repeat N              run each case N times
-
-Timing:
-  --timeout-scale F       multiply every timeout (slow machines or peers), default 1
-  --case-timeout MS       budget of one case before it is judged, default 30000
-  --run-timeout MS        budget of the whole run
-  --handshake-timeout MS  the peer's handshake timeout, default 5000 (spec)
-
-Output:
-  --format human|json|junit|tap|html   default human
-  --out FILE              write the report there (a live view still goes to the terminal)
-  --expected-failures FILE  one case-id[@role] per line (# comments): failing ones are
-                          xfail, passing ones xpass; entries matching no case fail the run
-  --baseline REPORT.json  fail only on regressions against an earlier JSON report
-  --no-color              no ANSI colours (NO_COLOR is honoured too)
-
-Exit codes: 0 conforming, 1 not conforming, 2 usage error (also a selection that matches
+const EPILOG = `Exit codes: 0 conforming, 1 not conforming, 2 usage error (also a selection that matches
 no case), 3 harness error, 4 conforming but incomplete: MUST cases were skipped (the
 verdict reads "CONFORMING (N MUST cases not run: …)"; with --allow-skipped-must, exit 0).
-  --allow-skipped-must    exit 0, not 4, when the only gap is skipped MUST cases
 
 Examples:
   kkcm conformance
   kkcm conformance --connect 10.0.0.1:7000
-  kkcm conformance --listen 0.0.0.0:7000 --format junit --out kkcm-junit.xml
+  kkcm conformance --listen 0.0.0.0:7000 --format junit --out reports/kkcm-junit.xml
   kkcm conformance --exec "./my-peer --listen 127.0.0.1:{port}" --role master
   kkcm conformance --case 'framing.*' --case handshake.version.incompatible
   kkcm conformance --list --tag probe
@@ -267,7 +338,9 @@ async function runConformanceCommand(args: CommandArgs, io: Io): Promise<number>
 /** `kkcm conformance [target] [selection] [output]`. */
 export const conformanceCommand: Command = {
   summary: 'run the conformance suite against a peer (default: the embedded reference peer)',
-  help: HELP,
+  usage: 'kkcm conformance [target] [selection] [output]',
+  description: DESCRIPTION,
   options: OPTIONS,
+  epilog: EPILOG,
   run: runConformanceCommand,
 };

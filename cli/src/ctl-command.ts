@@ -22,25 +22,14 @@ export const CTL_COMMANDS = {
   send: 'send one message on behalf of a client (--client, --message; --confirm, --wait)',
 } as const;
 
-const HELP = `Usage: kkcm ctl COMMAND --admin HOST:PORT|PATH [--json] [--timeout MS]
-
-Talks to a running \`kkcm peer\` through its admin socket (its --admin option).
+const DESCRIPTION = `Talks to a running \`kkcm peer\` through its admin socket (its --admin option).
 
 Commands:
 ${Object.entries(CTL_COMMANDS)
   .map(([name, text]) => `  ${name.padEnd(12)} ${text}`)
-  .join('\n')}
+  .join('\n')}`;
 
-Options:
-  --admin HOST:PORT|PATH   the peer's admin address (required)
-  --json                   print the result as JSON
-  --timeout MS             give up after MS milliseconds (default 10000)
-  --client NAME            send: the sending client (iha, sdrl, psrm, prl, probe)
-  --message JSON           send: the message, in the form \`kkcm encode\` takes
-  --confirm                send: wait for delivery confirmation by the other side
-  --wait                   send: wait for room when the queue is full
-
-Exit 1 with one line \`kkcm ctl: CODE: message\` when the peer cannot be reached or
+const EPILOG = `Exit 1 with one line \`kkcm ctl: CODE: message\` when the peer cannot be reached or
 answers an error: a peer error from the spec (ERR_NO_SESSION, ERR_NOT_CONFIGURED…, see
 docs/errors.md) or one of the admin protocol's own:
 ${Object.entries(ADMIN_ERRORS)
@@ -56,13 +45,13 @@ Examples:
 `;
 
 const OPTIONS = {
-  admin: { type: 'string' },
-  json: { type: 'boolean' },
-  timeout: { type: 'string' },
-  client: { type: 'string' },
-  message: { type: 'string' },
-  confirm: { type: 'boolean' },
-  wait: { type: 'boolean' },
+  admin: { type: 'string', value: 'HOST:PORT|PATH', description: "the peer's admin address (required)" },
+  json: { type: 'boolean', description: 'print the result as JSON' },
+  timeout: { type: 'string', value: 'MS', description: 'give up after MS milliseconds (default 10000)' },
+  client: { type: 'string', value: 'NAME', description: 'send: the sending client (iha, sdrl, psrm, prl, probe)' },
+  message: { type: 'string', value: 'JSON', description: 'send: the message, in the form `kkcm encode` takes' },
+  confirm: { type: 'boolean', description: 'send: wait for delivery confirmation by the other side' },
+  wait: { type: 'boolean', description: 'send: wait for room when the queue is full' },
 } as const satisfies OptionSpec;
 
 const sessionHex = (id: string): string => `0x${BigInt(id).toString(16).padStart(16, '0')}`;
@@ -219,7 +208,10 @@ async function runCtl(args: CommandArgs, io: Io): Promise<number> {
 /** `kkcm ctl COMMAND --admin ADDR [--json]`. */
 export const ctlCommand: Command = {
   summary: 'control a running peer through its admin socket',
-  help: HELP,
+  usage: 'kkcm ctl COMMAND --admin HOST:PORT|PATH [--json] [--timeout MS]',
+  description: DESCRIPTION,
+  positionals: [{ name: 'COMMAND' }],
   options: OPTIONS,
+  epilog: EPILOG,
   run: runCtl,
 };

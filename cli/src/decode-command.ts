@@ -14,39 +14,40 @@ import {
 import { stringArg, type Command, type CommandArgs, type OptionSpec } from './command.js';
 import { describeError, ExitCode, intOption, readInputFile, UsageError, type Io } from './io.js';
 
-const HELP = `Usage: kkcm decode [--spec FILE] (--hex HEX | --file FILE | -) [options]
-
-Decodes a stream of JSR IPC messages and prints one JSON object per message:
+const DESCRIPTION = `Decodes a stream of JSR IPC messages and prints one JSON object per message:
 {offset, name, header, body}. 64-bit integers print as decimal strings, bytes as hex,
 known enum values as names. A bad message stops decoding: exit 1 and one line on
-standard error with the error code and byte offset.
+standard error with the error code and byte offset.`;
 
-Input (exactly one):
-  --hex HEX          hex text (spaces and colons allowed); --hex - reads hex from stdin
-  --file FILE        raw bytes from a file
-  -                  raw bytes from standard input
-
-Options:
-  --spec FILE        decode with a decoder built at run time from this spec file
-  --max-message N    largest message accepted, header included (default 262144)
-  --version N        negotiated version every header must carry
-  --channel NAME     send or receive: enforce the channel mapping
-  --pretty           indent the JSON
-
-Examples:
+const EPILOG = `Examples:
   kkcm decode --hex 4b4b434d01000108000000140000000000000007
   kkcm decode --file capture.bin --channel receive
   xxd -p trace.hex | kkcm decode --hex -
 `;
 
+const INPUT = 'Input (exactly one)';
+
 const OPTIONS = {
-  hex: { type: 'string' },
-  file: { type: 'string' },
-  spec: { type: 'string' },
-  'max-message': { type: 'string' },
-  version: { type: 'string' },
-  channel: { type: 'string' },
-  pretty: { type: 'boolean' },
+  hex: {
+    type: 'string',
+    value: 'HEX',
+    group: INPUT,
+    description: 'hex text (spaces and colons allowed); --hex - reads hex from stdin',
+  },
+  file: { type: 'string', value: 'FILE', group: INPUT, description: 'raw bytes from a file' },
+  spec: {
+    type: 'string',
+    value: 'FILE',
+    description: 'decode with a decoder built at run time from this spec file',
+  },
+  'max-message': {
+    type: 'string',
+    value: 'N',
+    description: 'largest message accepted, header included (default 262144)',
+  },
+  version: { type: 'string', value: 'N', description: 'negotiated version every header must carry' },
+  channel: { type: 'string', value: 'NAME', description: 'send or receive: enforce the channel mapping' },
+  pretty: { type: 'boolean', description: 'indent the JSON' },
 } as const satisfies OptionSpec;
 
 async function readDecodeInput(args: CommandArgs, io: Io): Promise<Uint8Array> {
@@ -103,7 +104,10 @@ async function runDecode(args: CommandArgs, io: Io): Promise<number> {
 /** `kkcm decode (--hex HEX | --file FILE | -) [options]`. */
 export const decodeCommand: Command = {
   summary: 'decode a byte stream into JSON, one object per message',
-  help: HELP,
+  usage: 'kkcm decode [--spec FILE] (--hex HEX | --file FILE | -) [options]',
+  description: DESCRIPTION,
+  positionals: [{ name: '-', group: INPUT, description: 'raw bytes from standard input' }],
   options: OPTIONS,
+  epilog: EPILOG,
   run: runDecode,
 };

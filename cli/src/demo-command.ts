@@ -13,9 +13,7 @@ import type { PortDirectory } from './demo-transport.js';
 import { describeStep, LiveView } from './demo-view.js';
 import { ExitCode, UsageError, type Io } from './io.js';
 
-const HELP = `Usage: kkcm demo [--seconds N] [--no-failover]
-
-Runs two KKCM peers in this process, node re0 (master) and re1 (backup), connected over
+const DESCRIPTION = `Runs two KKCM peers in this process, node re0 (master) and re1 (backup), connected over
 loopback TCP on ephemeral ports. The master replicates illustrative traffic to the backup:
 IHA handle setup and teardown, SDRL socket data (acknowledged by the backup), PSRM TCP
 state and PRL packets, some with delivery confirmation. A live view shows the counters
@@ -27,19 +25,22 @@ saw on both sides:
   2. socket I/O error  a connection is cut; the backup reconnects
   3. peer down         membership reports each side offline; the backup takes over,
                        the old master rejoins as backup when membership returns
-  4. NSR deconfigured  NSR is turned off on the master, then on the backup
+  4. NSR deconfigured  NSR is turned off on the master, then on the backup`;
 
-Options:
-  --seconds N     approximate run time in seconds (default 4; decimals allowed)
-  --no-failover   only traffic, then a clean stop
-
-Examples:
+const EPILOG = `Examples:
   kkcm demo
   kkcm demo --seconds 10
   kkcm demo --no-failover --seconds 2 | tail -n 5
 `;
 
-const OPTIONS = { seconds: { type: 'string' }, 'no-failover': { type: 'boolean' } } as const satisfies OptionSpec;
+const OPTIONS = {
+  seconds: {
+    type: 'string',
+    value: 'N',
+    description: 'approximate run time in seconds (default 4; decimals allowed)',
+  },
+  'no-failover': { type: 'boolean', description: 'only traffic, then a clean stop' },
+} as const satisfies OptionSpec;
 
 /** Longest wait for any step of the scenario. */
 const STEP_DEADLINE_MS = 10_000;
@@ -256,7 +257,9 @@ async function runDemo(args: CommandArgs, io: Io): Promise<number> {
 /** `kkcm demo [--seconds N] [--no-failover]`. */
 export const demoCommand: Command = {
   summary: 'two peers in one process: traffic, live counters, every cleanup reason',
-  help: HELP,
+  usage: 'kkcm demo [--seconds N] [--no-failover]',
+  description: DESCRIPTION,
   options: OPTIONS,
+  epilog: EPILOG,
   run: runDemo,
 };

@@ -15,20 +15,20 @@ import {
 import { stringArg, type Command, type CommandArgs, type OptionSpec } from './command.js';
 import { describeError, ExitCode, readInputFile, UsageError, type Io } from './io.js';
 
-const HELP = `Usage: kkcm encode (--json FILE | -)
-
-Reads one JSON message, an array of them, or JSON Lines, and prints one hex line per
+const DESCRIPTION = `Reads one JSON message, an array of them, or JSON Lines, and prints one hex line per
 message. A message is {name, body, seq?, flags?, version?} in the form \`kkcm decode\`
 prints (a header object is accepted too), or {type, subtype, body: "hex"} for a raw
 message. flags may be a number or a list of names (mayIgnore, ackRequested). Derived
-fields (lengths, counts) are computed. Bad input: exit 1 and one line with the code.
+fields (lengths, counts) are computed. Bad input: exit 1 and one line with the code.`;
 
-Examples:
+const EPILOG = `Examples:
   echo '{"name":"control.ack","seq":7,"body":{"upTo":6}}' | kkcm encode -
   kkcm decode --hex "$(cat msg.hex)" | kkcm encode -
 `;
 
-const OPTIONS = { json: { type: 'string' } } as const satisfies OptionSpec;
+const OPTIONS = {
+  json: { type: 'string', value: 'FILE', group: 'Input (exactly one)', description: 'the JSON input from a file' },
+} as const satisfies OptionSpec;
 
 function parseJsonInput(text: string): unknown[] {
   const trimmed = text.trim();
@@ -84,7 +84,10 @@ async function runEncode(args: CommandArgs, io: Io): Promise<number> {
 /** `kkcm encode (--json FILE | -)`. */
 export const encodeCommand: Command = {
   summary: 'encode JSON messages into hex',
-  help: HELP,
+  usage: 'kkcm encode (--json FILE | -)',
+  description: DESCRIPTION,
+  positionals: [{ name: '-', group: 'Input (exactly one)', description: 'the JSON input from standard input' }],
   options: OPTIONS,
+  epilog: EPILOG,
   run: runEncode,
 };

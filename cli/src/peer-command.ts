@@ -24,10 +24,7 @@ import { registerCountingClients } from './clients.js';
 import { ExitCode, intOption, readInputFile, UsageError, type Io } from './io.js';
 import { attachLogger, LOG_LEVELS, logLevelOption, type LogLevel } from './peer-log.js';
 
-const HELP = `Usage: kkcm peer --role master --listen HOST:PORT [options]
-       kkcm peer --role backup --connect HOST:PORT [options]
-
-Runs a reference KKCM peer until SIGINT or SIGTERM. The master listens for the backup's
+const DESCRIPTION = `Runs a reference KKCM peer until SIGINT or SIGTERM. The master listens for the backup's
 two connections (send and receive channels); the backup connects to the master. Give both
 --listen and --connect to let the roles swap after a switchover or a peer-down. The four
 illustrative clients (iha, sdrl, psrm, prl) are registered and count what they receive
@@ -36,46 +33,9 @@ illustrative clients (iha, sdrl, psrm, prl) are registered and count what they r
 Once listening (master) or configured (backup) it prints one line on standard output:
   kkcm peer: ready role=master listen=127.0.0.1:41234 admin=127.0.0.1:41235
 with the actual ports when port 0 was asked. On SIGINT/SIGTERM it stops: SHUTDOWN to the
-other side, every client's cleanup, files flushed and closed, admin socket closed; exit 0.
+other side, every client's cleanup, files flushed and closed, admin socket closed; exit 0.`;
 
-Options:
-  --role ROLE           master or backup (required)
-  --listen HOST:PORT    where to listen as master (port 0: any free port)
-  --connect HOST:PORT   where the master listens, for the backup role
-  --node-id N           node id sent in HELLO (default 0)
-  --node-name NAME      node name sent in HELLO (default empty)
-  --admin HOST:PORT|PATH  admin socket for \`kkcm ctl\` (TCP or a Unix socket path)
-  --events FILE         write every event as JSON Lines to FILE
-  --pcap FILE           write every message to FILE (pcapng)
-  --trace-filter EXPR   keep only some events/messages in --events and --pcap:
-                        clauses key=value[,value…] with key event, type, name or channel,
-                        e.g. "type=prl,0x7f" or "name=prl.* event=tx,rx,session-up"
-  --periodic-ms N       periodic timer interval in ms (default 1000)
-  --max-message N       largest message accepted, header included (default ${Limits.defaultMaxMessage})
-  --queue-messages N    output queue bound per channel, in messages (default ${Limits.defaultQueueMessages});
-                        a send finds the queue full beyond it (ERR_QUEUE_FULL, or waits)
-  --handshake-timeout-ms N  time for a connection's handshake and for a session's two
-                        channels to come up, in ms (default ${Timers.handshakeTimeoutMs})
-  --backoff-max-ms N    largest delay between the backup's connection attempts, in ms
-                        (default ${Timers.reconnectMaxMs})
-  --allow HOST[,HOST]   hosts allowed to connect (default any)
-  --max-pending N       connections that may be handshaking at once (default ${DEFAULT_MAX_PENDING_CONNECTIONS});
-                        one more is closed as soon as it is accepted (ERR_TOO_MANY_CONNECTIONS)
-  --accept-rate N       connections per second taken into the handshake while a session is
-                        up (default ${DEFAULT_ACCEPT_RATE_WHILE_UP}); beyond it a connection is closed as
-                        soon as it is accepted (ERR_TOO_MANY_CONNECTIONS), not answered
-  --tls-cert FILE       this peer's certificate (PEM). With --tls-key and --tls-ca, every
-                        connection uses TLS with mutual authentication: each side's
-                        certificate must be signed by the CA, and cleartext is refused
-                        (ERR_TLS_REQUIRED); a refused certificate is ERR_TLS_HANDSHAKE
-  --tls-key FILE        this peer's private key (PEM)
-  --tls-ca FILE         the CA that signs the other side's certificate (PEM)
-  --tls-required        refuse to start unless the three --tls-* files are given
-  --conformance-probe   register the conformance probe client (for \`kkcm conformance\`)
-  --log-level LEVEL     ${LOG_LEVELS.join(', ')} (default info): human log lines on
-                        standard error; info shows session up/down, cleanups, errors
-
-Examples:
+const EPILOG = `Examples:
   kkcm peer --role master --listen 127.0.0.1:7000 --admin /tmp/kkcm-re0.sock
   kkcm peer --role backup --connect 127.0.0.1:7000 --listen 127.0.0.1:7001 --node-name re1
   kkcm peer --role master --listen 127.0.0.1:0 --events events.jsonl --pcap kkcm.pcapng \\
@@ -83,29 +43,74 @@ Examples:
 `;
 
 const OPTIONS = {
-  role: { type: 'string' },
-  listen: { type: 'string' },
-  connect: { type: 'string' },
-  'node-id': { type: 'string' },
-  'node-name': { type: 'string' },
-  events: { type: 'string' },
-  pcap: { type: 'string' },
-  'trace-filter': { type: 'string' },
-  'periodic-ms': { type: 'string' },
-  'conformance-probe': { type: 'boolean' },
-  admin: { type: 'string' },
-  'log-level': { type: 'string' },
-  'max-message': { type: 'string' },
-  allow: { type: 'string' },
-  'queue-messages': { type: 'string' },
-  'handshake-timeout-ms': { type: 'string' },
-  'backoff-max-ms': { type: 'string' },
-  'max-pending': { type: 'string' },
-  'accept-rate': { type: 'string' },
-  'tls-cert': { type: 'string' },
-  'tls-key': { type: 'string' },
-  'tls-ca': { type: 'string' },
-  'tls-required': { type: 'boolean' },
+  role: { type: 'string', value: 'ROLE', description: 'master or backup (required)' },
+  listen: { type: 'string', value: 'HOST:PORT', description: 'where to listen as master (port 0: any free port)' },
+  connect: { type: 'string', value: 'HOST:PORT', description: 'where the master listens, for the backup role' },
+  'node-id': { type: 'string', value: 'N', description: 'node id sent in HELLO (default 0)' },
+  'node-name': { type: 'string', value: 'NAME', description: 'node name sent in HELLO (default empty)' },
+  admin: {
+    type: 'string',
+    value: 'HOST:PORT|PATH',
+    description: 'admin socket for `kkcm ctl` (TCP or a Unix socket path)',
+  },
+  events: { type: 'string', value: 'FILE', description: 'write every event as JSON Lines to FILE' },
+  pcap: { type: 'string', value: 'FILE', description: 'write every message to FILE (pcapng)' },
+  'trace-filter': {
+    type: 'string',
+    value: 'EXPR',
+    description:
+      'keep only some events/messages in --events and --pcap: clauses key=value[,value…] with key event, type, name or channel, e.g. "type=prl,0x7f" or "name=prl.* event=tx,rx,session-up"',
+  },
+  'periodic-ms': { type: 'string', value: 'N', description: 'periodic timer interval in ms (default 1000)' },
+  'max-message': {
+    type: 'string',
+    value: 'N',
+    description: `largest message accepted, header included (default ${Limits.defaultMaxMessage})`,
+  },
+  'queue-messages': {
+    type: 'string',
+    value: 'N',
+    description: `output queue bound per channel, in messages (default ${Limits.defaultQueueMessages}); a send finds the queue full beyond it (ERR_QUEUE_FULL, or waits)`,
+  },
+  'handshake-timeout-ms': {
+    type: 'string',
+    value: 'N',
+    description: `time for a connection's handshake and for a session's two channels to come up, in ms (default ${Timers.handshakeTimeoutMs})`,
+  },
+  'backoff-max-ms': {
+    type: 'string',
+    value: 'N',
+    description: `largest delay between the backup's connection attempts, in ms (default ${Timers.reconnectMaxMs})`,
+  },
+  allow: { type: 'string', value: 'HOST[,HOST]', description: 'hosts allowed to connect (default any)' },
+  'max-pending': {
+    type: 'string',
+    value: 'N',
+    description: `connections that may be handshaking at once (default ${DEFAULT_MAX_PENDING_CONNECTIONS}); one more is closed as soon as it is accepted (ERR_TOO_MANY_CONNECTIONS)`,
+  },
+  'accept-rate': {
+    type: 'string',
+    value: 'N',
+    description: `connections per second taken into the handshake while a session is up (default ${DEFAULT_ACCEPT_RATE_WHILE_UP}); beyond it a connection is closed as soon as it is accepted (ERR_TOO_MANY_CONNECTIONS), not answered`,
+  },
+  'tls-cert': {
+    type: 'string',
+    value: 'FILE',
+    description:
+      "this peer's certificate (PEM). With --tls-key and --tls-ca, every connection uses TLS with mutual authentication: each side's certificate must be signed by the CA, and cleartext is refused (ERR_TLS_REQUIRED); a refused certificate is ERR_TLS_HANDSHAKE",
+  },
+  'tls-key': { type: 'string', value: 'FILE', description: "this peer's private key (PEM)" },
+  'tls-ca': { type: 'string', value: 'FILE', description: "the CA that signs the other side's certificate (PEM)" },
+  'tls-required': { type: 'boolean', description: 'refuse to start unless the three --tls-* files are given' },
+  'conformance-probe': {
+    type: 'boolean',
+    description: 'register the conformance probe client (for `kkcm conformance`)',
+  },
+  'log-level': {
+    type: 'string',
+    value: 'LEVEL',
+    description: `${LOG_LEVELS.join(', ')} (default info): human log lines on standard error; info shows session up/down, cleanups, errors`,
+  },
 } as const satisfies OptionSpec;
 
 /**
@@ -351,7 +356,10 @@ export async function runPeer(args: CommandArgs, io: Io, stop: StopSignal): Prom
 /** `kkcm peer …`: runs a peer until SIGINT or SIGTERM. */
 export const peerCommand: Command = {
   summary: 'run a reference peer (master or backup) until SIGINT/SIGTERM',
-  help: HELP,
+  usage: `kkcm peer --role master --listen HOST:PORT [options]
+       kkcm peer --role backup --connect HOST:PORT [options]`,
+  description: DESCRIPTION,
   options: OPTIONS,
+  epilog: EPILOG,
   run: (args, io) => runPeer(args, io, processStopSignal()),
 };

@@ -7,21 +7,25 @@ import { loadSpec, SpecModel } from '../../spec/src/index.js';
 import { stringArg, type Command, type CommandArgs, type OptionSpec } from './command.js';
 import { ExitCode, type Io } from './io.js';
 
-const HELP = `Usage: kkcm spec [--json] [--spec FILE]
+const DESCRIPTION = 'Prints the JSR IPC spec: header, messages, error codes, requirement count.';
 
-Prints the JSR IPC spec: header, messages, error codes, requirement count.
-
-Options:
-  --json        print the normalised spec as JSON, with a flat messageIndex and a
-                requirements array of {id, level, section, text}
-  --spec FILE   use this spec file instead of the bundled one (validated on load)
-
-Examples:
+const EPILOG = `Examples:
   kkcm spec
   kkcm spec --json | jq '.requirements[] | select(.level == "MUST") | .id'
 `;
 
-const OPTIONS = { json: { type: 'boolean' }, spec: { type: 'string' } } as const satisfies OptionSpec;
+const OPTIONS = {
+  json: {
+    type: 'boolean',
+    description:
+      'print the normalised spec as JSON, with a flat messageIndex and a requirements array of {id, level, section, text}',
+  },
+  spec: {
+    type: 'string',
+    value: 'FILE',
+    description: 'use this spec file instead of the bundled one (validated on load)',
+  },
+} as const satisfies OptionSpec;
 
 /** Prints the spec, or with --json the normalised spec. */
 function runSpec(args: CommandArgs, io: Io): number {
@@ -60,7 +64,9 @@ function runSpec(args: CommandArgs, io: Io): number {
 /** `kkcm spec [--json] [--spec FILE]`. */
 export const specCommand: Command = {
   summary: 'print the protocol spec',
-  help: HELP,
+  usage: 'kkcm spec [--json] [--spec FILE]',
+  description: DESCRIPTION,
   options: OPTIONS,
+  epilog: EPILOG,
   run: runSpec,
 };

@@ -18,22 +18,19 @@ import {
 import type { Command, CommandArgs, OptionSpec } from './command.js';
 import { ExitCode, type Io } from './io.js';
 
-const HELP = `Usage: kkcm vectors [--json] [--verbose]
-
-Decodes every golden vector of spec/vectors/: each valid vector must decode to its
+const DESCRIPTION = `Decodes every golden vector of spec/vectors/: each valid vector must decode to its
 expected value and re-encode to the same bytes; each invalid vector must be rejected
-with exactly its error code and offset. Exit 0 when all hold, 1 otherwise.
+with exactly its error code and offset. Exit 0 when all hold, 1 otherwise.`;
 
-Options:
-  --json      print the report as JSON
-  --verbose   print one line per vector
-
-Examples:
+const EPILOG = `Examples:
   kkcm vectors
   kkcm vectors --json | jq .summary
 `;
 
-const OPTIONS = { json: { type: 'boolean' }, verbose: { type: 'boolean' } } as const satisfies OptionSpec;
+const OPTIONS = {
+  json: { type: 'boolean', description: 'print the report as JSON' },
+  verbose: { type: 'boolean', description: 'print one line per vector' },
+} as const satisfies OptionSpec;
 
 /** Outcome of one vector. */
 export interface VectorResult {
@@ -115,7 +112,9 @@ function runVectors(args: CommandArgs, io: Io): number {
 /** `kkcm vectors [--json] [--verbose]`. */
 export const vectorsCommand: Command = {
   summary: 'check the codec against every golden vector',
-  help: HELP,
+  usage: 'kkcm vectors [--json] [--verbose]',
+  description: DESCRIPTION,
   options: OPTIONS,
+  epilog: EPILOG,
   run: runVectors,
 };
