@@ -128,7 +128,7 @@ class Scenario {
         1,
         'switchover',
         `manual mastership switchover (design 6.2.1.c) on ${m.name}`,
-        () => m.peer.switchover(),
+        async () => void (await m.peer.switchover()),
         roles,
       );
       await this.sessionUp('the session after the switchover');

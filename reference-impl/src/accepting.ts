@@ -1,5 +1,6 @@
 /**
- * Accepting, the master's side of a session (design 7.2.b): it listens, admits connections
+ * Accepting, the listening side of a session (design 7.2.b; RE0 in dual-re, the master in
+ * cluster): it listens, admits connections
  * within its local defences against floods (at most so many handshaking at once, and while a
  * session is up at most so many a second, a token bucket) and sheds the rest before any byte,
  * then answers each HELLO: accepted into the session being set up, or refused with a reason.
@@ -15,7 +16,7 @@ import type { Trigger } from './reasons.js';
 import type { SessionBinding } from './session-binding.js';
 import type { Connection, Listener } from './transport.js';
 
-/** Owner of the master's listener and of its accepted links not yet in a session. */
+/** Owner of the listener and of its accepted links not yet in a session. */
 export class Acceptor {
   private listener: Listener | undefined;
   /** Port the master listens on once resolved (0 until then). */
@@ -39,7 +40,7 @@ export class Acceptor {
   async listen(): Promise<void> {
     const core = this.core;
     const at = core.options.listen;
-    if (at === undefined) throw new PeerError('ERR_NOT_CONFIGURED', 'the master role needs a listen address');
+    if (at === undefined) throw new PeerError('ERR_NOT_CONFIGURED', 'the listening side needs a listen address');
     // Port 0 is resolved once: after a deconfigure or a role swap the master comes back on
     // the same port, so that its backup finds it again.
     this.listening = core.transport
@@ -65,7 +66,7 @@ export class Acceptor {
 
   private onAccept(conn: Connection): void {
     const core = this.core;
-    if (!core.configured || core.role !== 'master') {
+    if (!core.configured || !core.listens) {
       conn.destroy();
       return;
     }
@@ -125,8 +126,10 @@ export class Acceptor {
     const allow = core.options.allow ?? [];
     if (allow.length > 0 && !allow.includes(link.connection.remoteHost.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '')))
       return reject('notAllowed', `${link.connection.remoteHost} is not on the allow-list`);
-    if (hello.role !== RoleValue.backup)
-      return reject('roleConflict', 'this side is the master; the connecting side must be the backup');
+    if (hello.role === RoleValue[core.role])
+      return reject('roleConflict', `both sides claim the ${core.role} role`, Timers.reconnectInitialMs);
+    if (core.topology === 'dual-re' && hello.nodeId !== 1)
+      return reject('slotConflict', `dual-re: RE0 listens, the connecting RE must be slot 1, not ${hello.nodeId}`);
     const lo = Math.max(ours.min, hello.minVersion);
     const hi = Math.min(ours.max, hello.maxVersion);
     if (lo > hi && core.options.faults?.ignoreVersionRanges !== true)
@@ -155,9 +158,9 @@ export class Acceptor {
     return {
       accept: {
         version: hi,
-        role: RoleValue.master,
+        role: RoleValue[core.role],
         features: core.features & hello.features,
-        nodeId: core.options.nodeId ?? 0,
+        nodeId: core.nodeId,
         maxMessage: core.maxMessage,
         sessionId: hello.sessionId,
         nodeName: core.options.nodeName ?? '',

@@ -108,12 +108,17 @@ export const ADMIN_COMMANDS = [
 /** Name of an admin command. */
 export type AdminCommand = (typeof ADMIN_COMMANDS)[number];
 
-/** One request line. `client`, `message` and `options` belong to `send`. */
+/** One request line. `client`, `message` and `options` belong to `send`; `to` to `switchover`. */
 export interface AdminRequest {
   /** The command (one of {@link ADMIN_COMMANDS}). */
   readonly cmd: string;
   /** Echoed in the response, to match answers to requests. */
   readonly id?: unknown;
+  /**
+   * `switchover`: the role the trigger leads to (design 6.2.1.c: `backup` relinquishes,
+   * `master` acquires; a role already held does nothing). Absent: swap whatever the role is.
+   */
+  readonly to?: 'master' | 'backup';
   /** `send`: the sending client. */
   readonly client?: string;
   /** A message in the JSON form `kkcm encode` takes (named messages only). */
@@ -228,9 +233,12 @@ async function execute(peer: KkcmPeer, req: Record<string, unknown>, options: Ad
       return peer.status();
     case 'stats':
       return { ...peer.stats(), ...(options.extraStats?.() ?? {}) };
-    case 'switchover':
-      await peer.switchover();
-      return peer.status();
+    case 'switchover': {
+      if (req.to !== undefined && req.to !== 'master' && req.to !== 'backup')
+        return badRequest('switchover "to" must be "master" or "backup"');
+      const changed = await peer.switchover(req.to === undefined ? {} : { to: req.to });
+      return { ...peer.status(), changed };
+    }
     case 'deconfigure':
       await peer.deconfigure();
       return peer.status();

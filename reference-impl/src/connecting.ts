@@ -13,6 +13,7 @@ import {
   Role as RoleValue,
   Timers,
   type ChannelName,
+  type ControlHelloAckBody,
   type ControlHelloBody,
   type ControlHelloRejectBody,
 } from '../../codec/src/index.js';
@@ -64,7 +65,17 @@ export class Connector {
     this.reconnectTimer.stop();
   }
 
-  /** The master refused the HELLO: the session being set up is dropped, retried as it asks. */
+  /**
+   * Checks the listening side's HELLO-ACK claims the other protocol role [KKCM-SESS-13].
+   *
+   * @returns why the HELLO-ACK is refused, or undefined when it is accepted.
+   */
+  checkHelloAck(ack: ControlHelloAckBody): string | undefined {
+    const role = this.core.role;
+    return ack.role === RoleValue[role] ? `the listening side also claims the ${role} role` : undefined;
+  }
+
+  /** The listening side refused the HELLO: the session being set up is dropped, retried as it asks. */
   onRejected(link: Link, body: ControlHelloRejectBody): void {
     const core = this.core;
     const reason = Object.entries(RejectReason).find(([, v]) => v === body.reason)?.[0] ?? `reason${body.reason}`;
@@ -81,7 +92,7 @@ export class Connector {
 
   private schedule(ms: number): void {
     const core = this.core;
-    if (!core.configured || core.role !== 'backup' || !core.peerAlive) return;
+    if (!core.configured || core.listens || !core.peerAlive) return;
     this.reconnectTimer.start(ms, () => void this.connectOnce());
   }
 
@@ -132,7 +143,7 @@ export class Connector {
   /** Configured as the backup, with no session up and none being set up. */
   private idleBackup(): boolean {
     const core = this.core;
-    return core.configured && core.role === 'backup' && core.current === undefined && core.pending === undefined;
+    return core.configured && !core.listens && core.current === undefined && core.pending === undefined;
   }
 
   private helloBody(channel: ChannelName, sessionId: bigint): ControlHelloBody {
@@ -143,7 +154,7 @@ export class Connector {
       role: RoleValue[core.role],
       channel: channel === 'send' ? 1 : 2,
       features: core.features,
-      nodeId: core.options.nodeId ?? 0,
+      nodeId: core.nodeId,
       maxMessage: core.maxMessage,
       sessionId,
       nodeName: core.options.nodeName ?? '',

@@ -43,7 +43,7 @@ export class Dispatcher {
         pending !== undefined &&
         pending.early.length < (core.options.queueMessages ?? Limits.defaultQueueMessages) &&
         pending.earlyBytes + msg.header.length <= (core.options.queueBytes ?? Limits.defaultQueueBytes);
-      if (pending !== undefined && fits && link.state === 'bound' && core.role === 'backup') {
+      if (pending !== undefined && fits && link.state === 'bound' && !core.listens) {
         // The master may send as soon as it bound both channels; hold until ours are.
         pending.early.push({ link, msg });
         pending.earlyBytes += msg.header.length;

@@ -64,6 +64,8 @@ export interface LinkOwner {
   onBound(link: Link): void;
   /** Connector: the peer refused the HELLO. */
   onRejected(link: Link, reject: ControlHelloRejectBody): void;
+  /** Connector: a consistent HELLO-ACK arrived; why it is refused, or undefined [KKCM-SESS-13]. */
+  checkHelloAck(link: Link, ack: ControlHelloAckBody): string | undefined;
   /** A client or probe message arrived on a bound link. */
   onMessage(link: Link, msg: KnownMessage): void;
   /** An unknown message was skipped under mayIgnore. */
@@ -560,6 +562,11 @@ export class Link {
         ),
         header,
       );
+      return;
+    }
+    const refused = this.owner.checkHelloAck(this, ack);
+    if (refused !== undefined) {
+      this.violation(new CodecError('ERR_BAD_HELLO', refused, { offset: HEADER_SIZE + 1, path: 'body.role' }), header);
       return;
     }
     this.versionValue = version;

@@ -13,7 +13,7 @@ import { systemClock, type Clock } from './clock.js';
 import { PeerError } from './errors.js';
 import type { PeerEvent, Role } from './events.js';
 import { Link, type LinkOwner } from './link.js';
-import type { PeerOptions } from './peer-options.js';
+import type { PeerOptions, Topology } from './peer-options.js';
 import { ClientRegistry } from './registry.js';
 import type { Session } from './session.js';
 import { bump, emptyStats, TrafficCounter, type PeerStats } from './stats.js';
@@ -63,6 +63,26 @@ export class PeerCore {
     this.clock = options.clock ?? systemClock();
     this.transport = options.transport ?? tcpTransport;
     this.random = options.random ?? Math.random;
+  }
+
+  /** Who listens (default cluster). */
+  get topology(): Topology {
+    return this.options.topology ?? 'cluster';
+  }
+
+  /** True when this side listens in `role` (default the current role) [KKCM-SESS-1]. */
+  listensAs(role: Role = this.role): boolean {
+    return this.topology === 'dual-re' ? this.options.slot === 0 : role === 'master';
+  }
+
+  /** True when this side listens now. */
+  get listens(): boolean {
+    return this.listensAs();
+  }
+
+  /** Node id sent in HELLO and HELLO-ACK: the option, else the slot in dual-re, else 0. */
+  get nodeId(): number {
+    return this.options.nodeId ?? (this.topology === 'dual-re' ? (this.options.slot ?? 0) : 0);
   }
 
   get periodicMs(): number {

@@ -30,15 +30,29 @@ export interface BackoffOptions {
   readonly jitter?: number;
 }
 
+/**
+ * Who listens (the spec's session.topologies, design 7.2.b.2): `dual-re`, the RE in slot 0
+ * listens and the RE in slot 1 connects whatever their protocol roles; `cluster`, the protocol
+ * master listens and the backup connects.
+ */
+export type Topology = 'dual-re' | 'cluster';
+
 /** Settings of a {@link KkcmPeer}. Every default comes from the spec. */
 export interface PeerOptions {
-  /** Role at start: the master listens, the backup connects (design 7.2.b). */
+  /** Protocol role at start. Whether it listens is the topology's business, not the role's. */
   readonly role: Role;
-  /** Where to listen while master. Required for the master role and for a swap to it. */
+  /**
+   * Who listens (default `cluster`: the master listens, the backup connects, which is what a
+   * peer without a topology did before topologies existed) [KKCM-SESS-1].
+   */
+  readonly topology?: Topology;
+  /** This RE's slot in `dual-re` topology (required there): 0 listens, 1 connects. Ignored in `cluster`. */
+  readonly slot?: 0 | 1;
+  /** Where to listen. Required whenever this side listens: as RE0, or as the master in cluster (and for a swap to it). */
   readonly listen?: Endpoint;
-  /** Where the master listens, for the backup role. Required for it and for a swap to it. */
+  /** Where the other side listens. Required whenever this side connects: as RE1, or as the backup in cluster (and for a swap to it). */
   readonly connect?: Endpoint;
-  /** Node id sent in HELLO (default 0). */
+  /** Node id sent in HELLO (default the slot in dual-re, else 0). In dual-re RE0 refuses a HELLO whose nodeId is not 1 (slotConflict). */
   readonly nodeId?: number;
   /** Node name sent in HELLO (default empty). */
   readonly nodeName?: string;
@@ -125,8 +139,12 @@ export interface SendOptions {
 export interface PeerStatus {
   /** NSR configured: the module runs. */
   readonly configured: boolean;
-  /** Current role. */
+  /** Current protocol role. */
   readonly role: Role;
+  /** Who listens (see {@link PeerOptions.topology}). */
+  readonly topology: Topology;
+  /** True when this side listens, false when it connects. */
+  readonly listens: boolean;
   /** Session state (see the spec's session state machine). */
   readonly state: 'idle' | 'waiting' | 'connecting' | 'handshaking' | 'up' | 'backoff';
   /** What the membership source last said about the other side. */

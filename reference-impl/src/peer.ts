@@ -12,6 +12,7 @@ import { EventEmitter } from 'node:events';
 import {
   CleanupDetail,
   CleanupReason,
+  Timers,
   type ChannelName,
   type ClientName,
   type ControlShutdownBody,
@@ -78,7 +79,7 @@ export class KkcmPeer extends EventEmitter<{
     }
   }
 
-  /** Current role. */
+  /** Current protocol role. */
   get role(): Role {
     return this.core.role;
   }
@@ -93,7 +94,12 @@ export class KkcmPeer extends EventEmitter<{
     return this.core.current?.id;
   }
 
-  /** Address the master listens on, once listening. */
+  /** True when this side listens (the topology's rule for its slot or role), false when it connects. */
+  get listens(): boolean {
+    return this.core.listens;
+  }
+
+  /** Address this side listens on, once listening. */
   get listenAddress(): Endpoint | undefined {
     return this.acceptor.address;
   }
@@ -113,8 +119,12 @@ export class KkcmPeer extends EventEmitter<{
   }
 
   /**
-   * Starts the module (NSR configured, design 4.2.a): the master listens, the backup
-   * connects as soon as the membership source says the other side is up.
+   * Starts the module (NSR configured, design 4.2.a): the listening side listens, the
+   * connecting side connects as soon as the membership source says the other side is up
+   * (who is which: {@link PeerOptions.topology}).
+   *
+   * @throws PeerError ERR_NOT_CONFIGURED when the peer was stopped, or the address this side
+   *   needs (listen or connect) is missing.
    */
   async configure(): Promise<void> {
     const core = this.core;
@@ -162,33 +172,48 @@ export class KkcmPeer extends EventEmitter<{
 
   /**
    * Manual mastership switchover (design 6.2.1.c): SHUTDOWN(switchover) to the peer, every
-   * client's cleanup with switchover, then the roles swap.
+   * client's cleanup with switchover, then the roles swap. In dual-re RE0 keeps listening and
+   * RE1 connects again; in cluster the listener moves with mastership.
+   *
+   * The design has two triggers, one on each side in either order: the primary relinquishes
+   * (`{ to: 'backup' }`), the secondary acquires (`{ to: 'master' }`). A trigger whose role
+   * this side already holds does nothing, so the second trigger, arriving after the first
+   * one's SHUTDOWN already swapped this side, does not swap the roles back. Without `to` the
+   * call swaps whatever the role is.
+   *
+   * @returns true when the role changed, false when this side already held `to`.
+   * @throws PeerError ERR_NOT_CONFIGURED on a peer that is not configured.
    */
-  async switchover(): Promise<void> {
+  async switchover(options: { readonly to?: Role } = {}): Promise<boolean> {
     if (!this.core.configured) throw new PeerError('ERR_NOT_CONFIGURED', 'switchover needs a configured peer');
+    if (options.to === this.core.role) return false;
     this.endSession(
       { reason: 'switchover', detail: 'manualSwitchover', text: 'manual switchover' },
       { reason: CleanupReason.switchover, detail: CleanupDetail.manualSwitchover, text: 'manual switchover' },
     );
     await this.swapRole();
+    return true;
   }
 
   /**
    * The membership source says the other side went offline (design 6.2.1.a/b): cleanup
-   * with peerDown; a backup whose master died becomes the master.
+   * with peerDown, detail clusterMemberLost in cluster topology and masterOffline or
+   * backupOffline in dual-re; a backup whose master died becomes the master. A listening side
+   * keeps listening (the spec's session rules say why).
    */
   async peerDown(): Promise<void> {
     const core = this.core;
     core.peerAlive = false;
     core.emitEvent({ event: 'peer-down' });
     this.connector.stop();
-    const detail = core.role === 'backup' ? 'masterOffline' : 'backupOffline';
+    const detail =
+      core.topology === 'cluster' ? 'clusterMemberLost' : core.role === 'backup' ? 'masterOffline' : 'backupOffline';
     this.endSession({ reason: 'peerDown', detail, text: 'the other side went offline' }, undefined);
     this.sessions.abort({ reason: 'peerDown', detail, text: 'the other side went offline' });
-    if (core.configured && core.role === 'backup' && core.options.listen !== undefined) await this.swapRole();
+    if (core.configured && core.role === 'backup') await this.swapRole();
   }
 
-  /** The membership source says the other side is up again: the backup connects. */
+  /** The membership source says the other side is up again: the connecting side connects. */
   peerUp(): void {
     const core = this.core;
     if (core.peerAlive) return;
@@ -249,6 +274,8 @@ export class KkcmPeer extends EventEmitter<{
     return {
       configured: core.configured,
       role: core.role,
+      topology: core.topology,
+      listens: core.listens,
       state,
       peerAlive: core.peerAlive,
       session:
@@ -282,12 +309,13 @@ export class KkcmPeer extends EventEmitter<{
 
   // ---------------------------------------------------------------- roles
 
+  /** Listens or connects, as the topology says for this side [KKCM-SESS-1]. */
   private async enterRole(): Promise<void> {
-    if (this.core.role === 'master') {
+    if (this.core.listens) {
       await this.acceptor.listen();
     } else {
       if (this.core.options.connect === undefined)
-        throw new PeerError('ERR_NOT_CONFIGURED', 'the backup role needs a connect address');
+        throw new PeerError('ERR_NOT_CONFIGURED', 'the connecting side needs a connect address');
       this.connector.begin();
     }
   }
@@ -303,18 +331,26 @@ export class KkcmPeer extends EventEmitter<{
     const core = this.core;
     const from = core.role;
     const to: Role = from === 'master' ? 'backup' : 'master';
-    if (
-      (to === 'master' && core.options.listen === undefined) ||
-      (to === 'backup' && core.options.connect === undefined)
-    ) {
-      // No address for the other role: stay, but the session is gone; keep serving this role.
+    const listens = core.listensAs(to);
+    if (listens === core.listens) {
+      // dual-re: the roles swap, the sockets keep their sides. The connecting RE connects
+      // again after one initial delay, which gives the listening RE the time to read the
+      // SHUTDOWN of the session that ended before it sees the next HELLO.
+      core.role = to;
+      core.emitEvent({ event: 'role-change', from, to });
+      if (core.configured && !listens)
+        this.connector.retry(core.options.backoff?.initialMs ?? Timers.reconnectInitialMs);
+      return;
+    }
+    if ((listens && core.options.listen === undefined) || (!listens && core.options.connect === undefined)) {
+      // No address for the other side of the link: stay, but the session is gone; keep serving this role.
       core.emitEvent({
         event: 'error',
         code: 'ERR_NOT_CONFIGURED',
         channel: null,
-        text: `cannot become ${to}: no ${to === 'master' ? 'listen' : 'connect'} address`,
+        text: `cannot become ${to}: no ${listens ? 'listen' : 'connect'} address`,
       });
-      if (core.configured && from === 'backup') this.connector.retry();
+      if (core.configured && !core.listens) this.connector.retry();
       return;
     }
     await this.leaveRole();
@@ -334,6 +370,7 @@ export class KkcmPeer extends EventEmitter<{
       onHello: (link, hello) => acceptor.decideHello(link, hello),
       onBound: (link) => sessions.onBound(link),
       onRejected: (link, body) => connector.onRejected(link, body),
+      checkHelloAck: (_link, ack) => connector.checkHelloAck(ack),
       onMessage: (link, msg) => dispatcher.onMessage(link, msg),
       onIgnored: (link, msg) => dispatcher.onIgnored(link, msg),
       onAck: (link, upTo) => sender.onAck(link, upTo),

@@ -26,7 +26,7 @@ export interface BindingHooks {
   retry(ms?: number): void;
   /** A session came up: the backoff starts over. */
   up(): void;
-  /** The peer sent SHUTDOWN(switchover): the roles swap. */
+  /** The peer sent SHUTDOWN(switchover): this side takes the role the peer held. */
   switchover(): void;
 }
 
@@ -80,7 +80,7 @@ export class SessionBinding {
     this.sessionTimer.stop();
     // close, not destroy: a link that is failing must still get its ERROR out.
     for (const link of session.allLinks()) link.close(trigger);
-    if (core.role === 'backup') this.hooks.retry(retryMs);
+    if (!core.listens) this.hooks.retry(retryMs);
   }
 
   /** A link of the session being set up is bound: with both bound, the session is up. */
@@ -155,7 +155,7 @@ export class SessionBinding {
       detail: trigger.detail,
       text: trigger.text,
     });
-    if (core.configured && core.role === 'backup' && trigger.reason !== 'switchover') this.hooks.retry();
+    if (core.configured && !core.listens && trigger.reason !== 'switchover') this.hooks.retry();
   }
 
   /** A link went down: the session it belongs to (up or being set up) goes with it. */

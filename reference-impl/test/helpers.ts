@@ -163,6 +163,18 @@ export class RawClient {
     return new RawClient(await transport.connect(host, port));
   }
 
+  /** Listens at host:port and resolves with the first connection made to it, as a raw client. */
+  static async accept(
+    transport: Transport,
+    host: string,
+    port: number,
+  ): Promise<{ next: Promise<RawClient>; listener: Listener }> {
+    let resolveNext!: (c: RawClient) => void;
+    const next = new Promise<RawClient>((resolve) => (resolveNext = resolve));
+    const listener = await transport.listen(host, port, (c) => resolveNext(new RawClient(c)));
+    return { next, listener };
+  }
+
   /** Sends a message with the next sequence number. */
   send(msg: MessageInput): void {
     this.connection.write([encodeMessage({ ...msg, seq: msg.seq ?? this.seq } as MessageInput)]);

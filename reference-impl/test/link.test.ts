@@ -281,6 +281,7 @@ function acceptor(
     }),
     onBound: () => undefined,
     onRejected: () => undefined,
+    checkHelloAck: () => undefined,
     onMessage: () => undefined,
     onIgnored: () => undefined,
     onAck: () => undefined,

@@ -213,7 +213,7 @@ t.test('cleanup: a backup told that the master is down cleans up with peerDown a
   q.backup.register('psrm', { cleanup: (i) => seen2.push(`${i.reason}:${i.detail}`) });
   await q.backup.peerDown();
   await settle();
-  t.same(seen2, ['peerDown:masterOffline']);
+  t.same(seen2, ['peerDown:clusterMemberLost'], 'cluster (the default topology): the membership lost the chassis');
   t.equal(q.backup.role, 'master', 'the backup became the master');
   q.backup.peerUp();
   await q.master.stop();
