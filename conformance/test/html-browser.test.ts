@@ -40,7 +40,8 @@ async function open(browser: Browser, file: string, errors: string[]): Promise<P
 function visible(page: Page, selector: string, attribute: string): Promise<string[]> {
   return page.$$eval(
     selector,
-    (els, attr) => els.filter((el) => !(el as HTMLElement).hidden).map((el) => el.getAttribute(attr) ?? ''),
+    (els, attr) =>
+      els.filter((el) => !(el as unknown as { hidden: boolean }).hidden).map((el) => el.getAttribute(attr) ?? ''),
     attribute,
   );
 }
@@ -100,7 +101,7 @@ t.test(
       const echo = report.cases.findIndex((c) => c.id === 'control.echo.exact');
       await page.click(`table.matrix a[href="#c-${echo + 1}"]`);
       t.ok(
-        await page.$eval(`#c-${echo + 1}`, (el) => (el as HTMLDetailsElement).open),
+        await page.$eval(`#c-${echo + 1}`, (el) => (el as unknown as { open: boolean }).open),
         'a link from the matrix opens its case',
       );
       t.same(errors, [], 'no console error');
