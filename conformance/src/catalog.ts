@@ -86,9 +86,11 @@ export function casesFor(requirement: string, catalogue: readonly ConformanceCas
  */
 export const UNPROVOKED: Readonly<Record<string, string>> = {
   ERR_HANDLER_FAILED:
-    'needs a client handler that throws on demand; the conformance probe has no such request (NACK ERR_NO_HANDLER is provoked by control.ack.cumulative)',
-  notAllowed: "depends on the peer's allow-list, which the suite does not configure",
-  nsrNotConfigured: 'needs a peer that listens while NSR is not configured, which the suite cannot ask for',
+    'needs a client handler that throws on demand, and no probe request makes the probe client throw (a probe request whose handler throws would provoke it: a spec addition not made yet); reference-impl/test/peer-send.test.ts covers the NACK; NACK ERR_NO_HANDLER is provoked by control.ack.cumulative',
+  notAllowed:
+    "the allow-list is the peer's local configuration: a peer that lets the suite in at all has the suite's address on it, and the suite has no second source address to be refused from (reference-impl/test/peer-protocol.test.ts covers it)",
+  nsrNotConfigured:
+    'no message asks a peer to deconfigure NSR, and the reference peer never sends this reason (it does not listen while NSR is not configured)',
   slotConflict:
     "needs a peer listening as RE0 in dual-re topology; the suite does not know the peer's topology (the reference peer's test covers it)",
 };
