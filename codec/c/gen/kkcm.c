@@ -268,6 +268,8 @@ const char *kkcm_error_name(int code)
         return "ERR_TOO_MANY_CONNECTIONS";
     case KKCM_ERR_PEER_NOT_READING:
         return "ERR_PEER_NOT_READING";
+    case KKCM_ERR_LISTEN_FAILED:
+        return "ERR_LISTEN_FAILED";
     default:
         return NULL;
     }

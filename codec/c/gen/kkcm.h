@@ -153,7 +153,7 @@ extern "C" {
 #define KKCM_CHANNEL_SEND 1u
 /* Receive-side channel. */
 #define KKCM_CHANNEL_RECEIVE 2u
-/* enum rejectReason (u16): Why a HELLO was refused. HELLO-REJECT's retryAfterMs is 0 for a refusal the same HELLO cannot overcome (versionIncompatible, roleConflict, notAllowed, messageLimitTooSmall) and non-zero for a transient one (sessionBusy, sessionMismatch, channelBusy, nsrNotConfigured); each value says what the reference peer sends. The connecting side waits retryAfterMs when it is non-zero, else its next backoff (incompatibleRetryMs after versionIncompatible). A listening side checks a well-formed HELLO in this order and refuses it for the first that applies: notAllowed, roleConflict, versionIncompatible, messageLimitTooSmall, sessionBusy, sessionMismatch, channelBusy. Unknown values are kept as numbers. */
+/* enum rejectReason (u16): Why a HELLO was refused. HELLO-REJECT's retryAfterMs is 0 for a refusal the same HELLO cannot overcome (versionIncompatible, notAllowed, slotConflict, messageLimitTooSmall) and non-zero for one that may pass later (roleConflict, since roles swap: reconnectInitialMs; sessionBusy, sessionMismatch, channelBusy, nsrNotConfigured); each value says what the reference peer sends. The connecting side waits retryAfterMs when it is non-zero, else its next backoff (incompatibleRetryMs after versionIncompatible). A listening side checks a well-formed HELLO in this order and refuses it for the first that applies: notAllowed, roleConflict, slotConflict, versionIncompatible, messageLimitTooSmall, sessionBusy, sessionMismatch, channelBusy. Unknown values are kept as numbers. */
 /* The version ranges do not overlap. Do not retry with the same range. retryAfterMs 0. */
 #define KKCM_REJECT_REASON_VERSION_INCOMPATIBLE 1u
 /* A session is already up; a second one is refused. retryAfterMs reconnectMaxMs (10000). */
@@ -266,23 +266,23 @@ extern "C" {
 #define KKCM_ERR_LENGTH_TOO_SMALL 3
 /* The header's length exceeds the largest message the receiver accepts. Checked before any body byte is buffered. */
 #define KKCM_ERR_FRAME_TOO_LARGE 4
-/* The body ends before its layout does. */
+/* The body ends before its layout does. On the wire: a control message (KKCM checks no client body, KKCM-DISP-3); the codec raises it too when a tool or a client decodes a client body against the illustrative layout. */
 #define KKCM_ERR_TRUNCATED_BODY 5
-/* The body is longer than its layout. */
+/* The body is longer than its layout. On the wire: a control message (KKCM checks no client body, KKCM-DISP-3); the codec raises it too when a tool or a client decodes a client body against the illustrative layout. */
 #define KKCM_ERR_TRAILING_BYTES 6
-/* A reserved field holds a non-zero byte. */
+/* A reserved field holds a non-zero byte. On the wire: a reserved field of a control message (KKCM checks no client body, KKCM-DISP-3). */
 #define KKCM_ERR_RESERVED_NONZERO 7
-/* A count field announces more items than the body holds. */
+/* A count field announces more items than the body holds. Only client bodies (PSRM STATE-BATCH) have count fields, and KKCM does not check client bodies (KKCM-DISP-3): a conforming peer never sends it; the codec raises it when a tool or a client decodes the illustrative layout. Kept for numbering (codes are append-only). */
 #define KKCM_ERR_BAD_COUNT 8
-/* A length field announces more bytes than the body holds. */
+/* A length field announces more bytes than the body holds. On the wire: a control message (KKCM checks no client body, KKCM-DISP-3). */
 #define KKCM_ERR_BAD_LENGTH_FIELD 9
 /* The type is unknown and the mayIgnore flag is clear. */
 #define KKCM_ERR_UNKNOWN_TYPE 10
-/* The subtype is unknown for a known type and the mayIgnore flag is clear. */
+/* The subtype is unknown for the control type and the mayIgnore flag is clear. Every subtype of a client-owned type goes to its client (KKCM-DISP-3); the codec raises it when a client body of a subtype the spec does not list is decoded against the illustrative layouts. */
 #define KKCM_ERR_UNKNOWN_SUBTYPE 11
 /* A reserved flag bit is set. */
 #define KKCM_ERR_RESERVED_FLAG 12
-/* A string field is not valid UTF-8. */
+/* A string field is not valid UTF-8. On the wire: a string of a control message (KKCM checks no client body, KKCM-DISP-3). */
 #define KKCM_ERR_BAD_UTF8 13
 /* The message's type does not travel on the channel it arrived on. */
 #define KKCM_ERR_WRONG_CHANNEL 14
@@ -328,7 +328,7 @@ extern "C" {
 #define KKCM_ERR_CONNECTION_LOST 34
 /* A connection came from an address outside the allow-list. */
 #define KKCM_ERR_NOT_ALLOWED 35
-/* NACK: the receiving client's handler threw on the message. */
+/* NACK: the receiving client's handler refused the message: it threw, or returned a refusal (the design's non-zero return, 7.1), for example on a body it cannot decode. A refusal is the client's answer to its own data, not a protocol error: the session stays up (KKCM-DISP-3). */
 #define KKCM_ERR_HANDLER_FAILED 36
 /* NACK: no client is registered for the message's type on the receiving side. */
 #define KKCM_ERR_NO_HANDLER 37
@@ -340,6 +340,8 @@ extern "C" {
 #define KKCM_ERR_TOO_MANY_CONNECTIONS 40
 /* The other side does not read: the replies the protocol obliges a peer to send (ECHO-REPLY, NACK, ACK) outgrew the output queue's bound, and the connection is closed. */
 #define KKCM_ERR_PEER_NOT_READING 41
+/* configure() could not open the listener (address in use, no permission): the module is left unconfigured, with nothing listening or connecting, so that a later configure() tries again (design 7.2.a: the initialization returns an errno). */
+#define KKCM_ERR_LISTEN_FAILED 42
 
 /* Header size; a multiple of 4. (bytes) */
 #define KKCM_LIMIT_HEADER_SIZE 16u

@@ -105,7 +105,7 @@ export const Channel = {
 /** A channel value: a known value, or any other number (unknown values are kept, never rejected). */
 export type ChannelValue = (typeof Channel)[keyof typeof Channel] | (number & {});
 
-/** Why a HELLO was refused. HELLO-REJECT's retryAfterMs is 0 for a refusal the same HELLO cannot overcome (versionIncompatible, roleConflict, notAllowed, messageLimitTooSmall) and non-zero for a transient one (sessionBusy, sessionMismatch, channelBusy, nsrNotConfigured); each value says what the reference peer sends. The connecting side waits retryAfterMs when it is non-zero, else its next backoff (incompatibleRetryMs after versionIncompatible). A listening side checks a well-formed HELLO in this order and refuses it for the first that applies: notAllowed, roleConflict, versionIncompatible, messageLimitTooSmall, sessionBusy, sessionMismatch, channelBusy. Values by name. */
+/** Why a HELLO was refused. HELLO-REJECT's retryAfterMs is 0 for a refusal the same HELLO cannot overcome (versionIncompatible, notAllowed, slotConflict, messageLimitTooSmall) and non-zero for one that may pass later (roleConflict, since roles swap: reconnectInitialMs; sessionBusy, sessionMismatch, channelBusy, nsrNotConfigured); each value says what the reference peer sends. The connecting side waits retryAfterMs when it is non-zero, else its next backoff (incompatibleRetryMs after versionIncompatible). A listening side checks a well-formed HELLO in this order and refuses it for the first that applies: notAllowed, roleConflict, slotConflict, versionIncompatible, messageLimitTooSmall, sessionBusy, sessionMismatch, channelBusy. Values by name. */
 export const RejectReason = {
   /** The version ranges do not overlap. Do not retry with the same range. retryAfterMs 0. */
   versionIncompatible: 1,
@@ -380,7 +380,8 @@ export type ErrorCode =
   | 'ERR_TLS_REQUIRED'
   | 'ERR_TLS_HANDSHAKE'
   | 'ERR_TOO_MANY_CONNECTIONS'
-  | 'ERR_PEER_NOT_READING';
+  | 'ERR_PEER_NOT_READING'
+  | 'ERR_LISTEN_FAILED';
 
 /** Numeric value of each error code (the value an ERROR message carries). */
 export const ERROR_VALUES: Readonly<Record<ErrorCode, number>> = {
@@ -392,23 +393,23 @@ export const ERROR_VALUES: Readonly<Record<ErrorCode, number>> = {
   ERR_LENGTH_TOO_SMALL: 3,
   /** The header's length exceeds the largest message the receiver accepts. Checked before any body byte is buffered. */
   ERR_FRAME_TOO_LARGE: 4,
-  /** The body ends before its layout does. */
+  /** The body ends before its layout does. On the wire: a control message (KKCM checks no client body, KKCM-DISP-3); the codec raises it too when a tool or a client decodes a client body against the illustrative layout. */
   ERR_TRUNCATED_BODY: 5,
-  /** The body is longer than its layout. */
+  /** The body is longer than its layout. On the wire: a control message (KKCM checks no client body, KKCM-DISP-3); the codec raises it too when a tool or a client decodes a client body against the illustrative layout. */
   ERR_TRAILING_BYTES: 6,
-  /** A reserved field holds a non-zero byte. */
+  /** A reserved field holds a non-zero byte. On the wire: a reserved field of a control message (KKCM checks no client body, KKCM-DISP-3). */
   ERR_RESERVED_NONZERO: 7,
-  /** A count field announces more items than the body holds. */
+  /** A count field announces more items than the body holds. Only client bodies (PSRM STATE-BATCH) have count fields, and KKCM does not check client bodies (KKCM-DISP-3): a conforming peer never sends it; the codec raises it when a tool or a client decodes the illustrative layout. Kept for numbering (codes are append-only). */
   ERR_BAD_COUNT: 8,
-  /** A length field announces more bytes than the body holds. */
+  /** A length field announces more bytes than the body holds. On the wire: a control message (KKCM checks no client body, KKCM-DISP-3). */
   ERR_BAD_LENGTH_FIELD: 9,
   /** The type is unknown and the mayIgnore flag is clear. */
   ERR_UNKNOWN_TYPE: 10,
-  /** The subtype is unknown for a known type and the mayIgnore flag is clear. */
+  /** The subtype is unknown for the control type and the mayIgnore flag is clear. Every subtype of a client-owned type goes to its client (KKCM-DISP-3); the codec raises it when a client body of a subtype the spec does not list is decoded against the illustrative layouts. */
   ERR_UNKNOWN_SUBTYPE: 11,
   /** A reserved flag bit is set. */
   ERR_RESERVED_FLAG: 12,
-  /** A string field is not valid UTF-8. */
+  /** A string field is not valid UTF-8. On the wire: a string of a control message (KKCM checks no client body, KKCM-DISP-3). */
   ERR_BAD_UTF8: 13,
   /** The message's type does not travel on the channel it arrived on. */
   ERR_WRONG_CHANNEL: 14,
@@ -454,7 +455,7 @@ export const ERROR_VALUES: Readonly<Record<ErrorCode, number>> = {
   ERR_CONNECTION_LOST: 34,
   /** A connection came from an address outside the allow-list. */
   ERR_NOT_ALLOWED: 35,
-  /** NACK: the receiving client's handler threw on the message. */
+  /** NACK: the receiving client's handler refused the message: it threw, or returned a refusal (the design's non-zero return, 7.1), for example on a body it cannot decode. A refusal is the client's answer to its own data, not a protocol error: the session stays up (KKCM-DISP-3). */
   ERR_HANDLER_FAILED: 36,
   /** NACK: no client is registered for the message's type on the receiving side. */
   ERR_NO_HANDLER: 37,
@@ -466,6 +467,8 @@ export const ERROR_VALUES: Readonly<Record<ErrorCode, number>> = {
   ERR_TOO_MANY_CONNECTIONS: 40,
   /** The other side does not read: the replies the protocol obliges a peer to send (ECHO-REPLY, NACK, ACK) outgrew the output queue's bound, and the connection is closed. */
   ERR_PEER_NOT_READING: 41,
+  /** configure() could not open the listener (address in use, no permission): the module is left unconfigured, with nothing listening or connecting, so that a later configure() tries again (design 7.2.a: the initialization returns an errno). */
+  ERR_LISTEN_FAILED: 42,
 };
 
 /** Error codes by numeric value. */
@@ -511,6 +514,7 @@ export const ERROR_CODES: Readonly<Record<number, ErrorCode>> = {
   39: 'ERR_TLS_HANDSHAKE',
   40: 'ERR_TOO_MANY_CONNECTIONS',
   41: 'ERR_PEER_NOT_READING',
+  42: 'ERR_LISTEN_FAILED',
 };
 
 /** Error codes that may travel in an ERROR message. */
