@@ -14,11 +14,12 @@ import { ExitCode, intOption, UsageError, type Io } from './io.js';
 export const CTL_COMMANDS = {
   status: 'session, roles, negotiated version, queue depths',
   stats: 'counters: channels, messages by name, errors, sessions, cleanups, clients',
-  switchover: 'manual mastership switchover: cleanup with switchover on both sides, roles swap',
+  switchover:
+    'manual mastership switchover (--to backup relinquishes, --to master acquires; a role already held does nothing)',
   deconfigure: 'NSR deconfigured: SHUTDOWN, cleanup with nsrDeconfigured, sockets closed',
-  configure: 'NSR configured: the master listens, the backup connects',
+  configure: 'NSR configured: the listening side listens, the connecting side connects',
   'peer-down': 'membership: the other side went offline (cleanup with peerDown)',
-  'peer-up': 'membership: the other side is up again (the backup reconnects)',
+  'peer-up': 'membership: the other side is up again (the connecting side reconnects)',
   send: 'send one message on behalf of a client (--client, --message; --confirm, --wait)',
 } as const;
 
@@ -39,7 +40,8 @@ ${Object.entries(ADMIN_ERRORS)
 Examples:
   kkcm ctl status --admin 127.0.0.1:7100
   kkcm ctl stats --admin /tmp/kkcm-re0.sock --json | jq .clients.prl.messages
-  kkcm ctl switchover --admin /tmp/kkcm-re0.sock
+  kkcm ctl switchover --to backup --admin /tmp/kkcm-re0.sock    # the primary relinquishes
+  kkcm ctl switchover --to master --admin /tmp/kkcm-re1.sock    # the secondary acquires
   kkcm ctl send --admin 127.0.0.1:7100 --client prl --confirm \\
       --message '{"name":"prl.packetDrop","body":{"handle":7,"count":3}}'
 `;
@@ -47,6 +49,11 @@ Examples:
 const OPTIONS = {
   admin: { type: 'string', value: 'HOST:PORT|PATH', description: "the peer's admin address (required)" },
   json: { type: 'boolean', description: 'print the result as JSON' },
+  to: {
+    type: 'string',
+    value: 'ROLE',
+    description: 'switchover: the role this side takes (design 6.2.1.c); without it the role swaps whatever it is',
+  },
   timeout: { type: 'string', value: 'MS', description: 'give up after MS milliseconds (default 10000)' },
   client: { type: 'string', value: 'NAME', description: 'send: the sending client (iha, sdrl, psrm, prl, probe)' },
   message: { type: 'string', value: 'JSON', description: 'send: the message, in the form `kkcm encode` takes' },
@@ -150,6 +157,12 @@ export function formatStats(s: PeerStats & ClientsStats): string {
 }
 
 function request(command: string, args: CommandArgs): AdminRequest {
+  if (command === 'switchover') {
+    const to = stringArg(args, 'to');
+    if (to !== undefined && to !== 'master' && to !== 'backup')
+      throw new UsageError(`--to must be master or backup, got ${JSON.stringify(to)}`);
+    return to === undefined ? { cmd: command } : { cmd: command, to };
+  }
   if (command !== 'send') return { cmd: command };
   const client = stringArg(args, 'client');
   const text = stringArg(args, 'message');

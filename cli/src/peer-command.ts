@@ -24,9 +24,13 @@ import { registerCountingClients } from './clients.js';
 import { ExitCode, intOption, readInputFile, UsageError, type Io } from './io.js';
 import { attachLogger, LOG_LEVELS, logLevelOption, type LogLevel } from './peer-log.js';
 
-const DESCRIPTION = `Runs a reference KKCM peer until SIGINT or SIGTERM. The master listens for the backup's
-two connections (send and receive channels); the backup connects to the master. Give both
---listen and --connect to let the roles swap after a switchover or a peer-down. The four
+const DESCRIPTION = `Runs a reference KKCM peer until SIGINT or SIGTERM. One side listens for the other's two
+connections (send and receive channels), the other connects; which one is the topology's
+rule (design 7.2.b.2), not the protocol role: with --topology cluster (the default) the
+master listens and the backup connects, and the listener moves with mastership, so give both
+--listen and --connect to let the roles swap after a switchover or a peer-down; with
+--topology dual-re the RE in --slot 0 listens and the RE in --slot 1 connects, whatever their
+roles, through every switchover. The four
 illustrative clients (iha, sdrl, psrm, prl) are registered and count what they receive
 (see \`kkcm ctl stats\`).
 
@@ -37,16 +41,28 @@ other side, every client's cleanup, files flushed and closed, admin socket close
 
 const EPILOG = `Examples:
   kkcm peer --role master --listen 127.0.0.1:7000 --admin /tmp/kkcm-re0.sock
+  kkcm peer --topology dual-re --slot 0 --role backup --listen 127.0.0.1:7000
+  kkcm peer --topology dual-re --slot 1 --role master --connect 127.0.0.1:7000
   kkcm peer --role backup --connect 127.0.0.1:7000 --listen 127.0.0.1:7001 --node-name re1
   kkcm peer --role master --listen 127.0.0.1:0 --events events.jsonl --pcap kkcm.pcapng \\
       --trace-filter "type=prl" --log-level debug
 `;
 
 const OPTIONS = {
-  role: { type: 'string', value: 'ROLE', description: 'master or backup (required)' },
-  listen: { type: 'string', value: 'HOST:PORT', description: 'where to listen as master (port 0: any free port)' },
-  connect: { type: 'string', value: 'HOST:PORT', description: 'where the master listens, for the backup role' },
-  'node-id': { type: 'string', value: 'N', description: 'node id sent in HELLO (default 0)' },
+  role: { type: 'string', value: 'ROLE', description: 'protocol role at start: master or backup (required)' },
+  topology: {
+    type: 'string',
+    value: 'NAME',
+    description: 'who listens: cluster (the master; default) or dual-re (the RE in slot 0)',
+  },
+  slot: { type: 'string', value: '0|1', description: 'dual-re: this RE slot (required there; 0 listens, 1 connects)' },
+  listen: {
+    type: 'string',
+    value: 'HOST:PORT',
+    description: 'where to listen when this side listens (port 0: any free port)',
+  },
+  connect: { type: 'string', value: 'HOST:PORT', description: 'where the other side listens, when this side connects' },
+  'node-id': { type: 'string', value: 'N', description: 'node id sent in HELLO (default the slot in dual-re, else 0)' },
   'node-name': { type: 'string', value: 'NAME', description: 'node name sent in HELLO (default empty)' },
   admin: {
     type: 'string',
@@ -199,8 +215,20 @@ function settings(args: CommandArgs): PeerSettings {
     );
   const listen = endpointOption('listen', stringArg(args, 'listen'));
   const connect = endpointOption('connect', stringArg(args, 'connect'));
-  if (role === 'master' && listen === undefined) throw new UsageError('the master role needs --listen HOST:PORT');
-  if (role === 'backup' && connect === undefined) throw new UsageError('the backup role needs --connect HOST:PORT');
+  const topology = stringArg(args, 'topology') ?? 'cluster';
+  if (topology !== 'cluster' && topology !== 'dual-re')
+    throw new UsageError(`--topology must be cluster or dual-re, got ${JSON.stringify(topology)}`);
+  const slotText = stringArg(args, 'slot');
+  if (slotText !== undefined && slotText !== '0' && slotText !== '1')
+    throw new UsageError(`--slot must be 0 or 1, got ${JSON.stringify(slotText)}`);
+  const slot = slotText === undefined ? undefined : slotText === '0' ? 0 : 1;
+  if (topology === 'dual-re' && slot === undefined) throw new UsageError('--topology dual-re needs --slot 0 or 1');
+  if (topology === 'cluster' && slot !== undefined) throw new UsageError('--slot belongs to --topology dual-re');
+  const listens = topology === 'dual-re' ? slot === 0 : role === 'master';
+  if (listens && listen === undefined)
+    throw new UsageError(`${topology === 'dual-re' ? 'RE0' : 'the master'} listens: it needs --listen HOST:PORT`);
+  if (!listens && connect === undefined)
+    throw new UsageError(`${topology === 'dual-re' ? 'RE1' : 'the backup'} connects: it needs --connect HOST:PORT`);
   const nodeId = intOption('node-id', stringArg(args, 'node-id'));
   if (nodeId !== undefined && nodeId > 0xffffffff) throw new UsageError('--node-id must fit in 32 bits');
   const periodicMs = intOption('periodic-ms', stringArg(args, 'periodic-ms'));
@@ -247,6 +275,8 @@ function settings(args: CommandArgs): PeerSettings {
   return {
     options: {
       role: role as Role,
+      topology,
+      ...(slot !== undefined ? { slot } : {}),
       ...(listen !== undefined ? { listen } : {}),
       ...(connect !== undefined ? { connect } : {}),
       ...(nodeId !== undefined ? { nodeId } : {}),
@@ -323,6 +353,7 @@ export async function runPeer(args: CommandArgs, io: Io, stop: StopSignal): Prom
       return ExitCode.failure;
     }
     const parts = [`role=${peer.role}`];
+    if (s.options.topology === 'dual-re') parts.push(`topology=dual-re slot=${s.options.slot}`);
     const listening = peer.listenAddress;
     if (listening !== undefined) parts.push(`listen=${formatEndpoint(listening)}`);
     if (s.options.connect !== undefined) parts.push(`connect=${formatEndpoint(s.options.connect)}`);
