@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { HEADER_SIZE, type KnownMessage, type MessageInput } from '../codec/src/index.js';
+import { decodeClientMessage, HEADER_SIZE, type ClientMessage, type MessageInput } from '../codec/src/index.js';
 import { KkcmPeer, type PeerEvent } from '../reference-impl/src/index.js';
 import {
   kindIndex,
@@ -73,7 +73,9 @@ async function start(init: InitCommand, sink: EndpointSink): Promise<BenchEndpoi
     peer.send(client, msg, WAIT).catch(() => undefined);
   };
 
-  const count = (msg: KnownMessage): void => {
+  // A client reads its own body: KKCM hands it over undecoded (design 7.2.e).
+  const count = (raw: ClientMessage): void => {
+    const msg = decodeClientMessage(raw);
     const body = msg.body as { handle?: number };
     sink.received(kindIndex(msg.name), msg.header.length, body.handle ?? 0);
   };
@@ -84,7 +86,9 @@ async function start(init: InitCommand, sink: EndpointSink): Promise<BenchEndpoi
         count(msg);
         return;
       }
-      const data = msg.body.data;
+      const decoded = decodeClientMessage(msg);
+      if (decoded.name !== 'prl.opaque') return;
+      const data = decoded.body.data;
       if (echo) {
         // The data is a view into the socket's chunk; the peer copies it as it encodes.
         offer('prl', { name: 'prl.opaque', body: { data } });

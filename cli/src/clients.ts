@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ClientName, KnownMessage } from '../../codec/src/index.js';
+import { decodeClientMessage, type ClientName, type KnownMessage } from '../../codec/src/index.js';
 import type { CleanupInfo, KkcmPeer } from '../../reference-impl/src/index.js';
 
 /** The illustrative clients, in registration order. */
@@ -35,7 +35,11 @@ export type ClientCounterSet = Record<IllustrativeClient, ClientCounters>;
 
 /** Extra behaviour of a client, run after counting. */
 export interface ClientHooks {
-  /** Called with every delivered message. Errors it throws count as handler errors. */
+  /**
+   * Called with every delivered message, decoded against the spec's illustrative layout (the
+   * body is the client's: KKCM hands it over undecoded). Errors it throws, and a body that
+   * does not fit the layout, count as handler errors (a refusal).
+   */
   readonly onMessage?: (client: IllustrativeClient, msg: KnownMessage) => void;
   /** Called with every cleanup. */
   readonly onCleanup?: (client: IllustrativeClient, info: CleanupInfo) => void;
@@ -67,8 +71,9 @@ export function registerCountingClients(peer: KkcmPeer, hooks: ClientHooks = {})
       },
       message: (msg) => {
         c.messages++;
-        c.byName[msg.name] = (c.byName[msg.name] ?? 0) + 1;
-        hooks.onMessage?.(client, msg);
+        const name = msg.name ?? `${msg.header.type}.${msg.header.subtype}`;
+        c.byName[name] = (c.byName[name] ?? 0) + 1;
+        if (hooks.onMessage !== undefined) hooks.onMessage(client, decodeClientMessage(msg));
       },
       periodic: () => {
         c.periodic++;

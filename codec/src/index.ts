@@ -19,12 +19,16 @@ export {
 } from './json.js';
 export {
   checkHeaderAt,
+  decodeClientMessage,
   decodeHeader,
   decodeMessage,
   encodedLength,
   encodeInto,
   encodeMessage,
   encodeRaw,
+  type ClientMessage,
+  type ClientMessageName,
+  type ControlMessage,
   type DecodedMessage,
   type DecodeOptions,
   type EncodeOptions,
@@ -32,6 +36,7 @@ export {
   type IgnoredMessage,
   type MessageInput,
   type RawMessageInput,
+  type RoutedMessage,
 } from './message.js';
-export { StreamDecoder, type StreamDecoderOptions } from './stream-decoder.js';
+export { RoutingDecoder, StreamDecoder, type StreamDecoderOptions } from './stream-decoder.js';
 export { decodeStream, iterateStream, type StreamMessage } from './stream.js';

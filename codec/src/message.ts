@@ -14,9 +14,12 @@ import {
   Limits,
   MAGIC,
   PROTOCOL_VERSIONS,
+  MESSAGES,
   TYPE_CHANNEL_MASK,
+  TYPE_CLIENT,
   ChannelId,
   type ChannelName,
+  type ClientName,
   type Header,
   type KnownMessage,
   type MessageBodies,
@@ -57,6 +60,40 @@ export interface IgnoredMessage {
 
 /** A decoded message: one the spec knows, or one skipped under mayIgnore. */
 export type DecodedMessage = KnownMessage | IgnoredMessage;
+
+/** Name of a message of a client-owned type (every type but KKCM's own control type). */
+export type ClientMessageName = Exclude<MessageName, `control.${string}`>;
+
+/** A KKCM control message, body decoded: the messages KKCM itself owns. */
+export type ControlMessage = Extract<KnownMessage, { name: `control.${string}` }>;
+
+/**
+ * A message of a client-owned type as a KKCM peer receives it: header checked, body left
+ * uninterpreted for the client (design 7.2.c, 7.2.e: KKCM routes by type and hands the whole
+ * message to the client's handler). The spec's layouts of client bodies are illustrative: a
+ * client that uses them decodes with {@link decodeClientMessage}. [KKCM-DISP-3]
+ */
+export interface ClientMessage {
+  /** The client that owns the type: the handler the message goes to. */
+  readonly client: ClientName;
+  /** The spec's (illustrative) name of the type and subtype, or null for a subtype it does not list. */
+  readonly name: ClientMessageName | null;
+  /** The decoded header. */
+  readonly header: Header;
+  /** The body, uninterpreted: a view into the input (copy it to keep it). */
+  readonly body: Uint8Array;
+}
+
+/**
+ * What a KKCM peer reads ({@link RoutingDecoder}): a control message decoded, a client
+ * message with its body uninterpreted, or a message of unknown type skipped under mayIgnore.
+ */
+export type RoutedMessage = ControlMessage | ClientMessage | IgnoredMessage;
+
+/** Message names by `type << 8 | subtype`. */
+const NAMES = new Map<number, MessageName>(
+  Object.values(MESSAGES).map((m) => [(m.type << 8) | m.subtype, m.name as MessageName]),
+);
 
 /** Header fields a caller may set when encoding; type, subtype and length are derived. */
 export interface HeaderInput {
@@ -221,6 +258,54 @@ export function decodeCheckedAt(b: Uint8Array, o: number, options: DecodeOptions
     o + HEADER_OFFSETS.subtype,
     'header.subtype',
   );
+}
+
+/**
+ * Like {@link decodeCheckedAt}, for a KKCM peer: the body of a client-owned type is not
+ * decoded, and every subtype of such a type is the client's (its subtypes are the client's
+ * business: design 7.1 hands type and subtype to the handler). Only control bodies are
+ * checked. Internal: not exported from the package.
+ *
+ * @throws CodecError ERR_WRONG_CHANNEL, ERR_UNKNOWN_TYPE, ERR_UNKNOWN_SUBTYPE (control type)
+ *   or a control body error (offsets relative to `b`).
+ */
+export function routeCheckedAt(b: Uint8Array, o: number, options: DecodeOptions): RoutedMessage {
+  const client = TYPE_CLIENT[b[o + HEADER_OFFSETS.type]!];
+  if (client === undefined || client === 'kkcm') return decodeCheckedAt(b, o, options) as RoutedMessage;
+  const header = readHeader(b, o);
+  const mask = TYPE_CHANNEL_MASK[header.type]!;
+  if (options.channel !== undefined && (mask & (1 << ChannelId[options.channel])) === 0) {
+    fail(
+      'ERR_WRONG_CHANNEL',
+      `type 0x${header.type.toString(16)} does not travel on the ${options.channel} channel`,
+      o + HEADER_OFFSETS.type,
+      'header.type',
+    );
+  }
+  const name = (NAMES.get((header.type << 8) | header.subtype) ?? null) as ClientMessageName | null;
+  return { client, name, header, body: b.subarray(o + HEADER_SIZE, o + header.length) };
+}
+
+/**
+ * Decodes a client message's body against the spec's illustrative layout of its type and
+ * subtype: what a client that uses those layouts does in its handler. Bytes fields are views
+ * into `msg.body`.
+ *
+ * @throws CodecError ERR_UNKNOWN_SUBTYPE for a subtype the spec does not list, or a body
+ *   error (ERR_TRUNCATED_BODY, ERR_TRAILING_BYTES…; offsets from the start of the message).
+ */
+export function decodeClientMessage(msg: ClientMessage): KnownMessage {
+  // The body decoders read from `o + HEADER_SIZE`: with o = -HEADER_SIZE they read the body
+  // view from its start, and their offsets count from the message's first byte.
+  const known = decodeKnown(msg.header, msg.body, -HEADER_SIZE, msg.body.byteLength);
+  if (known === undefined)
+    fail(
+      'ERR_UNKNOWN_SUBTYPE',
+      `subtype 0x${msg.header.subtype.toString(16)} of type 0x${msg.header.type.toString(16)} has no layout in the spec`,
+      HEADER_OFFSETS.subtype,
+      'header.subtype',
+    );
+  return known;
 }
 
 function checkHeaderInput(h: HeaderInput): { seq: number; flags: number; version: number } {

@@ -10,7 +10,13 @@
  */
 import type { ChannelName } from './gen/protocol.js';
 import { FrameReader } from './framer.js';
-import { decodeCheckedAt, type DecodedMessage, type DecodeOptions } from './message.js';
+import {
+  decodeCheckedAt,
+  routeCheckedAt,
+  type DecodedMessage,
+  type DecodeOptions,
+  type RoutedMessage,
+} from './message.js';
 
 /** Options of a {@link StreamDecoder}. */
 export interface StreamDecoderOptions extends DecodeOptions {
@@ -27,6 +33,56 @@ export interface StreamDecoderOptions extends DecodeOptions {
    * decoder failed.
    */
   readonly onFrame?: ((frame: Uint8Array, offset: number) => void) | undefined;
+}
+
+/**
+ * What both stream decoders share: chunks read through a plain view, the channel option
+ * that can change between messages, and the frame callback.
+ */
+abstract class ChunkDecoder<T> extends FrameReader<T> {
+  private readonly onFrame: ((frame: Uint8Array, offset: number) => void) | undefined;
+
+  constructor(options: StreamDecoderOptions = {}) {
+    super(options);
+    this.onFrame = options.onFrame;
+  }
+
+  /**
+   * Feeds a chunk; returns the messages it completed, decoded, in order.
+   *
+   * @throws CodecError on the first violation (offset in stream bytes) when no message
+   *   precedes it in the chunk, else on the next call; ERR_STREAM_FAILED on any push after
+   *   that.
+   */
+  override push(chunk: Uint8Array): T[] {
+    // Decoded from a plain view of the chunk: `subarray` of a Node Buffer (every socket
+    // chunk) builds a Buffer through its class constructor, which every bytes field and
+    // every straddling copy would pay. One view per chunk pays for itself from about three
+    // messages per chunk, and bytes fields are the same type however the stream was cut.
+    return super.push(
+      Object.getPrototypeOf(chunk) === Uint8Array.prototype
+        ? chunk
+        : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength),
+    );
+  }
+
+  /** Changes the channel whose static mapping every further message must respect; undefined: none. */
+  setChannel(channel: ChannelName | undefined): void {
+    this.options.channel = channel;
+  }
+
+  protected deliver(b: Uint8Array, start: number, end: number): T {
+    // `b` is a plain view (see push), so a plain view of the frame is the cheapest one.
+    if (this.onFrame !== undefined)
+      this.onFrame(
+        start === 0 && end === b.byteLength ? b : new Uint8Array(b.buffer, b.byteOffset + start, end - start),
+        this.offset,
+      );
+    return this.decodeAt(b, start);
+  }
+
+  /** Decodes the whole message at `b[start…]` whose header passed the framer's checks. */
+  protected abstract decodeAt(b: Uint8Array, start: number): T;
 }
 
 /**
@@ -53,45 +109,21 @@ export interface StreamDecoderOptions extends DecodeOptions {
  * they apply from the next message: what a peer needs while a handshake settles the version
  * and the channel.
  */
-export class StreamDecoder extends FrameReader<DecodedMessage> {
-  private readonly onFrame: ((frame: Uint8Array, offset: number) => void) | undefined;
-
-  constructor(options: StreamDecoderOptions = {}) {
-    super(options);
-    this.onFrame = options.onFrame;
-  }
-
-  /**
-   * Feeds a chunk; returns the messages it completed, decoded, in order.
-   *
-   * @throws CodecError on the first violation (offset in stream bytes) when no message
-   *   precedes it in the chunk, else on the next call; ERR_STREAM_FAILED on any push after
-   *   that.
-   */
-  override push(chunk: Uint8Array): DecodedMessage[] {
-    // Decoded from a plain view of the chunk: `subarray` of a Node Buffer (every socket
-    // chunk) builds a Buffer through its class constructor, which every bytes field and
-    // every straddling copy would pay. One view per chunk pays for itself from about three
-    // messages per chunk, and bytes fields are the same type however the stream was cut.
-    return super.push(
-      Object.getPrototypeOf(chunk) === Uint8Array.prototype
-        ? chunk
-        : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength),
-    );
-  }
-
-  /** Changes the channel whose static mapping every further message must respect; undefined: none. */
-  setChannel(channel: ChannelName | undefined): void {
-    this.options.channel = channel;
-  }
-
-  protected deliver(b: Uint8Array, start: number, end: number): DecodedMessage {
-    // `b` is a plain view (see push), so a plain view of the frame is the cheapest one.
-    if (this.onFrame !== undefined)
-      this.onFrame(
-        start === 0 && end === b.byteLength ? b : new Uint8Array(b.buffer, b.byteOffset + start, end - start),
-        this.offset,
-      );
+export class StreamDecoder extends ChunkDecoder<DecodedMessage> {
+  protected decodeAt(b: Uint8Array, start: number): DecodedMessage {
     return decodeCheckedAt(b, start, this.options);
+  }
+}
+
+/**
+ * The stream decoder of a KKCM peer: as {@link StreamDecoder}, but the body of a client-owned
+ * type (IHA, SDRL, PSRM, PRL, the probe) is not decoded and any subtype of such a type is
+ * the client's: it comes out as a `ClientMessage` with its body bytes uninterpreted, for the
+ * client's handler (design 7.2.c, 7.2.e). KKCM's own checks all stay: magic, length, version,
+ * flags, channel, type, and the bodies of control messages. [KKCM-DISP-3]
+ */
+export class RoutingDecoder extends ChunkDecoder<RoutedMessage> {
+  protected decodeAt(b: Uint8Array, start: number): RoutedMessage {
+    return routeCheckedAt(b, start, this.options);
   }
 }

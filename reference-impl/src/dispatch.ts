@@ -1,8 +1,10 @@
 /**
  * Input and dispatch of a {@link KkcmPeer} (design 7.2.e): a whole message goes to the handler
- * registered for its type, an ackRequested one is confirmed (KKCM-CTL-4), messages the
- * connector receives before both its channels are bound are held, and every client handler
- * runs isolated: what it throws is counted and traced, never propagated.
+ * registered for its type, its body uninterpreted (the client's business, KKCM-DISP-3), an
+ * ackRequested one is confirmed (KKCM-CTL-4), messages the connector receives before both its
+ * channels are bound are held, and every client handler runs isolated: what it throws, or a
+ * refusal, is counted and traced, never propagated. At session-up the init routines run, then
+ * the registered clients' init handlers (design 7.2.b.3).
  *
  * @module
  */
@@ -10,10 +12,9 @@ import {
   CodecError,
   Flags,
   Limits,
-  TYPE_CLIENT,
   type ChannelName,
-  type DecodedMessage,
-  type KnownMessage,
+  type ClientMessage,
+  type IgnoredMessage,
 } from '../../codec/src/index.js';
 import type { Link } from './link.js';
 import type { PeerCore } from './peer-core.js';
@@ -34,7 +35,7 @@ export class Dispatcher {
   constructor(private readonly core: PeerCore) {}
 
   /** A message arrived on a bound link: dispatched, held until the session is up, or refused. */
-  onMessage(link: Link, msg: KnownMessage): void {
+  onMessage(link: Link, msg: ClientMessage): void {
     const core = this.core;
     const session = core.current;
     if (session === undefined || (session.links.send !== link && session.links.receive !== link)) {
@@ -60,8 +61,20 @@ export class Dispatcher {
     for (const { link, msg } of session.early.splice(0)) this.dispatch(link, msg);
   }
 
+  /**
+   * A session came up (design 7.2.b.3): every init routine is called (each registers its
+   * client, again after a cleanup that unregistered it), then every registered client's
+   * init handler; all before any message of the session is delivered.
+   */
+  initClients(sessionId: bigint): void {
+    const registry = this.core.registry;
+    for (const [client, routine] of registry.initRoutines()) this.call(client, 'init', () => routine(sessionId));
+    for (const [client, h] of registry.entries())
+      if (h.init !== undefined) this.call(client, 'init', () => h.init!(sessionId));
+  }
+
   /** An unknown message was skipped under mayIgnore: counted and reported. */
-  onIgnored(link: Link, msg: DecodedMessage): void {
+  onIgnored(link: Link, msg: IgnoredMessage): void {
     this.core.stats.ignored++;
     this.core.emitEvent({
       event: 'ignored',
@@ -74,23 +87,32 @@ export class Dispatcher {
 
   /**
    * Hands a whole message to the handler registered for its type (design 7.2.e), then
-   * confirms an ackRequested one: ACK when the handler accepted it, NACK when it threw or
-   * no client is registered (KKCM-CTL-4).
+   * confirms an ackRequested one: ACK when the handler accepted it, NACK when it refused it
+   * (threw or returned false) or no client is registered (KKCM-CTL-4). A refusal is the
+   * client's answer to its own data, never a protocol error: the session stays up. [KKCM-DISP-3]
    */
-  private dispatch(link: Link, msg: KnownMessage): void {
-    const client = TYPE_CLIENT[msg.header.type] ?? 'kkcm';
+  private dispatch(link: Link, msg: ClientMessage): void {
+    const client = msg.client;
     const handler = this.core.registry.get(client)?.message;
     const confirm = (msg.header.flags & Flags.ackRequested) !== 0;
     if (handler === undefined) {
       this.core.stats.undelivered++;
-      this.core.emitEvent({ event: 'undelivered', channel: link.channel!, name: msg.name, client });
+      this.core.emitEvent({
+        event: 'undelivered',
+        channel: link.channel!,
+        name: msg.name ?? `${msg.header.type}.${msg.header.subtype}`,
+        client,
+      });
       if (confirm) link.sendNack(msg.header.seq, 'ERR_NO_HANDLER');
       return;
     }
     // Not through call(): no closure per message. The context is one frozen object per channel.
     let accepted = true;
     try {
-      handler(msg, DELIVERY_CONTEXT[link.channel!]);
+      if (handler(msg, DELIVERY_CONTEXT[link.channel!]) === false) {
+        accepted = false;
+        this.handlerThrew(client, 'message', new Error(`refused ${msg.name ?? `subtype ${msg.header.subtype}`}`));
+      }
     } catch (err) {
       accepted = false;
       this.handlerThrew(client, 'message', err);

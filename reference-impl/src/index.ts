@@ -36,7 +36,7 @@ export {
   type SendOptions,
 } from './peer.js';
 export type { CleanupDetailName, CleanupReasonName, Trigger } from './reasons.js';
-export type { CleanupInfo, ClientHandlers, DeliveryContext } from './registry.js';
+export type { CleanupInfo, ClientHandlers, DeliveryContext, InitRoutine } from './registry.js';
 export type { ChannelStats, PeerStats, TypeStats } from './stats.js';
 export { tcpTransport } from './tcp-transport.js';
 export { TlsTransport, type TlsTransportOptions } from './tls-transport.js';

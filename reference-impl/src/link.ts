@@ -24,19 +24,20 @@ import {
   HEADER_SIZE,
   Limits,
   PROTOCOL_VERSIONS,
-  StreamDecoder,
+  RoutingDecoder,
   type ChannelName,
+  type ClientMessage,
   type ControlErrorBody,
   type ControlHelloAckBody,
   type ControlHelloBody,
   type ControlHelloRejectBody,
   type ControlShutdownBody,
-  type DecodedMessage,
   type EncodeOptions,
   type ErrorCode,
   type Header,
-  type KnownMessage,
+  type IgnoredMessage,
   type MessageInput,
+  type RoutedMessage,
 } from '../../codec/src/index.js';
 import { Timer, type Clock } from './clock.js';
 import { PeerError } from './errors.js';
@@ -66,10 +67,13 @@ export interface LinkOwner {
   onRejected(link: Link, reject: ControlHelloRejectBody): void;
   /** Connector: a consistent HELLO-ACK arrived; why it is refused, or undefined [KKCM-SESS-13]. */
   checkHelloAck(link: Link, ack: ControlHelloAckBody): string | undefined;
-  /** A client or probe message arrived on a bound link. */
-  onMessage(link: Link, msg: KnownMessage): void;
-  /** An unknown message was skipped under mayIgnore. */
-  onIgnored(link: Link, msg: DecodedMessage): void;
+  /**
+   * A client or probe message arrived on a bound link, its body uninterpreted: KKCM hands it
+   * to the client whole (design 7.2.e). [KKCM-DISP-3]
+   */
+  onMessage(link: Link, msg: ClientMessage): void;
+  /** A message of unknown type was skipped under mayIgnore. */
+  onIgnored(link: Link, msg: IgnoredMessage): void;
   /** The peer confirmed delivery up to `upTo`. */
   onAck(link: Link, upTo: number): void;
   /** The peer did not accept the message numbered `seq` (`code`: numeric error code). */
@@ -99,7 +103,7 @@ export interface LinkOwner {
    * A message was written (`tx`) or read (`rx`), for tracing; called only while
    * {@link LinkOwner.tracing} is true, after it was counted.
    */
-  onTrace(link: Link, direction: 'tx' | 'rx', msg: DecodedMessage | undefined, frame: Uint8Array): void;
+  onTrace(link: Link, direction: 'tx' | 'rx', msg: RoutedMessage | undefined, frame: Uint8Array): void;
 }
 
 /** Settings of a link. */
@@ -124,19 +128,19 @@ export interface LinkOptions {
  * (`channelField` or `versionField`), or undefined when the message is not a handshake
  * message, names no such field, or the field holds no number.
  */
-function announced(msg: DecodedMessage, what: 'channelField' | 'versionField'): number | undefined {
+function announced(msg: RoutedMessage, what: 'channelField' | 'versionField'): number | undefined {
   const field = msg.name === null ? undefined : HANDSHAKE_MESSAGES[msg.name]?.[what];
   const value = field === undefined ? undefined : (msg.body as unknown as Readonly<Record<string, unknown>>)[field];
   return typeof value === 'number' ? value : undefined;
 }
 
 /** The channel a handshake message names, when it names a known one. */
-function announcedChannel(msg: DecodedMessage): ChannelName | undefined {
+function announcedChannel(msg: RoutedMessage): ChannelName | undefined {
   const id = announced(msg, 'channelField');
   return id === ChannelId.send ? 'send' : id === ChannelId.receive ? 'receive' : undefined;
 }
 
-const isHandshakeMessage = (msg: DecodedMessage): boolean =>
+const isHandshakeMessage = (msg: RoutedMessage): boolean =>
   msg.name !== null && HANDSHAKE_MESSAGES[msg.name] !== undefined;
 
 /** One KKCM connection. */
@@ -144,7 +148,7 @@ export class Link {
   readonly connection: Connection;
   private readonly options: LinkOptions;
   private readonly owner: LinkOwner;
-  private readonly decoder: StreamDecoder;
+  private readonly decoder: RoutingDecoder;
   private readonly handshakeTimer: Timer;
   private readonly lingerTimer: Timer;
   private stateValue: LinkState = 'handshake';
@@ -189,7 +193,8 @@ export class Link {
     this.channelValue = options.channel;
     // Until a version is negotiated, any header version gets through the decoder: handshake
     // messages are readable in every version (KKCM-SESS-3); onMessage refuses the rest.
-    this.decoder = new StreamDecoder({
+    // Client bodies are not decoded: they are the clients' (design 7.2.e) [KKCM-DISP-3].
+    this.decoder = new RoutingDecoder({
       maxMessage: options.maxMessage,
       anyVersion: true,
       channel: this.checkedChannel(),
@@ -425,7 +430,7 @@ export class Link {
   }
 
   /** A message that passed every check of the decoder: `b[start, end)` are its bytes. */
-  private readonly onDecoded = (msg: DecodedMessage, b: Uint8Array, start: number, end: number): void => {
+  private readonly onDecoded = (msg: RoutedMessage, b: Uint8Array, start: number, end: number): void => {
     if (!this.isOpen()) return;
     const header = msg.header;
     if (this.channelValue === undefined && isHandshakeMessage(msg)) {
@@ -476,7 +481,7 @@ export class Link {
     else this.onBoundMessage(msg);
   };
 
-  private onHandshakeMessage(msg: DecodedMessage): void {
+  private onHandshakeMessage(msg: RoutedMessage): void {
     if (this.options.side === 'acceptor' && msg.name === 'control.hello') {
       this.onHello(msg.body, msg.header, announcedChannel(msg));
     } else if (this.options.side === 'connector' && msg.name === 'control.helloAck') {
@@ -583,7 +588,7 @@ export class Link {
     this.owner.onBound(this);
   }
 
-  private onBoundMessage(msg: DecodedMessage): void {
+  private onBoundMessage(msg: RoutedMessage): void {
     if (isHandshakeMessage(msg)) {
       this.violation(
         new CodecError('ERR_UNEXPECTED_MESSAGE', `${msg.name ?? ''} after the handshake`, {
@@ -592,6 +597,11 @@ export class Link {
         }),
         msg.header,
       );
+      return;
+    }
+    if ('client' in msg) {
+      // Delivery confirmation (ACK or NACK) is the owner's: it knows whether a handler accepted it.
+      this.owner.onMessage(this, msg);
       return;
     }
     switch (msg.name) {
@@ -620,8 +630,8 @@ export class Link {
         this.owner.onNack(this, msg.body.seq, msg.body.code);
         return;
       default:
-        // Delivery confirmation (ACK or NACK) is the owner's: it knows whether a handler accepted it.
-        this.owner.onMessage(this, msg);
+        // HELLO, HELLO-ACK and HELLO-REJECT: refused above.
+        return;
     }
   }
 

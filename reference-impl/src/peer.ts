@@ -28,7 +28,7 @@ import { CHANNELS, PeerCore } from './peer-core.js';
 import type { Endpoint, PeerOptions, PeerStatus, SendOptions } from './peer-options.js';
 import { ProbeClient } from './probe.js';
 import type { Trigger } from './reasons.js';
-import type { ClientHandlers } from './registry.js';
+import type { ClientHandlers, InitRoutine } from './registry.js';
 import { NO_SEND_OPTIONS, Sender } from './sending.js';
 import { SessionBinding } from './session-binding.js';
 import type { PeerStats } from './stats.js';
@@ -119,12 +119,31 @@ export class KkcmPeer extends EventEmitter<{
   }
 
   /**
+   * Adds a subsystem's init routine (design 6.2, 7.2.b.3): called on every session-up, before
+   * the clients' init handlers and before any message of the session is delivered; it
+   * registers its client, so that a client that unregisters in its cleanup (the design's PRL
+   * example) is back for the next session. What it throws is isolated (a handler error).
+   *
+   * @throws PeerError ERR_INVALID_REGISTRATION or ERR_DUPLICATE_REGISTRATION (one per client).
+   */
+  addInitRoutine(client: ClientName, routine: InitRoutine): void {
+    this.core.registry.addInitRoutine(client, routine);
+  }
+
+  /** Removes a client's init routine; a no-op when it has none. */
+  removeInitRoutine(client: ClientName): void {
+    this.core.registry.removeInitRoutine(client);
+  }
+
+  /**
    * Starts the module (NSR configured, design 4.2.a): the listening side listens, the
    * connecting side connects as soon as the membership source says the other side is up
    * (who is which: {@link PeerOptions.topology}).
    *
    * @throws PeerError ERR_NOT_CONFIGURED when the peer was stopped, or the address this side
-   *   needs (listen or connect) is missing.
+   *   needs (listen or connect) is missing; ERR_LISTEN_FAILED when the listener cannot be
+   *   opened (address in use…). On failure the module is left unconfigured, so a later call
+   *   tries again.
    */
   async configure(): Promise<void> {
     const core = this.core;
@@ -132,7 +151,19 @@ export class KkcmPeer extends EventEmitter<{
     if (core.configured) return;
     core.configured = true;
     core.emitEvent({ event: 'configured', role: core.role });
-    await this.enterRole();
+    try {
+      await this.enterRole();
+    } catch (err) {
+      // Undo it all, so that a retry starts afresh (design 7.2.a: a non-zero return, not half a module).
+      core.configured = false;
+      await this.leaveRole();
+      const failed =
+        err instanceof PeerError
+          ? err
+          : new PeerError('ERR_LISTEN_FAILED', `cannot listen: ${(err as Error | undefined)?.message ?? String(err)}`);
+      core.emitEvent({ event: 'error', code: failed.code, channel: null, text: failed.message });
+      throw failed;
+    }
   }
 
   /**

@@ -1,7 +1,10 @@
 /**
  * The conformance probe client (KKCM-PROBE-1/2): a registered client that answers the
  * suite's probe requests through the ordinary dispatch and send paths, so that dispatch,
- * cleanup reasons, periodic ticks and output ordering are observable over the wire.
+ * cleanup reasons, periodic ticks and output ordering are observable over the wire. Like any
+ * client it gets its messages' bodies uninterpreted and decodes them itself (KKCM-DISP-3): a
+ * probe message whose body does not fit the spec's probe layout is refused by the probe
+ * (NACK ERR_HANDLER_FAILED when confirmation was asked), not by KKCM.
  *
  * @module
  */
@@ -9,9 +12,10 @@ import {
   CleanupDetail,
   CleanupReason,
   ChannelId,
+  decodeClientMessage,
   Limits,
   type ChannelName,
-  type KnownMessage,
+  type ClientMessage,
   type MessageInput,
 } from '../../codec/src/index.js';
 import type { ClientHandlers, CleanupInfo } from './registry.js';
@@ -56,7 +60,9 @@ export class ProbeClient {
     this.host.send('probe', msg, { channel, wait: true }).catch(() => undefined);
   }
 
-  private onMessage(msg: KnownMessage, channel: ChannelName): void {
+  /** @throws CodecError for a body that does not fit the probe layout (the refusal). */
+  private onMessage(raw: ClientMessage, channel: ChannelName): void {
+    const msg = decodeClientMessage(raw);
     switch (msg.name) {
       case 'probe.echo':
         this.reply(

@@ -99,7 +99,7 @@ export class SessionBinding {
     session.features = link.features;
     this.hooks.up();
     core.stats.sessions.up++;
-    for (const [client, h] of core.registry.entries()) this.dispatcher.call(client, 'init', () => h.init?.(session.id));
+    this.dispatcher.initClients(session.id);
     core.emitEvent({
       event: 'session-up',
       sessionId: session.id.toString(),

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ChannelName, KnownMessage } from '../../codec/src/index.js';
+import type { ChannelName, ClientMessage } from '../../codec/src/index.js';
 import type { PeerError } from './errors.js';
 import type { Link } from './link.js';
 
@@ -30,7 +30,7 @@ export class Session {
   features = 0;
   peerNode = '';
   /** Messages that arrived on a bound channel before the other one was bound (connector). */
-  readonly early: { link: Link; msg: KnownMessage }[] = [];
+  readonly early: { link: Link; msg: ClientMessage }[] = [];
   /** Bytes of `early`, held within the output queue's byte bound. */
   earlyBytes = 0;
   readonly confirmations: Record<ChannelName, Confirmation[]> = { send: [], receive: [] };

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { DecodedMessage } from '../../codec/src/index.js';
+import type { RoutedMessage } from '../../codec/src/index.js';
 import type { Link } from './link.js';
 import type { PeerCore } from './peer-core.js';
 
@@ -19,7 +19,7 @@ export function trace(
   core: PeerCore,
   link: Link,
   direction: 'tx' | 'rx',
-  msg: DecodedMessage | undefined,
+  msg: RoutedMessage | undefined,
   frame: Uint8Array,
 ): void {
   const channel = link.channel;

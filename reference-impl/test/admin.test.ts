@@ -54,7 +54,7 @@ async function pair(): Promise<Pair> {
   });
   const received: string[] = [];
   for (const p of [master, backup])
-    p.register('prl', { message: (msg) => received.push(msg.name), cleanup: () => undefined });
+    p.register('prl', { message: (msg) => received.push(msg.name ?? 'unlisted'), cleanup: () => undefined });
   await master.configure();
   await backup.configure();
   await until(() => master.sessionUp && backup.sessionUp, 'the session');

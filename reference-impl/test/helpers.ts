@@ -3,9 +3,11 @@
  * transport whose connections can be stalled or cut.
  */
 import {
+  decodeClientMessage,
   decodeMessage,
   encodeMessage,
   Framer,
+  type ClientMessage,
   type ControlHelloBody,
   type DecodedMessage,
   type MessageInput,
@@ -19,6 +21,14 @@ import {
   type Transport,
 } from '../src/index.js';
 import type { Connection, ConnectionHandlers, Listener } from '../src/transport.js';
+
+/**
+ * The handle field of a client message, decoded the way a client that uses the spec's
+ * illustrative layouts decodes its own body (KKCM hands it over undecoded).
+ */
+export function handleOf(m: ClientMessage): number {
+  return (decodeClientMessage(m).body as { handle: number }).handle;
+}
 
 /** Lets queued microtasks and immediates run (I/O of the memory transport, flushes). */
 export async function settle(rounds = 20): Promise<void> {

@@ -8,6 +8,7 @@ import {
   encodeMessage,
   ERROR_VALUES,
   Framer,
+  decodeClientMessage,
   decodeMessage,
   type ControlErrorBody,
   type ControlHelloBody,
@@ -168,8 +169,8 @@ t.test(
     );
     const backup = new KkcmPeer({ role: 'backup', connect: { host: 'm', port: 7000 }, transport, clock });
     const got: string[] = [];
-    backup.register('prl', { message: (msg) => got.push(msg.name) });
-    backup.register('iha', { message: (msg) => got.push(msg.name) });
+    backup.register('prl', { message: (msg) => got.push(msg.name ?? 'unlisted') });
+    backup.register('iha', { message: (msg) => got.push(msg.name ?? 'unlisted') });
     await backup.configure();
     clock.advance(0);
     await settle();
@@ -207,7 +208,7 @@ t.test(
     const got: string[] = [];
     p.backup.register('prl', {
       message: (m) => {
-        const { handle, packet } = m.body as { handle: number; packet: Uint8Array };
+        const { handle, packet } = decodeClientMessage(m).body as unknown as { handle: number; packet: Uint8Array };
         got.push(`${handle}:${packet.every((x) => x === handle) ? 'intact' : 'damaged'}`);
       },
     });

@@ -49,7 +49,7 @@ function peer(options: PeerOptions): { peer: KkcmPeer; received: string[]; clean
   const received: string[] = [];
   const cleanups: CleanupInfo[] = [];
   for (const client of CLIENTS)
-    p.register(client, { message: (m) => received.push(m.name), cleanup: (i) => cleanups.push(i) });
+    p.register(client, { message: (m) => received.push(m.name ?? 'unlisted'), cleanup: (i) => cleanups.push(i) });
   return { peer: p, received, cleanups };
 }
 

@@ -275,12 +275,10 @@ t.test('framing, sequence and channel violations on a live session', async (t) =
       'ERR_FRAME_TOO_LARGE',
     ],
     [
-      'a non-zero reserved field',
+      'a non-zero reserved field of a control message',
       (s) => {
-        const b = Buffer.from(
-          encodeMessage({ name: 'iha.handleTeardown', seq: s.send.seq, body: { handle: 1, reason: 1 } }),
-        );
-        b[16 + 6] = 1;
+        const b = Buffer.from(encodeMessage({ name: 'control.nack', seq: s.send.seq, body: { seq: 0, code: 36 } }));
+        b[16 + 7] = 1;
         s.send.sendBytes(b);
       },
       'send',
@@ -309,14 +307,14 @@ t.test('framing, sequence and channel violations on a live session', async (t) =
   }
 });
 
-t.test('unknown messages with mayIgnore are skipped and the session stays up', async (t) => {
+t.test('unknown types and unknown control subtypes with mayIgnore are skipped and the session stays up', async (t) => {
   const m = await master();
   const s = await rawSession(m.transport);
   s.send.sendBytes(
     encodeRaw({ type: 0x55, subtype: 1, flags: Flags.mayIgnore, seq: s.send.seq++, body: new Uint8Array(8) }),
   );
   s.send.sendBytes(
-    encodeRaw({ type: 0x10, subtype: 0x99, flags: Flags.mayIgnore, seq: s.send.seq++, body: new Uint8Array(0) }),
+    encodeRaw({ type: 0x01, subtype: 0x99, flags: Flags.mayIgnore, seq: s.send.seq++, body: new Uint8Array(0) }),
   );
   s.send.send({ name: 'control.echoRequest', body: { token: 5, payload: Uint8Array.of(1, 2) } });
   await settle();

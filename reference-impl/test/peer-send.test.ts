@@ -4,9 +4,9 @@
  * throwing handler is isolated.
  */
 import t from 'tap';
-import type { KnownMessage, MessageInput } from '../../codec/src/index.js';
+import type { MessageInput } from '../../codec/src/index.js';
 import { MemoryTransport } from '../src/index.js';
-import { FaultyTransport, pair, settle } from './helpers.js';
+import { FaultyTransport, handleOf, pair, settle } from './helpers.js';
 
 const packet = (handle: number, bytes: number): MessageInput => ({
   name: 'prl.packet',
@@ -18,7 +18,7 @@ t.test('waiting sends keep their order when a smaller message would fit before a
   // Room for 2000 bytes: two 600-byte messages fill most of it, a 1000-byte one must wait.
   const p = await pair({ transport: faulty, master: { queueBytes: 2000 } });
   const got: number[] = [];
-  p.backup.register('prl', { message: (m: KnownMessage) => got.push((m.body as { handle: number }).handle) });
+  p.backup.register('prl', { message: (m) => got.push(handleOf(m)) });
   const masterSide = faulty.connections.filter((c) => c.remote.startsWith('memory:'));
   for (const c of masterSide) c.stalled = true;
   // One batch leaves the queue for the (stalled) transport, then the queue fills up.
@@ -83,7 +83,7 @@ t.test('a waiting send with confirm resolves once the other side accepted it', a
   const faulty = new FaultyTransport(new MemoryTransport());
   const p = await pair({ transport: faulty, master: { queueMessages: 1 } });
   const got: number[] = [];
-  p.backup.register('prl', { message: (m: KnownMessage) => got.push((m.body as { handle: number }).handle) });
+  p.backup.register('prl', { message: (m) => got.push(handleOf(m)) });
   const masterSide = faulty.connections.filter((c) => c.remote.startsWith('memory:'));
   for (const c of masterSide) c.stalled = true;
   await p.master.send('prl', packet(0, 4));
@@ -170,9 +170,9 @@ t.test('a message handler that throws a non-Error is isolated like any other', a
   const p = await pair();
   const contexts: unknown[] = [];
   p.backup.register('prl', {
-    message: (m: KnownMessage, ctx) => {
+    message: (m, ctx) => {
       contexts.push(ctx);
-      if ((m.body as { handle: number }).handle === 1) throw undefined;
+      if (handleOf(m) === 1) throw undefined;
     },
   });
   await t.rejects(p.master.send('prl', packet(1, 4), { confirm: true }), { code: 'ERR_HANDLER_FAILED' }, 'NACKed');
@@ -193,7 +193,7 @@ t.test(
     const faulty = new FaultyTransport(new MemoryTransport());
     const p = await pair({ transport: faulty, master: { queueBytes: 2000, queueMessages: 3 } });
     const got: number[] = [];
-    p.backup.register('prl', { message: (m: KnownMessage) => got.push((m.body as { handle: number }).handle) });
+    p.backup.register('prl', { message: (m) => got.push(handleOf(m)) });
     const masterSide = faulty.connections.filter((c) => c.remote.startsWith('memory:'));
     for (const c of masterSide) c.stalled = true;
     t.equal(p.master.trySend('prl', packet(0, 16)), true, 'queued');

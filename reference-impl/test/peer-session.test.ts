@@ -4,9 +4,9 @@
  * subject, the session, in the order of its life cycle.
  */
 import t from 'tap';
-import { MESSAGES, type KnownMessage, type MessageInput } from '../../codec/src/index.js';
+import { MESSAGES, type MessageInput } from '../../codec/src/index.js';
 import { KkcmPeer, ManualClock, MemoryTransport, PeerError, type CleanupInfo, type PeerEvent } from '../src/index.js';
-import { FaultyTransport, pair, RawClient, settle, type FaultyConnection } from './helpers.js';
+import { FaultyTransport, handleOf, pair, RawClient, settle, type FaultyConnection } from './helpers.js';
 
 const ofType = <E extends PeerEvent['event']>(events: PeerEvent[], name: E): Extract<PeerEvent, { event: E }>[] =>
   events.filter((e): e is Extract<PeerEvent, { event: E }> => e.event === name);
@@ -77,7 +77,7 @@ t.test('traffic from all four clients goes on its static channel and reaches its
   const got: { client: string; name: string; channel: string }[] = [];
   for (const client of ['iha', 'sdrl', 'psrm', 'prl'] as const) {
     p.backup.register(client, {
-      message: (m: KnownMessage, ctx) => got.push({ client, name: m.name, channel: ctx.channel }),
+      message: (m, ctx) => got.push({ client, name: m.name ?? 'unlisted', channel: ctx.channel }),
     });
   }
   for (const [client, msg] of Object.entries(samples)) await p.master.send(client as 'iha', msg);
@@ -103,7 +103,7 @@ t.test('traffic from all four clients goes on its static channel and reaches its
 t.test('messages are delivered whole and in order per channel', async (t) => {
   const p = await pair();
   const seen: number[] = [];
-  p.backup.register('prl', { message: (m) => seen.push((m.body as { handle: number }).handle) });
+  p.backup.register('prl', { message: (m) => seen.push(handleOf(m)) });
   for (let i = 0; i < 500; i++) void p.master.send('prl', { name: 'prl.packetDrop', body: { handle: i, count: 1 } });
   await settle(40);
   t.same(
@@ -263,7 +263,7 @@ t.test('cleanup comes before any message of the next session', async (t) => {
 t.test('delivery confirmation resolves once the peer handler accepted the message', async (t) => {
   const p = await pair();
   const handled: number[] = [];
-  p.backup.register('prl', { message: (m) => handled.push((m.body as { handle: number }).handle) });
+  p.backup.register('prl', { message: (m) => handled.push(handleOf(m)) });
   const confirmations = [1, 2, 3].map((h) =>
     p.master
       .send('prl', { name: 'prl.packetDrop', body: { handle: h, count: 0 } }, { confirm: true })
@@ -365,7 +365,7 @@ t.test('a message handler exception is isolated: later messages are still delive
   const seen: number[] = [];
   p.backup.register('prl', {
     message: (m) => {
-      const h = (m.body as { handle: number }).handle;
+      const h = handleOf(m);
       seen.push(h);
       if (h === 1) throw new Error('bad');
     },
@@ -446,7 +446,7 @@ t.test(
     const p = await pair();
     p.backup.register('prl', {
       message: (m) => {
-        if ((m.body as { handle: number }).handle === 2) throw new Error('refused');
+        if (handleOf(m) === 2) throw new Error('refused');
       },
     });
     const outcomes = await Promise.allSettled(

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { decodeClientMessage } from '../../codec/src/index.js';
 import { KkcmPeer, type PeerEvent, type PeerOptions, type Transport } from '../../reference-impl/src/index.js';
 
 /** Settings of {@link LiveSession.start}. */
@@ -151,7 +152,8 @@ export class LiveSession {
       if (KEPT.has(e.event)) this.events.backup.push(e);
     });
     this.master.register('prl', {
-      message: (msg) => {
+      message: (raw) => {
+        const msg = decodeClientMessage(raw);
         if (msg.name !== 'prl.opaque' || msg.body.data.byteLength !== 4) return;
         const token = new DataView(msg.body.data.buffer, msg.body.data.byteOffset, 4).getUint32(0);
         const waiter = this.waiting.get(token);
@@ -160,7 +162,8 @@ export class LiveSession {
       },
     });
     this.backup.register('iha', {
-      message: (msg) => {
+      message: (raw) => {
+        const msg = decodeClientMessage(raw);
         if (msg.name !== 'iha.asyncNotify') return;
         const data = new Uint8Array(4);
         new DataView(data.buffer).setUint32(0, msg.body.handle);

@@ -13,6 +13,7 @@ import t, { type Test } from 'tap';
 import { once } from 'node:events';
 import { createConnection, createServer, type Socket } from 'node:net';
 import {
+  decodeClientMessage,
   decodeMessage,
   encodedLength,
   encodeMessage,
@@ -143,12 +144,14 @@ async function rig(t: Test, options: RigOptions = {}): Promise<Rig> {
   master.on('event', (e) => r.events.master.push(e));
   backup.on('event', (e) => r.events.backup.push(e));
   master.register('prl', {
-    message: (msg) => {
+    message: (raw) => {
+      const msg = decodeClientMessage(raw);
       if (msg.name === 'prl.opaque') r.atMaster.push(tokenOf(msg.body.data));
     },
   });
   backup.register('iha', {
-    message: (msg) => {
+    message: (raw) => {
+      const msg = decodeClientMessage(raw);
       if (msg.name === 'iha.asyncNotify') r.atBackup.push(msg.body.handle);
     },
   });

@@ -25,6 +25,7 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { decodeClientMessage, type KnownMessage } from '../../../codec/src/index.js';
 import { KkcmPeer, type PeerEventName, type Role } from '../../../reference-impl/src/index.js';
 import { startAdminServer } from '../../../reference-impl/src/admin.js';
 import { attachEventLog } from '../../../reference-impl/src/trace/event-log.js';
@@ -236,7 +237,16 @@ export async function runWorker(s: WorkerSettings): Promise<void> {
   for (const client of TRAFFIC_CLIENTS) {
     peer.register(client, {
       init: (id) => log.write({ t: 'init', c: client, sid: id.toString() }),
-      message: (msg) => {
+      message: (raw) => {
+        // The body is the client's to decode (design 7.2.e); one that does not decode is
+        // refused: the sender gets NACK ERR_HANDLER_FAILED when it asked for confirmation.
+        let msg: KnownMessage;
+        try {
+          msg = decodeClientMessage(raw);
+        } catch {
+          counters.damaged++;
+          return false;
+        }
         const check = checkTrafficMessage(msg, s.maxBody);
         if (check.client === null) {
           log.write({ t: 'stray', c: client, name: check.name });
