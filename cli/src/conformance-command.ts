@@ -23,6 +23,7 @@ import {
 } from '../../conformance/src/report.js';
 import { EmptySelectionError, runConformance, type TargetSpec } from '../../conformance/src/runner.js';
 import type { Command, CommandArgs, OptionSpec } from './command.js';
+import { runFleetCommand } from './conformance-fleet.js';
 import { ExitCode, readInputFile, UsageError, type Io } from './io.js';
 
 const OPTIONS = {
@@ -160,6 +161,19 @@ const OPTIONS = {
     group: 'Output',
     description: 'exit 0, not 4, when the only gap is skipped MUST cases',
   },
+  targets: {
+    type: 'string',
+    value: 'FILE',
+    group: 'Fleet (many endpoints in one run; see docs/guides/fleet.md)',
+    description:
+      'judge every target of FILE (lines "name kind address role [key=value…]", or a JSON/YAML list) instead of one; prints the matrix (--format human, json, junit or html); with --out DIR, also writes each target\'s report (NAME.html, NAME.json) and matrix.html, matrix.json, matrix.xml (JUnit) into DIR; exit 1 if any target is not conforming, else 3 if any is unreachable or errored, else 4 if any is incomplete, else 0',
+  },
+  jobs: {
+    type: 'string',
+    value: 'N',
+    group: 'Fleet (many endpoints in one run; see docs/guides/fleet.md)',
+    description: 'with --targets: how many targets run at once, default 1',
+  },
 } as const satisfies OptionSpec;
 
 const DESCRIPTION = `Runs the conformance suite over real TCP sockets and judges the peer case by case.
@@ -273,6 +287,8 @@ async function runConformanceCommand(args: CommandArgs, io: Io): Promise<number>
 
   const { unknown } = selectCases(selection);
   if (unknown.length > 0) throw new UsageError(`no such case: ${unknown.join(', ')} (see --list)`);
+  if (str('targets') !== undefined) return runFleetCommand(v, selection, io);
+  if (str('jobs') !== undefined) throw new UsageError('--jobs goes with --targets FILE');
   const targets = ['connect', 'listen', 'exec'].filter((k) => str(k) !== undefined);
   if (targets.length > 1) throw new UsageError('give at most one of --connect, --listen, --exec');
   let target: TargetSpec = { kind: 'embedded' };
