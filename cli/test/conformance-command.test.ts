@@ -35,7 +35,7 @@ async function run(argv: string[]): Promise<Run> {
 const dir = mkdtempSync(join(tmpdir(), 'kkcm-conf-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 const schema = JSON.parse(readFileSync(join(packageRoot(), 'conformance', 'report.schema.json'), 'utf8')) as object;
-const validate = new Ajv2020({ allErrors: true, strictTypes: false }).compile(schema);
+const validate = new Ajv2020({ allErrors: true, strict: true }).compile(schema);
 /** The peer CLI, from source, as a shell command line. */
 const peerCmd = `${JSON.stringify(process.execPath)} --import tsx ${JSON.stringify(join(packageRoot(), 'cli', 'src', 'run.ts'))} peer --conformance-probe --periodic-ms 50`;
 

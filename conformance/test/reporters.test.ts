@@ -280,7 +280,7 @@ t.test('the XML checker itself rejects what is not well-formed', async (t) => {
 // The published schema.
 
 t.test('report.schema.json', async (t) => {
-  const ajv = new Ajv2020({ allErrors: true, strictTypes: false });
+  const ajv = new Ajv2020({ allErrors: true, strict: true });
   const validate = ajv.compile(JSON.parse(readFileSync(reportSchemaPath(), 'utf8')) as object);
   const fromJson = (r: ConformanceReport): Record<string, unknown> =>
     JSON.parse(renderJson(r)) as Record<string, unknown>;
@@ -443,7 +443,7 @@ t.test('junit report', async (t) => {
     t.equal(root.name, 'testsuites');
     t.same(
       root.children.map((s) => s.attrs.name),
-      ['master', 'backup', 'run'],
+      ['master', 'backup', 'warnings', 'run'],
     );
     t.same(
       {
@@ -453,8 +453,8 @@ t.test('junit report', async (t) => {
         skipped: root.attrs.skipped,
         time: root.attrs.time,
       },
-      { tests: '9', failures: '3', errors: '1', skipped: '1', time: '2.345' },
-      'totals count fail and xpass as failures, and each problem as a failure',
+      { tests: '10', failures: '3', errors: '1', skipped: '2', time: '2.345' },
+      'totals count fail and xpass as failures, each problem as a failure, each warning once more as skipped',
     );
     t.equal(root.attrs.timestamp, '2025-01-02T03:04:05');
     const master = root.children[0]!;
@@ -481,10 +481,16 @@ t.test('junit report', async (t) => {
   t.test('maps each verdict to the JUnit element it means', async (t) => {
     const cases = all(root, 'testcase');
     const byName = (id: string, suite = 0): XmlElement =>
-      all(root.children[suite]!, 'testcase').find((c) => c.attrs.name === id)!;
-    t.equal(cases.length, 9);
+      all(root.children[suite]!, 'testcase').find(
+        (c) => c.attrs.name === `${id} [${suite === 0 ? 'master' : 'backup'}]`,
+      )!;
+    t.equal(cases.length, 10);
     const pass = byName('handshake.version.overlap');
-    t.same(pass.attrs, { name: 'handshake.version.overlap', classname: 'handshake.version', time: '0.012' });
+    t.same(pass.attrs, {
+      name: 'handshake.version.overlap [master]',
+      classname: 'master.handshake.version',
+      time: '0.012',
+    });
     t.same(pass.children, []);
 
     const fail = byName('framing.length.too-small');
@@ -521,8 +527,31 @@ t.test('junit report', async (t) => {
     const error = byName('session.close.clean', 1).children[0]!;
     t.same([error.name, error.attrs.type], ['error', 'error']);
     t.match(error.attrs.message, /^peer is gone: <script>/);
-    const problem = all(root.children[2]!, 'failure')[0]!;
+    const warned = all(root.children[2]!, 'testcase');
+    t.same(
+      warned.map((c) => [c.attrs.name, c.children[0]?.name]),
+      [['warning: session.heartbeat.interval [backup]', 'skipped']],
+      'a SHOULD not met is a skipped case of the warnings suite, where dashboards show it',
+    );
+    t.match(warned[0]!.children[0]!.attrs.message, /^SHOULD not met: expected /);
+    const problem = all(root.children[3]!, 'failure')[0]!;
     t.match(problem.attrs.message, /^stale expected failure old\.case/);
+  });
+
+  t.test('keeps the same case run against both roles apart (classname and name)', async (t) => {
+    const keys = all(root, 'testcase').map((c) => `${c.attrs.classname} ${c.attrs.name}`);
+    t.ok(keys.length > 0);
+    t.equal(new Set(keys).size, keys.length, 'no two test cases share classname and name');
+    const both = renderJunit({
+      ...CLEAN,
+      cases: [
+        { ...CLEAN.cases[0]!, role: 'master' },
+        { ...CLEAN.cases[0]!, role: 'backup' },
+      ],
+    });
+    const pair = all(parseXml(both), 'testcase').map((c) => `${c.attrs.classname} ${c.attrs.name}`);
+    t.equal(pair.length, 2);
+    t.not(pair[0], pair[1]);
   });
 
   t.test('escapes markup and writes control characters visibly', async (t) => {
@@ -815,7 +844,7 @@ t.test('a fail names the requirements the peer broke, in every format', async (t
   t.match(renderHuman(r, { color: false }), /breaks:\n {4}KKCM-SEQ-1 {2}MUST: Each side numbers/);
   t.match(renderTap(r), /violated:\n\s+- "KKCM-SEQ-1"/);
   t.match(renderHtml(r), /<dt>breaks<\/dt><dd><ul><li><code>KKCM-SEQ-1<\/code>/);
-  const ajv = new Ajv2020({ allErrors: true, strictTypes: false });
+  const ajv = new Ajv2020({ allErrors: true, strict: true });
   const validate = ajv.compile(JSON.parse(readFileSync(reportSchemaPath(), 'utf8')) as object);
   t.ok(validate(JSON.parse(renderJson(r))), JSON.stringify(validate.errors));
 });

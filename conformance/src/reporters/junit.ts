@@ -1,12 +1,15 @@
 /**
  * The JUnit XML report, for CI servers: one `<testsuite>` per role the peer played, one
- * `<testcase>` per case (classname = the id without its last part, name = the id), and a
- * `run` suite with one failing test case per problem with the run itself.
+ * `<testcase>` per case (classname = the role and the id without its last part, name = the id
+ * and the role, so that dashboards keep master and backup results apart), a `warnings` suite
+ * that repeats each SHOULD not met as a skipped test case (a passed one is invisible on most
+ * dashboards, a failed one would fail the build), and a `run` suite with one failing test
+ * case per problem with the run itself.
  *
  * @module
  */
 import { verdictLine, type CaseResult, type ConformanceReport } from '../report.js';
-import { ROLES } from './common.js';
+import { caseLabel, ROLES } from './common.js';
 import { renderCaseDetails } from './human.js';
 
 /**
@@ -47,10 +50,13 @@ function seconds(ms: number): string {
   return (ms / 1000).toFixed(3);
 }
 
-/** The id without its last dotted part (`handshake.version` for `handshake.version.overlap`). */
-function classname(id: string): string {
-  const dot = id.lastIndexOf('.');
-  return dot > 0 ? id.slice(0, dot) : id;
+/**
+ * The role and the id without its last dotted part (`backup.handshake.version` for
+ * `handshake.version.overlap` run against a backup).
+ */
+function classname(r: Pick<CaseResult, 'id' | 'role'>): string {
+  const dot = r.id.lastIndexOf('.');
+  return `${r.role}.${dot > 0 ? r.id.slice(0, dot) : r.id}`;
 }
 
 /** JUnit's timestamp: ISO 8601 without fraction or zone, as the common XSD wants. */
@@ -60,7 +66,7 @@ function timestamp(iso: string): string {
 }
 
 function testcase(r: CaseResult): string {
-  const head = `    <testcase${attrs({ name: r.id, classname: classname(r.id), time: seconds(r.durationMs) })}`;
+  const head = `    <testcase${attrs({ name: caseLabel(r), classname: classname(r), time: seconds(r.durationMs) })}`;
   const details = (): string => xmlText(renderCaseDetails(r, { color: false }));
   switch (r.verdict) {
     case 'pass':
@@ -101,20 +107,22 @@ function count(cases: readonly CaseResult[]): Counts {
 /**
  * The report as JUnit XML (UTF-8, XML 1.0). Verdicts map as: pass → passed; fail and xpass →
  * `<failure>`; error → `<error>`; skip → `<skipped message=reason>`; xfail and warn → passed,
- * with a `<system-out>` note and the details. Every text is escaped, control characters
+ * with a `<system-out>` note and the details; each warn is also a skipped test case of the
+ * `warnings` suite. Every text is escaped, control characters
  * included.
  */
 export function renderJunit(report: ConformanceReport): string {
   const out: string[] = ['<?xml version="1.0" encoding="UTF-8"?>'];
   const total = count(report.cases);
   const problems = report.problems.length;
+  const warnings = report.cases.filter((r) => r.verdict === 'warn');
   out.push(
     `<testsuites${attrs({
       name: 'kkcm conformance',
-      tests: total.tests + problems,
+      tests: total.tests + warnings.length + problems,
       failures: total.failures + problems,
       errors: total.errors,
-      skipped: total.skipped,
+      skipped: total.skipped + warnings.length,
       time: seconds(report.durationMs),
       timestamp: timestamp(report.startedAt),
     })}>`,
@@ -140,6 +148,20 @@ export function renderJunit(report: ConformanceReport): string {
       `  <testsuite${attrs({ name: role, tests: c.tests, failures: c.failures, errors: c.errors, skipped: c.skipped, time: seconds(c.time), timestamp: timestamp(report.startedAt) })}>`,
     );
     out.push(...properties, ...cases.map(testcase), '  </testsuite>');
+  }
+  if (warnings.length > 0) {
+    out.push(
+      `  <testsuite${attrs({ name: 'warnings', tests: warnings.length, failures: 0, errors: 0, skipped: warnings.length, time: '0.000', timestamp: timestamp(report.startedAt) })}>`,
+    );
+    for (const r of warnings) {
+      const message = `${r.level} not met: expected ${r.expected ?? '?'}; observed ${r.observed ?? '?'}`;
+      out.push(
+        `    <testcase${attrs({ name: `warning: ${caseLabel(r)}`, classname: `warnings.${classname(r)}`, time: '0.000' })}>`,
+        `      <skipped${attrs({ message })}/>`,
+        '    </testcase>',
+      );
+    }
+    out.push('  </testsuite>');
   }
   if (problems > 0) {
     out.push(
