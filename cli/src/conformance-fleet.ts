@@ -37,7 +37,7 @@ function number(flag: string, value: unknown, integer: boolean, min = 0): number
   const n = Number(value);
   if (typeof value !== 'string' || !Number.isFinite(n) || n < min || (integer && !Number.isInteger(n)))
     throw new UsageError(
-      `--${flag} wants a ${integer ? 'integer' : 'number'} of at least ${min}, got ${JSON.stringify(value)}`,
+      `--${flag} wants ${integer ? 'an integer' : 'a number'} of at least ${min}, got ${JSON.stringify(value)}`,
     );
   return n;
 }
