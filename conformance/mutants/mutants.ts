@@ -429,7 +429,7 @@ export const MUTANTS: readonly Mutant[] = [
     name: 'error-names-wrong-type',
     breaks: 'KKCM-CTL-2',
     description: 'names another subtype than the offending one in every ERROR',
-    expectKilledBy: ['types.unknown-subtype.error', 'framing.count.overrun'],
+    expectKilledBy: ['types.unknown-subtype.error', 'framing.string.bad-utf8'],
     roles: ['master', 'backup'],
     customize: rewriteWritten('control.error', (b) => ({ ...b, offendingSubtype: b.offendingSubtype ^ 1 })),
   },
@@ -568,5 +568,14 @@ export const MUTANTS: readonly Mutant[] = [
     expectKilledBy: ['periodic.ticks'],
     roles: ['master', 'backup'],
     customize: faulty({ periodicScale: 0.1 }),
+  },
+  {
+    name: 'validates-client-bodies',
+    breaks: 'KKCM-DISP-3',
+    description:
+      "decodes every client body against the spec's illustrative layout and treats one that does not fit as a protocol error",
+    expectKilledBy: ['dispatch.client-body.opaque'],
+    roles: ['master', 'backup'],
+    customize: faulty({ validateClientBodies: true }),
   },
 ];

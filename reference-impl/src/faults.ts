@@ -54,4 +54,10 @@ export interface PeerFaults {
    * stays open. Breaks [KKCM-SESS-12].
    */
   readonly keepHalfBoundSession?: boolean;
+  /**
+   * Decode every client body (IHA, SDRL, PSRM, PRL, probe) against the spec's illustrative
+   * layout before dispatch, and treat one that does not fit (or an unlisted subtype) as a
+   * protocol error. Breaks [KKCM-DISP-3].
+   */
+  readonly validateClientBodies?: boolean;
 }

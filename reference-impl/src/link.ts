@@ -15,6 +15,7 @@
 import {
   CodecError,
   ChannelId,
+  decodeClientMessage,
   encodedLength,
   encodeInto,
   encodeMessage,
@@ -600,6 +601,14 @@ export class Link {
       return;
     }
     if ('client' in msg) {
+      if (this.options.faults?.validateClientBodies === true) {
+        try {
+          decodeClientMessage(msg);
+        } catch (err) {
+          this.violation(err, msg.header);
+          return;
+        }
+      }
       // Delivery confirmation (ACK or NACK) is the owner's: it knows whether a handler accepted it.
       this.owner.onMessage(this, msg);
       return;

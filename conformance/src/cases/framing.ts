@@ -282,32 +282,6 @@ export const framingCases: readonly ConformanceCase[] = [
     },
   }),
   defineCase({
-    id: 'framing.count.overrun',
-    title: 'A count field announcing more items than the body holds is a protocol error',
-    requirements: ['KKCM-FRM-7'],
-    level: 'MUST',
-    roles: BOTH,
-    channels: ['send'],
-    tags: ['framing', 'negative'],
-    allowedOutcomes: negative(['ERR_BAD_COUNT']),
-    provokes: ['ERR_BAD_COUNT'],
-    async run(ctx) {
-      await violation(ctx, ['ERR_BAD_COUNT'], (s) => {
-        const b = Buffer.from(
-          encodeMessage({
-            name: 'psrm.stateBatch',
-            seq: s.send.seq++,
-            version: s.send.version,
-            body: { entries: [{ handle: 1, state: 4, window: 1, sndNxt: 2, rcvNxt: 3 }] },
-          }),
-        );
-        b.writeUInt16BE(5, HEADER_SIZE);
-        s.send.sendBytes(b, 'STATE-BATCH with entryCount 5 and 1 entry');
-        return s.send;
-      });
-    },
-  }),
-  defineCase({
     id: 'framing.body.truncated',
     title: 'A body shorter than its fixed layout is a protocol error',
     requirements: ['KKCM-FRM-7'],
@@ -331,7 +305,7 @@ export const framingCases: readonly ConformanceCase[] = [
   }),
   defineCase({
     id: 'framing.string.bad-utf8',
-    title: 'A string field that is not valid UTF-8 is a protocol error',
+    title: 'A string field of a control message that is not valid UTF-8 is a protocol error',
     requirements: ['KKCM-FRM-7'],
     level: 'MUST',
     roles: BOTH,
@@ -343,23 +317,15 @@ export const framingCases: readonly ConformanceCase[] = [
       await violation(ctx, ['ERR_BAD_UTF8'], (s) => {
         const b = Buffer.from(
           encodeMessage({
-            name: 'iha.handleSetupV4',
+            name: 'control.shutdown',
             seq: s.send.seq++,
             version: s.send.version,
-            body: {
-              handle: 1,
-              protocol: 6,
-              localPort: 1,
-              remotePort: 2,
-              localAddress: '10.0.0.1',
-              remoteAddress: '10.0.0.2',
-              appName: 'ab',
-            },
+            body: { reason: 0, detail: 0, text: 'ab' },
           }),
         );
         b[b.length - 2] = 0xc3; // a two-byte sequence cut by the next byte: not UTF-8
         b[b.length - 1] = 0x28;
-        s.send.sendBytes(b, 'HANDLE-SETUP-V4 with appName 0xc3 0x28');
+        s.send.sendBytes(b, 'SHUTDOWN with text 0xc3 0x28');
         return s.send;
       });
     },
@@ -388,7 +354,7 @@ export const framingCases: readonly ConformanceCase[] = [
   }),
   defineCase({
     id: 'header.reserved-field.nonzero',
-    title: 'A non-zero reserved body field is a protocol error',
+    title: 'A non-zero reserved field of a control message is a protocol error',
     requirements: ['KKCM-HDR-3', 'KKCM-FRM-7'],
     level: 'MUST',
     roles: BOTH,
@@ -400,14 +366,14 @@ export const framingCases: readonly ConformanceCase[] = [
       await violation(ctx, ['ERR_RESERVED_NONZERO'], (s) => {
         const b = Buffer.from(
           encodeMessage({
-            name: 'iha.handleTeardown',
+            name: 'control.nack',
             seq: s.send.seq++,
             version: s.send.version,
-            body: { handle: 1, reason: 1 },
+            body: { seq: 0, code: 36 },
           }),
         );
-        b[HEADER_SIZE + 6] = 1;
-        s.send.sendBytes(b, 'HANDLE-TEARDOWN with reserved = 0x0100');
+        b[HEADER_SIZE + 7] = 1;
+        s.send.sendBytes(b, 'NACK with reserved = 0x0001');
         return s.send;
       });
     },
@@ -606,7 +572,7 @@ export const framingCases: readonly ConformanceCase[] = [
   }),
   defineCase({
     id: 'types.may-ignore.unknown-subtype',
-    title: 'An unknown subtype of a known type with mayIgnore is skipped',
+    title: 'An unknown control subtype with mayIgnore is skipped',
     requirements: ['KKCM-TYPE-1'],
     level: 'MUST',
     roles: BOTH,
@@ -616,14 +582,14 @@ export const framingCases: readonly ConformanceCase[] = [
       const s = await ctx.session();
       s.receive.sendBytes(
         encodeRaw({
-          type: 0x20,
+          type: 0x01,
           subtype: 0x77,
           flags: Flags.mayIgnore,
           seq: s.receive.seq++,
           version: s.receive.version,
           body: new Uint8Array(10),
         }),
-        'PRL subtype 0x77, mayIgnore',
+        'control subtype 0x77, mayIgnore',
       );
       await ctx.barrier(s.receive, 'ECHO-REPLY after the skipped message');
       ctx.endSession(s);
@@ -651,7 +617,7 @@ export const framingCases: readonly ConformanceCase[] = [
   }),
   defineCase({
     id: 'types.unknown-subtype.error',
-    title: 'An unknown subtype without mayIgnore is a protocol error',
+    title: 'An unknown control subtype without mayIgnore is a protocol error',
     requirements: ['KKCM-TYPE-2'],
     level: 'MUST',
     roles: BOTH,
@@ -662,8 +628,8 @@ export const framingCases: readonly ConformanceCase[] = [
     async run(ctx) {
       await violation(ctx, ['ERR_UNKNOWN_SUBTYPE'], (s) => {
         s.send.sendBytes(
-          encodeRaw({ type: 0x10, subtype: 0x77, seq: s.send.seq++, version: s.send.version, body: new Uint8Array(0) }),
-          'IHA subtype 0x77',
+          encodeRaw({ type: 0x01, subtype: 0x77, seq: s.send.seq++, version: s.send.version, body: new Uint8Array(0) }),
+          'control subtype 0x77',
         );
         return s.send;
       });

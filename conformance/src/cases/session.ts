@@ -1,6 +1,6 @@
 /**
- * Session, control, cleanup, dispatch and periodic cases (the last three observed through
- * the conformance probe).
+ * Session, control, cleanup, dispatch and periodic cases (cleanup, periodic and most dispatch
+ * cases observed through the conformance probe).
  *
  * @module
  */
@@ -8,8 +8,11 @@ import {
   ChannelId,
   CleanupDetail,
   CleanupReason,
+  encodeMessage,
+  encodeRaw,
   ERROR_CODES,
   Flags,
+  HEADER_SIZE,
   type DecodedMessage,
   type ProbeCleanupReportBody,
 } from '../../../codec/src/index.js';
@@ -20,6 +23,17 @@ import { BOTH, CHANNELS, defineCase, type ConformanceCase } from './case.js';
 const detailName = (v: number): string => Object.entries(CleanupDetail).find(([, x]) => x === v)?.[0] ?? `detail ${v}`;
 
 const reasonName = (v: number): string => Object.entries(CleanupReason).find(([, x]) => x === v)?.[0] ?? `reason ${v}`;
+
+/** `n` bytes of a fixed pseudo-random sequence (a linear congruential generator seeded with `seed`). */
+function arbitrary(n: number, seed: number): Uint8Array {
+  const b = new Uint8Array(n);
+  let x = seed;
+  for (let i = 0; i < n; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    b[i] = x >>> 24;
+  }
+  return b;
+}
 
 /** Asks the probe for its last cleanup. */
 async function queryCleanup(ctx: CaseContext, w: Wire): Promise<ProbeCleanupReportBody> {
@@ -385,6 +399,46 @@ export const sessionCases: readonly ConformanceCase[] = [
             `SHUTDOWN reason ${reasonName(b.reason)}, detail ${detailName(b.detail)}`,
           );
       }
+    },
+  }),
+  defineCase({
+    id: 'dispatch.client-body.opaque',
+    title:
+      'Client messages with any body (empty, random, longer than the illustrative layout, a subtype the spec does not list) are accepted and the session stays up',
+    requirements: ['KKCM-DISP-3'],
+    level: 'MUST',
+    roles: BOTH,
+    channels: CHANNELS,
+    tags: ['dispatch', 'clients'],
+    async run(ctx) {
+      const s = await ctx.session();
+      const ack = encodeMessage({ name: 'sdrl.socketDataAck', body: { handle: 1, streamOffset: 5n } });
+      const onSend: [number, number, Uint8Array, string][] = [
+        [
+          0x11,
+          0x02,
+          Uint8Array.of(...ack.subarray(HEADER_SIZE), 0xaa, 0xbb, 0xcc),
+          'SDRL SOCKET-DATA-ACK, 3 bytes past its layout',
+        ],
+        [0x10, 0x01, arbitrary(37, 7), 'IHA HANDLE-SETUP-V4 with 37 random bytes'],
+        [0x12, 0x02, new Uint8Array(0), 'PSRM STATE-BATCH with an empty body'],
+        [0x10, 0x77, arbitrary(5, 9), 'IHA subtype 0x77 (not in the spec), no mayIgnore'],
+      ];
+      for (const [type, subtype, body, what] of onSend)
+        s.send.sendBytes(encodeRaw({ type, subtype, seq: s.send.seq++, version: s.send.version, body }), what);
+      s.receive.sendBytes(
+        encodeRaw({
+          type: 0x20,
+          subtype: 0x01,
+          seq: s.receive.seq++,
+          version: s.receive.version,
+          body: arbitrary(3, 11),
+        }),
+        'PRL PACKET with 3 random bytes',
+      );
+      await ctx.barrier(s.send, 'ECHO-REPLY after client messages with arbitrary bodies (no ERROR, no close)');
+      await ctx.barrier(s.receive, 'ECHO-REPLY after a PRL message with an arbitrary body (no ERROR, no close)');
+      ctx.endSession(s);
     },
   }),
   defineCase({
