@@ -292,11 +292,11 @@ export function routeCheckedAt(b: Uint8Array, o: number, options: DecodeOptions)
  * into `msg.body`.
  *
  * @throws CodecError ERR_UNKNOWN_SUBTYPE for a subtype the spec does not list, or a body
- *   error (ERR_TRUNCATED_BODY, ERR_TRAILING_BYTES…; offsets from the start of the message).
+ *   error (ERR_TRUNCATED_BODY, ERR_TRAILING_BYTES…; offsets from the start of the body).
  */
 export function decodeClientMessage(msg: ClientMessage): KnownMessage {
   // The body decoders read from `o + HEADER_SIZE`: with o = -HEADER_SIZE they read the body
-  // view from its start, and their offsets count from the message's first byte.
+  // view from its start, and their offsets count from the body's first byte.
   const known = decodeKnown(msg.header, msg.body, -HEADER_SIZE, msg.body.byteLength);
   if (known === undefined)
     fail(

@@ -437,3 +437,33 @@ t.test(
     t.doesNotThrow(() => g.end(), 'once');
   },
 );
+
+t.test('RoutingDecoder hands client messages over with their body bytes, and checks control bodies', async (t) => {
+  const { RoutingDecoder, decodeClientMessage, encodeMessage, encodeRaw } = await import('../src/index.js');
+  const sdrl = encodeMessage({ name: 'sdrl.socketDataAck', body: { handle: 7, streamOffset: 9n } });
+  const longer = encodeRaw({ type: 0x11, subtype: 0x02, body: Uint8Array.of(...sdrl.subarray(16), 1, 2, 3) });
+  const unlisted = encodeRaw({ type: 0x10, subtype: 0x77, body: new Uint8Array(0) });
+  const d = new RoutingDecoder({ channel: 'send' });
+  const out = d.push(Uint8Array.of(...sdrl, ...longer, ...unlisted));
+  t.same(
+    out.map((m) => ['client' in m ? m.client : 'kkcm', m.name, m.body instanceof Uint8Array ? m.body.byteLength : -1]),
+    [
+      ['sdrl', 'sdrl.socketDataAck', 16],
+      ['sdrl', 'sdrl.socketDataAck', 19],
+      ['iha', null, 0],
+    ],
+  );
+  const [fits, extra, noLayout] = out as Parameters<typeof decodeClientMessage>[0][];
+  t.match(decodeClientMessage(fits!), { name: 'sdrl.socketDataAck', body: { handle: 7, streamOffset: 9n } });
+  t.throws(() => decodeClientMessage(extra!), { code: 'ERR_TRAILING_BYTES', offset: 16 });
+  t.throws(() => decodeClientMessage(noLayout!), { code: 'ERR_UNKNOWN_SUBTYPE' });
+  const prlOnSend = new RoutingDecoder({ channel: 'send' });
+  t.throws(() => prlOnSend.push(encodeRaw({ type: 0x20, subtype: 1, body: new Uint8Array(0) })), {
+    code: 'ERR_WRONG_CHANNEL',
+  });
+  const ack = encodeMessage({ name: 'control.ack', body: { upTo: 1 } });
+  const control = new RoutingDecoder();
+  t.throws(() => control.push(encodeRaw({ type: 0x01, subtype: 0x08, body: Uint8Array.of(...ack.subarray(16), 0) })), {
+    code: 'ERR_TRAILING_BYTES',
+  });
+});
