@@ -164,14 +164,14 @@ const OPTIONS = {
   targets: {
     type: 'string',
     value: 'FILE',
-    group: 'Fleet (many endpoints in one run; see docs/guides/fleet.md)',
+    group: 'Fleet (many endpoints in one run)',
     description:
       'judge every target of FILE (lines "name kind address role [key=value…]", or a JSON/YAML list) instead of one; prints the matrix (--format human, json, junit or html); with --out DIR, also writes each target\'s report (NAME.html, NAME.json) and matrix.html, matrix.json, matrix.xml (JUnit) into DIR; exit 1 if any target is not conforming, else 3 if any is unreachable or errored, else 4 if any is incomplete, else 0',
   },
   jobs: {
     type: 'string',
     value: 'N',
-    group: 'Fleet (many endpoints in one run; see docs/guides/fleet.md)',
+    group: 'Fleet (many endpoints in one run)',
     description: 'with --targets: how many targets run at once, default 1',
   },
 } as const satisfies OptionSpec;
