@@ -6,6 +6,7 @@
 import t from 'tap';
 import {
   CleanupReason,
+  decodeClientMessage,
   encodeMessage,
   encodeRaw,
   ERROR_VALUES,
@@ -419,7 +420,7 @@ t.test('the probe reports the last cleanup reason across sessions', async (t) =>
   await settle(40);
   t.ok(p.master.sessionUp);
   const got: unknown[] = [];
-  p.backup.register('probe', { message: (msg) => got.push(msg.body) });
+  p.backup.register('probe', { message: (msg) => got.push(decodeClientMessage(msg).body) });
   await p.backup.send('probe', { name: 'probe.queryCleanup', body: { token: 9 } });
   await settle();
   t.match(got[0], { token: 9, reason: CleanupReason.nsrDeconfigured, cleanups: 1 });
