@@ -4,8 +4,11 @@
  *
  * @module
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { tcpTransport } from '../../reference-impl/src/tcp-transport.js';
 import { TlsTransport } from '../../reference-impl/src/tls-transport.js';
+import { ListenTarget, signalLaunchedPeers } from '../../conformance/src/harness/target.js';
 import { CASES, selectCases } from '../../conformance/src/catalog.js';
 import { ExpectationsError, loadBaseline, loadExpectedFailures } from '../../conformance/src/expectations.js';
 import {
@@ -37,14 +40,15 @@ const OPTIONS = {
     type: 'string',
     value: 'HOST:PORT',
     group: 'Target (at most one)',
-    description: 'the suite listens there; the peer connects (it plays the backup)',
+    description:
+      'the suite listens there and prints "listening on HOST:PORT, start your peer" (port 0: a free port, the real one printed); the peer connects (it plays the backup); no connection during the first case ends the run (exit 3)',
   },
   exec: {
     type: 'string',
     value: '"CMD"',
     group: 'Target (at most one)',
     description:
-      "launches the peer; {port} in CMD is replaced by the port to listen on (--role master) or the suite's port to connect to (--role backup); restarted after a case that killed it",
+      "launches the peer; {port} in CMD is replaced by the port to listen on (--role master) or the suite's port to connect to (--role backup); restarted after a case that killed it; its whole process group is ended on every exit, SIGINT and SIGTERM included",
   },
   role: {
     type: 'string',
@@ -140,7 +144,8 @@ const OPTIONS = {
     type: 'string',
     value: 'FILE',
     group: 'Output',
-    description: 'write the report there (a live view still goes to the terminal)',
+    description:
+      'write the report there, creating missing folders (the live view still goes to the terminal); if it cannot be written, the report goes to standard output and the exit code is 5',
   },
   'expected-failures': {
     type: 'string',
@@ -180,8 +185,11 @@ const DESCRIPTION = `Runs the conformance suite over real TCP sockets and judges
 Without a target it runs against the embedded reference peer in both roles.`;
 
 const EPILOG = `Exit codes: 0 conforming, 1 not conforming, 2 usage error (also a selection that matches
-no case), 3 harness error, 4 conforming but incomplete: MUST cases were skipped (the
-verdict reads "CONFORMING (N MUST cases not run: …)"; with --allow-skipped-must, exit 0).
+no case), 3 harness error (also a target that cannot be reached at all: one line), 4
+conforming but incomplete: MUST cases were skipped (the verdict reads "CONFORMING (N MUST
+cases not run: …)"; with --allow-skipped-must, exit 0), 5 the run finished but --out could
+not be written (the report went to standard output instead). On SIGINT or SIGTERM the
+suite ends the peer it launched (--exec), says so, and exits 130 or 143.
 
 Examples:
   kkcm conformance
@@ -314,41 +322,137 @@ async function runConformanceCommand(args: CommandArgs, io: Io): Promise<number>
   );
   const baseline = asUsage(() => (str('baseline') !== undefined ? loadBaseline(str('baseline')!) : undefined));
   const color = v['no-color'] !== true && colorEnabled(io.isTty);
-  const toTerminal = str('out') === undefined && format === 'human';
-  // The live view shares stdout with a human report; otherwise it goes to stderr.
+  const out = str('out');
+  const toTerminal = out === undefined && format === 'human';
+  // Redrawing in place needs a terminal that understands cursor controls: not TERM=dumb.
+  const redraw = io.isTty && process.env.TERM !== 'dumb';
+  // A human report on stdout is the live view itself; any other report leaves stdout to
+  // the report and puts the live view on stderr.
   const live = new LiveView(
-    { out: toTerminal ? io.out : io.err, isTty: io.isTty },
+    { out: toTerminal ? io.out : io.err, isTty: redraw },
     { color, total: selectCases(selection).cases.length * (target.kind === 'embedded' && role === undefined ? 2 : 1) },
   );
   const seed = number('seed', str('seed'), true);
-  const report = await runConformance({
-    target,
-    selection,
-    seed,
-    repeat: number('repeat', str('repeat'), true),
-    timeoutScale: number('timeout-scale', str('timeout-scale'), false),
-    caseTimeoutMs: number('case-timeout', str('case-timeout'), true),
-    runTimeoutMs: number('run-timeout', str('run-timeout'), true),
-    handshakeTimeoutMs: number('handshake-timeout', str('handshake-timeout'), true),
-    expectedFailures,
-    baseline,
-    onCaseStart: (id) => live.caseStarted(id),
-    onCaseEnd: (r) => live.caseFinished(r),
-  }).catch((err: unknown) => {
+  const stopSignals = stopLaunchedPeersOnSignal(io);
+  let listening: ListenTarget | undefined;
+  let report: ConformanceReport;
+  try {
+    if (target.kind === 'connect') await reachable(target);
+    report = await runConformance({
+      target,
+      selection,
+      seed,
+      repeat: number('repeat', str('repeat'), true),
+      timeoutScale: number('timeout-scale', str('timeout-scale'), false),
+      caseTimeoutMs: number('case-timeout', str('case-timeout'), true),
+      runTimeoutMs: number('run-timeout', str('run-timeout'), true),
+      handshakeTimeoutMs: number('handshake-timeout', str('handshake-timeout'), true),
+      expectedFailures,
+      baseline,
+      onTargetStarted: (t) => {
+        if (!(t instanceof ListenTarget)) return;
+        listening = t;
+        io.err(`kkcm conformance: listening on ${formatHostPort(t.host, t.port)}, start your peer\n`);
+      },
+      onCaseStart: (id) => live.caseStarted(id),
+      onCaseEnd: (r) => {
+        // The first case waited for the peer as long as it waits for anything: enough.
+        if (listening !== undefined && !listening.connectedOnce)
+          throw new UnreachableError(
+            `no peer connected to ${formatHostPort(listening.host, listening.port)} during the first case`,
+          );
+        live.caseFinished(r);
+      },
+    });
+  } catch (err) {
     // An empty selection (in the roles the peer plays) would prove nothing: a usage error, exit 2.
     if (err instanceof EmptySelectionError) throw new UsageError(`${err.message} (see --list)`);
+    if (err instanceof UnreachableError) {
+      io.err(`kkcm conformance: ${err.message}; no case was judged\n`);
+      return ExitCode.harness;
+    }
     throw err;
-  });
+  } finally {
+    stopSignals();
+  }
+  const notStarted = unstartable(report);
+  if (notStarted !== undefined) {
+    io.err(`kkcm conformance: ${notStarted}; no case was judged\n`);
+    return ExitCode.harness;
+  }
   live.finish(report);
-  const text = renderReport(report, format as ReportFormat, { color: toTerminal && color });
-  const out = str('out');
-  if (out !== undefined) {
-    writeFileSync(out, text);
-    io.err(`kkcm conformance: ${format} report written to ${out}\n`);
-  } else {
-    io.out(text.endsWith('\n') ? text : `${text}\n`);
+  if (!toTerminal) {
+    const text = renderReport(report, format as ReportFormat, { color: false });
+    if (out === undefined) io.out(text.endsWith('\n') ? text : `${text}\n`);
+    else {
+      try {
+        mkdirSync(dirname(out), { recursive: true });
+        writeFileSync(out, text);
+        io.err(`kkcm conformance: ${format} report written to ${out}\n`);
+      } catch (err) {
+        // The run is done: never lose it to an output error. The report goes to stdout.
+        io.out(text.endsWith('\n') ? text : `${text}\n`);
+        io.err(
+          `kkcm conformance: could not write ${out} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); the ${format} report went to standard output\n`,
+        );
+        return ExitCode.outputFailed;
+      }
+    }
   }
   return exitCodeOf(report, v['allow-skipped-must'] === true);
+}
+
+/** A target that cannot be reached at all: one line, exit 3. */
+class UnreachableError extends Error {}
+
+function formatHostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** One connection attempt before the run: a peer that is not there is one line, not a failure per case. */
+async function reachable(target: Extract<TargetSpec, { kind: 'connect' }>): Promise<void> {
+  const transport = target.transport ?? tcpTransport;
+  try {
+    const c = await transport.connect(target.host, target.port);
+    c.destroy();
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new UnreachableError(`cannot reach the peer at ${formatHostPort(target.host, target.port)} (${why})`);
+  }
+}
+
+/** The reason, when the target never started (a launched peer that did not come up). */
+function unstartable(report: ConformanceReport): string | undefined {
+  const start = report.problems.find((p) => p.startsWith('could not start the target'));
+  const judged = report.cases.some((c) => !(c.verdict === 'error' && c.reason?.startsWith('target did not start')));
+  return start !== undefined && !judged ? start : undefined;
+}
+
+/**
+ * While the run lasts, SIGINT and SIGTERM end the peers the suite launched (their whole
+ * process groups), say so, and exit 130 or 143; whatever way the process exits, no launched
+ * peer outlives it.
+ *
+ * @returns the function that removes the handlers.
+ */
+function stopLaunchedPeersOnSignal(io: Io): () => void {
+  const onSignal = (signal: NodeJS.Signals): void => {
+    const pids = signalLaunchedPeers('SIGTERM');
+    const said = pids.length === 0 ? '' : `; stopped the peer it launched (process group ${pids.join(', ')})`;
+    io.err(`\nkkcm conformance: interrupted by ${signal}${said}\n`);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  const onExit = (): void => {
+    signalLaunchedPeers('SIGKILL');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('exit', onExit);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.off('exit', onExit);
+  };
 }
 
 /** `kkcm conformance [target] [selection] [output]`. */

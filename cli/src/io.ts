@@ -15,8 +15,10 @@ export const ExitCode = {
   failure: 1,
   /** Usage error: unknown command or option, missing argument. */
   usage: 2,
-  /** Harness error: the tool itself could not do its job. */
+  /** Harness error: the tool itself could not do its job (also: a target that cannot be reached at all). */
   harness: 3,
+  /** `conformance`: the run finished but `--out` could not be written; the report went to stdout. */
+  outputFailed: 5,
 } as const;
 
 /** A usage error: the command line itself is wrong. Exit code 2. */

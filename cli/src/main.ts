@@ -45,7 +45,7 @@ ${lines.join('\n')}
 
 Run \`kkcm <command> --help\` (or \`kkcm help <command>\`) for a command's options and examples.
 Exit codes: 0 success, 1 failure or bad input, 2 usage error, 3 harness error
-(\`kkcm conformance\` has more, see its help).
+(\`kkcm conformance\` adds 4 and 5, see its help).
 `;
 }
 

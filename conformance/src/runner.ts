@@ -98,8 +98,22 @@ export interface ConformanceOptions {
   readonly baseline?: Pick<ConformanceReport, 'cases'>;
   /** Called when a case starts and ends (live view). */
   readonly onCaseStart?: (id: string, role: PeerRole) => void;
-  /** Called with each result as soon as its case is judged. */
+  /**
+   * Called with each result as soon as its case is judged, expected failures and baseline
+   * applied (the verdict the report will carry). Throwing from it ends the run: what the
+   * target started is stopped and the error propagates.
+   */
   readonly onCaseEnd?: (result: CaseResult) => void;
+  /** Called once a role's target has started (a listening target knows its real port). */
+  readonly onTargetStarted?: (target: Target) => void;
+}
+
+/** A result as the report will carry it: expected failures and baseline applied (both map one result at a time). */
+function finalVerdict(r: CaseResult, options: ConformanceOptions): CaseResult {
+  let judged = r;
+  if (options.expectedFailures !== undefined) judged = applyExpectations([judged], options.expectedFailures).cases[0]!;
+  if (options.baseline !== undefined) judged = applyBaseline([judged], options.baseline).cases[0]!;
+  return judged;
 }
 
 /** Deterministic PRNG (mulberry32) for the case order. */
@@ -380,6 +394,7 @@ export async function runConformance(options: ConformanceOptions = {}): Promise<
     if (seed !== 0) list = shuffle([...list], seed + (role === 'backup' ? 1 : 0));
     try {
       await target.start();
+      options.onTargetStarted?.(target);
     } catch (err) {
       problems.push(`could not start the target for role ${role}: ${(err as Error).message}`);
       for (const c of list)
@@ -409,7 +424,7 @@ export async function runConformance(options: ConformanceOptions = {}): Promise<
           rerun,
         );
         results.push(r);
-        options.onCaseEnd?.(r);
+        options.onCaseEnd?.(finalVerdict(r, options));
         if (target.needsRestart() || !target.alive()) await target.restart().catch(() => undefined);
         const probe = await healthy(role, target, scale, facts, c.id);
         if (probe.verdict !== 'pass') {

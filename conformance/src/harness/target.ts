@@ -75,6 +75,8 @@ export class ListenTarget implements Target {
   readonly role = 'backup' as const;
   private listener: Listener | undefined;
   private readonly accepted: Connection[] = [];
+  /** True once the peer has connected at least once. */
+  connectedOnce = false;
   private waiter: (() => void) | undefined;
   constructor(
     readonly host: string,
@@ -94,6 +96,7 @@ export class ListenTarget implements Target {
   async start(): Promise<void> {
     if (this.listener !== undefined) return;
     this.listener = await this.transport.listen(this.host, this.askedPort, (c) => {
+      this.connectedOnce = true;
       this.accepted.push(c);
       this.waiter?.();
     });
@@ -235,6 +238,28 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Process groups of the peers launched by {@link ExecTarget}s and not yet stopped. */
+const LAUNCHED_GROUPS = new Set<number>();
+
+/**
+ * Sends `signal` to every process group a target launched and has not stopped yet, at
+ * once and synchronously (for signal and exit handlers, which cannot wait).
+ *
+ * @returns the process ids of the group leaders signalled.
+ */
+export function signalLaunchedPeers(signal: NodeJS.Signals): number[] {
+  const hit: number[] = [];
+  for (const pid of LAUNCHED_GROUPS) {
+    try {
+      process.kill(-pid, signal);
+      hit.push(pid);
+    } catch {
+      LAUNCHED_GROUPS.delete(pid); // the group is gone already
+    }
+  }
+  return hit;
+}
+
 /**
  * A peer launched from a shell command, `{port}` replaced: the port it must listen on
  * (role master) or the port the suite listens on (role backup). Restarted when it dies.
@@ -271,6 +296,7 @@ export class ExecTarget implements Target {
     // Its own process group: signals reach the peer itself, not only the shell around it.
     const child = spawn(cmd, { shell: true, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     this.child = child;
+    if (child.pid !== undefined) LAUNCHED_GROUPS.add(child.pid);
     this.exited = false;
     const keep = (d: Buffer): void => {
       this.output.push(
@@ -338,10 +364,14 @@ export class ExecTarget implements Target {
         return false;
       }
     };
-    if (!groupAlive()) return;
+    if (!groupAlive()) {
+      LAUNCHED_GROUPS.delete(child.pid);
+      return;
+    }
     try {
       process.kill(group, 'SIGTERM');
     } catch {
+      LAUNCHED_GROUPS.delete(child.pid);
       return;
     }
     // The shell may exit before the peer: wait for the whole group, then insist.
@@ -354,6 +384,7 @@ export class ExecTarget implements Target {
         // gone meanwhile
       }
     }
+    LAUNCHED_GROUPS.delete(child.pid);
     this.exited = true;
   }
 
