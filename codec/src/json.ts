@@ -186,7 +186,7 @@ export function messageFromJson(json: unknown, model: SpecModel = bundledModel()
       subtype,
       body: fieldFromJson(
         model,
-        { name: 'body', type: 'bytes', rest: true, doc: '' },
+        { name: 'body', type: 'bytes', rest: true, doc: '', source: '' },
         obj.body ?? '',
         'body',
       ) as Uint8Array,

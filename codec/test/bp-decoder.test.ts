@@ -277,6 +277,7 @@ class Bytes {
 }
 
 const doc = 'Test field.';
+const source = 'kkcm addition: a test edition';
 const extraSpec = (() => {
   const json = JSON.parse(readFileSync(defaultSpecPath(), 'utf8')) as Record<string, unknown> & {
     messages: unknown[];
@@ -287,23 +288,23 @@ const extraSpec = (() => {
   };
   delete json.$schema;
   json.protocolVersions = { min: 1, max: 2, current: 2 };
-  json.flags.push({ name: 'urgent', bit: 2, mask: 4, doc: 'A flag only this edition defines.' });
+  json.flags.push({ name: 'urgent', bit: 2, mask: 4, doc: 'A flag only this edition defines.', source });
   json.limits.defaultMaxMessage!.value = 8192;
   json.structs.point = {
     doc: 'A point.',
     fields: [
-      { name: 'x', type: 'i16', doc },
-      { name: 'y', type: 'i16', doc },
+      { name: 'x', type: 'i16', doc, source },
+      { name: 'y', type: 'i16', doc, source },
     ],
   };
   json.structs.label = {
     doc: 'A label: variable size, with a nested struct.',
     fields: [
-      { name: 'id', type: 'u16', doc },
-      { name: 'nameLength', type: 'u8', derived: { lengthOf: 'name' }, doc },
-      { name: 'name', type: 'string', length: 'nameLength', doc },
-      { name: 'reserved', type: 'reserved', size: 1, doc },
-      { name: 'at', type: 'struct', struct: 'point', doc },
+      { name: 'id', type: 'u16', doc, source },
+      { name: 'nameLength', type: 'u8', derived: { lengthOf: 'name' }, doc, source },
+      { name: 'name', type: 'string', length: 'nameLength', doc, source },
+      { name: 'reserved', type: 'reserved', size: 1, doc, source },
+      { name: 'at', type: 'struct', struct: 'point', doc, source },
     ],
   };
   json.messages.push({
@@ -312,39 +313,42 @@ const extraSpec = (() => {
     name: 'ext',
     channels: ['send'],
     doc: 'Messages only this edition defines.',
+    source,
     subtypes: [
       {
         subtype: 1,
         name: 'everything',
         label: 'EXT-EVERYTHING',
         doc: 'One field of each kind.',
+        source,
         fields: [
-          { name: 'a', type: 'i8', doc },
-          { name: 'b', type: 'i16', doc },
-          { name: 'c', type: 'i32', doc },
-          { name: 'd', type: 'i64', doc },
-          { name: 'e', type: 'u64', doc },
-          { name: 'tag', type: 'bytes', size: 3, doc },
-          { name: 'mode', type: 'enum', enum: 'rejectReason', doc },
-          { name: 'origin', type: 'struct', struct: 'point', doc },
-          { name: 'v6', type: 'ipv6', doc },
-          { name: 'v4', type: 'ipv4', doc },
-          { name: 'labelCount', type: 'u16', derived: { countOf: 'labels' }, doc },
-          { name: 'reserved', type: 'reserved', size: 2, doc },
-          { name: 'labels', type: 'array', count: 'labelCount', items: 'label', doc },
-          { name: 'tail', type: 'bytes', rest: true, doc },
+          { name: 'a', type: 'i8', doc, source },
+          { name: 'b', type: 'i16', doc, source },
+          { name: 'c', type: 'i32', doc, source },
+          { name: 'd', type: 'i64', doc, source },
+          { name: 'e', type: 'u64', doc, source },
+          { name: 'tag', type: 'bytes', size: 3, doc, source },
+          { name: 'mode', type: 'enum', enum: 'rejectReason', doc, source },
+          { name: 'origin', type: 'struct', struct: 'point', doc, source },
+          { name: 'v6', type: 'ipv6', doc, source },
+          { name: 'v4', type: 'ipv4', doc, source },
+          { name: 'labelCount', type: 'u16', derived: { countOf: 'labels' }, doc, source },
+          { name: 'reserved', type: 'reserved', size: 2, doc, source },
+          { name: 'labels', type: 'array', count: 'labelCount', items: 'label', doc, source },
+          { name: 'tail', type: 'bytes', rest: true, doc, source },
         ],
       },
-      { subtype: 2, name: 'empty', label: 'EXT-EMPTY', doc: 'No body.', fields: [] },
+      { subtype: 2, name: 'empty', label: 'EXT-EMPTY', doc: 'No body.', source, fields: [] },
       {
         subtype: 3,
         name: 'blob',
         label: 'EXT-BLOB',
         doc: 'Fixed fields after a variable one.',
+        source,
         fields: [
-          { name: 'dataLength', type: 'u16', derived: { lengthOf: 'data' }, doc },
-          { name: 'data', type: 'bytes', length: 'dataLength', doc },
-          { name: 'checksum', type: 'u32', doc },
+          { name: 'dataLength', type: 'u16', derived: { lengthOf: 'data' }, doc, source },
+          { name: 'data', type: 'bytes', length: 'dataLength', doc, source },
+          { name: 'checksum', type: 'u32', doc, source },
         ],
       },
     ],

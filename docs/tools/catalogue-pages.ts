@@ -41,6 +41,7 @@ export function messagesPage(model: SpecModel): string {
       m.channels.join(', '),
       m.typeSpec.illustrative === true ? 'yes' : 'no',
       fixed !== undefined ? `${fixed}` : `≥ ${m.minBodySize}`,
+      m.subtypeSpec.source,
       raw(`[diagram](protocol.md#${messageAnchor(m.name)})`),
     ];
   });
@@ -50,7 +51,7 @@ export function messagesPage(model: SpecModel): string {
       'the real IHA, SDRL, PSRM and PRL formats were never published. Body sizes are in bytes, header excluded; ' +
       `every message adds the ${spec.header.size}-byte header. The qualified name is what \`kkcm encode\` and \`kkcm decode\` use.`,
     '',
-    table(['Type', 'Subtype', 'Label', 'Name', 'Client', 'Channels', 'Illustrative', 'Body', 'Layout'], rows),
+    table(['Type', 'Subtype', 'Label', 'Name', 'Client', 'Channels', 'Illustrative', 'Body', 'Source', 'Layout'], rows),
     '',
   ].join('\n');
 }
@@ -72,7 +73,8 @@ export function requirementsPage(model: SpecModel, cases: readonly ConformanceCa
     generatedHeader('Requirements', [SPEC, CATALOGUE]),
     `${reqs.length} requirements: ${count('MUST')} MUST, ${count('SHOULD')} SHOULD, ${count('MAY')} MAY (levels as in RFC 2119). ` +
       'Every MUST is checked by at least one [conformance case](conformance-cases.md); a peer that fails a MUST case does not conform, ' +
-      'a SHOULD case that fails is a warning. Ids are stable and never reused.',
+      'a SHOULD case that fails is a warning. Ids are stable and never reused. *Source* says where each requirement comes from: ' +
+      'a section of the design (kkcm_design.txt), or a kkcm addition with its reason.',
   ];
   for (const section of sections) {
     out.push(
@@ -80,7 +82,7 @@ export function requirementsPage(model: SpecModel, cases: readonly ConformanceCa
       `## ${section}`,
       '',
       table(
-        ['Id', 'Level', 'Requirement', 'Checked by'],
+        ['Id', 'Level', 'Requirement', 'Source', 'Checked by'],
         reqs
           .filter((r) => r.section === section)
           .map((r) => {
@@ -89,6 +91,7 @@ export function requirementsPage(model: SpecModel, cases: readonly ConformanceCa
               raw(`${anchor(requirementAnchor(r.id))}${r.id}`),
               r.level,
               r.text,
+              r.source,
               raw(by.length > 0 ? by.join(', ') : '—'),
             ];
           }),
@@ -116,12 +119,13 @@ export function errorsPage(model: SpecModel): string {
     '## Error codes',
     '',
     table(
-      ['Value', 'Code', 'Kind', 'Meaning'],
+      ['Value', 'Code', 'Kind', 'Meaning', 'Source'],
       spec.errors.map((e) => [
         String(e.value),
         raw(`[${code(e.code)}](#${errorAnchor(e.code)})`),
         e.wire ? 'wire' : 'local',
         e.doc,
+        e.source,
       ]),
     ),
   ];
@@ -132,7 +136,7 @@ export function errorsPage(model: SpecModel): string {
       anchor(errorAnchor(e.code)),
       `### ${e.code}`,
       '',
-      `Value ${e.value}, ${e.wire ? 'wire (may travel in ERROR or NACK)' : 'local (never on the wire)'}. ${e.doc}${reqs.length > 0 ? ` Named in ${reqs.join(', ')}.` : ''}`,
+      `Value ${e.value}, ${e.wire ? 'wire (may travel in ERROR or NACK)' : 'local (never on the wire)'}. ${e.doc}${reqs.length > 0 ? ` Named in ${reqs.join(', ')}.` : ''} Source: ${e.source}.`,
     );
   }
   out.push(

@@ -98,7 +98,7 @@ function meaning(f: FieldSpec): string {
 
 /**
  * The field table of a layout: byte offset from the start of the layout (unknown after the
- * first variable field), size, field, type, meaning.
+ * first variable field), size, field, type, meaning, source (design section or kkcm addition).
  */
 export function fieldTable(model: SpecModel, fields: readonly FieldSpec[], owner?: string): string {
   let offset: number | undefined = 0;
@@ -112,10 +112,11 @@ export function fieldTable(model: SpecModel, fields: readonly FieldSpec[], owner
       raw(code(f.name)),
       raw(typeText(model, f)),
       meaning(f),
+      f.source,
       ...(owner !== undefined ? [cIdentifier(fields, f, owner)] : []),
     ];
   });
-  return table(['Offset', 'Size', 'Field', 'Type', 'Meaning', ...(owner !== undefined ? ['C'] : [])], rows);
+  return table(['Offset', 'Size', 'Field', 'Type', 'Meaning', 'Source', ...(owner !== undefined ? ['C'] : [])], rows);
 }
 
 /**

@@ -96,7 +96,13 @@ export function enumValueTable(e: EnumSpec | undefined): string {
   const values = e?.values ?? [];
   const named = values.some((v) => v.designName !== undefined);
   return table(
-    ['Value', 'Name', ...(named ? ['Design name'] : []), 'Meaning'],
-    values.map((v) => [String(v.value), raw(code(v.name)), ...(named ? [designName(v.designName)] : []), v.doc]),
+    ['Value', 'Name', ...(named ? ['Design name'] : []), 'Meaning', 'Source'],
+    values.map((v) => [
+      String(v.value),
+      raw(code(v.name)),
+      ...(named ? [designName(v.designName)] : []),
+      v.doc,
+      v.source,
+    ]),
   );
 }

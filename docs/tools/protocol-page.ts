@@ -37,15 +37,15 @@ function requirementList(reqs: readonly RequirementSpec[]): string {
 
 function quantityTable(entries: Readonly<Record<string, QuantitySpec>>): string {
   return table(
-    ['Name', 'Value', 'Unit', 'Meaning'],
-    Object.entries(entries).map(([name, q]) => [raw(code(name)), String(q.value), q.unit, q.doc]),
+    ['Name', 'Value', 'Unit', 'Meaning', 'Source'],
+    Object.entries(entries).map(([name, q]) => [raw(code(name)), String(q.value), q.unit, q.doc, q.source]),
   );
 }
 
 function headerSection(model: SpecModel): string {
   const { header } = model.spec;
   // The header is integers only, so it draws and tabulates like a body layout.
-  const fields: FieldSpec[] = header.fields.map((f) => ({ name: f.name, type: f.type, doc: f.doc }));
+  const fields: FieldSpec[] = header.fields.map((f) => ({ name: f.name, type: f.type, doc: f.doc, source: f.source }));
   const magic = header.magic.toString(16).toUpperCase();
   const ascii = Buffer.from(magic, 'hex').toString('latin1');
   return [
@@ -73,12 +73,13 @@ function flagsSection(model: SpecModel): string {
       'and a receiver treats a set reserved bit as a protocol error (ERR_RESERVED_FLAG).',
     '',
     table(
-      ['Bit', 'Mask', 'Name', 'Meaning'],
+      ['Bit', 'Mask', 'Name', 'Meaning', 'Source'],
       model.spec.flags.map((f) => [
         String(f.bit),
         `0x${f.mask.toString(16).toUpperCase().padStart(2, '0')}`,
         raw(code(f.name)),
         f.doc,
+        f.source,
       ]),
     ),
   ].join('\n');
@@ -96,8 +97,8 @@ function channelsSection(model: SpecModel): string {
       '(ERR_WRONG_CHANNEL). The mapping is static (design 8.4).',
     '',
     table(
-      ['Id', 'Channel', 'Meaning'],
-      spec.channels.map((c) => [String(c.id), raw(code(c.name)), c.doc]),
+      ['Id', 'Channel', 'Meaning', 'Source'],
+      spec.channels.map((c) => [String(c.id), raw(code(c.name)), c.doc, c.source]),
     ),
     '',
     table(
@@ -113,8 +114,8 @@ function channelsSection(model: SpecModel): string {
     '### Clients',
     '',
     table(
-      ['Id', 'Name', 'Design name', 'Label', 'Meaning'],
-      spec.clients.map((c) => [String(c.id), raw(code(c.name)), designName(c.designName), c.label, c.doc]),
+      ['Id', 'Name', 'Design name', 'Label', 'Meaning', 'Source'],
+      spec.clients.map((c) => [String(c.id), raw(code(c.name)), designName(c.designName), c.label, c.doc, c.source]),
     ),
   ].join('\n');
 }
@@ -123,7 +124,9 @@ function messagesSection(model: SpecModel): string {
   const out: string[] = [
     '## Messages',
     '',
-    'Every body, type by type. Offsets are from the start of the body (add the header size for the ' +
+    'Every body, type by type. Each type, message and field says where it comes from: a section of the design ' +
+      '(kkcm_design.txt), or a kkcm addition with its reason. ' +
+      'Offsets are from the start of the body (add the header size for the ' +
       'offset in the message); after a variable-length field the following offsets depend on it. ' +
       "Bodies marked *illustrative* are a documented example set: the real subsystems' formats were never published.",
   ];
@@ -134,6 +137,8 @@ function messagesSection(model: SpecModel): string {
       `### Type ${hexAndDecimal(t.type)}: ${t.name}`,
       '',
       `${t.doc}`,
+      '',
+      `Source: ${t.source}.`,
       '',
       `Client: ${client?.label ?? t.client} (${code(t.client)}). Channels: ${t.channels.join(', ')}.${t.illustrative === true ? ' **Illustrative bodies.**' : ''}`,
     );
@@ -147,6 +152,8 @@ function messagesSection(model: SpecModel): string {
         `#### ${code(info.name)}: ${s.label}`,
         '',
         s.doc,
+        '',
+        `Source: ${s.source}.`,
         '',
         `Type ${hexAndDecimal(t.type)}, subtype ${hexAndDecimal(s.subtype)}; body ${size}; message ${fixed !== undefined ? `${fixed + model.spec.header.size} bytes` : `at least ${info.minBodySize + model.spec.header.size} bytes`}.` +
           (s.handshake !== undefined
@@ -199,12 +206,13 @@ function featuresSection(model: SpecModel): string {
     'Bits of the `features` field of HELLO and HELLO-ACK (bit 0 is the least significant): see the two messages for what each side puts there.',
     '',
     table(
-      ['Bit', 'Mask', 'Name', 'Meaning'],
+      ['Bit', 'Mask', 'Name', 'Meaning', 'Source'],
       model.spec.features.map((f) => [
         String(f.bit),
         `0x${(2 ** f.bit).toString(16).toUpperCase().padStart(8, '0')}`,
         raw(code(f.name)),
         f.doc,
+        f.source,
       ]),
     ),
   ].join('\n');

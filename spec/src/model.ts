@@ -140,9 +140,9 @@ export class SpecModel {
     return this.spec.channels.find((c) => c.name === name)?.id ?? 0;
   }
 
-  /** Requirements as `{id, level, section, text}`. */
+  /** Requirements as `{id, level, section, source, text}`. */
   requirements(): readonly RequirementSpec[] {
-    return this.spec.requirements.map(({ id, level, section, text }) => ({ id, level, section, text }));
+    return this.spec.requirements.map(({ id, level, section, source, text }) => ({ id, level, section, source, text }));
   }
 
   /**

@@ -186,6 +186,7 @@ t.test('cross-reference rules catch what the schema cannot', async (t) => {
           name: 'blob',
           type: 'bytes',
           rest: true,
+          source: 'kkcm addition: a test field',
           doc: 'x',
         });
       },

@@ -153,6 +153,10 @@ export interface FlagSpec {
    */
   readonly mask: number;
   /**
+   * Where the item comes from: a section of the design (kkcm_design.txt), as "design 7.2.b.2" or "design 6.1.a, 8.4 (...)", or "kkcm addition: " and a one-line reason for something the design does not speak of.
+   */
+  readonly source: string;
+  /**
    * What the flag asks of the receiver.
    */
   readonly doc: string;
@@ -169,6 +173,10 @@ export interface ChannelSpec {
    * Channel id, as carried in HELLO.
    */
   readonly id: number;
+  /**
+   * Where the item comes from: a section of the design (kkcm_design.txt), as "design 7.2.b.2" or "design 6.1.a, 8.4 (...)", or "kkcm addition: " and a one-line reason for something the design does not speak of.
+   */
+  readonly source: string;
   /**
    * What travels on the channel.
    */
@@ -194,6 +202,10 @@ export interface ClientSpec {
    * Name used in prose (`PRL`).
    */
   readonly label: string;
+  /**
+   * Where the item comes from: a section of the design (kkcm_design.txt), as "design 7.2.b.2" or "design 6.1.a, 8.4 (...)", or "kkcm addition: " and a one-line reason for something the design does not speak of.
+   */
+  readonly source: string;
   /**
    * What the client is.
    */
@@ -233,6 +245,10 @@ export interface EnumValueSpec {
    */
   readonly designName?: string;
   /**
+   * Where the item comes from: a section of the design (kkcm_design.txt), as "design 7.2.b.2" or "design 6.1.a, 8.4 (...)", or "kkcm addition: " and a one-line reason for something the design does not speak of.
+   */
+  readonly source: string;
+  /**
    * What the value means.
    */
   readonly doc: string;
@@ -249,6 +265,10 @@ export interface FeatureSpec {
    * Bit number in the `features` field, 0 being the least significant.
    */
   readonly bit: number;
+  /**
+   * Where the item comes from: a section of the design (kkcm_design.txt), as "design 7.2.b.2" or "design 6.1.a, 8.4 (...)", or "kkcm addition: " and a one-line reason for something the design does not speak of.
+   */
+  readonly source: string;
   /**
    * What a peer that advertises the feature does.
    */
@@ -292,6 +312,10 @@ export interface MessageTypeSpec {
    */
   readonly illustrative?: boolean;
   /**
+   * Where the item comes from: a section of the design (kkcm_design.txt), as "design 7.2.b.2" or "design 6.1.a, 8.4 (...)", or "kkcm addition: " and a one-line reason for something the design does not speak of.
+   */
+  readonly source: string;
+  /**
    * What the type is for.
    */
   readonly doc: string;
@@ -321,6 +345,10 @@ export interface SubtypeSpec {
    */
   readonly handshake?: HandshakeSpec;
   /**
+   * Where the item comes from: a section of the design (kkcm_design.txt), as "design 7.2.b.2" or "design 6.1.a, 8.4 (...)", or "kkcm addition: " and a one-line reason for something the design does not speak of.
+   */
+  readonly source: string;
+  /**
    * What the message is for.
    */
   readonly doc: string;
@@ -346,6 +374,10 @@ export interface ErrorSpec {
    */
   readonly wire: boolean;
   /**
+   * Where the item comes from: a section of the design (kkcm_design.txt), as "design 7.2.b.2" or "design 6.1.a, 8.4 (...)", or "kkcm addition: " and a one-line reason for something the design does not speak of.
+   */
+  readonly source: string;
+  /**
    * When the error happens.
    */
   readonly doc: string;
@@ -367,6 +399,10 @@ export interface RequirementSpec {
    */
   readonly section: string;
   /**
+   * Where the item comes from: a section of the design (kkcm_design.txt), as "design 7.2.b.2" or "design 6.1.a, 8.4 (...)", or "kkcm addition: " and a one-line reason for something the design does not speak of.
+   */
+  readonly source: string;
+  /**
    * The requirement itself.
    */
   readonly text: string;
@@ -383,6 +419,10 @@ export interface HeaderFieldSpec {
    * Integer type.
    */
   readonly type: IntegerType;
+  /**
+   * Where the item comes from: a section of the design (kkcm_design.txt), as "design 7.2.b.2" or "design 6.1.a, 8.4 (...)", or "kkcm addition: " and a one-line reason for something the design does not speak of.
+   */
+  readonly source: string;
   /**
    * What the field means.
    */
@@ -405,6 +445,10 @@ export interface Derived {
  * One field of a body layout or struct. Which of the optional properties a field may have depends on its type (the `allOf` below).
  */
 export interface FieldSpec {
+  /**
+   * Where the item comes from: a section of the design (kkcm_design.txt), as "design 7.2.b.2" or "design 6.1.a, 8.4 (...)", or "kkcm addition: " and a one-line reason for something the design does not speak of.
+   */
+  readonly source: string;
   /**
    * Field name: the property name in decoded bodies (camelCase).
    */
@@ -475,6 +519,10 @@ export interface QuantitySpec {
    * Unit of `value`.
    */
   readonly unit: 'bytes' | 'messages' | 'ms' | 'factor' | 'fraction';
+  /**
+   * Where the item comes from: a section of the design (kkcm_design.txt), as "design 7.2.b.2" or "design 6.1.a, 8.4 (...)", or "kkcm addition: " and a one-line reason for something the design does not speak of.
+   */
+  readonly source: string;
   /**
    * What the quantity bounds or times.
    */
