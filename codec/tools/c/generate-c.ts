@@ -7,6 +7,10 @@
  * templates beside this file (`runtime-head.c.in`, `runtime-tail.c.in`). Dev-only: run by
  * `npm run generate` (codec/tools/generate.ts), never shipped in `dist`.
  *
+ * Why one file past ~500 lines: it is one generator with one output, the C codec; its parts
+ * (constants, structs, decoders, encoders, JSON printers) share the name-mapping and emit helpers,
+ * and the hand-written C already lives in the templates.
+ *
  * @module
  */
 import { readFileSync } from 'node:fs';
