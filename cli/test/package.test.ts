@@ -17,7 +17,7 @@ interface PackEntry {
 }
 
 if (!existsSync(join(root, 'dist', 'cli', 'src', 'main.js'))) {
-  t.skip('dist/ is not built (npm install builds it through "prepare"); nothing to pack');
+  t.skip('dist/ is not built (npm install builds it through "prepare"); nothing to pack', async () => {});
 } else {
   // --ignore-scripts: list what the current build would ship, without rebuilding it here.
   const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {

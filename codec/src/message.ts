@@ -65,7 +65,13 @@ export type DecodedMessage = KnownMessage | IgnoredMessage;
 export type ClientMessageName = Exclude<MessageName, `control.${string}`>;
 
 /** A KKCM control message, body decoded: the messages KKCM itself owns. */
-export type ControlMessage = Extract<KnownMessage, { name: `control.${string}` }>;
+export type ControlMessage = Extract<
+  KnownMessage,
+  {
+    /** A control message's name: `control.` then the subtype's. */
+    name: `control.${string}`;
+  }
+>;
 
 /**
  * A message of a client-owned type as a KKCM peer receives it: header checked, body left

@@ -32,6 +32,7 @@ export {
   type BackoffOptions,
   type Endpoint,
   type PeerOptions,
+  type Topology,
   type PeerStatus,
   type SendOptions,
 } from './peer.js';

@@ -106,7 +106,12 @@ export interface MatrixReport {
 export function targetVerdictOf(
   report: ConformanceReport,
   allowSkippedMust = false,
-): { verdict: TargetVerdict; exitCode: number } {
+): {
+  /** The target's verdict. */
+  verdict: TargetVerdict;
+  /** What `kkcm conformance` would exit with for this target alone. */
+  exitCode: number;
+} {
   const exitCode = exitCodeOf(report, { allowSkippedMust });
   switch (exitCode) {
     case ConformanceExit.conforming:

@@ -36,7 +36,14 @@ export interface FleetTargetOptions {
   /** Expected-failures file, resolved against the targets file's folder (`expected-failures=FILE`). */
   readonly expectedFailures?: string;
   /** TLS with mutual authentication: the suite's certificate, key and the peer's CA (PEM files, resolved like `expectedFailures`). */
-  readonly tls?: { readonly cert: string; readonly key: string; readonly ca: string };
+  readonly tls?: {
+    /** The suite's certificate (PEM file). */
+    readonly cert: string;
+    /** The suite's private key (PEM file). */
+    readonly key: string;
+    /** The CA that signed the peer's certificate (PEM file). */
+    readonly ca: string;
+  };
 }
 
 /** One endpoint of a fleet. */
