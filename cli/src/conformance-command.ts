@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { tcpTransport } from '../../reference-impl/src/tcp-transport.js';
 import { TlsTransport } from '../../reference-impl/src/tls-transport.js';
-import { ListenTarget, signalLaunchedPeers } from '../../conformance/src/harness/target.js';
+import { ListenTarget } from '../../conformance/src/harness/target.js';
 import { CASES, selectCases } from '../../conformance/src/catalog.js';
 import { ExpectationsError, loadBaseline, loadExpectedFailures } from '../../conformance/src/expectations.js';
 import {
@@ -28,6 +28,7 @@ import { EmptySelectionError, runConformance, type TargetSpec } from '../../conf
 import type { Command, CommandArgs, OptionSpec } from './command.js';
 import { runFleetCommand } from './conformance-fleet.js';
 import { ExitCode, readInputFile, UsageError, type Io } from './io.js';
+import { stopLaunchedPeersOnSignal } from './launched-peers.js';
 
 const OPTIONS = {
   connect: {
@@ -171,7 +172,7 @@ const OPTIONS = {
     value: 'FILE',
     group: 'Fleet (many endpoints in one run)',
     description:
-      'judge every target of FILE (lines "name kind address role [key=value…]", or a JSON/YAML list) instead of one; prints the matrix (--format human, json, junit or html); with --out DIR, also writes each target\'s report (NAME.html, NAME.json) and matrix.html, matrix.json, matrix.xml (JUnit) into DIR; exit 1 if any target is not conforming, else 3 if any is unreachable or errored, else 4 if any is incomplete, else 0',
+      'judge every target of FILE (lines "name kind address role [key=value…]", or a JSON/YAML list) instead of one; prints the matrix (--format human, json, junit or html); with --out DIR, also writes each target\'s report (NAME.html, NAME.json) and matrix.html, matrix.json, matrix.xml (JUnit) into DIR; exit 1 if any target is not conforming, else 3 if any is unreachable or errored, else 4 if any is incomplete, else 0; 5 if DIR could not be written (the matrix still goes to standard output); SIGINT and SIGTERM end every peer it launched',
   },
   jobs: {
     type: 'string',
@@ -189,7 +190,7 @@ no case), 3 harness error (also a target that cannot be reached at all: one line
 conforming but incomplete: MUST cases were skipped (the verdict reads "CONFORMING (N MUST
 cases not run: …)"; with --allow-skipped-must, exit 0), 5 the run finished but --out could
 not be written (the report went to standard output instead). On SIGINT or SIGTERM the
-suite ends the peer it launched (--exec), says so, and exits 130 or 143.
+suite ends the peers it launched (--exec, exec targets), says so, and exits 130 or 143.
 
 Examples:
   kkcm conformance
@@ -426,33 +427,6 @@ function unstartable(report: ConformanceReport): string | undefined {
   const start = report.problems.find((p) => p.startsWith('could not start the target'));
   const judged = report.cases.some((c) => !(c.verdict === 'error' && c.reason?.startsWith('target did not start')));
   return start !== undefined && !judged ? start : undefined;
-}
-
-/**
- * While the run lasts, SIGINT and SIGTERM end the peers the suite launched (their whole
- * process groups), say so, and exit 130 or 143; whatever way the process exits, no launched
- * peer outlives it.
- *
- * @returns the function that removes the handlers.
- */
-function stopLaunchedPeersOnSignal(io: Io): () => void {
-  const onSignal = (signal: NodeJS.Signals): void => {
-    const pids = signalLaunchedPeers('SIGTERM');
-    const said = pids.length === 0 ? '' : `; stopped the peer it launched (process group ${pids.join(', ')})`;
-    io.err(`\nkkcm conformance: interrupted by ${signal}${said}\n`);
-    process.exit(signal === 'SIGINT' ? 130 : 143);
-  };
-  const onExit = (): void => {
-    signalLaunchedPeers('SIGKILL');
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  process.on('exit', onExit);
-  return () => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    process.off('exit', onExit);
-  };
 }
 
 /** `kkcm conformance [target] [selection] [output]`. */

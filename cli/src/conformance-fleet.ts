@@ -15,6 +15,7 @@ import { loadTargets, TargetsFileError, type FleetTarget } from '../../conforman
 import { formatDuration } from '../../conformance/src/reporters/common.js';
 import { EmptySelectionError } from '../../conformance/src/runner.js';
 import { ExitCode, UsageError, type Io } from './io.js';
+import { stopLaunchedPeersOnSignal } from './launched-peers.js';
 
 /** Options of a single run that a fleet run cannot take: each target says its own. */
 const SINGLE_RUN_ONLY = [
@@ -56,7 +57,9 @@ function loadFleet(file: string): FleetTarget[] {
  * matrix on standard output (in `--format` human, json, junit or html), and with `--out DIR`
  * every report file in DIR (created when missing). The exit code is the fleet's
  * (`fleetExitCode`): 1 some target not conforming, else 3 some unreachable or errored, else 4
- * some incomplete, else 0; 2 for a usage error (a bad targets file included).
+ * some incomplete, else 0; 2 for a usage error (a bad targets file included); 5 when the run
+ * finished but `--out DIR` could not be written (the matrix is still printed). SIGINT and
+ * SIGTERM end the exec targets' peers (`stopLaunchedPeersOnSignal`).
  *
  * @param values - the parsed options of `kkcm conformance`.
  * @param selection - the case selection, already checked.
@@ -77,6 +80,7 @@ export async function runFleetCommand(
     throw new UsageError(`--format with --targets wants ${FLEET_FORMATS.join(', ')}, got ${JSON.stringify(format)}`);
   const targets = loadFleet(values.targets as string);
   const jobs = number('jobs', values.jobs, true, 1) ?? 1;
+  const stopSignals = stopLaunchedPeersOnSignal(io);
   const run = await runFleet({
     targets,
     jobs,
@@ -90,10 +94,12 @@ export async function runFleetCommand(
     allowSkippedMust: values['allow-skipped-must'] === true,
     onTargetStart: (t) => io.err(`kkcm conformance: ${t.name}: started (${t.kind} ${t.address})\n`),
     onTargetEnd: (r) => io.err(`kkcm conformance: ${r.name}: ${r.verdictLine} (${formatDuration(r.durationMs)})\n`),
-  }).catch((err: unknown) => {
-    if (err instanceof EmptySelectionError) throw new UsageError(`${err.message} (see --list)`);
-    throw err;
-  });
+  })
+    .catch((err: unknown) => {
+      if (err instanceof EmptySelectionError) throw new UsageError(`${err.message} (see --list)`);
+      throw err;
+    })
+    .finally(stopSignals);
 
   const out = typeof values.out === 'string' ? values.out : undefined;
   let matrix = run.matrix;
@@ -108,9 +114,12 @@ export async function runFleetCommand(
         `kkcm conformance: fleet reports written to ${out} (matrix.html, matrix.json, matrix.xml, ${files.size - 3} target reports)\n`,
       );
     } catch (err) {
-      // The run is finished: say what failed, and still print the matrix below.
-      io.err(`kkcm conformance: cannot write the reports to ${out}: ${(err as Error).message}\n`);
-      if (exitCode !== ExitCode.failure) exitCode = ExitCode.harness;
+      // The run is finished: never lose it to an output error. The matrix is printed below,
+      // and the exit code is the single run's for the same failure.
+      io.err(
+        `kkcm conformance: could not write the reports to ${out} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); the ${format} matrix went to standard output\n`,
+      );
+      exitCode = ExitCode.outputFailed;
     }
   }
   const text =

@@ -1,45 +1,20 @@
 /**
  * `kkcm conformance` where users run it, inside scripts and CI: the CLI as a real child
- * process (`node --import tsx cli/src/run.ts`) with pipes, signals and missing folders, and
- * in process where a terminal is needed (issue 12).
+ * process (the built bin/kkcm.js when dist/ is current, see kkcm-process.ts) with pipes,
+ * signals and missing folders, and in process where a terminal is needed (issue 12).
  */
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../src/main.js';
 import type { Io } from '../src/io.js';
-import { packageRoot } from '../../spec/src/index.js';
 import type { ConformanceReport } from '../../conformance/src/report.js';
+import { kkcm, KKCM_RUNS, processExists, until } from './kkcm-process.js';
 
-const ROOT = packageRoot();
+t.comment(KKCM_RUNS.why);
 const dir = mkdtempSync(join(tmpdir(), 'kkcm-cli-conf-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  out: string;
-  err: string;
-}
-
-/** Runs the CLI as a child process, stdout and stderr pipes (not a terminal). */
-function kkcm(args: readonly string[], onStart?: (child: ReturnType<typeof spawn>) => void): Promise<Exit> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'cli/src/run.ts'), ...args], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString('utf8')));
-    child.once('error', reject);
-    child.once('close', (code, signal) => resolve({ code, signal, out, err }));
-    onStart?.(child);
-  });
-}
 
 async function inProcess(argv: string[], isTty: boolean): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -59,25 +34,6 @@ async function inProcess(argv: string[], isTty: boolean): Promise<{ code: number
 }
 
 const lines = (text: string): string[] => text.split('\n').filter((l) => l !== '');
-
-/** Polls until `check` holds or `ms` pass (a bound on a wait, not a timing assertion). */
-async function until(check: () => boolean, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return true;
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 t.test('piped to another program, the report is printed once', async (t) => {
   const r = await kkcm(['conformance', '--case', 'framing.magic.*']);

@@ -6,7 +6,7 @@
  * cases per target keep it short; bench/fleet.ts times the same fleet.
  */
 import t from 'tap';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
@@ -17,6 +17,7 @@ import { freePort, KkcmProcess } from '../../reference-impl/test/processes.js';
 import { main } from '../src/main.js';
 import type { Io } from '../src/io.js';
 import { FLEET_CASES, FLEET_MUTANT, fleetTargetsFile, listenPeerArgs } from './fleet-targets.js';
+import { kkcm, KKCM_RUNS, processExists, until } from './kkcm-process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kkcm-fleet-cli-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -154,4 +155,47 @@ t.test('a fleet of one unreachable target is one line and exit 3', async (t) => 
   t.equal(r.code, 3);
   t.match(r.out, /nowhere +connect +master +UNREACHABLE: cannot connect to 127\.0\.0\.1:1/);
   t.match(r.out, /0 of 1 targets conforming; 1 unreachable \(exit 3\)\n$/);
+});
+
+t.test('an --out folder that cannot be written: the matrix on stdout, one line, exit 5', async (t) => {
+  const file = join(dir, 'gone-out.txt');
+  writeFileSync(file, 'nowhere connect 127.0.0.1:1 master\n');
+  writeFileSync(join(dir, 'a-file'), '');
+  const r = await run([
+    '--targets',
+    file,
+    '--case',
+    'control.echo.exact',
+    '--format',
+    'json',
+    '--out',
+    join(dir, 'a-file', 'reports'),
+  ]);
+  t.equal(r.code, 5, 'exit 5, as a single run whose --out cannot be written');
+  const matrix = JSON.parse(r.out) as MatrixReport;
+  t.equal(matrix.targets[0]?.verdict, 'unreachable', 'the finished run is on stdout');
+  t.equal(matrix.exitCode, 3, 'the matrix keeps the fleet’s own verdict');
+  const written = r.err.split('\n').filter((l) => /could not write/.test(l));
+  t.equal(written.length, 1, r.err);
+  t.match(written[0], /could not write the reports to .*a-file.*ENOTDIR.*standard output/);
+  t.notMatch(r.err, /internal error|\n\s+at /, 'no stack trace');
+});
+
+t.test('SIGTERM during a fleet run ends every peer it launched, and says so', async (t) => {
+  t.comment(KKCM_RUNS.why);
+  const pids = ['a', 'b'].map((n) => join(dir, `${n}.pid`));
+  const file = join(dir, 'sleepers.txt');
+  // Two "peers" that never connect: each run waits in its first case until it is interrupted.
+  writeFileSync(file, ['a', 'b'].map((n, i) => `${n} exec 'echo $$ > ${pids[i]}; exec sleep 600' backup\n`).join(''));
+  const written = (): boolean => pids.every((p) => existsSync(p) && readFileSync(p, 'utf8').trim() !== '');
+  const r = await kkcm(['conformance', '--targets', file, '--jobs', '2', '--case', 'framing.magic.bad'], (child) => {
+    void until(written, 30000).then(() => child.kill('SIGTERM'));
+  });
+  t.equal(r.code, 143, r.err);
+  t.match(r.err, /interrupted by SIGTERM; stopped the peers it launched \(process group \d+, \d+\)/);
+  for (const p of pids) {
+    const pid = Number(readFileSync(p, 'utf8').trim());
+    t.ok(pid > 0);
+    t.ok(await until(() => !processExists(pid), 10000), `the launched peer (pid ${pid}) is gone`);
+  }
 });
