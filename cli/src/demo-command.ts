@@ -13,16 +13,18 @@ import type { PortDirectory } from './demo-transport.js';
 import { describeStep, LiveView } from './demo-view.js';
 import { ExitCode, UsageError, type Io } from './io.js';
 
-const DESCRIPTION = `Runs two KKCM peers in this process, node re0 (master) and re1 (backup), connected over
-loopback TCP on ephemeral ports. The master replicates illustrative traffic to the backup:
+const DESCRIPTION = `Runs two KKCM peers in this process, the two REs of a dual-RE chassis (design 7.2.b.2):
+re0 in slot 0 (master at start) listens and re1 in slot 1 (backup) connects, over loopback
+TCP on ephemeral ports; who listens is the slot's business, not the role's. The master replicates illustrative traffic to the backup:
 IHA handle setup and teardown, SDRL socket data (acknowledged by the backup), PSRM TCP
 state and PRL packets, some with delivery confirmation. A live view shows the counters
 (redrawn in place on a terminal, plain lines otherwise).
 
 Then a failover scenario shows each cleanup reason (design 6.2.1) and what every client
 saw on both sides:
-  1. switchover        manual mastership switchover: the roles swap
-  2. socket I/O error  a connection is cut; the backup reconnects
+  1. switchover        manual mastership switchover, both triggers (re0 relinquishes,
+                       re1 acquires): the roles swap, re0 still listens
+  2. socket I/O error  a connection is cut; re1, the connecting RE, reconnects
   3. peer down         membership reports each side offline; the backup takes over,
                        the old master rejoins as backup when membership returns
   4. NSR deconfigured  NSR is turned off on the master, then on the backup`;
@@ -68,6 +70,11 @@ function parseSeconds(value: string | boolean | undefined): number {
   return n;
 }
 
+/** Who listens and who connects, in words: `re0 (backup) listens, re1 (master) connects`. */
+function listeners(nodes: readonly DemoNode[]): string {
+  return nodes.map((n) => `${n.name} (${n.peer.role}) ${n.peer.listens ? 'listens' : 'connects'}`).join(', ');
+}
+
 const allCleaned = (n: DemoNode): boolean => ILLUSTRATIVE_CLIENTS.every((c) => n.step[c] !== undefined);
 const reasonOf = (n: DemoNode): string => n.step.iha?.split(' ')[0] ?? 'none';
 
@@ -93,7 +100,7 @@ class Scenario {
   async sessionUp(what: string): Promise<void> {
     await until(() => this.nodes.every((n) => n.peer.sessionUp), what);
     const m = this.master();
-    this.view.log(`  session up again: ${m.name} master, ${this.other(m).name} backup`);
+    this.view.log(`  session up again: ${m.name} master, ${this.other(m).name} backup; ${listeners(this.nodes)}`);
   }
 
   /** Runs one step: the action, then waits until every client on both sides cleaned up. */
@@ -123,15 +130,25 @@ class Scenario {
   async run(): Promise<void> {
     {
       const m = this.master();
+      const b = this.other(m);
       const roles = this.roles();
+      this.view.log(`\nbefore the switchover: ${listeners(this.nodes)}`);
       await this.step(
         1,
         'switchover',
-        `manual mastership switchover (design 6.2.1.c) on ${m.name}`,
-        async () => void (await m.peer.switchover()),
+        `manual mastership switchover (design 6.2.1.c): ${m.name} relinquishes, ${b.name} acquires`,
+        async () => {
+          // The design's two triggers, one on each RE; the second finds its role taken already.
+          await m.peer.switchover({ to: 'backup' });
+          await b.peer.switchover({ to: 'master' });
+        },
         roles,
       );
       await this.sessionUp('the session after the switchover');
+      const re0 = this.nodes[0];
+      this.view.log(
+        `after the switchover: ${re0.name} (now ${re0.peer.role}) ${re0.peer.listens ? 'still listens' : 'no longer listens'}`,
+      );
       await sleep(this.settleMs);
     }
     {
@@ -166,7 +183,7 @@ class Scenario {
       m.peer.peerUp();
       b.peer.peerUp();
       // With no session, a switchover is only the role change: the old master relinquishes.
-      await m.peer.switchover();
+      await m.peer.switchover({ to: 'backup' });
       await this.sessionUp('the session after the peer came back');
       await sleep(this.settleMs);
     }
@@ -209,7 +226,9 @@ async function runDemo(args: CommandArgs, io: Io): Promise<number> {
     await nodes[0].peer.configure();
     await nodes[1].peer.configure();
     const at = nodes[0].peer.listenAddress!;
-    io.out(`kkcm demo: re0 (master) listens on ${at.host}:${at.port}; re1 (backup) connects to it\n`);
+    io.out(
+      `kkcm demo: dual-RE chassis: re0 (slot 0, master) listens on ${at.host}:${at.port}; re1 (slot 1, backup) connects to it\n`,
+    );
     await until(() => nodes.every((n) => n.peer.sessionUp), 'the first session');
     const v = nodes[0].peer.status().session;
     io.out(`session up: 0x${BigInt(v?.id ?? 0).toString(16)}, version ${v?.version ?? '?'}\n\n`);

@@ -143,14 +143,21 @@ export class Traffic {
   };
 }
 
-/** A node of the demo: master for index 0, backup for 1, on its logical port. */
+/**
+ * A node of the demo, the RE in slot `index` of a dual-RE chassis (design 7.2.b.2): master
+ * for index 0, backup for 1 at start. RE0 listens on its logical port and RE1 connects to it,
+ * whatever their roles, through every switchover; so RE0 has no connect address, RE1 no
+ * listen address.
+ */
 export function makeNode(name: string, index: 0 | 1, directory: PortDirectory): DemoNode {
   const transport = new DemoTransport(tcpTransport, directory);
   const peer = new KkcmPeer({
     role: index === 0 ? 'master' : 'backup',
-    listen: { host: HOST, port: LOGICAL_PORTS[index] },
-    connect: { host: HOST, port: LOGICAL_PORTS[1 - index]! },
-    nodeId: index,
+    topology: 'dual-re',
+    slot: index,
+    ...(index === 0
+      ? { listen: { host: HOST, port: LOGICAL_PORTS[0] } }
+      : { connect: { host: HOST, port: LOGICAL_PORTS[0] } }),
     nodeName: name,
     transport,
     periodicMs: 200,

@@ -40,8 +40,15 @@ t.test('the demo walks through every cleanup reason on both sides and closes eve
   t.equal(r.code, 0, r.err);
   t.equal(r.err, '');
   t.notOk(r.out.includes('\x1b['), 'no terminal escapes when not a TTY');
-  t.match(r.out, /re0 \(master\) listens on 127\.0\.0\.1:\d+/);
-  t.match(r.out, /^\[ *\d+\.\ds\] re0 master\/up tx \d+ rx iha \d+ sdrl \d+ psrm \d+ prl \d+/m, 'plain counter lines');
+  t.match(
+    r.out,
+    /dual-RE chassis: re0 \(slot 0, master\) listens on 127\.0\.0\.1:\d+; re1 \(slot 1, backup\) connects/,
+  );
+  t.match(
+    r.out,
+    /^\[ *\d+\.\ds\] re0 (?:master|backup)\/\w+ tx \d+ rx iha \d+ sdrl \d+ psrm \d+ prl \d+/m,
+    'plain counter lines',
+  );
   for (const [step, reason] of [
     [1, 'switchover'],
     [2, 'socketIoError'],
@@ -62,6 +69,14 @@ t.test('the demo walks through every cleanup reason on both sides and closes eve
   }
   t.match(r.out, /re0 \(master -> backup\): .*switchover \(manualSwitchover\)/, 'the switchover swaps the roles');
   t.match(r.out, /re1 \(backup -> master\): /);
+  t.match(r.out, /before the switchover: re0 \(master\) listens, re1 \(backup\) connects\n/, 'who listens before');
+  t.match(
+    r.out,
+    /step 1\/4[^]*session up again: re1 master, re0 backup; re0 \(backup\) listens, re1 \(master\) connects\n/,
+    'after the switchover re0, now the backup, listens and re1, now the master, connects',
+  );
+  t.match(r.out, /after the switchover: re0 \(now backup\) still listens\n/);
+  t.notMatch(r.out, /re1 \(\w+\) listens|re0 \(\w+\) connects/, 're0 listens through every step');
   t.match(r.out, /1\. switchover: +re0 switchover, re1 switchover\n/);
   t.match(r.out, /2\. socket I\/O error: +re0 socketIoError, re1 socketIoError\n/);
   t.match(r.out, /3\. peer down: +re0 peerDown, re1 peerDown\n/);
@@ -92,7 +107,7 @@ t.test('demo usage errors exit 2', async (t) => {
   ]) {
     const r = await run(argv);
     t.equal(r.code, 2, argv.join(' '));
-    t.match(r.err, /Usage: kkcm demo/);
+    t.match(r.err, /kkcm demo --help/);
   }
 });
 
