@@ -578,4 +578,29 @@ export const MUTANTS: readonly Mutant[] = [
     roles: ['master', 'backup'],
     customize: faulty({ validateClientBodies: true }),
   },
+  {
+    name: 'refused-message-acked',
+    breaks: 'KKCM-CTL-4',
+    description: 'confirms a message its client handler refused with ACK instead of NACK ERR_HANDLER_FAILED',
+    expectKilledBy: ['control.nack.handler-refused'],
+    roles: ['master', 'backup'],
+    customize: faulty({ ackRefusedMessages: true }),
+  },
+  {
+    name: 'refusal-ends-session',
+    breaks: 'KKCM-DISP-3',
+    description:
+      "takes a client handler's refusal for a protocol error: ERROR ERR_HANDLER_FAILED, and the session ends",
+    expectKilledBy: ['control.nack.handler-refused'],
+    roles: ['master', 'backup'],
+    customize: faulty({ refusalEndsSession: true }),
+  },
+  {
+    name: 'backup-no-reconnect-after-loss',
+    breaks: 'KKCM-SESS-14',
+    description: 'as the connecting backup, starts no new attempt after a session lost without SHUTDOWN',
+    expectKilledBy: ['session.backup.reconnects'],
+    roles: ['backup'],
+    customize: faulty({ noReconnectAfterLoss: true }),
+  },
 ];

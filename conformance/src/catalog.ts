@@ -87,8 +87,6 @@ export function casesFor(requirement: string, catalogue: readonly ConformanceCas
 export const UNPROVOKED: Readonly<Record<string, string>> = {
   ERR_BAD_COUNT:
     'only client bodies (PSRM STATE-BATCH) have count fields, and client bodies are opaque to KKCM (KKCM-DISP-3): a conforming peer accepts a wrong count and hands it to its client; the codec raises it when a tool decodes the illustrative layout',
-  ERR_HANDLER_FAILED:
-    'needs a client handler that throws on demand, and no probe request makes the probe client throw (a probe request whose handler throws would provoke it: a spec addition not made yet); reference-impl/test/peer-send.test.ts covers the NACK; NACK ERR_NO_HANDLER is provoked by control.ack.cumulative',
   notAllowed:
     "the allow-list is the peer's local configuration: a peer that lets the suite in at all has the suite's address on it, and the suite has no second source address to be refused from (reference-impl/test/peer-protocol.test.ts covers it)",
   nsrNotConfigured:

@@ -247,32 +247,33 @@ function sessionSection(model: SpecModel): string {
     'One session spans both channels. Its states:',
     '',
     table(
-      ['State', 'Meaning'],
-      session.states.map((s) => [raw(code(s.name)), s.doc]),
+      ['State', 'Meaning', 'Source'],
+      session.states.map((s) => [raw(code(s.name)), s.doc, s.source]),
     ),
     '',
     'Transitions:',
     '',
     table(
-      ['From', 'To', 'On'],
-      session.transitions.map((t) => [raw(code(t.from)), raw(code(t.to)), t.on]),
+      ['From', 'To', 'On', 'Source'],
+      session.transitions.map((t) => [raw(code(t.from)), raw(code(t.to)), t.on, t.source]),
     ),
     '',
     ...mermaid,
     '',
     'Rules:',
     '',
-    ...session.rules.map((r) => `- ${r}`),
+    ...session.rules.map((r) => `- ${r.text} (Source: ${r.source}.)`),
     '',
     'Topologies (who listens, design 7.2.b.2):',
     '',
     table(
-      ['Topology', 'Listens', 'Rule', 'What HELLO carries to check it'],
+      ['Topology', 'Listens', 'Rule', 'What HELLO carries to check it', 'Source'],
       session.topologies.map((t) => [
         raw(code(t.label)),
         t.listener === 'slot0' ? 'the RE in slot 0' : 'the protocol master',
         t.doc,
         t.hello,
+        t.source,
       ]),
     ),
     '',
@@ -298,7 +299,7 @@ function versionSection(model: SpecModel): string {
         ? ` A refused backup waits \`retryAfterMs\` (or ${retry.value} ms when it is 0, the \`incompatibleRetryMs\` timer) before it tries again.`
         : ''),
     '',
-    ...spec.session.rules.filter((r) => /version/i.test(r)).map((r) => `- ${r}`),
+    ...spec.session.rules.filter((r) => /version/i.test(r.text)).map((r) => `- ${r.text} (Source: ${r.source}.)`),
     '',
     'The handshake messages (marked `handshake` in the spec) keep one layout in every version: a receiver reads them ' +
       'whatever version their header carries, and refuses them once the connection is bound. Every other message is ' +

@@ -50,7 +50,8 @@ export class Dispatcher {
         pending.earlyBytes += msg.header.length;
         return;
       }
-      link.protocolError(new CodecError('ERR_UNEXPECTED_MESSAGE', `${msg.name} before the session is up`), undefined);
+      // The message passed every check but the state's: the ERROR names it [KKCM-CTL-2].
+      link.violation(new CodecError('ERR_UNEXPECTED_MESSAGE', `${msg.name} before the session is up`), msg.header);
       return;
     }
     this.dispatch(link, msg);
@@ -117,8 +118,13 @@ export class Dispatcher {
       accepted = false;
       this.handlerThrew(client, 'message', err);
     }
+    const faults = this.core.options.faults;
+    if (!accepted && faults?.refusalEndsSession === true) {
+      link.violation(new CodecError('ERR_HANDLER_FAILED', `the ${client} handler refused the message`), msg.header);
+      return;
+    }
     if (!confirm) return;
-    if (accepted) link.scheduleAck(msg.header.seq);
+    if (accepted || faults?.ackRefusedMessages === true) link.scheduleAck(msg.header.seq);
     else link.sendNack(msg.header.seq, 'ERR_HANDLER_FAILED');
   }
 

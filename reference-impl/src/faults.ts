@@ -60,4 +60,19 @@ export interface PeerFaults {
    * protocol error. Breaks [KKCM-DISP-3].
    */
   readonly validateClientBodies?: boolean;
+  /**
+   * Confirm a message its client handler refused with ACK, as if it had been accepted,
+   * instead of NACK ERR_HANDLER_FAILED. Breaks [KKCM-CTL-4].
+   */
+  readonly ackRefusedMessages?: boolean;
+  /**
+   * Treat a client handler's refusal as a protocol error: ERROR ERR_HANDLER_FAILED naming the
+   * message, and the session ends. Breaks [KKCM-DISP-3].
+   */
+  readonly refusalEndsSession?: boolean;
+  /**
+   * Start no new attempt after a session lost without SHUTDOWN (a connection closed or
+   * failed); after a SHUTDOWN it still reconnects. Breaks [KKCM-SESS-14].
+   */
+  readonly noReconnectAfterLoss?: boolean;
 }

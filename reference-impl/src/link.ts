@@ -664,8 +664,11 @@ export class Link {
     this.fail(err, offendingSeq, whole ? frame[6]! : 0, whole ? frame[7]! : 0);
   }
 
-  /** {@link Link.protocolError} for a decoded message, quoted from its header. */
-  private violation(err: unknown, header: Header): void {
+  /**
+   * {@link Link.protocolError} for a decoded message, quoted from its header: the ERROR names
+   * its sequence number, type and subtype [KKCM-CTL-2].
+   */
+  violation(err: unknown, header: Header): void {
     this.fail(err, header.seq, header.type, header.subtype);
   }
 

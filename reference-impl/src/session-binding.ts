@@ -114,9 +114,10 @@ export class SessionBinding {
   /**
    * Ends the current session as a whole (design 7.2.g): periodic timer stopped, every
    * client's cleanup called once with the reason, then the sockets closed (after SHUTDOWN
-   * when `shutdown` is given).
+   * when `shutdown` is given). The connecting side then tries again, unless `reconnect` is
+   * false or the session ended by a switchover [KKCM-SESS-14].
    */
-  end(trigger: Trigger, shutdown: ControlShutdownBody | undefined): void {
+  end(trigger: Trigger, shutdown: ControlShutdownBody | undefined, reconnect = true): void {
     const core = this.core;
     const session = core.current;
     if (session === undefined) return;
@@ -155,7 +156,7 @@ export class SessionBinding {
       detail: trigger.detail,
       text: trigger.text,
     });
-    if (core.configured && !core.listens && trigger.reason !== 'switchover') this.hooks.retry();
+    if (reconnect && core.configured && !core.listens && trigger.reason !== 'switchover') this.hooks.retry();
   }
 
   /** A link went down: the session it belongs to (up or being set up) goes with it. */
@@ -166,7 +167,8 @@ export class SessionBinding {
       core.emitEvent({ event: 'error', code, channel: link.channel ?? null, text: trigger.text });
     }
     core.loose.delete(link);
-    if (core.current?.allLinks().includes(link) === true) this.end(trigger, undefined);
+    if (core.current?.allLinks().includes(link) === true)
+      this.end(trigger, undefined, core.options.faults?.noReconnectAfterLoss !== true);
     else if (core.pending?.allLinks().includes(link) === true) this.abort(trigger);
   }
 

@@ -1,5 +1,5 @@
 // Provenance [issue 11, point 7]: every requirement, message, field, enum value, error code,
-// limit and timer says where it comes from: a section of the design (kkcm_design.txt) or a
+// limit, timer and session state, transition, rule and topology says where it comes from: a section of the design (kkcm_design.txt) or a
 // kkcm addition with its reason. The schema requires it; this test walks the file itself, so
 // it fails on a missing source even if the schema were loosened.
 import t from 'tap';
@@ -52,6 +52,11 @@ function sourcedItems(spec: Json): [string, Json][] {
   for (const [name, q] of values(spec.limits)) out.push([`limits.${name}`, q]);
   for (const [name, q] of values(spec.timers)) out.push([`timers.${name}`, q]);
   for (const r of list(spec.requirements)) out.push([`requirements.${String(r.id)}`, r]);
+  const session = spec.session as Json;
+  for (const s of list(session.states)) out.push([`session.states.${String(s.name)}`, s]);
+  for (const x of list(session.transitions)) out.push([`session.transitions.${String(x.from)}->${String(x.to)}`, x]);
+  list(session.rules).forEach((r, i) => out.push([`session.rules.${i}`, r]));
+  for (const x of list(session.topologies)) out.push([`session.topologies.${String(x.name)}`, x]);
   return out;
 }
 
@@ -65,34 +70,38 @@ function sourceProblem(source: unknown): string | undefined {
   return undefined;
 }
 
-t.test('every requirement, message, field, enum value, error, limit and timer says where it comes from', async (t) => {
-  const items = sourcedItems(raw());
-  const kinds = new Set(items.map(([path]) => path.split('.')[0]));
-  t.same(
-    [...kinds].sort(),
-    [
-      'channels',
-      'clients',
-      'enums',
-      'errors',
-      'features',
-      'flags',
-      'header',
-      'limits',
-      'messages',
-      'requirements',
-      'structs',
-      'timers',
-    ],
-    'every kind of item is walked',
-  );
-  t.ok(items.length > 300, `${items.length} items walked`);
-  const bad = items.flatMap(([path, item]) => {
-    const problem = sourceProblem(item.source);
-    return problem === undefined ? [] : [`${path}: ${problem}`];
-  });
-  t.same(bad, [], 'each item has a design section or "kkcm addition: <reason>"');
-});
+t.test(
+  'every requirement, message, field, enum value, error, limit, timer and session state, transition, rule and topology says where it comes from',
+  async (t) => {
+    const items = sourcedItems(raw());
+    const kinds = new Set(items.map(([path]) => path.split('.')[0]));
+    t.same(
+      [...kinds].sort(),
+      [
+        'channels',
+        'clients',
+        'enums',
+        'errors',
+        'features',
+        'flags',
+        'header',
+        'limits',
+        'messages',
+        'requirements',
+        'session',
+        'structs',
+        'timers',
+      ],
+      'every kind of item is walked',
+    );
+    t.ok(items.length > 300, `${items.length} items walked`);
+    const bad = items.flatMap(([path, item]) => {
+      const problem = sourceProblem(item.source);
+      return problem === undefined ? [] : [`${path}: ${problem}`];
+    });
+    t.same(bad, [], 'each item has a design section or "kkcm addition: <reason>"');
+  },
+);
 
 t.test('both kinds of provenance occur, and the design-given items cite the design', async (t) => {
   const bySource = new Map(sourcedItems(raw()).map(([path, item]) => [path, String(item.source)]));
@@ -104,6 +113,10 @@ t.test('both kinds of provenance occur, and the design-given items cite the desi
   t.match(bySource.get('messages.control.hello'), /^kkcm addition: /);
   t.match(bySource.get('enums.cleanupReason.none'), /^kkcm addition: /);
   t.match(bySource.get('requirements.KKCM-PROBE-1'), /^kkcm addition: /);
+  t.match(bySource.get('session.topologies.dualRe'), /^design 7\.2\.b\.2/);
+  t.match(bySource.get('session.states.cleanup'), /^design 7\.2\.g/);
+  t.match(bySource.get('session.states.handshaking'), /^kkcm addition: /);
+  t.match(bySource.get('session.rules.0'), /^design 7\.2\.b\.2/);
 });
 
 t.test('the source check refuses what it should', async (t) => {
@@ -124,6 +137,10 @@ t.test('the schema refuses an item without a source', async (t) => {
     ['an error code', (s) => delete list(s.errors)[0]!.source],
     ['a timer', (s) => delete (s.timers as Record<string, Json>).periodicMs!.source],
     ['a header field', (s) => delete list((s.header as Json).fields)[0]!.source],
+    ['a session state', (s) => delete list((s.session as Json).states)[0]!.source],
+    ['a session transition', (s) => delete list((s.session as Json).transitions)[0]!.source],
+    ['a session rule', (s) => delete list((s.session as Json).rules)[0]!.source],
+    ['a topology', (s) => delete list((s.session as Json).topologies)[0]!.source],
   ];
   for (const [what, drop] of cases) {
     const spec = raw();

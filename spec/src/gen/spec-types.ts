@@ -544,6 +544,10 @@ export interface SessionSpec {
      * What holds in this state.
      */
     readonly doc: string;
+    /**
+     * Where the item comes from: a section of the design (kkcm_design.txt), as "design 7.2.b.2" or "design 6.1.a, 8.4 (...)", or "kkcm addition: " and a one-line reason for something the design does not speak of.
+     */
+    readonly source: string;
   }[];
   /**
    * The transitions between states.
@@ -561,15 +565,32 @@ export interface SessionSpec {
      * What causes the transition.
      */
     readonly on: string;
+    /**
+     * Where the item comes from: a section of the design (kkcm_design.txt), as "design 7.2.b.2" or "design 6.1.a, 8.4 (...)", or "kkcm addition: " and a one-line reason for something the design does not speak of.
+     */
+    readonly source: string;
   }[];
   /**
    * Session rules in prose (design 7.2.b and the sections the requirements cite).
    */
-  readonly rules: readonly string[];
+  readonly rules: readonly SessionRule[];
   /**
    * Who listens (design 7.2.b.2): one entry per deployment, with the rule and what HELLO carries to check it.
    */
   readonly topologies: readonly TopologySpec[];
+}
+/**
+ * One session rule and where it comes from.
+ */
+export interface SessionRule {
+  /**
+   * The rule, in prose.
+   */
+  readonly text: string;
+  /**
+   * Where the item comes from: a section of the design (kkcm_design.txt), as "design 7.2.b.2" or "design 6.1.a, 8.4 (...)", or "kkcm addition: " and a one-line reason for something the design does not speak of.
+   */
+  readonly source: string;
 }
 /**
  * A deployment and its rule for who listens (design 7.2.b.2).
@@ -595,4 +616,8 @@ export interface TopologySpec {
    * What HELLO carries to check the rule, and who checks it.
    */
   readonly hello: string;
+  /**
+   * Where the item comes from: a section of the design (kkcm_design.txt), as "design 7.2.b.2" or "design 6.1.a, 8.4 (...)", or "kkcm addition: " and a one-line reason for something the design does not speak of.
+   */
+  readonly source: string;
 }
