@@ -8,7 +8,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { tcpTransport } from '../../reference-impl/src/tcp-transport.js';
 import { TlsTransport } from '../../reference-impl/src/tls-transport.js';
-import { ListenTarget } from '../../conformance/src/harness/target.js';
+import { ListenTarget, type PeerSide } from '../../conformance/src/harness/target.js';
+import type { Topology } from '../../reference-impl/src/peer-options.js';
+import { BOTH_SIDES, type ConformanceCase } from '../../conformance/src/cases/case.js';
 import { CASES, selectCases } from '../../conformance/src/catalog.js';
 import { ExpectationsError, loadBaseline, loadExpectedFailures } from '../../conformance/src/expectations.js';
 import {
@@ -35,27 +37,43 @@ const OPTIONS = {
     type: 'string',
     value: 'HOST:PORT',
     group: 'Target (at most one)',
-    description: 'the peer listens there (it plays the master); the suite connects',
+    description:
+      'the peer listens there and the suite connects, sending HELLO with the role the peer does not play (--role, default master)',
   },
   listen: {
     type: 'string',
     value: 'HOST:PORT',
     group: 'Target (at most one)',
     description:
-      'the suite listens there and prints "listening on HOST:PORT, start your peer" (port 0: a free port, the real one printed); the peer connects (it plays the backup); no connection during the first case ends the run (exit 3)',
+      'the suite listens there and prints "listening on HOST:PORT, start your peer" (port 0: a free port, the real one printed); the peer connects and sends HELLO (its role: --role, default backup); no connection during the first case ends the run (exit 3)',
   },
   exec: {
     type: 'string',
     value: '"CMD"',
     group: 'Target (at most one)',
     description:
-      "launches the peer; {port} in CMD is replaced by the port to listen on (--role master) or the suite's port to connect to (--role backup); restarted after a case that killed it; its whole process group is ended on every exit, SIGINT and SIGTERM included",
+      "launches the peer; {port} in CMD is replaced by the port to listen on (--side listen) or the suite's port to connect to (--side connect); restarted after a case that killed it; its whole process group is ended on every exit, SIGINT and SIGTERM included",
   },
   role: {
     type: 'string',
     value: 'master|backup',
     group: 'Target (at most one)',
-    description: "the peer's role: required with --exec; with no target, only this role",
+    description:
+      "the peer's protocol role (it does not say who listens: --connect, --listen or --side do): required with --exec; with no target, only this role",
+  },
+  side: {
+    type: 'string',
+    value: 'listen|connect',
+    group: 'Target (at most one)',
+    description:
+      'with --exec or no target: whether the peer listens or connects, whatever its role (dual-re: RE0 listens); default: the master listens, the backup connects (cluster); the embedded peer runs in cluster topology on that default side, in dual-re on the other',
+  },
+  topology: {
+    type: 'string',
+    value: 'dual-re|cluster',
+    group: 'Target (at most one)',
+    description:
+      "the peer's topology, when known (with --connect, --listen or --exec): dual-re runs the case that checks a listening RE0 refuses a HELLO nodeId other than 1 (slotConflict)",
   },
   'tls-cert': {
     type: 'string',
@@ -197,6 +215,9 @@ Examples:
   kkcm conformance --connect 10.0.0.1:7000
   kkcm conformance --listen 0.0.0.0:7000 --format junit --out reports/kkcm-junit.xml
   kkcm conformance --exec "./my-peer --listen 127.0.0.1:{port}" --role master
+  kkcm conformance --exec "kkcm peer --topology dual-re --slot 0 --role backup --listen 127.0.0.1:{port}" \
+    --role backup --side listen --topology dual-re
+  kkcm conformance --side connect
   kkcm conformance --case 'framing.*' --case handshake.version.incompatible
   kkcm conformance --list --tag probe
 `;
@@ -231,6 +252,27 @@ function asUsage<T>(load: () => T): T {
 
 function strings(v: unknown): string[] {
   return Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : [];
+}
+
+function sideOf(value: string | undefined): PeerSide | undefined {
+  if (value === undefined) return undefined;
+  if (value !== 'listen' && value !== 'connect')
+    throw new UsageError(`--side wants listen or connect, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function topologyOf(value: string | undefined): Topology | undefined {
+  if (value === undefined) return undefined;
+  if (value !== 'dual-re' && value !== 'cluster')
+    throw new UsageError(`--topology wants dual-re or cluster, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+/** The roles, sides and topologies a case judges a peer in, for --list: `master,backup listening dual-re`. */
+function playedBy(c: ConformanceCase): string {
+  const sides = c.sides ?? BOTH_SIDES;
+  const where = sides.length === 1 ? (sides[0] === 'listen' ? ' listening' : ' connecting') : '';
+  return `${c.roles.join(',')}${where}${c.topologies === undefined ? '' : ` ${c.topologies.join(',')}`}`;
 }
 
 function roleOf(value: string | undefined): PeerRole | undefined {
@@ -270,12 +312,13 @@ async function runConformanceCommand(args: CommandArgs, io: Io): Promise<number>
     if (format === 'json') {
       io.out(
         `${JSON.stringify(
-          cases.map(({ id, title, requirements, level, roles, channels, tags, allowedOutcomes }) => ({
+          cases.map(({ id, title, requirements, level, roles, sides, channels, tags, allowedOutcomes }) => ({
             id,
             title,
             requirements,
             level,
             roles,
+            sides: sides ?? BOTH_SIDES,
             channels,
             tags,
             allowedOutcomes,
@@ -287,7 +330,7 @@ async function runConformanceCommand(args: CommandArgs, io: Io): Promise<number>
     } else {
       for (const c of cases)
         io.out(
-          `${c.id.padEnd(42)} ${c.level.padEnd(6)} ${c.roles.join(',').padEnd(13)} ${c.requirements.join(',').padEnd(30)} ${c.title}\n`,
+          `${c.id.padEnd(42)} ${c.level.padEnd(6)} ${playedBy(c).padEnd(24)} ${c.requirements.join(',').padEnd(30)} ${c.title}\n`,
         );
       io.out(`${cases.length} of ${CASES.length} cases\n`);
     }
@@ -300,12 +343,21 @@ async function runConformanceCommand(args: CommandArgs, io: Io): Promise<number>
   if (str('jobs') !== undefined) throw new UsageError('--jobs goes with --targets FILE');
   const targets = ['connect', 'listen', 'exec'].filter((k) => str(k) !== undefined);
   if (targets.length > 1) throw new UsageError('give at most one of --connect, --listen, --exec');
-  let target: TargetSpec = { kind: 'embedded' };
-  if (str('connect') !== undefined) target = { kind: 'connect', ...endpoint('connect', str('connect')!) };
-  if (str('listen') !== undefined) target = { kind: 'listen', ...endpoint('listen', str('listen')!) };
+  const side = sideOf(str('side'));
+  const topology = topologyOf(str('topology'));
+  if (side !== undefined && (str('connect') !== undefined || str('listen') !== undefined))
+    throw new UsageError(
+      '--side goes with --exec or no target: with --connect the peer listens, with --listen it connects',
+    );
+  if (topology !== undefined && targets.length === 0)
+    throw new UsageError('--topology goes with --connect, --listen or --exec: the embedded peer knows its own');
+  const known = { ...(role !== undefined ? { role } : {}), ...(topology !== undefined ? { topology } : {}) };
+  let target: TargetSpec = { kind: 'embedded', ...(side !== undefined ? { side } : {}) };
+  if (str('connect') !== undefined) target = { kind: 'connect', ...endpoint('connect', str('connect')!), ...known };
+  if (str('listen') !== undefined) target = { kind: 'listen', ...endpoint('listen', str('listen')!), ...known };
   if (str('exec') !== undefined) {
     if (role === undefined) throw new UsageError('--exec needs --role master or --role backup');
-    target = { kind: 'exec', command: str('exec')!, role };
+    target = { kind: 'exec', command: str('exec')!, ...known, role, ...(side !== undefined ? { side } : {}) };
   }
   const tls = [str('tls-cert'), str('tls-key'), str('tls-ca')];
   if (tls.some((f) => f !== undefined)) {

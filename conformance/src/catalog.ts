@@ -91,8 +91,6 @@ export const UNPROVOKED: Readonly<Record<string, string>> = {
     "the allow-list is the peer's local configuration: a peer that lets the suite in at all has the suite's address on it, and the suite has no second source address to be refused from (reference-impl/test/peer-protocol.test.ts covers it)",
   nsrNotConfigured:
     'no message asks a peer to deconfigure NSR, and the reference peer never sends this reason (it does not listen while NSR is not configured)',
-  slotConflict:
-    "needs a peer listening as RE0 in dual-re topology; the suite does not know the peer's topology (the reference peer's test covers it)",
 };
 
 /** Every wire error code and HELLO-REJECT reason of the spec, with the cases that provoke it. */

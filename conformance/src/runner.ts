@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { loadSpec, packageRoot } from '../../spec/src/index.js';
 import { SPEC_VERSION, Timers } from '../../codec/src/index.js';
 import type { Transport } from '../../reference-impl/src/transport.js';
-import type { ConformanceCase } from './cases/case.js';
+import { BOTH_SIDES, type ConformanceCase } from './cases/case.js';
 import { CASES, selectCases, type Selection } from './catalog.js';
 import { CaseContext, CaseFailure, CaseSkip, type PeerFacts } from './harness/context.js';
 import {
@@ -20,8 +20,10 @@ import {
   ExecTarget,
   ListenTarget,
   type PeerCustomizer,
+  type PeerSide,
   type Target,
 } from './harness/target.js';
+import type { Topology } from '../../reference-impl/src/peer-options.js';
 import type { Violation } from './harness/oracle.js';
 import { Transcript, WaitTimeout } from './harness/wire.js';
 import { applyBaseline, applyExpectations, summarize, type ExpectedFailures } from './expectations.js';
@@ -36,22 +38,33 @@ export type TargetSpec =
       readonly customize?: PeerCustomizer;
       /** Roles to judge it in (default both). */
       readonly roles?: readonly PeerRole[];
+      /**
+       * The side the peer takes in every role (default: the master listens, the backup
+       * connects, in cluster topology); on the other side it runs in dual-re (RE0 listens).
+       */
+      readonly side?: PeerSide;
+      /** Forces the embedded peer's topology (default: see `side`). */
+      readonly topology?: Topology;
     }
   | ({
-      /** A peer that listens (it plays the master): the suite connects. */
+      /** A peer that listens: the suite connects. */
       readonly kind: 'connect';
       /** The peer's host. */
       readonly host: string;
       /** The peer's port. */
       readonly port: number;
+      /** The peer's protocol role (default master). */
+      readonly role?: PeerRole;
     } & TargetTransport)
   | ({
-      /** A peer that connects (it plays the backup): the suite listens. */
+      /** A peer that connects: the suite listens. */
       readonly kind: 'listen';
       /** Address the suite listens on. */
       readonly host: string;
       /** Port the suite listens on. */
       readonly port: number;
+      /** The peer's protocol role (default backup). */
+      readonly role?: PeerRole;
     } & TargetTransport)
   | ({
       /** A peer the suite launches itself, and restarts after a case that killed it. */
@@ -60,10 +73,17 @@ export type TargetSpec =
       readonly command: string;
       /** The role the launched peer plays. */
       readonly role: PeerRole;
+      /** Whether it listens or connects (default: the master listens, the backup connects). */
+      readonly side?: PeerSide;
     } & TargetTransport);
 
 /** How the suite reaches a peer that is not embedded. */
 export interface TargetTransport {
+  /**
+   * The peer's topology, when known: the cases that check its HELLO rules in dual-re
+   * (slotConflict) run only when it is `dual-re` (`kkcm conformance --topology`).
+   */
+  readonly topology?: Topology;
   /** Default TCP; a `TlsTransport` for a peer that requires TLS (`kkcm conformance --tls-*`). */
   readonly transport?: Transport;
   /** Options that make the same transport on a rerun command line (` --tls-cert … --tls-ca …`). */
@@ -145,40 +165,59 @@ function packageVersion(): string {
 function targetsFor(spec: TargetSpec): Target[] {
   switch (spec.kind) {
     case 'embedded':
-      return (spec.roles ?? ['master', 'backup']).map((role) => new EmbeddedTarget(role, spec.customize));
+      return (spec.roles ?? ['master', 'backup']).map(
+        (role) => new EmbeddedTarget(role, spec.customize, spec.side, spec.topology),
+      );
     case 'connect':
-      return [new ConnectTarget(spec.host, spec.port, spec.transport)];
+      return [new ConnectTarget(spec.host, spec.port, spec.transport, spec.role, spec.topology)];
     case 'listen':
-      return [new ListenTarget(spec.host, spec.port, spec.transport)];
+      return [new ListenTarget(spec.host, spec.port, spec.transport, spec.role, spec.topology)];
     case 'exec':
-      return [new ExecTarget(spec.command, spec.role, 30000, spec.transport)];
+      return [new ExecTarget(spec.command, spec.role, 30000, spec.transport, spec.side, spec.topology)];
   }
 }
 
-function describeTarget(spec: TargetSpec): string {
+function describeTarget(spec: TargetSpec, targets: readonly Target[]): string {
   switch (spec.kind) {
     case 'embedded':
-      return 'embedded reference peer';
+      // Each role's side and topology, when the run chose the side.
+      return spec.side === undefined && spec.topology === undefined
+        ? 'embedded reference peer'
+        : `embedded reference peer (${targets.map((t) => t.description.replace(/^embedded reference peer \((.*)\)$/, '$1')).join('; ')})`;
     case 'connect':
-      return `connect ${spec.host}:${spec.port}`;
+      return `connect ${spec.host}:${spec.port}${spec.role === undefined || spec.role === 'master' ? '' : ` (${spec.role})`}`;
     case 'listen':
-      return `listen ${spec.host}:${spec.port}`;
+      return `listen ${spec.host}:${spec.port}${spec.role === undefined || spec.role === 'backup' ? '' : ` (${spec.role})`}`;
     case 'exec':
-      return `exec ${spec.command} (${spec.role})`;
+      return `exec ${spec.command} (${spec.role}${spec.side === undefined ? '' : `, ${spec.side === 'listen' ? 'listening' : 'connecting'}`})`;
   }
+}
+
+/** ` --topology T` when the run was told the peer's topology. */
+function topologyFlag(spec: TargetSpec): string {
+  return spec.kind !== 'embedded' && spec.topology !== undefined ? ` --topology ${spec.topology}` : '';
 }
 
 function rerunFlags(spec: TargetSpec): string {
   switch (spec.kind) {
     case 'embedded':
-      return '';
+      return spec.side === undefined ? '' : ` --side ${spec.side}`;
     case 'connect':
-      return ` --connect ${spec.host}:${spec.port}${spec.transportFlags ?? ''}`;
+      return ` --connect ${spec.host}:${spec.port}${spec.role === undefined ? '' : ` --role ${spec.role}`}${topologyFlag(spec)}${spec.transportFlags ?? ''}`;
     case 'listen':
-      return ` --listen ${spec.host}:${spec.port}${spec.transportFlags ?? ''}`;
+      return ` --listen ${spec.host}:${spec.port}${spec.role === undefined ? '' : ` --role ${spec.role}`}${topologyFlag(spec)}${spec.transportFlags ?? ''}`;
     case 'exec':
-      return ` --exec ${JSON.stringify(spec.command)} --role ${spec.role}${spec.transportFlags ?? ''}`;
+      return ` --exec ${JSON.stringify(spec.command)} --role ${spec.role}${spec.side === undefined ? '' : ` --side ${spec.side}`}${topologyFlag(spec)}${spec.transportFlags ?? ''}`;
   }
+}
+
+/** True when the case can judge the target's peer: its protocol role, its side and, for topology rules, its topology. */
+function playsIn(c: ConformanceCase, target: Target): boolean {
+  return (
+    c.roles.includes(target.role) &&
+    (c.sides ?? BOTH_SIDES).includes(target.side) &&
+    (c.topologies === undefined || (target.topology !== undefined && c.topologies.includes(target.topology)))
+  );
 }
 
 /** A result without the heavy fields for passing cases. */
@@ -373,11 +412,11 @@ export async function runConformance(options: ConformanceOptions = {}): Promise<
   const targets = targetsFor(spec).filter(
     (t) => options.selection?.roles === undefined || options.selection.roles.includes(t.role),
   );
-  if (!targets.some((t) => cases.some((c) => c.roles.includes(t.role))))
+  if (!targets.some((t) => cases.some((c) => playsIn(c, t))))
     throw new EmptySelectionError(
       unknown.length > 0
         ? ` (unknown case ids: ${unknown.join(', ')})`
-        : ` in the role(s) the peer plays (${targets.map((t) => t.role).join(', ') || 'none selected'})`,
+        : ` in the role(s) and side the peer plays (${targets.map((t) => `${t.role} ${t.side === 'listen' ? 'listening' : 'connecting'}`).join(', ') || 'none selected'})`,
     );
   const startedAt = new Date();
   const started = performance.now();
@@ -388,7 +427,7 @@ export async function runConformance(options: ConformanceOptions = {}): Promise<
 
   for (const target of targets) {
     const role = target.role;
-    let list = cases.filter((c) => c.roles.includes(role));
+    let list = cases.filter((c) => playsIn(c, target));
     const repeat = Math.max(1, options.repeat ?? 1);
     list = Array.from({ length: repeat }, () => list).flat();
     if (seed !== 0) list = shuffle([...list], seed + (role === 'backup' ? 1 : 0));
@@ -462,7 +501,7 @@ export async function runConformance(options: ConformanceOptions = {}): Promise<
     tool: 'kkcm',
     version: packageVersion(),
     specVersion: SPEC_VERSION,
-    target: describeTarget(spec),
+    target: describeTarget(spec, targets),
     seed,
     startedAt: startedAt.toISOString(),
     durationMs: Math.round(performance.now() - started),

@@ -1,11 +1,14 @@
 /**
  * What a conformance case is: a stable dotted id, the requirements it checks, its level,
- * the roles the peer may play in it, the channels and tags, and its body.
+ * the roles the peer may play in it and the sides (listening, connecting) it may be on, the
+ * channels and tags, and its body.
  *
  * @module
  */
 import type { ChannelName } from '../../../codec/src/index.js';
 import type { CaseContext } from '../harness/context.js';
+import type { PeerSide } from '../harness/target.js';
+import type { Topology } from '../../../reference-impl/src/peer-options.js';
 import type { Level, PeerRole } from '../report.js';
 
 /**
@@ -29,8 +32,20 @@ export interface ConformanceCase {
   readonly requirements: readonly string[];
   /** MUST cases fail; SHOULD and MAY cases warn. */
   readonly level: Level;
-  /** Roles the peer under test can play in this case. */
+  /** Protocol roles the peer under test can play in this case. */
   readonly roles: readonly PeerRole[];
+  /**
+   * Sides the peer under test can be on in this case (default both): `listen` for cases
+   * about the side that answers HELLO, `connect` for the side that sends it. Who listens is
+   * the topology's rule, not the role's [KKCM-SESS-1], so a case is sorted by both.
+   */
+  readonly sides?: readonly PeerSide[];
+  /**
+   * Topologies whose own rules the case checks (`dual-re`: the slot rule). Absent: every
+   * peer. Present: only a peer the run knows to be in one of them (the embedded peer, or
+   * `--topology`); other peers are not judged by it, since the rule is not theirs.
+   */
+  readonly topologies?: readonly Topology[];
   /** Channels the case exercises. */
   readonly channels: readonly ChannelName[];
   /** Tags for selection (`--tag`): `framing`, `negative`, `probe`… */
@@ -53,6 +68,12 @@ export interface ConformanceCase {
 
 /** Both roles. */
 export const BOTH: readonly PeerRole[] = ['master', 'backup'];
+/** Both sides. */
+export const BOTH_SIDES: readonly PeerSide[] = ['listen', 'connect'];
+/** The peer listens (the suite connects and sends HELLO). */
+export const LISTENING: readonly PeerSide[] = ['listen'];
+/** The peer connects (it sends HELLO; the suite answers). */
+export const CONNECTING: readonly PeerSide[] = ['connect'];
 /** Both channels. */
 export const CHANNELS: readonly ChannelName[] = ['send', 'receive'];
 

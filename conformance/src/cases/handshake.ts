@@ -10,11 +10,12 @@ import {
   Limits,
   PROTOCOL_VERSIONS,
   RejectReason,
+  type ControlHelloAckBody,
   type ControlHelloRejectBody,
 } from '../../../codec/src/index.js';
 import { CaseFailure, describe, type CaseContext } from '../harness/context.js';
 import type { Wire } from '../harness/wire.js';
-import { BOTH, CHANNELS, defineCase, type ConformanceCase } from './case.js';
+import { BOTH, CHANNELS, CONNECTING, defineCase, LISTENING, type ConformanceCase } from './case.js';
 
 const rejectName = (v: number): string => Object.entries(RejectReason).find(([, x]) => x === v)?.[0] ?? `reason ${v}`;
 
@@ -47,6 +48,52 @@ async function expectReject(
   if (body.reason !== RejectReason[reason]) throw new CaseFailure(expected, `HELLO-REJECT ${rejectName(body.reason)}`);
   await ctx.expectClosed(wire, expected);
   return body;
+}
+
+/**
+ * Takes the connecting peer's next HELLO of an attempt not refused yet (the other channel of
+ * a refused attempt may still arrive: it closes with its session), answers it with a
+ * HELLO-ACK changed by `fault`, and expects ERROR ERR_BAD_HELLO, then the close.
+ */
+async function refuseHelloAck(
+  ctx: CaseContext,
+  refused: Set<bigint>,
+  what: string,
+  fault: (sessionId: bigint) => Partial<ControlHelloAckBody>,
+): Promise<void> {
+  let wire: Wire;
+  let hello: { sessionId: bigint; channel: number; maxVersion: number };
+  for (;;) {
+    wire = await ctx.connection();
+    const r = await wire.expectMessage('control.hello', ctx.ms(ctx.facts.handshakeTimeoutMs));
+    if (r.found === undefined) throw new CaseFailure('HELLO', describe(r.other), 'KKCM-SESS-1');
+    hello = r.found.body;
+    if (!refused.has(hello.sessionId)) break;
+    wire.destroy();
+  }
+  refused.add(hello.sessionId);
+  const version = Math.min(hello.maxVersion, PROTOCOL_VERSIONS.max);
+  wire.send({
+    name: 'control.helloAck',
+    version,
+    body: {
+      version,
+      role: ctx.suiteRoleValue,
+      channel: hello.channel,
+      features: 0,
+      nodeId: 0,
+      maxMessage: Limits.defaultMaxMessage,
+      sessionId: hello.sessionId,
+      nodeName: 'kkcm-conformance',
+      ...fault(hello.sessionId),
+    },
+  });
+  const expected = `ERROR ERR_BAD_HELLO for a HELLO-ACK with ${what}, then the connection closes`;
+  const e = await wire.expectMessage('control.error', ctx.expectMs);
+  if (e.found === undefined) throw new CaseFailure(expected, describe(e.other));
+  const code = ERROR_CODES[e.found.body.code] ?? `code ${e.found.body.code}`;
+  if (code !== 'ERR_BAD_HELLO') throw new CaseFailure(expected, `ERROR ${code}`);
+  await ctx.expectClosed(wire, expected);
 }
 
 /**
@@ -87,7 +134,8 @@ export const handshakeCases: readonly ConformanceCase[] = [
     title: 'A HELLO with a compatible version range gets HELLO-ACK echoing session id and channel',
     requirements: ['KKCM-SESS-1', 'KKCM-SESS-2'],
     level: 'MUST',
-    roles: ['master'],
+    roles: BOTH,
+    sides: LISTENING,
     channels: CHANNELS,
     tags: ['handshake', 'version'],
     async run(ctx) {
@@ -102,7 +150,8 @@ export const handshakeCases: readonly ConformanceCase[] = [
           throw new CaseFailure(`channel ${ChannelId[channel]}`, `channel ${ack.channel}`);
         if (ack.version !== PROTOCOL_VERSIONS.max)
           throw new CaseFailure(`version ${PROTOCOL_VERSIONS.max} (the highest common)`, `version ${ack.version}`);
-        if (ack.role !== 1) throw new CaseFailure('role master (1)', `role ${ack.role}`);
+        if (ack.role !== ctx.peerRoleValue)
+          throw new CaseFailure(`its own role, ${ctx.role} (${ctx.peerRoleValue})`, `role ${ack.role}`);
         if (answer.message.header.version !== ack.version)
           throw new CaseFailure(
             'the HELLO-ACK header written in the negotiated version',
@@ -116,7 +165,8 @@ export const handshakeCases: readonly ConformanceCase[] = [
     title: 'Overlapping version ranges negotiate the highest common version',
     requirements: ['KKCM-SESS-2'],
     level: 'MUST',
-    roles: ['master'],
+    roles: BOTH,
+    sides: LISTENING,
     channels: ['send'],
     tags: ['handshake', 'version'],
     async run(ctx) {
@@ -136,7 +186,8 @@ export const handshakeCases: readonly ConformanceCase[] = [
     title: 'A HELLO whose range does not overlap is refused with versionIncompatible, then closed',
     requirements: ['KKCM-SESS-3'],
     level: 'MUST',
-    roles: ['master'],
+    roles: BOTH,
+    sides: LISTENING,
     channels: ['send'],
     tags: ['handshake', 'version', 'negative'],
     provokes: ['versionIncompatible'],
@@ -153,7 +204,8 @@ export const handshakeCases: readonly ConformanceCase[] = [
     title: 'A HELLO with min version above max version is a protocol error',
     requirements: ['KKCM-SESS-1', 'KKCM-CTL-2'],
     level: 'MUST',
-    roles: ['master'],
+    roles: BOTH,
+    sides: LISTENING,
     channels: ['send'],
     tags: ['handshake', 'negative'],
     provokes: ['ERR_BAD_HELLO'],
@@ -172,7 +224,8 @@ export const handshakeCases: readonly ConformanceCase[] = [
     title: 'A HELLO advertising a largest message below the minimum is refused',
     requirements: ['KKCM-LIM-1'],
     level: 'MUST',
-    roles: ['master'],
+    roles: BOTH,
+    sides: LISTENING,
     channels: ['send'],
     tags: ['handshake', 'limits', 'negative'],
     provokes: ['messageLimitTooSmall'],
@@ -221,7 +274,8 @@ export const handshakeCases: readonly ConformanceCase[] = [
     title: 'A second channel with another session id is refused with sessionMismatch',
     requirements: ['KKCM-SESS-4'],
     level: 'MUST',
-    roles: ['master'],
+    roles: BOTH,
+    sides: LISTENING,
     channels: CHANNELS,
     tags: ['handshake', 'session', 'negative'],
     provokes: ['sessionMismatch'],
@@ -239,7 +293,8 @@ export const handshakeCases: readonly ConformanceCase[] = [
     title: 'A HELLO for a second session while one is up is refused, and the first session keeps working',
     requirements: ['KKCM-SESS-6'],
     level: 'MUST',
-    roles: ['master'],
+    roles: BOTH,
+    sides: LISTENING,
     channels: CHANNELS,
     tags: ['handshake', 'session', 'negative'],
     provokes: ['sessionBusy'],
@@ -258,7 +313,8 @@ export const handshakeCases: readonly ConformanceCase[] = [
     title: 'A client message before HELLO is a protocol error',
     requirements: ['KKCM-SESS-9', 'KKCM-CTL-2'],
     level: 'MUST',
-    roles: ['master'],
+    roles: BOTH,
+    sides: LISTENING,
     channels: ['send'],
     tags: ['handshake', 'negative'],
     provokes: ['ERR_UNEXPECTED_MESSAGE'],
@@ -274,7 +330,8 @@ export const handshakeCases: readonly ConformanceCase[] = [
     title: 'A connection that never sends HELLO is closed at the handshake timeout',
     requirements: ['KKCM-SESS-8'],
     level: 'MUST',
-    roles: ['master'],
+    roles: BOTH,
+    sides: LISTENING,
     channels: ['send'],
     tags: ['handshake', 'timeout', 'slow'],
     allowedOutcomes: [
@@ -290,7 +347,8 @@ export const handshakeCases: readonly ConformanceCase[] = [
     title: 'A session whose second channel never comes is abandoned at the handshake timeout, with ERROR',
     requirements: ['KKCM-SESS-12', 'KKCM-SESS-5'],
     level: 'MUST',
-    roles: ['master'],
+    roles: BOTH,
+    sides: LISTENING,
     channels: ['send'],
     tags: ['handshake', 'timeout', 'slow'],
     provokes: ['ERR_HANDSHAKE_TIMEOUT'],
@@ -312,12 +370,14 @@ export const handshakeCases: readonly ConformanceCase[] = [
   }),
   defineCase({
     id: 'handshake.backup.hello-first',
-    title: 'The connecting peer sends HELLO first on each connection, as backup, one per channel, one session id',
+    title:
+      'The connecting peer sends HELLO first on each connection, claiming its own protocol role, one per channel, one session id',
     requirements: ['KKCM-SESS-1', 'KKCM-SESS-4'],
     level: 'MUST',
-    roles: ['backup'],
+    roles: BOTH,
+    sides: CONNECTING,
     channels: CHANNELS,
-    tags: ['handshake', 'backup'],
+    tags: ['handshake', 'connecting'],
     async run(ctx) {
       const s = await ctx.session();
       const hello = s.peerHello as {
@@ -327,7 +387,8 @@ export const handshakeCases: readonly ConformanceCase[] = [
         maxVersion: number;
         sessionId: bigint;
       };
-      if (hello.role !== 2) throw new CaseFailure('role backup (2) in the HELLO', `role ${hello.role}`);
+      if (hello.role !== ctx.peerRoleValue)
+        throw new CaseFailure(`its own role, ${ctx.role} (${ctx.peerRoleValue}), in the HELLO`, `role ${hello.role}`);
       if (hello.sessionId === 0n) throw new CaseFailure('a non-zero session id', 'session id 0');
       if (hello.minVersion > hello.maxVersion)
         throw new CaseFailure('min version <= max version', `${hello.minVersion}..${hello.maxVersion}`);
@@ -340,9 +401,10 @@ export const handshakeCases: readonly ConformanceCase[] = [
     title: 'A connecting peer whose HELLO is never answered closes at the handshake timeout',
     requirements: ['KKCM-SESS-8'],
     level: 'MUST',
-    roles: ['backup'],
+    roles: BOTH,
+    sides: CONNECTING,
     channels: ['send'],
-    tags: ['handshake', 'timeout', 'backup', 'slow'],
+    tags: ['handshake', 'timeout', 'connecting', 'slow'],
     async run(ctx) {
       const wire = await ctx.connection();
       const since = performance.now();
@@ -353,17 +415,37 @@ export const handshakeCases: readonly ConformanceCase[] = [
   }),
   defineCase({
     id: 'handshake.role.conflict',
-    title: 'A HELLO from a side that also claims the master role is refused with roleConflict',
+    title: "A HELLO claiming the listening peer's own protocol role is refused with roleConflict",
     requirements: ['KKCM-SESS-13'],
     level: 'MUST',
-    roles: ['master'],
+    roles: BOTH,
+    sides: LISTENING,
     channels: ['send'],
     tags: ['handshake', 'negative'],
     provokes: ['roleConflict'],
     allowedOutcomes: ['HELLO-REJECT roleConflict, then close'],
     async run(ctx) {
-      const { wire, answer } = await helloOn(ctx, 'send', ctx.newSessionId(), { role: 1 });
+      const { wire, answer } = await helloOn(ctx, 'send', ctx.newSessionId(), { role: ctx.peerRoleValue });
       await expectReject(ctx, wire, answer, 'roleConflict');
+    },
+  }),
+  defineCase({
+    id: 'handshake.slot.conflict',
+    title: 'In dual-re, the listening RE0 refuses a HELLO whose nodeId is not 1 (the slot of RE1) with slotConflict',
+    requirements: ['KKCM-SESS-13'],
+    level: 'MUST',
+    roles: BOTH,
+    sides: LISTENING,
+    channels: ['send'],
+    topologies: ['dual-re'],
+    tags: ['handshake', 'negative', 'role', 'dual-re'],
+    provokes: ['slotConflict'],
+    allowedOutcomes: ['HELLO-REJECT slotConflict, then close'],
+    async run(ctx) {
+      for (const nodeId of [0, 2]) {
+        const { wire, answer } = await helloOn(ctx, 'send', ctx.newSessionId(), { nodeId });
+        await expectReject(ctx, wire, answer, 'slotConflict');
+      }
     },
   }),
   defineCase({
@@ -371,7 +453,8 @@ export const handshakeCases: readonly ConformanceCase[] = [
     title: 'A second HELLO for a channel of the pending session that is already bound is refused with channelBusy',
     requirements: ['KKCM-SESS-4'],
     level: 'MUST',
-    roles: ['master'],
+    roles: BOTH,
+    sides: LISTENING,
     channels: ['send'],
     tags: ['handshake', 'session', 'negative'],
     provokes: ['channelBusy'],
@@ -390,9 +473,10 @@ export const handshakeCases: readonly ConformanceCase[] = [
     title: 'A connecting peer refused with sessionBusy waits retryAfterMs before it connects again',
     requirements: ['KKCM-SESS-10'],
     level: 'SHOULD',
-    roles: ['backup'],
+    roles: BOTH,
+    sides: CONNECTING,
     channels: ['send'],
-    tags: ['handshake', 'reconnect', 'backup', 'slow'],
+    tags: ['handshake', 'reconnect', 'connecting', 'slow'],
     async run(ctx) {
       const retryAfterMs = 1500;
       const wire = await ctx.connection();
@@ -417,9 +501,10 @@ export const handshakeCases: readonly ConformanceCase[] = [
     title: 'After the session is lost the connecting peer reconnects with a new session',
     requirements: ['KKCM-SESS-10'],
     level: 'SHOULD',
-    roles: ['backup'],
+    roles: BOTH,
+    sides: CONNECTING,
     channels: CHANNELS,
-    tags: ['handshake', 'reconnect', 'backup'],
+    tags: ['handshake', 'reconnect', 'connecting'],
     async run(ctx) {
       const first = await ctx.session();
       first.send.destroy();
@@ -436,9 +521,10 @@ export const handshakeCases: readonly ConformanceCase[] = [
     title: 'The peer never sends a message larger than the largest message the suite advertised',
     requirements: ['KKCM-SESS-11'],
     level: 'MUST',
-    roles: ['backup'],
+    roles: BOTH,
+    sides: CONNECTING,
     channels: ['send'],
-    tags: ['handshake', 'limits', 'probe', 'backup'],
+    tags: ['handshake', 'limits', 'probe', 'connecting'],
     needs: ['conformanceProbe'],
     async run(ctx) {
       const s = await ctx.session({ maxMessage: Limits.minMaxMessage });
@@ -464,55 +550,38 @@ export const handshakeCases: readonly ConformanceCase[] = [
       'The connecting peer refuses a HELLO-ACK with another session id, or advertising less than minMaxMessage, with ERROR ERR_BAD_HELLO',
     requirements: ['KKCM-SESS-4', 'KKCM-CTL-2'],
     level: 'MUST',
-    roles: ['backup'],
+    roles: BOTH,
+    sides: CONNECTING,
     channels: CHANNELS,
-    tags: ['handshake', 'backup', 'negative'],
+    tags: ['handshake', 'connecting', 'negative'],
     provokes: ['ERR_BAD_HELLO'],
     allowedOutcomes: ['ERROR ERR_BAD_HELLO naming the HELLO-ACK, then the connection closes'],
     async run(ctx) {
       const refused = new Set<bigint>();
-      const faults = [
-        ['another session id', (id: bigint) => ({ sessionId: id ^ 2n, maxMessage: Limits.defaultMaxMessage })],
-        [
-          `maxMessage ${Limits.minMaxMessage - 1}`,
-          (id: bigint) => ({ sessionId: id, maxMessage: Limits.minMaxMessage - 1 }),
-        ],
-      ] as const;
-      for (const [what, fields] of faults) {
-        // The first HELLO of an attempt the suite has not refused yet (the other channel of a
-        // refused attempt may still arrive: it closes with its session).
-        let wire: Wire;
-        let hello: { sessionId: bigint; channel: number; maxVersion: number };
-        for (;;) {
-          wire = await ctx.connection();
-          const r = await wire.expectMessage('control.hello', ctx.ms(ctx.facts.handshakeTimeoutMs));
-          if (r.found === undefined) throw new CaseFailure('HELLO', describe(r.other), 'KKCM-SESS-1');
-          hello = r.found.body;
-          if (!refused.has(hello.sessionId)) break;
-          wire.destroy();
-        }
-        refused.add(hello.sessionId);
-        const version = Math.min(hello.maxVersion, PROTOCOL_VERSIONS.max);
-        wire.send({
-          name: 'control.helloAck',
-          version,
-          body: {
-            version,
-            role: 1,
-            channel: hello.channel,
-            features: 0,
-            nodeId: 0xc0f,
-            nodeName: 'kkcm-conformance',
-            ...fields(hello.sessionId),
-          },
-        });
-        const expected = `ERROR ERR_BAD_HELLO for a HELLO-ACK with ${what}, then the connection closes`;
-        const e = await wire.expectMessage('control.error', ctx.expectMs);
-        if (e.found === undefined) throw new CaseFailure(expected, describe(e.other));
-        const code = ERROR_CODES[e.found.body.code] ?? `code ${e.found.body.code}`;
-        if (code !== 'ERR_BAD_HELLO') throw new CaseFailure(expected, `ERROR ${code}`);
-        await ctx.expectClosed(wire, expected);
-      }
+      await refuseHelloAck(ctx, refused, 'another session id', (id) => ({ sessionId: id ^ 2n }));
+      await refuseHelloAck(ctx, refused, `maxMessage ${Limits.minMaxMessage - 1}`, (id) => ({
+        sessionId: id,
+        maxMessage: Limits.minMaxMessage - 1,
+      }));
+    },
+  }),
+  defineCase({
+    id: 'handshake.connecting.rejects-own-role',
+    title:
+      'The connecting peer refuses a HELLO-ACK claiming its own protocol role with ERROR ERR_BAD_HELLO, then closes',
+    requirements: ['KKCM-SESS-13', 'KKCM-CTL-2'],
+    level: 'MUST',
+    roles: BOTH,
+    sides: CONNECTING,
+    channels: ['send'],
+    tags: ['handshake', 'connecting', 'negative', 'role'],
+    provokes: ['ERR_BAD_HELLO'],
+    allowedOutcomes: ['ERROR ERR_BAD_HELLO, then the connection closes'],
+    async run(ctx) {
+      await refuseHelloAck(ctx, new Set(), `its own role, ${ctx.role}`, (id) => ({
+        sessionId: id,
+        role: ctx.peerRoleValue,
+      }));
     },
   }),
   defineCase({

@@ -1,6 +1,6 @@
 /**
- * What a case sees: connections to the peer in the role it plays, session set-up in both
- * roles, barriers, scaled timeouts, and the ways a case ends (fail, skip).
+ * What a case sees: connections to the peer on the side it is on, session set-up on both
+ * sides (the suite claims the protocol role the peer does not play), barriers, scaled timeouts, and the ways a case ends (fail, skip).
  *
  * Why one file past ~500 lines: the context is the one surface a case sees; its parts (session
  * set-up in both roles, barriers, timeouts, the endings) are the case API and are read together.
@@ -17,6 +17,7 @@ import {
   Limits,
   PROTOCOL_VERSIONS,
   RejectReason,
+  Role,
   Timers,
   type ChannelName,
   type ControlHelloAckBody,
@@ -28,7 +29,8 @@ import type { PeerRole } from '../report.js';
 import type { Violation } from './oracle.js';
 import type { Incoming, Transcript } from './wire.js';
 import { Wire } from './wire.js';
-import type { Target } from './target.js';
+import type { PeerSide, Target } from './target.js';
+import type { Topology } from '../../../reference-impl/src/peer-options.js';
 import type { Connection } from '../../../reference-impl/src/transport.js';
 
 /** The peer did not do what the spec requires. */
@@ -77,7 +79,7 @@ export interface SuiteSession {
   readonly features: number;
   /** Largest message the peer accepts. */
   readonly peerMaxMessage: number;
-  /** What the peer said in its HELLO (backup role) or HELLO-ACK (master role). */
+  /** What the peer said in its HELLO (it connects) or HELLO-ACK (it listens). */
   readonly peerHello: ControlHelloBody | ControlHelloAckBody;
 }
 
@@ -164,17 +166,37 @@ export class CaseContext {
     return this.ms(2000);
   }
 
+  /** Whether the peer under test listens or connects. */
+  get side(): PeerSide {
+    return this.target.side;
+  }
+
+  /** The peer's topology, when the run knows it. */
+  get topology(): Topology | undefined {
+    return this.target.topology;
+  }
+
+  /** The role value the peer claims on the wire (Role.master or Role.backup). */
+  get peerRoleValue(): number {
+    return Role[this.role];
+  }
+
+  /** The role value the suite claims: the one the peer does not play [KKCM-SESS-13]. */
+  get suiteRoleValue(): number {
+    return this.role === 'master' ? Role.backup : Role.master;
+  }
+
   /** A fresh token for probes and echoes. */
   nextToken(): number {
     return this.token++;
   }
 
   /**
-   * A new connection: to the peer when it is the master; the peer's next connection when
-   * it is the backup (it connects, and reconnects after each case).
+   * A new connection: to the peer when it listens; the peer's next connection when it
+   * connects (it reconnects after each case).
    */
   async connection(channel: ChannelName | null = null): Promise<Wire> {
-    const conn = this.role === 'master' ? await this.target.connect() : await this.nextConnection();
+    const conn = this.side === 'listen' ? await this.target.connect() : await this.nextConnection();
     const wire = new Wire(
       conn,
       ++this.connCount,
@@ -188,7 +210,7 @@ export class CaseContext {
   }
 
   /**
-   * How long the suite waits for the backup's next connection: the attempt the backup may
+   * How long the suite waits for the connecting peer's next connection: the attempt it may
    * still have pending ends within the handshake timeout, the next one starts within the
    * largest backoff with its jitter (KKCM-SESS-14), plus 1 s for the connect itself.
    */
@@ -197,8 +219,9 @@ export class CaseContext {
   }
 
   /**
-   * The backup's next connection. A backup that does not come back breaks KKCM-SESS-14 (it
-   * must reconnect after every session end): a fail of that requirement, not a harness error.
+   * The connecting peer's next connection. One that does not come back breaks KKCM-SESS-14
+   * (it must reconnect after every session end): a fail of that requirement, not a harness
+   * error.
    */
   private async nextConnection(): Promise<Connection> {
     const ms = this.reconnectMs;
@@ -207,22 +230,25 @@ export class CaseContext {
     } catch (err) {
       if (!this.target.alive()) throw err;
       throw new CaseFailure(
-        `a new connection from the backup within ${ms} ms (it reconnects after every session end and failed attempt)`,
+        `a new connection from the connecting peer within ${ms} ms (it reconnects after every session end and failed attempt)`,
         'no connection',
         'KKCM-SESS-14',
       );
     }
   }
 
-  /** A HELLO as the suite (always the backup side) sends it. */
+  /**
+   * A HELLO as the suite sends it to a listening peer: the protocol role the peer does not
+   * play, and nodeId 1, what a dual-re RE0 expects from RE1 (cluster does not check it).
+   */
   hello(channel: ChannelName, sessionId: bigint, extra: Partial<ControlHelloBody> = {}): ControlHelloBody {
     return {
       minVersion: PROTOCOL_VERSIONS.min,
       maxVersion: PROTOCOL_VERSIONS.max,
-      role: 2,
+      role: this.suiteRoleValue,
       channel: ChannelId[channel],
       features: SUITE_FEATURES,
-      nodeId: 0xc0f,
+      nodeId: 1,
       maxMessage: Limits.defaultMaxMessage,
       sessionId,
       nodeName: 'kkcm-conformance',
@@ -236,7 +262,7 @@ export class CaseContext {
   }
 
   /**
-   * Sets a session up on both channels, in the role the peer plays.
+   * Sets a session up on both channels, on the side the peer is on.
    *
    * @throws CaseFailure when the peer does not complete the handshake as the spec says.
    */
@@ -246,7 +272,7 @@ export class CaseContext {
       maxMessage?: number;
     } = {},
   ): Promise<SuiteSession> {
-    const s = this.role === 'master' ? await this.sessionAsBackup(options) : await this.sessionAsMaster(options);
+    const s = this.side === 'listen' ? await this.suiteConnects(options) : await this.suiteListens(options);
     for (const need of this.needs) {
       const skip = FEATURE_SKIPS[need];
       if (skip !== undefined && (s.peerHello.features & skip.bit) === 0) {
@@ -258,13 +284,13 @@ export class CaseContext {
   }
 
   /**
-   * The suite connects (peer is master): HELLO on each channel, HELLO-ACK expected. A
+   * The suite connects (the peer listens): HELLO on each channel, HELLO-ACK expected. A
    * HELLO-REJECT sessionBusy is a correct answer while the peer still holds the previous
    * session (its SHUTDOWN or close may still be on its way on the other connection, or not
    * yet handled): the suite waits retryAfterMs (at most 1 s) and tries again, within the
    * handshake timeout.
    */
-  private async sessionAsBackup(options: { maxMessage?: number }): Promise<SuiteSession> {
+  private async suiteConnects(options: { maxMessage?: number }): Promise<SuiteSession> {
     const deadline = performance.now() + this.ms(this.facts.handshakeTimeoutMs + 2000);
     for (;;) {
       const attempt = await this.sessionAttempt(options);
@@ -280,7 +306,7 @@ export class CaseContext {
     }
   }
 
-  /** One try of {@link CaseContext.sessionAsBackup}. */
+  /** One try of {@link CaseContext.suiteConnects}. */
   private async sessionAttempt(options: {
     maxMessage?: number;
   }): Promise<{ session: SuiteSession } | { retryMs: number }> {
@@ -335,8 +361,8 @@ export class CaseContext {
     };
   }
 
-  /** The peer connects (peer is backup): HELLO expected on each connection, HELLO-ACK sent. */
-  private async sessionAsMaster(options: { maxMessage?: number }): Promise<SuiteSession> {
+  /** The peer connects: HELLO expected on each connection, HELLO-ACK sent with the other role. */
+  private async suiteListens(options: { maxMessage?: number }): Promise<SuiteSession> {
     let wires: Partial<Record<ChannelName, Wire>> = {};
     let hello: ControlHelloBody | undefined;
     let id: bigint | undefined;
@@ -382,10 +408,10 @@ export class CaseContext {
         version,
         body: {
           version,
-          role: 1,
+          role: this.suiteRoleValue,
           channel: h.channel,
           features: h.features & SUITE_FEATURES,
-          nodeId: 0xc0f,
+          nodeId: 0,
           maxMessage: options.maxMessage ?? Limits.defaultMaxMessage,
           sessionId: h.sessionId,
           nodeName: 'kkcm-conformance',
