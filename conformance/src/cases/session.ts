@@ -244,6 +244,83 @@ export const sessionCases: readonly ConformanceCase[] = [
     },
   }),
   defineCase({
+    id: 'control.nack.handler-refused',
+    title:
+      'A client message its handler refuses is NACKed with ERR_HANDLER_FAILED naming it, and the session stays up (the probe refuses a body it cannot read)',
+    requirements: ['KKCM-CTL-4', 'KKCM-DISP-3', 'KKCM-PROBE-3'],
+    level: 'MUST',
+    roles: BOTH,
+    channels: CHANNELS,
+    tags: ['control', 'delivery', 'dispatch', 'probe'],
+    needs: ['deliveryAck', 'conformanceProbe'],
+    provokes: ['ERR_HANDLER_FAILED'],
+    allowedOutcomes: [
+      "NACK ERR_HANDLER_FAILED for the undecodable PROBE-ECHO's seq, never an ACK covering it; then a PROBE-ECHO-REPLY to a good PROBE-ECHO on the same connection",
+    ],
+    async run(ctx) {
+      const s = await ctx.session();
+      for (const w of [s.send, s.receive]) {
+        // A PROBE-ECHO whose 2-byte body cannot hold its token: KKCM hands it to the probe
+        // client (client bodies are opaque, KKCM-DISP-3), which refuses it (KKCM-PROBE-3).
+        const good = encodeMessage({
+          name: 'probe.echo',
+          seq: 0,
+          version: w.version,
+          body: { token: 0, payload: new Uint8Array(0) },
+        });
+        const seq = w.seq++;
+        w.sendBytes(
+          encodeRaw({
+            type: good[6]!,
+            subtype: good[7]!,
+            flags: Flags.ackRequested,
+            seq,
+            version: w.version,
+            body: Uint8Array.of(0x4b, 0x4b),
+          }),
+          'PROBE-ECHO with a 2-byte body (ackRequested)',
+        );
+        const r = await w
+          .until(
+            (m) => m.name === 'control.nack' || (m.name === 'control.ack' && m.body.upTo === seq),
+            ctx.expectMs,
+            'NACK',
+          )
+          .catch(() => ({ found: undefined, other: undefined }));
+        if (r.found?.name === 'control.ack')
+          throw new CaseFailure(
+            `NACK ERR_HANDLER_FAILED for seq ${seq}, whose handler refused it`,
+            `an ACK covering seq ${seq}`,
+            'KKCM-CTL-4',
+          );
+        if (r.found === undefined)
+          throw new CaseFailure(
+            `NACK ERR_HANDLER_FAILED for seq ${seq} on the ${w.channel ?? ''} channel, the session kept up`,
+            describe(r.other),
+            r.other?.kind === 'closed' ? 'KKCM-DISP-3' : undefined,
+          );
+        const nack = r.found.body as { seq: number; code: number };
+        if (nack.seq !== seq || ERROR_CODES[nack.code] !== 'ERR_HANDLER_FAILED')
+          throw new CaseFailure(
+            `NACK ERR_HANDLER_FAILED for seq ${seq}`,
+            `NACK ${ERROR_CODES[nack.code] ?? nack.code} for seq ${nack.seq}`,
+            'KKCM-CTL-4',
+          );
+        // The refusal is the client's: the session is still up and serves the next request.
+        const token = ctx.nextToken();
+        w.send({ name: 'probe.echo', body: { token, payload: Uint8Array.of(1, 2, 3) } });
+        const reply = await w.expectMessage('probe.echoReply', ctx.expectMs, isToken(token));
+        if (reply.found === undefined)
+          throw new CaseFailure(
+            `PROBE-ECHO-REPLY token ${token}: the session stays up after a refusal`,
+            describe(reply.other),
+            'KKCM-DISP-3',
+          );
+      }
+      ctx.endSession(s);
+    },
+  }),
+  defineCase({
     id: 'session.backup.reconnects',
     title: 'The backup starts a new session after a session ended by SHUTDOWN and after one lost without it',
     requirements: ['KKCM-SESS-14'],
