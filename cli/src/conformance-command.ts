@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { tcpTransport } from '../../reference-impl/src/tcp-transport.js';
 import { TlsTransport } from '../../reference-impl/src/tls-transport.js';
-import { ListenTarget, type PeerSide } from '../../conformance/src/harness/target.js';
+import { ExecTarget, ListenTarget, type PeerSide } from '../../conformance/src/harness/target.js';
 import type { Topology } from '../../reference-impl/src/peer-options.js';
 import { BOTH_SIDES, type ConformanceCase } from '../../conformance/src/cases/case.js';
 import { CASES, selectCases } from '../../conformance/src/catalog.js';
@@ -29,7 +29,7 @@ import {
 import { EmptySelectionError, runConformance, type TargetSpec } from '../../conformance/src/runner.js';
 import type { Command, CommandArgs, OptionSpec } from './command.js';
 import { runFleetCommand } from './conformance-fleet.js';
-import { ExitCode, readInputFile, UsageError, type Io } from './io.js';
+import { every, ExitCode, readInputFile, UsageError, type Io } from './io.js';
 import { stopLaunchedPeersOnSignal } from './launched-peers.js';
 
 const OPTIONS = {
@@ -45,14 +45,14 @@ const OPTIONS = {
     value: 'HOST:PORT',
     group: 'Target (at most one)',
     description:
-      'the suite listens there and prints "listening on HOST:PORT, start your peer" (port 0: a free port, the real one printed); the peer connects and sends HELLO (its role: --role, default backup); no connection during the first case ends the run (exit 3)',
+      'the suite listens there and prints "listening on HOST:PORT, start your peer" (port 0: a free port, the real one printed); the peer connects and sends HELLO (its role: --role, default backup); on a terminal, says every 5 s that it is still waiting; no connection during the first case ends the run (exit 3)',
   },
   exec: {
     type: 'string',
     value: '"CMD"',
     group: 'Target (at most one)',
     description:
-      "launches the peer; {port} in CMD is replaced by the port to listen on (--side listen) or the suite's port to connect to (--side connect); restarted after a case that killed it; its whole process group is ended on every exit, SIGINT and SIGTERM included",
+      "launches the peer; {port} in CMD is replaced by the port to listen on (--side listen) or the suite's port to connect to (--side connect); restarted after a case that killed it; its whole process group is ended on every exit, SIGINT and SIGTERM included; a peer that connects (--role backup) and does not during the first case ends the run (exit 3)",
   },
   role: {
     type: 'string',
@@ -388,6 +388,8 @@ async function runConformanceCommand(args: CommandArgs, io: Io): Promise<number>
   const seed = number('seed', str('seed'), true);
   const stopSignals = stopLaunchedPeersOnSignal(io);
   let listening: ListenTarget | undefined;
+  let launched: ExecTarget | undefined;
+  let stopHeartbeat = (): void => undefined;
   let report: ConformanceReport;
   try {
     if (target.kind === 'connect') await reachable(target);
@@ -403,9 +405,13 @@ async function runConformanceCommand(args: CommandArgs, io: Io): Promise<number>
       expectedFailures,
       baseline,
       onTargetStarted: (t) => {
+        if (t instanceof ExecTarget) launched = t;
         if (!(t instanceof ListenTarget)) return;
         listening = t;
-        io.err(`kkcm conformance: listening on ${formatHostPort(t.host, t.port)}, start your peer\n`);
+        const where = formatHostPort(t.host, t.port);
+        io.err(`kkcm conformance: listening on ${where}, start your peer\n`);
+        // Someone is watching a terminal: show that the run is alive until the peer comes.
+        if (redraw) stopHeartbeat = heartbeat(io, live, t, where);
       },
       onCaseStart: (id) => live.caseStarted(id),
       onCaseEnd: (r) => {
@@ -413,6 +419,10 @@ async function runConformanceCommand(args: CommandArgs, io: Io): Promise<number>
         if (listening !== undefined && !listening.connectedOnce)
           throw new UnreachableError(
             `no peer connected to ${formatHostPort(listening.host, listening.port)} during the first case`,
+          );
+        if (launched !== undefined && !launched.connectedOnce)
+          throw new UnreachableError(
+            'the peer launched by --exec never connected to the suite during the first case (does CMD pass it {port}?)',
           );
         live.caseFinished(r);
       },
@@ -426,6 +436,7 @@ async function runConformanceCommand(args: CommandArgs, io: Io): Promise<number>
     }
     throw err;
   } finally {
+    stopHeartbeat();
     stopSignals();
   }
   const notStarted = unstartable(report);
@@ -453,6 +464,25 @@ async function runConformanceCommand(args: CommandArgs, io: Io): Promise<number>
     }
   }
   return exitCodeOf(report, v['allow-skipped-must'] === true);
+}
+
+/** How often `--listen` says it is still waiting for the peer, on a terminal. */
+const HEARTBEAT_MS = 5000;
+
+/**
+ * Every {@link HEARTBEAT_MS} until the peer first connects, a line "still waiting for your
+ * peer on HOST:PORT (N s)" above the live view's progress line.
+ *
+ * @returns the function that stops it (safe twice).
+ */
+function heartbeat(io: Io, live: LiveView, target: ListenTarget, where: string): () => void {
+  let beats = 0;
+  const stop = (io.every ?? every)(HEARTBEAT_MS, () => {
+    if (target.connectedOnce) return stop();
+    beats += 1;
+    live.note(`kkcm conformance: still waiting for your peer on ${where} (${(beats * HEARTBEAT_MS) / 1000} s)`);
+  });
+  return stop;
 }
 
 /** A target that cannot be reached at all: one line, exit 3. */

@@ -38,6 +38,23 @@ export interface Io {
   readonly stdin: () => Promise<Uint8Array>;
   /** True when standard output is a terminal. */
   readonly isTty: boolean;
+  /**
+   * Calls `tick` every `ms` milliseconds until the returned function is called (that
+   * function is safe to call twice). Default {@link every}; tests inject their own, so a
+   * heartbeat is tested without waiting for it.
+   */
+  readonly every?: (ms: number, tick: () => void) => () => void;
+}
+
+/**
+ * A repeating timer that never keeps the process alive on its own (unref'd).
+ *
+ * @returns the function that stops it; calling it again does nothing.
+ */
+export function every(ms: number, tick: () => void): () => void {
+  const timer = setInterval(tick, ms);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /** A reader that went away (`kkcm … | head`) is not an error: stop quietly. */

@@ -3,7 +3,7 @@
  * process (the built bin/kkcm.js when dist/ is current, see kkcm-process.ts) with pipes,
  * signals and missing folders, and in process where a terminal is needed (issue 12).
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,11 @@ t.comment(KKCM_RUNS.why);
 const dir = mkdtempSync(join(tmpdir(), 'kkcm-cli-conf-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 
-async function inProcess(argv: string[], isTty: boolean): Promise<{ code: number; out: string; err: string }> {
+async function inProcess(
+  argv: string[],
+  isTty: boolean,
+  every?: Io['every'],
+): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
   const io: Io = {
@@ -28,6 +32,7 @@ async function inProcess(argv: string[], isTty: boolean): Promise<{ code: number
     },
     stdin: async () => Buffer.alloc(0),
     isTty,
+    ...(every !== undefined ? { every } : {}),
   };
   const code = await main(argv, io);
   return { code, out, err };
@@ -99,6 +104,105 @@ t.test('--listen says where it listens and stops after the first case when no pe
   t.same(rest, []);
 });
 
+t.test('an --exec peer that should connect and never does is one line and exit 3', async (t) => {
+  const pidFile = join(dir, 'silent.pid');
+  // It starts and stays up, but never connects to the suite.
+  const exec = `echo $$ > ${pidFile}; exec sleep 30`;
+  const r = await kkcm([
+    'conformance',
+    '--exec',
+    exec,
+    '--role',
+    'backup',
+    '--case',
+    'framing.magic.bad',
+    '--case-timeout',
+    '1000',
+  ]);
+  t.equal(r.code, 3, r.err);
+  t.equal(r.out, '');
+  t.same(lines(r.err).length, 1, r.err);
+  t.match(r.err, /the peer launched by --exec never connected to the suite during the first case/);
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  t.ok(pid > 0);
+  t.ok(await until(() => !processExists(pid), 10000), `the launched peer (pid ${pid}) is gone`);
+});
+
+/** An `Io.every` that never waits: the test fires the ticks itself; a stopped timer's ticks do nothing. */
+function manualTimer(): {
+  every: NonNullable<Io['every']>;
+  ticks: Array<() => void>;
+  periods: number[];
+  stops: number;
+} {
+  const timer = {
+    ticks: [] as Array<() => void>,
+    periods: [] as number[],
+    stops: 0,
+    every: (ms: number, tick: () => void) => {
+      let stopped = false;
+      timer.periods.push(ms);
+      timer.ticks.push(() => {
+        if (!stopped) tick();
+      });
+      return () => {
+        stopped = true;
+        timer.stops += 1;
+      };
+    },
+  };
+  return timer;
+}
+
+function withTerm(t: Test, term: string): void {
+  const before = process.env.TERM;
+  process.env.TERM = term;
+  t.teardown(() => {
+    if (before === undefined) delete process.env.TERM;
+    else process.env.TERM = before;
+  });
+}
+
+t.test('--listen on a terminal says every 5 s that it still waits for the peer', async (t) => {
+  withTerm(t, 'xterm');
+  const timer = manualTimer();
+  const argv = ['conformance', '--listen', '127.0.0.1:0', '--case', 'framing.magic.bad', '--case-timeout', '1000'];
+  const run = inProcess(argv, true, timer.every);
+  // Two beats while the first case waits for a peer that never comes.
+  t.ok(await until(() => timer.ticks.length === 1, 30000), 'the heartbeat was scheduled');
+  timer.ticks[0]!();
+  timer.ticks[0]!();
+  const r = await run;
+  t.equal(r.code, 3, r.err);
+  t.same(timer.periods, [5000], 'every 5000 ms');
+  const port = /listening on 127\.0\.0\.1:(\d+), start your peer/.exec(r.err)?.[1];
+  t.ok(port !== undefined && port !== '0', r.err);
+  const beats = lines(r.out).map((l) => /still waiting for your peer on 127\.0\.0\.1:(\d+) \((\d+) s\)/.exec(l));
+  t.same(
+    beats.filter((m) => m !== null).map((m) => [m[1], m[2]]),
+    [
+      [port, '5'],
+      [port, '10'],
+    ],
+    'one line per beat, with the real port and the time waited',
+  );
+  t.ok(timer.stops >= 1, 'the heartbeat is stopped when the run ends');
+});
+
+t.test('--listen has no heartbeat when piped or on TERM=dumb', async (t) => {
+  const argv = ['conformance', '--listen', '127.0.0.1:0', '--case', 'framing.magic.bad', '--case-timeout', '1000'];
+  const piped = manualTimer();
+  const r = await inProcess(argv, false, piped.every);
+  t.equal(r.code, 3, r.err);
+  t.same(piped.periods, [], 'piped: no heartbeat scheduled');
+
+  withTerm(t, 'dumb');
+  const dumb = manualTimer();
+  const d = await inProcess(argv, true, dumb.every);
+  t.equal(d.code, 3, d.err);
+  t.same(dumb.periods, [], 'TERM=dumb: no heartbeat scheduled');
+});
+
 t.test('SIGTERM ends the peer the suite launched, and says so', async (t) => {
   const pidFile = join(dir, 'peer.pid');
   // A "peer" that never connects: the run waits in its first case until it is interrupted.
@@ -128,12 +232,7 @@ t.test('live lines carry the verdict after expected failures apply', async (t) =
 });
 
 t.test('TERM=dumb gets plain lines, no cursor redraws', async (t) => {
-  const before = process.env.TERM;
-  process.env.TERM = 'dumb';
-  t.teardown(() => {
-    if (before === undefined) delete process.env.TERM;
-    else process.env.TERM = before;
-  });
+  withTerm(t, 'dumb');
   const r = await inProcess(['conformance', '--case', 'framing.magic.bad', '--role', 'master'], true);
   t.equal(r.code, 0, r.err);
   t.notMatch(r.out, '\x1b[2K', 'no line clearing');

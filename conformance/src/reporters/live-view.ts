@@ -87,6 +87,16 @@ export class LiveView {
     this.#drawProgress();
   }
 
+  /** A line that is not a case (a heartbeat while waiting for the peer): on a TTY above the progress line, which is redrawn. */
+  note(text: string): void {
+    if (!this.#io.isTty) {
+      this.#io.out(`${text}\n`);
+      return;
+    }
+    this.#io.out(`${CLEAR_LINE}${text}\n`);
+    if (this.#progressShown) this.#drawProgress();
+  }
+
   /** The run ended: removes the progress line, prints details of failures and warnings, problems, and the summary. */
   finish(report: ConformanceReport): void {
     if (this.#progressShown) this.#io.out(CLEAR_LINE);
