@@ -18,7 +18,7 @@ import {
 } from '../../../codec/src/index.js';
 import { CaseFailure, CaseSkip, describe, type CaseContext, type SuiteSession } from '../harness/context.js';
 import type { Wire } from '../harness/wire.js';
-import { BOTH, CHANNELS, defineCase, type ConformanceCase } from './case.js';
+import { BOTH, CHANNELS, CONNECTING, defineCase, type ConformanceCase } from './case.js';
 
 const detailName = (v: number): string => Object.entries(CleanupDetail).find(([, x]) => x === v)?.[0] ?? `detail ${v}`;
 
@@ -326,8 +326,9 @@ export const sessionCases: readonly ConformanceCase[] = [
     requirements: ['KKCM-SESS-14'],
     level: 'MUST',
     roles: ['backup'],
+    sides: CONNECTING,
     channels: CHANNELS,
-    tags: ['session', 'reconnect', 'backup'],
+    tags: ['session', 'reconnect', 'backup', 'connecting'],
     async run(ctx) {
       const ends: readonly [string, (s: SuiteSession) => void][] = [
         ['ended by SHUTDOWN peerDown', (s) => ctx.endSession(s, 'peerDown', 'backupOffline')],

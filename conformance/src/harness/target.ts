@@ -1,7 +1,8 @@
 /**
  * Targets: where the peer under test is and how the suite reaches it. The suite connects
- * to a listening peer (the peer is the master), or listens and the peer connects (the peer
- * is the backup); it can run the embedded reference peer or launch a command.
+ * to a listening peer, or listens and the peer connects; which side listens is the topology's
+ * business, not the protocol role's [KKCM-SESS-1], so a target has both: a side and a role.
+ * It can run the embedded reference peer or launch a command.
  *
  * @module
  */
@@ -10,19 +11,36 @@ import { createServer } from 'node:net';
 import { KkcmPeer, type PeerOptions } from '../../../reference-impl/src/peer.js';
 import { tcpTransport } from '../../../reference-impl/src/tcp-transport.js';
 import type { Connection, Listener, Transport } from '../../../reference-impl/src/transport.js';
+import type { Topology } from '../../../reference-impl/src/peer-options.js';
 import type { PeerRole } from '../report.js';
+
+/**
+ * Which side of the connections the peer under test is on: `listen`, it listens and the suite
+ * connects (the suite sends HELLO); `connect`, it connects and the suite listens (the peer
+ * sends HELLO). Independent of the protocol role (design 7.2.b.2, [KKCM-SESS-1]).
+ */
+export type PeerSide = 'listen' | 'connect';
+
+/** The side a peer of `role` is on in cluster topology, where the master listens (the suite's default). */
+export function clusterSide(role: PeerRole): PeerSide {
+  return role === 'master' ? 'listen' : 'connect';
+}
 
 /** How the suite reaches the peer for one role. */
 export interface Target {
   /** Human-readable description, for reports. */
   readonly description: string;
-  /** Role the peer plays. */
+  /** Protocol role the peer plays: the suite claims the other one in HELLO and HELLO-ACK. */
   readonly role: PeerRole;
+  /** Whether the peer listens or connects. */
+  readonly side: PeerSide;
+  /** The peer's topology when the suite knows it (cases that check its HELLO rules need it). */
+  readonly topology?: Topology;
   /** Prepares the target (starts the peer or the listener). */
   start(): Promise<void>;
-  /** A new connection to the peer (peer is master). */
+  /** A new connection to the peer (side `listen`). */
   connect(): Promise<Connection>;
-  /** The peer's next connection (peer is backup). */
+  /** The peer's next connection (side `connect`). */
   accept(ms: number): Promise<Connection>;
   /** True when the peer is still there (a launched process has not exited). */
   alive(): boolean;
@@ -36,16 +54,18 @@ export interface Target {
   close(): Promise<void>;
 }
 
-/** The peer listens at host:port; the suite connects. */
+/** The peer listens at host:port, in protocol role `role` (default master); the suite connects. */
 export class ConnectTarget implements Target {
-  readonly role = 'master' as const;
+  readonly side = 'listen' as const;
   readonly description: string;
   constructor(
     readonly host: string,
     public port: number,
     private readonly transport: Transport = tcpTransport,
+    readonly role: PeerRole = 'master',
+    readonly topology?: Topology,
   ) {
-    this.description = `connect ${host}:${port}`;
+    this.description = `connect ${host}:${port}${role === 'master' ? '' : ` (peer is ${role})`}`;
   }
   start(): Promise<void> {
     return Promise.resolve();
@@ -54,7 +74,7 @@ export class ConnectTarget implements Target {
     return this.transport.connect(this.host, this.port);
   }
   accept(): Promise<Connection> {
-    return Promise.reject(new Error('the peer is the master: the suite connects'));
+    return Promise.reject(new Error('the peer listens: the suite connects'));
   }
   alive(): boolean {
     return true;
@@ -70,9 +90,9 @@ export class ConnectTarget implements Target {
   }
 }
 
-/** The suite listens at host:port; the peer connects (and reconnects). */
+/** The suite listens at host:port; the peer connects (and reconnects), in protocol role `role` (default backup). */
 export class ListenTarget implements Target {
-  readonly role = 'backup' as const;
+  readonly side = 'connect' as const;
   private listener: Listener | undefined;
   private readonly accepted: Connection[] = [];
   /** True once the peer has connected at least once. */
@@ -82,10 +102,12 @@ export class ListenTarget implements Target {
     readonly host: string,
     private readonly askedPort: number,
     private readonly transport: Transport = tcpTransport,
+    readonly role: PeerRole = 'backup',
+    readonly topology?: Topology,
   ) {}
 
   get description(): string {
-    return `listen ${this.host}:${this.port}`;
+    return `listen ${this.host}:${this.port}${this.role === 'backup' ? '' : ` (peer is ${this.role})`}`;
   }
 
   /** Port actually listened on. */
@@ -103,7 +125,7 @@ export class ListenTarget implements Target {
   }
 
   connect(): Promise<Connection> {
-    return Promise.reject(new Error('the peer is the backup: it connects to the suite'));
+    return Promise.reject(new Error('the peer connects to the suite'));
   }
 
   async accept(ms: number): Promise<Connection> {
@@ -164,19 +186,33 @@ export const EMBEDDED_TIMERS = {
 /** Adjusts the options of an embedded peer (mutant peers, custom transports). */
 export type PeerCustomizer = (options: PeerOptions) => PeerOptions;
 
-/** The embedded reference peer, in-process on loopback TCP. */
+/**
+ * The embedded reference peer, in-process on loopback TCP. On the side cluster topology gives
+ * its role (the master listens) it runs in cluster topology; on the other side in dual-re, as
+ * RE0 when it listens and RE1 when it connects (design 7.2.b.2). `topology` forces one
+ * (dual-re works on every side; cluster only on its own).
+ */
 export class EmbeddedTarget implements Target {
   private peer: KkcmPeer | undefined;
   private readonly inner: ConnectTarget | ListenTarget;
+  readonly side: PeerSide;
+  readonly topology: Topology;
   constructor(
     readonly role: PeerRole,
     private readonly customize: PeerCustomizer = (o) => o,
+    side?: PeerSide,
+    topology?: Topology,
   ) {
-    this.inner = role === 'master' ? new ConnectTarget('127.0.0.1', 0) : new ListenTarget('127.0.0.1', 0);
+    this.side = side ?? clusterSide(role);
+    this.topology = topology ?? (this.side === clusterSide(role) ? 'cluster' : 'dual-re');
+    if (this.topology === 'cluster' && this.side !== clusterSide(role))
+      throw new Error(`in cluster topology the ${role} ${clusterSide(role)}s`);
+    this.inner = this.side === 'listen' ? new ConnectTarget('127.0.0.1', 0) : new ListenTarget('127.0.0.1', 0);
   }
 
   get description(): string {
-    return `embedded reference peer (${this.role})`;
+    const where = this.topology === 'dual-re' ? `dual-re RE${this.side === 'listen' ? 0 : 1}` : 'cluster';
+    return `embedded reference peer (${this.role}, ${this.side === 'listen' ? 'listening' : 'connecting'}, ${where})`;
   }
 
   async start(): Promise<void> {
@@ -185,15 +221,20 @@ export class EmbeddedTarget implements Target {
   }
 
   private async startPeer(): Promise<void> {
-    const common = { ...EMBEDDED_TIMERS, nodeName: `reference-${this.role}`, conformanceProbe: true };
+    const common = {
+      ...EMBEDDED_TIMERS,
+      nodeName: `reference-${this.role}`,
+      conformanceProbe: true,
+      role: this.role,
+      topology: this.topology,
+      ...(this.topology === 'dual-re' ? { slot: this.side === 'listen' ? (0 as const) : (1 as const) } : {}),
+    };
     if (this.inner instanceof ConnectTarget) {
-      this.peer = new KkcmPeer(this.customize({ ...common, role: 'master', listen: { host: '127.0.0.1', port: 0 } }));
+      this.peer = new KkcmPeer(this.customize({ ...common, listen: { host: '127.0.0.1', port: 0 } }));
       await this.peer.configure();
       this.inner.port = this.peer.listenAddress?.port ?? 0;
     } else {
-      this.peer = new KkcmPeer(
-        this.customize({ ...common, role: 'backup', connect: { host: '127.0.0.1', port: this.inner.port } }),
-      );
+      this.peer = new KkcmPeer(this.customize({ ...common, connect: { host: '127.0.0.1', port: this.inner.port } }));
       await this.peer.configure();
     }
     this.stopped = false;
@@ -264,13 +305,16 @@ export function signalLaunchedPeers(signal: NodeJS.Signals): number[] {
 }
 
 /**
- * A peer launched from a shell command, `{port}` replaced: the port it must listen on
- * (role master) or the port the suite listens on (role backup). Restarted when it dies.
+ * A peer launched from a shell command, `{port}` replaced: the port it must listen on (side
+ * `listen`) or the port the suite listens on (side `connect`). The side defaults to the one
+ * cluster topology gives its role (the master listens). Restarted when it dies.
  */
 export class ExecTarget implements Target {
   private child: ChildProcess | undefined;
   private readonly inner: ConnectTarget | ListenTarget;
   private exited = true;
+  /** Whether the launched peer listens or connects. */
+  readonly side: PeerSide;
   /** Last lines the command printed, for error reports. */
   readonly output: string[] = [];
 
@@ -279,13 +323,18 @@ export class ExecTarget implements Target {
     readonly role: PeerRole,
     private readonly readyMs: number,
     transport: Transport = tcpTransport,
+    side?: PeerSide,
+    readonly topology?: Topology,
   ) {
+    this.side = side ?? clusterSide(role);
     this.inner =
-      role === 'master' ? new ConnectTarget('127.0.0.1', 0, transport) : new ListenTarget('127.0.0.1', 0, transport);
+      this.side === 'listen'
+        ? new ConnectTarget('127.0.0.1', 0, transport)
+        : new ListenTarget('127.0.0.1', 0, transport);
   }
 
   get description(): string {
-    return `exec ${this.command} (peer is ${this.role})`;
+    return `exec ${this.command} (peer is ${this.role}, ${this.side === 'listen' ? 'listening' : 'connecting'})`;
   }
 
   async start(): Promise<void> {
