@@ -130,7 +130,13 @@ export function parseCommand(command: Command, args: readonly string[]): Command
       throw new UsageError(`unknown option ${token.rawName}${hint === undefined ? '' : ` (did you mean --${hint}?)`}`);
     }
     if (def.type === 'string' && token.value === undefined) throw new UsageError(`${token.rawName} needs a value`);
-    if (def.type === 'string' && token.inlineValue === false && token.value?.startsWith('-') === true)
+    // `-` alone is a value: standard input (`--hex -`).
+    if (
+      def.type === 'string' &&
+      token.inlineValue === false &&
+      token.value?.startsWith('-') === true &&
+      token.value !== '-'
+    )
       throw new UsageError(
         `${token.rawName} needs a value (for one that starts with "-", write ${token.rawName}=${token.value})`,
       );

@@ -62,9 +62,11 @@ t.test('spec prints a summary, and --json the normalised spec with requirements'
   t.equal(text.code, 0);
   t.match(text.out, /HELLO-ACK/);
   const json = await run(['spec', '--json']);
-  const spec = JSON.parse(json.out) as { requirements: { id: string; level: string; section: string; text: string }[] };
+  const spec = JSON.parse(json.out) as {
+    requirements: { id: string; level: string; section: string; source: string; text: string }[];
+  };
   t.ok(spec.requirements.length > 30);
-  t.same(Object.keys(spec.requirements[0]!).sort(), ['id', 'level', 'section', 'text']);
+  t.same(Object.keys(spec.requirements[0]!).sort(), ['id', 'level', 'section', 'source', 'text']);
 });
 
 t.test('spec with a broken spec file exits 1 naming the path and rule', async (t) => {
@@ -76,6 +78,26 @@ t.test('spec with a broken spec file exits 1 naming the path and rule', async (t
   t.equal(r.code, 1);
   t.match(r.err, /ERR_INVALID_SPEC/);
   t.match(r.err, /\/header\/size/);
+});
+
+t.test('decode shows a client body that does not fit the illustrative layout as raw bytes, with a note', async (t) => {
+  // SDRL SOCKET-DATA-ACK (handle 1, streamOffset 9) with 3 bytes after its illustrative layout.
+  const sdrl = '4b4b434d01001102000000230000000500000001000000000000000000000009010203';
+  const r = await run(['decode', '--hex', sdrl + ACK]);
+  t.equal(r.code, 0, 'not an error: client bodies are opaque to KKCM');
+  const [first, second] = r.out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  t.same(first, {
+    offset: 0,
+    name: 'sdrl.socketDataAck',
+    header: { version: 1, flags: 0, type: 17, subtype: 2, length: 35, seq: 5 },
+    body: '00000001000000000000000000000009010203',
+    note: 'body does not fit the illustrative layout: ERR_TRAILING_BYTES',
+  });
+  t.equal(second?.name, 'control.ack', 'the next message is decoded');
+  t.equal(second?.offset, 35);
 });
 
 t.test('decode prints one JSON object per message', async (t) => {
