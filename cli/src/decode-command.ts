@@ -5,19 +5,25 @@
  */
 import {
   CodecError,
+  decodeClientMessage,
   fromHex,
-  iterateStream,
   messageToJson,
+  RoutingDecoder,
   stringify,
+  toHex,
+  type DecodedMessage,
   type DecodeOptions,
+  type RoutedMessage,
 } from '../../codec/src/index.js';
 import { stringArg, type Command, type CommandArgs, type OptionSpec } from './command.js';
 import { describeError, ExitCode, intOption, readInputFile, UsageError, type Io } from './io.js';
 
 const DESCRIPTION = `Decodes a stream of JSR IPC messages and prints one JSON object per message:
 {offset, name, header, body}. 64-bit integers print as decimal strings, bytes as hex,
-known enum values as names. A bad message stops decoding: exit 1 and one line on
-standard error with the error code and byte offset.`;
+known enum values as names. A client message whose body does not fit the spec's
+illustrative layout is shown with its header, its body as hex and a "note" naming the
+misfit (client bodies are opaque to KKCM). A bad message stops decoding: exit 1 and
+one line on standard error with the error code and byte offset.`;
 
 const EPILOG = `Examples:
   kkcm decode --hex 4b4b434d01000108000000140000000000000007
@@ -61,6 +67,36 @@ async function readDecodeInput(args: CommandArgs, io: Io): Promise<Uint8Array> {
   return io.stdin();
 }
 
+/**
+ * One message as JSON. A client message is decoded against the spec's illustrative layout;
+ * one whose body does not fit it is not an error (client bodies are opaque to KKCM,
+ * KKCM-DISP-3): its header is shown, its body as raw hex, with a note naming the misfit.
+ */
+function routedToJson(msg: RoutedMessage): object {
+  if (!('client' in msg)) return messageToJson(msg as DecodedMessage);
+  try {
+    return messageToJson(decodeClientMessage(msg));
+  } catch (err) {
+    if (!(err instanceof CodecError)) throw err;
+    const { version, flags, type, subtype, length, seq } = msg.header;
+    return {
+      name: msg.name,
+      header: { version, flags, type, subtype, length, seq },
+      body: toHex(msg.body),
+      note: `body does not fit the illustrative layout: ${err.code}`,
+    };
+  }
+}
+
+/** Every message of `bytes` with its stream offset; a CodecError stops it after the messages before the fault. */
+function* decodeRouted(bytes: Uint8Array, options: DecodeOptions): Generator<object> {
+  const offsets: number[] = [];
+  const decoder = new RoutingDecoder({ ...options, onFrame: (_frame, offset) => offsets.push(offset) });
+  const messages = decoder.push(bytes);
+  for (let i = 0; i < messages.length; i++) yield { offset: offsets[i], ...routedToJson(messages[i]!) };
+  decoder.end();
+}
+
 /** Prints one JSON object per message of a byte stream. */
 async function runDecode(args: CommandArgs, io: Io): Promise<number> {
   const channel = stringArg(args, 'channel');
@@ -88,8 +124,7 @@ async function runDecode(args: CommandArgs, io: Io): Promise<number> {
       const { decodeWithSpecFile } = await import('./spec-decode.js');
       for (const line of decodeWithSpecFile(specPath, bytes, options)) io.out(`${stringify(line, indent)}\n`);
     } else {
-      for (const m of iterateStream([bytes], options))
-        io.out(`${stringify({ offset: m.offset, ...messageToJson(m.message) }, indent)}\n`);
+      for (const line of decodeRouted(bytes, options)) io.out(`${stringify(line, indent)}\n`);
     }
   } catch (err) {
     if (err instanceof CodecError) {

@@ -326,6 +326,28 @@ export const handshakeCases: readonly ConformanceCase[] = [
     },
   }),
   defineCase({
+    id: 'handshake.client-message-half-bound',
+    title:
+      'A client message on a bound channel before the other channel is bound is a protocol error, and the ERROR names it',
+    requirements: ['KKCM-SESS-9', 'KKCM-CTL-2'],
+    level: 'MUST',
+    roles: BOTH,
+    sides: LISTENING,
+    channels: ['send'],
+    tags: ['handshake', 'negative'],
+    provokes: ['ERR_UNEXPECTED_MESSAGE'],
+    allowedOutcomes: ["ERROR ERR_UNEXPECTED_MESSAGE naming the IHA message's seq, type and subtype, then close"],
+    async run(ctx) {
+      const { wire, answer } = await helloOn(ctx, 'send', ctx.newSessionId());
+      if (answer.kind !== 'message' || answer.message.name !== 'control.helloAck')
+        throw new CaseFailure('HELLO-ACK on the send channel', describe(answer));
+      wire.bound(answer.message.body.version);
+      // The session is not up (no receive channel): the oracle checks the ERROR names this message.
+      wire.send({ name: 'iha.handleTeardown', body: { handle: 1, reason: 1 } });
+      await ctx.expectErrorAndClose(wire, ['ERR_UNEXPECTED_MESSAGE']);
+    },
+  }),
+  defineCase({
     id: 'handshake.timeout.silent-connection',
     title: 'A connection that never sends HELLO is closed at the handshake timeout',
     requirements: ['KKCM-SESS-8'],
