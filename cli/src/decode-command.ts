@@ -10,13 +10,13 @@ import {
   messageToJson,
   RoutingDecoder,
   stringify,
-  toHex,
   type DecodedMessage,
   type DecodeOptions,
   type RoutedMessage,
 } from '../../codec/src/index.js';
 import { stringArg, type Command, type CommandArgs, type OptionSpec } from './command.js';
 import { describeError, ExitCode, intOption, readInputFile, UsageError, type Io } from './io.js';
+import { misfitToJson } from './opaque-body.js';
 
 const DESCRIPTION = `Decodes a stream of JSR IPC messages and prints one JSON object per message:
 {offset, name, header, body}. 64-bit integers print as decimal strings, bytes as hex,
@@ -78,13 +78,7 @@ function routedToJson(msg: RoutedMessage): object {
     return messageToJson(decodeClientMessage(msg));
   } catch (err) {
     if (!(err instanceof CodecError)) throw err;
-    const { version, flags, type, subtype, length, seq } = msg.header;
-    return {
-      name: msg.name,
-      header: { version, flags, type, subtype, length, seq },
-      body: toHex(msg.body),
-      note: `body does not fit the illustrative layout: ${err.code}`,
-    };
+    return misfitToJson(msg.name, msg.header, msg.body, err.code);
   }
 }
 

@@ -80,10 +80,11 @@ t.test('spec with a broken spec file exits 1 naming the path and rule', async (t
   t.match(r.err, /\/header\/size/);
 });
 
+/** SDRL SOCKET-DATA-ACK (handle 1, streamOffset 9, seq 5) with 3 bytes after its illustrative layout. */
+const SDRL_PLUS_3 = '4b4b434d01001102000000230000000500000001000000000000000000000009010203';
+
 t.test('decode shows a client body that does not fit the illustrative layout as raw bytes, with a note', async (t) => {
-  // SDRL SOCKET-DATA-ACK (handle 1, streamOffset 9) with 3 bytes after its illustrative layout.
-  const sdrl = '4b4b434d01001102000000230000000500000001000000000000000000000009010203';
-  const r = await run(['decode', '--hex', sdrl + ACK]);
+  const r = await run(['decode', '--hex', SDRL_PLUS_3 + ACK]);
   t.equal(r.code, 0, 'not an error: client bodies are opaque to KKCM');
   const [first, second] = r.out
     .trim()
@@ -98,6 +99,32 @@ t.test('decode shows a client body that does not fit the illustrative layout as 
   });
   t.equal(second?.name, 'control.ack', 'the next message is decoded');
   t.equal(second?.offset, 35);
+});
+
+t.test('decode --spec shows a client body that does not fit the illustrative layout as decode does', async (t) => {
+  // PRL subtype 9, which the spec does not list: the client's to define, so not an error either.
+  const prl9 = '4b4b434d0100200900000013000000060a0b0c';
+  const input = SDRL_PLUS_3 + prl9 + ACK;
+  const bundled = await run(['decode', '--hex', input]);
+  const r = await run(['decode', '--spec', defaultSpecPath(), '--hex', input]);
+  t.equal(r.code, 0, 'not an error: client bodies are opaque to KKCM');
+  const lines = r.out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  t.same(
+    lines.map((l) => [l.offset, l.name, l.note]),
+    [
+      [0, 'sdrl.socketDataAck', 'body does not fit the illustrative layout: ERR_TRAILING_BYTES'],
+      [35, null, 'body does not fit the illustrative layout: ERR_UNKNOWN_SUBTYPE'],
+      [54, 'control.ack', undefined],
+    ],
+  );
+  t.same(lines[1]?.body, '0a0b0c', 'the raw body, as hex');
+  t.equal(r.out, bundled.out, 'the same lines as with the bundled codec');
+  const control = await run(['decode', '--spec', defaultSpecPath(), '--hex', ACK.replace('0014', '0015') + '00']);
+  t.equal(control.code, 1, 'a control body that does not fit is still an error');
+  t.match(control.err, /ERR_TRAILING_BYTES/);
 });
 
 t.test('decode prints one JSON object per message', async (t) => {
