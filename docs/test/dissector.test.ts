@@ -1,7 +1,8 @@
 /**
  * The Wireshark dissector: the committed file is what the spec generates, and tshark with
  * it decodes every golden vector (whole, split across segments, coalesced) and reports every
- * invalid vector as the vector's error code. A trace of two reference peers:
+ * invalid vector as the vector's error code, or, for a client body that does not fit its
+ * illustrative layout, as a note on raw bytes (client data is opaque to KKCM). A trace of two reference peers:
  * `dissector-trace.test.ts`; the handshake rules read from the spec: `dissector-rules.test.ts`.
  */
 import { spawnSync } from 'node:child_process';
@@ -20,9 +21,19 @@ import {
   type VectorJson,
   type VectorMessage,
 } from '../../spec/src/index.js';
-import { dissectorFieldName, expertName, generateDissector } from '../tools/dissector.js';
+import { dissectorFieldName, expertName, generateDissector, ILLUSTRATIVE_MISFIT_EXPERT } from '../tools/dissector.js';
 import { buildTcpCapture, cut, type TcpStream } from '../tools/tcp-capture.js';
-import { byStream, checkClean, compareStream, luaPath, messagesOf, tshark, tsharkMissing, type Run } from './tshark.js';
+import {
+  byStream,
+  checkClean,
+  compareStream,
+  luaPath,
+  messagesOf,
+  tshark,
+  tsharkMissing,
+  type Decoded,
+  type Run,
+} from './tshark.js';
 
 const model = new SpecModel(loadSpec());
 const { valid, invalid } = loadVectors();
@@ -299,6 +310,34 @@ function invalidCapture(): string {
   return captureFile('invalid.pcap', buildTcpCapture(streams));
 }
 
+/** Types whose bodies are opaque to KKCM: every type a client owns [KKCM-DISP-3]. */
+const opaqueTypes = new Set(model.spec.messages.filter((m) => m.client !== 'kkcm').map((m) => m.type));
+
+/** Codes of a body that does not fit its layout, and of a subtype the spec does not list. */
+const MISFIT_CODES = new Set([
+  'ERR_TRUNCATED_BODY',
+  'ERR_TRAILING_BYTES',
+  'ERR_BAD_LENGTH_FIELD',
+  'ERR_BAD_COUNT',
+  'ERR_RESERVED_NONZERO',
+  'ERR_BAD_UTF8',
+  'ERR_UNKNOWN_SUBTYPE',
+]);
+
+/**
+ * True when the vector's fault is a client body (or subtype) that does not fit the spec's
+ * illustrative layout: the codec's error, which the dissector shows as a note on raw bytes.
+ */
+function isClientMisfit(v: Vector & { expect: { error: { code: string }; messagesBefore?: number } }): boolean {
+  const bytes = Buffer.from(v.hex, 'hex');
+  let at = 0;
+  for (let k = 0; k < (v.expect.messagesBefore ?? 0); k++) at += bytes.readUInt32BE(at + 8);
+  return opaqueTypes.has(bytes[at + 6]!) && MISFIT_CODES.has(v.expect.error.code);
+}
+
+/** The texts of a message's expert infos. */
+const expertTexts = (d: Decoded | undefined): string[] => d?.fields.get('_ws.expert.message') ?? [];
+
 /**
  * The tshark settings a vector is read with: its receiver limit as the max_message
  * preference, and for a stream that ends inside a message, TCP reassembly off (with it on,
@@ -336,11 +375,26 @@ t.test(
         Array.from({ length: before }, () => []),
         `${v.id}: the ${before} messages before the error decode cleanly`,
       );
-      t.ok(
-        shown[before]?.experts.includes(expertName(code)),
-        `${v.id}: ${code} on the message at offset ${v.expect.error.offset}`,
-        { experts: shown[before]?.experts },
-      );
+      if (isClientMisfit(v)) {
+        t.same(
+          shown[before]?.experts,
+          [ILLUSTRATIVE_MISFIT_EXPERT],
+          `${v.id}: a client message, a note and no error (its body is opaque to KKCM)`,
+        );
+        t.ok(
+          expertTexts(shown[before]).some((text) =>
+            text.startsWith(`body does not fit the illustrative layout: ${code}:`),
+          ),
+          `${v.id}: the note names ${code}`,
+          { texts: expertTexts(shown[before]) },
+        );
+      } else {
+        t.ok(
+          shown[before]?.experts.includes(expertName(code)),
+          `${v.id}: ${code} on the message at offset ${v.expect.error.offset}`,
+          { experts: shown[before]?.experts },
+        );
+      }
       t.equal(shown.length, before + 1, `${v.id}: nothing is decoded after the error`);
     });
     // With reassembly on, a stream that ends inside a message shows only what came before it.
@@ -375,9 +429,62 @@ t.test('tshark -z expert lists the codes of the invalid vectors, and no Lua erro
   );
   t.equal(r.status, 0);
   t.notMatch(r.stdout, /Lua Error|dissector failed/i, 'no Lua error');
-  for (const code of new Set(
-    invalid.filter((v) => v.decodeOptions?.maxMessage === undefined).map((v) => v.expect.error.code),
-  )) {
+  const listed = invalid.filter((v) => v.decodeOptions?.maxMessage === undefined);
+  for (const code of new Set(listed.filter((v) => !isClientMisfit(v)).map((v) => v.expect.error.code))) {
     t.match(r.stdout, new RegExp(`JSRIPC\\s+${code}: `), `${code} is listed`);
   }
+  for (const code of new Set(listed.filter(isClientMisfit).map((v) => v.expect.error.code))) {
+    t.match(
+      r.stdout,
+      new RegExp(`Undecoded\\s+JSRIPC\\s+body does not fit the illustrative layout: ${code}: `),
+      `a client body's ${code} is listed as an Undecoded note`,
+    );
+  }
 });
+
+t.test(
+  'tshark shows a client body that does not fit the illustrative layout as raw bytes with a note, and decodes the next message',
+  { skip },
+  async (t) => {
+    // SDRL SOCKET-DATA-ACK (handle 1, streamOffset 9, seq 5) with 3 bytes after its
+    // illustrative layout, then an ACK (upTo 42, seq 6), in one segment on the send channel.
+    const sdrlBody = '00000001000000000000000000000009010203';
+    const sdrl = `4b4b434d01001102000000230000000500000001000000000000000000000009010203`;
+    const ack = '4b4b434d0100010800000014000000060000002a';
+    const path = captureFile(
+      'opaque.pcap',
+      buildTcpCapture([
+        {
+          clientPort: 44000,
+          segments: [
+            { from: 'server', payload: helloAck('send') },
+            { from: 'client', payload: Buffer.from(sdrl + ack, 'hex') },
+          ],
+        },
+      ]),
+    );
+    const run = tshark(path);
+    checkClean(t, run, 'opaque');
+    const [first, second] = run.messages.filter((m) => m.fromClient);
+    t.equal(first?.fields.get('jsripc.msg')?.[0], 'sdrl.socketDataAck', 'the header names the message');
+    t.same(
+      ['type', 'subtype', 'length', 'seq'].map((f) => first?.fields.get(`jsripc.${f}`)?.[0]),
+      ['17', '2', '35', '5'],
+      'the header fields',
+    );
+    t.equal(first?.fields.get('jsripc.body')?.[0]?.replace(/:/g, ''), sdrlBody, 'the body as raw bytes');
+    t.same(
+      [...(first?.fields.keys() ?? [])].filter((k) => k.startsWith('jsripc.sdrl.')),
+      [],
+      'no field of the illustrative layout',
+    );
+    t.same(first?.experts, [ILLUSTRATIVE_MISFIT_EXPERT], 'a note, no error');
+    t.same(expertTexts(first), [
+      'body does not fit the illustrative layout: ERR_TRAILING_BYTES: 3 bytes after the end of the layout',
+    ]);
+    t.equal(second?.fields.get('jsripc.msg')?.[0], 'control.ack', 'the ACK after it is decoded');
+    t.equal(second?.fields.get('jsripc.control.ack.upTo')?.[0], '42');
+    t.same(second?.experts, [], 'cleanly');
+    t.equal(second?.frame, first?.frame, 'from the same segment');
+  },
+);

@@ -165,6 +165,34 @@ read_fields = function(problems, tvb, tree, offset, stop, fields, path)
   return at, env
 end
 
+-- What a client body is shown with when it does not fit its illustrative layout: a note, not
+-- an error, for client data is opaque to KKCM [KKCM-DISP-3].
+local MISFIT_NOTE = "body does not fit the illustrative layout: "
+
+-- A tree that keeps nothing but the texts of its expert infos: read_fields walks a client
+-- body with it first, because an item once added to the real tree cannot be taken back.
+local function dry_tree()
+  local t = { notes = {} }
+  function t.add() return t end
+  t.add_packet_field = t.add
+  function t.set_len() end
+  t.append_text = t.set_len
+  function t.add_proto_expert_info(_, _, text) t.notes[#t.notes + 1] = text end
+  return t
+end
+
+-- Why a body does not fit the layout of minfo ("ERR_TRAILING_BYTES: ..."), or nil when it fits.
+local function misfit(tvb, length, minfo)
+  local dry = dry_tree()
+  -- Reserved bytes and UTF-8 are reported without stopping the walk: the first note says why.
+  local after = read_fields({}, tvb, dry, HEADER_SIZE, length, minfo.fields, "body")
+  if dry.notes[1] ~= nil then return dry.notes[1] end
+  if after < length then
+    return string.format("ERR_TRAILING_BYTES: %d bytes after the end of the layout", length - after)
+  end
+  return nil
+end
+
 -- ---------------------------------------------------------------- stream state
 
 local function stream_of(pinfo)
@@ -251,6 +279,9 @@ local function check_header(problems, h, snap, items)
   if h.minfo == nil then
     if may_ignore then
       items.subtype:add_proto_expert_info(EI.skipped, "unknown subtype, skipped: mayIgnore is set")
+    elseif h.tinfo.opaque then
+      -- Every subtype of a client-owned type is its client's to define [KKCM-DISP-3].
+      items.subtype:add_proto_expert_info(EI.illustrative_misfit, MISFIT_NOTE .. string.format("ERR_UNKNOWN_SUBTYPE: subtype %d of type %s has no layout in the spec", h.subtype, h.tinfo.name))
     else
       problem(items.subtype, "ERR_UNKNOWN_SUBTYPE", string.format("subtype %d of type %s is unknown and mayIgnore is clear", h.subtype, h.tinfo.name))
     end
@@ -331,7 +362,11 @@ local function dissect_message(whole, offset, have, pinfo, root)
   end
 
   local body = tree:add(HF.body, tvb(HEADER_SIZE, h.length - HEADER_SIZE))
-  if h.minfo ~= nil then
+  local why = h.minfo ~= nil and h.tinfo.opaque and misfit(tvb, h.length, h.minfo) or nil
+  if why ~= nil then
+    -- A client body that does not fit stays raw bytes under its header, with a note.
+    body:add_proto_expert_info(EI.illustrative_misfit, MISFIT_NOTE .. why)
+  elseif h.minfo ~= nil then
     local after, env = read_fields(problems, tvb, body, HEADER_SIZE, h.length, h.minfo.fields, "body")
     if after ~= nil and after < h.length then
       local trailing = body:add(HF.trailing, tvb(after, h.length - after))

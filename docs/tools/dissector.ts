@@ -54,6 +54,13 @@ export const DISSECTOR_EXPERTS: readonly (readonly [
   ['ERR_STREAM_TRUNCATED', 'MALFORMED', 'ERROR'],
 ];
 
+/**
+ * Expert info of a client body that does not fit its illustrative layout, or of a subtype
+ * the spec does not list: a note, not an error (client data is opaque to KKCM) [KKCM-DISP-3].
+ * Its text is `body does not fit the illustrative layout: <code>: <detail>`.
+ */
+export const ILLUSTRATIVE_MISFIT_EXPERT = `${PROTOCOL_FILTER_NAME}.expert.illustrative_misfit`;
+
 /** Integer fields whose values are names from another table of the spec. */
 const FIELD_VALUE_STRINGS: Readonly<Record<string, 'errors' | 'types'>> = {
   'control.error.code': 'errors',
@@ -175,6 +182,8 @@ class DissectorGenerator {
     );
     o.line('-- Messages split across segments are reassembled; several in one segment are split.');
     o.line("-- Protocol errors are expert infos named after the spec's codes (jsripc.expert.bad_magic, ...).");
+    o.line('-- Client bodies are opaque to KKCM: one that does not fit its illustrative layout (or of a');
+    o.line('-- subtype the spec does not list) is shown as raw bytes with a note, jsripc.expert.illustrative_misfit.');
     o.line('--');
     o.line('-- Fields: jsripc.<header field> (jsripc.type, jsripc.seq, ...), jsripc.flags.<flag>,');
     o.line("-- jsripc.msg (qualified name, e.g. control.hello), jsripc.channel (the stream's channel),");
@@ -316,9 +325,12 @@ class DissectorGenerator {
       `EI.skipped = ProtoExpert.new(${lua(`${PROTOCOL_FILTER_NAME}.expert.skipped`)}, "Unknown type or subtype skipped: mayIgnore is set [KKCM-TYPE-1]", expert.group.UNDECODED, expert.severity.NOTE)`,
     );
     o.line(
+      `EI.illustrative_misfit = ProtoExpert.new(${lua(ILLUSTRATIVE_MISFIT_EXPERT)}, "Client body does not fit the spec's illustrative layout: shown as raw bytes, not an error (client data is opaque to KKCM) [KKCM-DISP-3]", expert.group.UNDECODED, expert.severity.NOTE)`,
+    );
+    o.line(
       `EI.dissector_bug = ProtoExpert.new(${lua(`${PROTOCOL_FILTER_NAME}.expert.dissector_bug`)}, "The dissector failed on this message: a bug, please report it", expert.group.MALFORMED, expert.severity.ERROR)`,
     );
-    refs.push('EI.skipped', 'EI.dissector_bug');
+    refs.push('EI.skipped', 'EI.illustrative_misfit', 'EI.dissector_bug');
     o.line(`jsripc.experts = { ${refs.join(', ')} }`);
     o.line();
   }
@@ -335,8 +347,10 @@ class DissectorGenerator {
     for (const t of s.messages) {
       const ids = t.channels.map((c) => this.model.channelId(c));
       const only = ids.length === 1 ? String(ids[0]) : 'nil';
+      // A client-owned type's body is opaque to KKCM [KKCM-DISP-3]: its layout is illustrative.
+      const opaque = t.client === 'kkcm' ? '' : ', opaque = true';
       o.line(
-        `TYPES[${t.type}] = { name = ${lua(t.name)}, channels = { ${ids.map((id) => `[${id}] = true`).join(', ')} }, only_channel = ${only} }`,
+        `TYPES[${t.type}] = { name = ${lua(t.name)}, channels = { ${ids.map((id) => `[${id}] = true`).join(', ')} }, only_channel = ${only}${opaque} }`,
       );
     }
     o.line();

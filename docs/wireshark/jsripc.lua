@@ -7,6 +7,8 @@
 -- Longest message: preference jsripc.max_message (default 262144 bytes, as a receiver with default settings).
 -- Messages split across segments are reassembled; several in one segment are split.
 -- Protocol errors are expert infos named after the spec's codes (jsripc.expert.bad_magic, ...).
+-- Client bodies are opaque to KKCM: one that does not fit its illustrative layout (or of a
+-- subtype the spec does not list) is shown as raw bytes with a note, jsripc.expert.illustrative_misfit.
 --
 -- Fields: jsripc.<header field> (jsripc.type, jsripc.seq, ...), jsripc.flags.<flag>,
 -- jsripc.msg (qualified name, e.g. control.hello), jsripc.channel (the stream's channel),
@@ -86,16 +88,17 @@ EI.ERR_WRONG_CHANNEL = ProtoExpert.new("jsripc.expert.wrong_channel", "ERR_WRONG
 EI.ERR_BAD_SEQUENCE = ProtoExpert.new("jsripc.expert.bad_sequence", "ERR_BAD_SEQUENCE: The sequence number is not the previous one plus one.", expert.group.SEQUENCE, expert.severity.WARN)
 EI.ERR_STREAM_TRUNCATED = ProtoExpert.new("jsripc.expert.stream_truncated", "ERR_STREAM_TRUNCATED: The stream ended in the middle of a message.", expert.group.MALFORMED, expert.severity.ERROR)
 EI.skipped = ProtoExpert.new("jsripc.expert.skipped", "Unknown type or subtype skipped: mayIgnore is set [KKCM-TYPE-1]", expert.group.UNDECODED, expert.severity.NOTE)
+EI.illustrative_misfit = ProtoExpert.new("jsripc.expert.illustrative_misfit", "Client body does not fit the spec's illustrative layout: shown as raw bytes, not an error (client data is opaque to KKCM) [KKCM-DISP-3]", expert.group.UNDECODED, expert.severity.NOTE)
 EI.dissector_bug = ProtoExpert.new("jsripc.expert.dissector_bug", "The dissector failed on this message: a bug, please report it", expert.group.MALFORMED, expert.severity.ERROR)
-jsripc.experts = { EI.ERR_BAD_MAGIC, EI.ERR_UNSUPPORTED_VERSION, EI.ERR_LENGTH_TOO_SMALL, EI.ERR_FRAME_TOO_LARGE, EI.ERR_TRUNCATED_BODY, EI.ERR_TRAILING_BYTES, EI.ERR_RESERVED_NONZERO, EI.ERR_BAD_COUNT, EI.ERR_BAD_LENGTH_FIELD, EI.ERR_UNKNOWN_TYPE, EI.ERR_UNKNOWN_SUBTYPE, EI.ERR_RESERVED_FLAG, EI.ERR_BAD_UTF8, EI.ERR_WRONG_CHANNEL, EI.ERR_BAD_SEQUENCE, EI.ERR_STREAM_TRUNCATED, EI.skipped, EI.dissector_bug }
+jsripc.experts = { EI.ERR_BAD_MAGIC, EI.ERR_UNSUPPORTED_VERSION, EI.ERR_LENGTH_TOO_SMALL, EI.ERR_FRAME_TOO_LARGE, EI.ERR_TRUNCATED_BODY, EI.ERR_TRAILING_BYTES, EI.ERR_RESERVED_NONZERO, EI.ERR_BAD_COUNT, EI.ERR_BAD_LENGTH_FIELD, EI.ERR_UNKNOWN_TYPE, EI.ERR_UNKNOWN_SUBTYPE, EI.ERR_RESERVED_FLAG, EI.ERR_BAD_UTF8, EI.ERR_WRONG_CHANNEL, EI.ERR_BAD_SEQUENCE, EI.ERR_STREAM_TRUNCATED, EI.skipped, EI.illustrative_misfit, EI.dissector_bug }
 
 local TYPES = {}
 TYPES[1] = { name = "control", channels = { [1] = true, [2] = true }, only_channel = nil }
-TYPES[16] = { name = "iha", channels = { [1] = true }, only_channel = 1 }
-TYPES[17] = { name = "sdrl", channels = { [1] = true }, only_channel = 1 }
-TYPES[18] = { name = "psrm", channels = { [1] = true }, only_channel = 1 }
-TYPES[32] = { name = "prl", channels = { [2] = true }, only_channel = 2 }
-TYPES[127] = { name = "probe", channels = { [1] = true, [2] = true }, only_channel = nil }
+TYPES[16] = { name = "iha", channels = { [1] = true }, only_channel = 1, opaque = true }
+TYPES[17] = { name = "sdrl", channels = { [1] = true }, only_channel = 1, opaque = true }
+TYPES[18] = { name = "psrm", channels = { [1] = true }, only_channel = 1, opaque = true }
+TYPES[32] = { name = "prl", channels = { [2] = true }, only_channel = 2, opaque = true }
+TYPES[127] = { name = "probe", channels = { [1] = true, [2] = true }, only_channel = nil, opaque = true }
 
 local F = {}
 local MESSAGES = {}
@@ -792,6 +795,34 @@ read_fields = function(problems, tvb, tree, offset, stop, fields, path)
   return at, env
 end
 
+-- What a client body is shown with when it does not fit its illustrative layout: a note, not
+-- an error, for client data is opaque to KKCM [KKCM-DISP-3].
+local MISFIT_NOTE = "body does not fit the illustrative layout: "
+
+-- A tree that keeps nothing but the texts of its expert infos: read_fields walks a client
+-- body with it first, because an item once added to the real tree cannot be taken back.
+local function dry_tree()
+  local t = { notes = {} }
+  function t.add() return t end
+  t.add_packet_field = t.add
+  function t.set_len() end
+  t.append_text = t.set_len
+  function t.add_proto_expert_info(_, _, text) t.notes[#t.notes + 1] = text end
+  return t
+end
+
+-- Why a body does not fit the layout of minfo ("ERR_TRAILING_BYTES: ..."), or nil when it fits.
+local function misfit(tvb, length, minfo)
+  local dry = dry_tree()
+  -- Reserved bytes and UTF-8 are reported without stopping the walk: the first note says why.
+  local after = read_fields({}, tvb, dry, HEADER_SIZE, length, minfo.fields, "body")
+  if dry.notes[1] ~= nil then return dry.notes[1] end
+  if after < length then
+    return string.format("ERR_TRAILING_BYTES: %d bytes after the end of the layout", length - after)
+  end
+  return nil
+end
+
 -- ---------------------------------------------------------------- stream state
 
 local function stream_of(pinfo)
@@ -878,6 +909,9 @@ local function check_header(problems, h, snap, items)
   if h.minfo == nil then
     if may_ignore then
       items.subtype:add_proto_expert_info(EI.skipped, "unknown subtype, skipped: mayIgnore is set")
+    elseif h.tinfo.opaque then
+      -- Every subtype of a client-owned type is its client's to define [KKCM-DISP-3].
+      items.subtype:add_proto_expert_info(EI.illustrative_misfit, MISFIT_NOTE .. string.format("ERR_UNKNOWN_SUBTYPE: subtype %d of type %s has no layout in the spec", h.subtype, h.tinfo.name))
     else
       problem(items.subtype, "ERR_UNKNOWN_SUBTYPE", string.format("subtype %d of type %s is unknown and mayIgnore is clear", h.subtype, h.tinfo.name))
     end
@@ -958,7 +992,11 @@ local function dissect_message(whole, offset, have, pinfo, root)
   end
 
   local body = tree:add(HF.body, tvb(HEADER_SIZE, h.length - HEADER_SIZE))
-  if h.minfo ~= nil then
+  local why = h.minfo ~= nil and h.tinfo.opaque and misfit(tvb, h.length, h.minfo) or nil
+  if why ~= nil then
+    -- A client body that does not fit stays raw bytes under its header, with a note.
+    body:add_proto_expert_info(EI.illustrative_misfit, MISFIT_NOTE .. why)
+  elseif h.minfo ~= nil then
     local after, env = read_fields(problems, tvb, body, HEADER_SIZE, h.length, h.minfo.fields, "body")
     if after ~= nil and after < h.length then
       local trailing = body:add(HF.trailing, tvb(after, h.length - after))
