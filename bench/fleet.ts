@@ -49,7 +49,8 @@ async function main(): Promise<number> {
         const verdicts = matrix.targets.map((t) => `${t.name}=${t.verdict}`).join(' ');
         if (verdicts !== EXPECTED) throw new Error(`unexpected verdicts with --jobs ${jobs}: ${verdicts}`);
         times[`fleet/5 targets jobs=${jobs}`]!.push(ms);
-        process.stderr.write(`round ${round + 1}, jobs ${jobs}: ${(ms / 1000).toFixed(2)} s\n`);
+        const each = matrix.targets.map((t) => `${t.name} ${(t.durationMs / 1000).toFixed(2)} s`).join(', ');
+        process.stderr.write(`round ${round + 1}, jobs ${jobs}: ${(ms / 1000).toFixed(2)} s (${each})\n`);
       }
   } finally {
     backup.kill('SIGTERM');

@@ -86,3 +86,24 @@ t.test('usage errors are two lines on standard error and exit 2', async (t) => {
     t.match(err[1], /^Run `kkcm .*--help` for usage\.$/);
   }
 });
+
+t.test("the guide's CI exit codes are the ones kkcm conformance --help lists", async (t) => {
+  const help = (await run(['conformance', '--help'])).out;
+  const epilog = help.slice(help.indexOf('Exit codes:'), help.indexOf('Examples:')).replace(/\s+/g, ' ');
+  const inHelp = [...epilog.matchAll(/(?:^Exit codes:|,) (\d+) /g)].map((m) => m[1]);
+  const guide = readFileSync(join(packageRoot(), 'docs', 'guides', 'testing-your-peer.md'), 'utf8');
+  const section = guide.slice(guide.indexOf('## In CI'), guide.indexOf('\n## ', guide.indexOf('## In CI') + 1));
+  const inGuide = [...section.matchAll(/^\| (\d+)(?:, (\d+))? \|/gm)].flatMap((m) => m.slice(1).filter(Boolean));
+  t.same(inHelp, ['0', '1', '2', '3', '4', '5'], 'the help lists 0 to 5');
+  t.same(
+    inGuide.filter((c) => Number(c) < 128),
+    inHelp,
+    'the guide lists the same codes',
+  );
+  t.match(epilog, /exits 130 or 143/);
+  t.same(
+    inGuide.filter((c) => Number(c) >= 128),
+    ['130', '143'],
+    'and the signal codes',
+  );
+});

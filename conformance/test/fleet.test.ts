@@ -23,7 +23,7 @@ import {
 } from '../src/fleet/matrix-report.js';
 import { fleetFiles, renderMatrixHuman, renderMatrixJunit } from '../src/fleet/render-matrix.js';
 import { renderMatrixHtml } from '../src/fleet/matrix-html.js';
-import { boundedAll, targetSpecOf } from '../src/fleet/run-fleet.js';
+import { boundedAll, startOrder, targetSpecOf } from '../src/fleet/run-fleet.js';
 import { loadTargets, parseTargets, TargetsFileError } from '../src/fleet/targets-file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kkcm-fleet-'));
@@ -176,6 +176,38 @@ t.test('the pool runs at most `jobs` items at once and keeps the order of result
   }
   t.same(await done, [10, 20, 30, 40, 50]);
   t.equal(most, 2, 'two at a time, never more');
+});
+
+t.test('the pool starts items in the order it is given and returns results in the items order', async (t) => {
+  const started: number[] = [];
+  const results = await boundedAll(
+    ['a', 'b', 'c', 'd'],
+    1,
+    async (item, i) => {
+      started.push(i);
+      return item.toUpperCase();
+    },
+    [2, 0, 3, 1],
+  );
+  t.same(started, [2, 0, 3, 1]);
+  t.same(results, ['A', 'B', 'C', 'D']);
+});
+
+t.test('exec targets start first (longest expected first), ties in file order', async (t) => {
+  const targets = parseTargets(
+    [
+      'nowhere connect 127.0.0.1:1 master',
+      'lab listen 127.0.0.1:0 backup',
+      "one exec 'peer --port {port}' master",
+      'router connect 10.0.0.1:7000 master',
+      "two exec 'peer --connect {port}' backup",
+    ].join('\n'),
+    'f.txt',
+  );
+  t.same(
+    startOrder(targets).map((i) => targets[i]!.name),
+    ['one', 'two', 'nowhere', 'lab', 'router'],
+  );
 });
 
 t.test('a target verdict follows the single-run exit code; unreachable when no case was judged', async (t) => {

@@ -69,22 +69,47 @@ function packageVersion(): string {
   return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-/** Runs `work` over `items`, at most `jobs` at a time; results in the order of `items`. */
+/**
+ * Runs `work` over `items`, at most `jobs` at a time, starting them in `order` (indexes into
+ * `items`, default their own order); results in the order of `items`.
+ */
 export async function boundedAll<T, R>(
   items: readonly T[],
   jobs: number,
   work: (item: T, index: number) => Promise<R>,
+  order: readonly number[] = items.map((_, i) => i),
 ): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
+    while (next < order.length) {
+      const i = order[next++]!;
       results[i] = await work(items[i]!, i);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, items.length)) }, worker));
   return results;
+}
+
+/**
+ * What a target is expected to cost, for the start order: a launched peer (exec) has to start
+ * first and is restarted after the cases that stop it; a peer that is already up (connect,
+ * listen) does not; a connect target where nothing listens ends at the first attempt.
+ */
+const EXPECTED_COST: Readonly<Record<FleetTarget['kind'], number>> = { exec: 2, listen: 1, connect: 1 };
+
+/**
+ * The order in which {@link runFleet} starts the targets: the most expensive first (longest
+ * processing time first), so that the short ones fill the gaps at the end instead of a long
+ * one starting last while the other jobs sit idle; ties keep the file's order.
+ *
+ * @returns indexes into `targets`.
+ */
+export function startOrder(targets: readonly FleetTarget[]): number[] {
+  return targets
+    .map((t, i) => ({ i, cost: EXPECTED_COST[t.kind] }))
+    .sort((a, b) => b.cost - a.cost || a.i - b.i)
+    .map(({ i }) => i);
 }
 
 function transportOf(target: FleetTarget): { transport?: Transport; transportFlags?: string } {
@@ -196,8 +221,9 @@ async function judge(
 class Unreachable extends Error {}
 
 /**
- * Runs the suite against every target, at most `jobs` at a time, and returns the matrix and
- * each target's report. Connect targets are reached once first: one that refuses is
+ * Runs the suite against every target, at most `jobs` at a time (exec targets started first,
+ * see {@link startOrder}), and returns the matrix and each target's report, in the file's
+ * order. Connect targets are reached once first: one that refuses is
  * `unreachable` at once. Listen targets need distinct addresses (the targets file checks);
  * exec targets each launch their own process on a free port.
  *
@@ -216,13 +242,18 @@ export async function runFleet(options: FleetOptions): Promise<FleetRun> {
   const startedAt = new Date();
   const started = performance.now();
   const reports = new Map<string, ConformanceReport>();
-  const results = await boundedAll(options.targets, jobs, async (target) => {
-    options.onTargetStart?.(target);
-    const { result, report } = await judge(target, options);
-    if (report !== undefined) reports.set(target.name, report);
-    options.onTargetEnd?.(result, report);
-    return result;
-  });
+  const results = await boundedAll(
+    options.targets,
+    jobs,
+    async (target) => {
+      options.onTargetStart?.(target);
+      const { result, report } = await judge(target, options);
+      if (report !== undefined) reports.set(target.name, report);
+      options.onTargetEnd?.(result, report);
+      return result;
+    },
+    startOrder(options.targets),
+  );
   return {
     matrix: {
       tool: 'kkcm',
