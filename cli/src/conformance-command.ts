@@ -215,7 +215,7 @@ Examples:
   kkcm conformance --connect 10.0.0.1:7000
   kkcm conformance --listen 0.0.0.0:7000 --format junit --out reports/kkcm-junit.xml
   kkcm conformance --exec "./my-peer --listen 127.0.0.1:{port}" --role master
-  kkcm conformance --exec "kkcm peer --topology dual-re --slot 0 --role backup --listen 127.0.0.1:{port}" \
+  kkcm conformance --exec "kkcm peer --topology dual-re --slot 0 --role backup --listen 127.0.0.1:{port}" \\
     --role backup --side listen --topology dual-re
   kkcm conformance --side connect
   kkcm conformance --case 'framing.*' --case handshake.version.incompatible
