@@ -33,7 +33,7 @@ export {
   type TargetVerdict,
 } from './fleet/matrix-report.js';
 export { fleetFiles, renderMatrixHuman, renderMatrixJunit } from './fleet/render-matrix.js';
-export { runFleet, type FleetOptions, type FleetRun } from './fleet/run-fleet.js';
+export { runFleet, startOrder, type FleetOptions, type FleetRun } from './fleet/run-fleet.js';
 export {
   loadTargets,
   parseTargets,
