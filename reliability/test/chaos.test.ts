@@ -427,8 +427,8 @@ t.test('the oracle', async (t) => {
       end: 'cleanup',
       allowed: ['socketIoError/endOfStream', 'socketIoError/connectionReset'],
     });
-    t.same(expectedEnd(f('peer-down', 'b'), 'b'), { end: 'cleanup', allowed: ['peerDown/masterOffline'] });
-    t.same(expectedEnd(f('peer-down', 'a'), 'a'), { end: 'cleanup', allowed: ['peerDown/backupOffline'] });
+    t.same(expectedEnd(f('peer-down', 'b'), 'b'), { end: 'cleanup', allowed: ['peerDown/clusterMemberLost'] });
+    t.same(expectedEnd(f('peer-down', 'a'), 'a'), { end: 'cleanup', allowed: ['peerDown/clusterMemberLost'] });
     t.same(expectedEnd(f('deconfigure', 'a'), 'b'), { end: 'cleanup', allowed: ['nsrDeconfigured/none'] });
     t.same(expectedEnd(f('garbage', 'b'), 'b'), { end: 'cleanup', allowed: ['socketIoError/protocolError'] });
     t.same(expectedEnd(f('stall-writer', 'a'), 'a'), { end: 'survive' });

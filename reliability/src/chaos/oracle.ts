@@ -126,9 +126,10 @@ const LOST = ['socketIoError/endOfStream', 'socketIoError/connectionReset'];
  * - switchover: both sides `switchover/manualSwitchover` (the SHUTDOWN carries it across).
  * - deconfigure: both sides `nsrDeconfigured/none` (the deconfigured side's trigger; its
  *   SHUTDOWN carries it to the other).
- * - peer-down: the told side `peerDown`, `masterOffline` when it was the backup,
- *   `backupOffline` when it was the master; it closes without SHUTDOWN, so the other side
- *   sees the connections lost.
+ * - peer-down: the told side `peerDown/clusterMemberLost`: the chaos peers run in the
+ *   reference peer's default topology, cluster, where the membership source reports the other
+ *   chassis lost (in dual-re it would be `masterOffline` or `backupOffline`); it closes without
+ *   SHUTDOWN, so the other side sees the connections lost.
  * - reset, drop-channel: RSTs; each side sees a reset, or the other side's close of the
  *   channel that was not hit first.
  * - half-close, partial-close toward a side: that side reads the end of the stream (after half
@@ -151,10 +152,7 @@ export function expectedEnd(fault: FaultRecord, node: NodeName): Expectation {
       return { end: 'cleanup', allowed: ['nsrDeconfigured/none'] };
     case 'peer-down':
       if (!targeted) return { end: 'cleanup', allowed: LOST };
-      return {
-        end: 'cleanup',
-        allowed: [`peerDown/${fault.rolesBefore[node] === 'backup' ? 'masterOffline' : 'backupOffline'}`],
-      };
+      return { end: 'cleanup', allowed: ['peerDown/clusterMemberLost'] };
     case 'reset':
     case 'drop-channel':
       return { end: 'cleanup', allowed: LOST };
