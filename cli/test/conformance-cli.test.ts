@@ -7,36 +7,17 @@ import t, { type Test } from 'tap';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../src/main.js';
 import type { Io } from '../src/io.js';
 import type { ConformanceReport } from '../../conformance/src/report.js';
 import { kkcm, KKCM_RUNS, processExists, until } from './kkcm-process.js';
+import { type MainRun, runMain } from './run-main.js';
 
 t.comment(KKCM_RUNS.why);
 const dir = mkdtempSync(join(tmpdir(), 'kkcm-cli-conf-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 
-async function inProcess(
-  argv: string[],
-  isTty: boolean,
-  every?: Io['every'],
-): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Io = {
-    out: (s) => {
-      out += s;
-    },
-    err: (s) => {
-      err += s;
-    },
-    stdin: async () => Buffer.alloc(0),
-    isTty,
-    ...(every !== undefined ? { every } : {}),
-  };
-  const code = await main(argv, io);
-  return { code, out, err };
-}
+const inProcess = (argv: string[], isTty: boolean, every?: Io['every']): Promise<MainRun> =>
+  runMain(argv, { isTty, every });
 
 const lines = (text: string): string[] => text.split('\n').filter((l) => l !== '');
 

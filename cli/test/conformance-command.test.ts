@@ -4,33 +4,11 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { packageRoot } from '../../spec/src/index.js';
-import { main } from '../src/main.js';
-import type { Io } from '../src/io.js';
 import { CASES } from '../../conformance/src/catalog.js';
 import type { ConformanceReport, PeerRole } from '../../conformance/src/report.js';
+import { type MainRun, runMain } from './run-main.js';
 
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-}
-
-async function run(argv: string[]): Promise<Run> {
-  let out = '';
-  let err = '';
-  const io: Io = {
-    out: (s) => {
-      out += s;
-    },
-    err: (s) => {
-      err += s;
-    },
-    stdin: async () => Buffer.alloc(0),
-    isTty: false,
-  };
-  const code = await main(argv, io);
-  return { code, out, err };
-}
+const run = (argv: string[]): Promise<MainRun> => runMain(argv);
 
 const dir = mkdtempSync(join(tmpdir(), 'kkcm-conf-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));

@@ -14,30 +14,14 @@ import { packageRoot } from '../../spec/src/index.js';
 import type { MatrixReport } from '../../conformance/src/fleet/matrix-report.js';
 import type { ConformanceReport } from '../../conformance/src/report.js';
 import { freePort, KkcmProcess } from '../../reference-impl/test/processes.js';
-import { main } from '../src/main.js';
-import type { Io } from '../src/io.js';
 import { FLEET_CASES, FLEET_MUTANT, fleetTargetsFile, listenPeerArgs } from './fleet-targets.js';
 import { kkcm, KKCM_RUNS, processExists, until } from './kkcm-process.js';
+import { type MainRun, runMain } from './run-main.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kkcm-fleet-cli-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Io = {
-    out: (s) => {
-      out += s;
-    },
-    err: (s) => {
-      err += s;
-    },
-    stdin: async () => Buffer.alloc(0),
-    isTty: false,
-  };
-  const code = await main(['conformance', ...argv], io);
-  return { code, out, err };
-}
+const run = (argv: string[]): Promise<MainRun> => runMain(['conformance', ...argv]);
 
 function schema(name: string): object {
   return JSON.parse(readFileSync(join(packageRoot(), 'conformance', name), 'utf8')) as object;

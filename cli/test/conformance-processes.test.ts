@@ -5,10 +5,9 @@
  * allowed is the one a peer the suite did not launch forces.
  */
 import t, { type Test } from 'tap';
-import { main } from '../src/main.js';
-import type { Io } from '../src/io.js';
 import type { ConformanceReport } from '../../conformance/src/report.js';
 import { freePort, KkcmProcess } from '../../reference-impl/test/processes.js';
+import { runMain } from './run-main.js';
 
 /**
  * Skips allowed, with why: with --connect or --listen the suite cannot stop a peer it did
@@ -22,20 +21,8 @@ const ALLOWED_SKIPS: Record<string, RegExp> = {
 const PEER_OPTIONS = ['--conformance-probe', '--handshake-timeout-ms', '1000', '--periodic-ms', '50'] as const;
 
 async function conformance(argv: readonly string[]): Promise<{ code: number; report: ConformanceReport; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Io = {
-    out: (s) => {
-      out += s;
-    },
-    err: (s) => {
-      err += s;
-    },
-    stdin: async () => Buffer.alloc(0),
-    isTty: false,
-  };
-  const code = await main(['conformance', ...argv, '--handshake-timeout', '1000', '--format', 'json'], io);
-  return { code, report: JSON.parse(out) as ConformanceReport, err };
+  const r = await runMain(['conformance', ...argv, '--handshake-timeout', '1000', '--format', 'json']);
+  return { code: r.code, report: JSON.parse(r.out) as ConformanceReport, err: r.err };
 }
 
 function judge(t: Test, report: ConformanceReport): void {

@@ -5,27 +5,11 @@
  * in about five seconds on a loaded two-core machine, so CI can afford the four.
  */
 import t from 'tap';
-import { main } from '../src/main.js';
-import type { Io } from '../src/io.js';
 import { CASES } from '../../conformance/src/catalog.js';
 import type { ConformanceReport } from '../../conformance/src/report.js';
+import { type MainRun, runMain } from './run-main.js';
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Io = {
-    out: (s) => {
-      out += s;
-    },
-    err: (s) => {
-      err += s;
-    },
-    stdin: async () => Buffer.alloc(0),
-    isTty: false,
-  };
-  const code = await main(argv, io);
-  return { code, out, err };
-}
+const run = (argv: string[]): Promise<MainRun> => runMain(argv);
 
 const COMBINATIONS = [
   { role: 'master', side: 'listen', target: /master, listening, cluster/ },

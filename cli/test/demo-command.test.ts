@@ -2,34 +2,12 @@ import t from 'tap';
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { main } from '../src/main.js';
-import type { Io } from '../src/io.js';
+import { type MainRun, runMain } from './run-main.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DEADLINE_MS = 60_000;
 
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-}
-
-async function run(argv: string[], isTty = false): Promise<Run> {
-  let out = '';
-  let err = '';
-  const io: Io = {
-    out: (s) => {
-      out += s;
-    },
-    err: (s) => {
-      err += s;
-    },
-    stdin: async () => Buffer.alloc(0),
-    isTty,
-  };
-  const code = await main(argv, io);
-  return { code, out, err };
-}
+const run = (argv: string[], isTty = false): Promise<MainRun> => runMain(argv, { isTty });
 
 /** Open TCP handles (sockets and servers) of this process. */
 const tcpHandles = (): number => process.getActiveResourcesInfo().filter((r) => r.startsWith('TCP')).length;

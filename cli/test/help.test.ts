@@ -1,27 +1,12 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { COMMANDS, main } from '../src/main.js';
+import { COMMANDS } from '../src/main.js';
 import { commandHelp, optionLabel } from '../src/help.js';
-import type { Io } from '../src/io.js';
 import { loadSpec, packageRoot } from '../../spec/src/index.js';
+import { type MainRun, runMain } from './run-main.js';
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Io = {
-    out: (s) => {
-      out += s;
-    },
-    err: (s) => {
-      err += s;
-    },
-    stdin: async () => Buffer.alloc(0),
-    isTty: false,
-  };
-  const code = await main(argv, io);
-  return { code, out, err };
-}
+const run = (argv: string[]): Promise<MainRun> => runMain(argv);
 
 const lines = (text: string): string[] => text.trimEnd().split('\n');
 

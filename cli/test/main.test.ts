@@ -2,32 +2,10 @@ import t from 'tap';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { main } from '../src/main.js';
-import type { Io } from '../src/io.js';
 import { defaultSpecPath } from '../../spec/src/index.js';
+import { type MainRun, runMain } from './run-main.js';
 
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-}
-
-async function run(argv: string[], stdin = ''): Promise<Run> {
-  let out = '';
-  let err = '';
-  const io: Io = {
-    out: (s) => {
-      out += s;
-    },
-    err: (s) => {
-      err += s;
-    },
-    stdin: async () => Buffer.from(stdin),
-    isTty: false,
-  };
-  const code = await main(argv, io);
-  return { code, out, err };
-}
+const run = (argv: string[], stdin = ''): Promise<MainRun> => runMain(argv, { stdin });
 
 const ACK = '4b4b434d0100010800000014000000070000002a';
 const dir = mkdtempSync(join(tmpdir(), 'kkcm-cli-'));

@@ -3,10 +3,9 @@ import { createServer } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { main } from '../src/main.js';
-import type { Io } from '../src/io.js';
 import { runPeer, type StopSignal } from '../src/peer-command.js';
 import { ctl, DEADLINE_MS, KkcmProcess } from '../../reference-impl/test/processes.js';
+import { type MainRun, captureIo, runMain } from './run-main.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kkcm-peer-cli-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -14,33 +13,7 @@ t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 /** Signal handlers installed by the test harness itself: ours must come and go. */
 const baseline = { SIGINT: process.listenerCount('SIGINT'), SIGTERM: process.listenerCount('SIGTERM') };
 
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-}
-
-function captureIo(): Io & { text: () => Run } {
-  let out = '';
-  let err = '';
-  return {
-    out: (s) => {
-      out += s;
-    },
-    err: (s) => {
-      err += s;
-    },
-    stdin: async () => Buffer.alloc(0),
-    isTty: false,
-    text: () => ({ code: -1, out, err }),
-  };
-}
-
-async function run(argv: string[]): Promise<Run> {
-  const io = captureIo();
-  const code = await main(argv, io);
-  return { ...io.text(), code };
-}
+const run = (argv: string[]): Promise<MainRun> => runMain(argv);
 
 const field = (line: string, key: string): string => {
   const m = new RegExp(`\\b${key}=(\\S+)`).exec(line);
