@@ -5,9 +5,8 @@
  * @module
  */
 import { formatDuration, terminalSafe } from '../reporters/common.js';
-import { renderCaseDetails } from '../reporters/human.js';
-import { xmlAttr, xmlText } from '../reporters/junit.js';
-import type { CaseResult, ConformanceReport } from '../report.js';
+import { junitTestcase, xmlAttr, xmlText } from '../reporters/junit.js';
+import type { ConformanceReport } from '../report.js';
 import { renderReport } from '../reporters/render.js';
 import { renderMatrixHtml } from './matrix-html.js';
 import { fleetLine, renderMatrixJson, type FleetTargetResult, type MatrixReport } from './matrix-report.js';
@@ -71,26 +70,6 @@ function timestamp(iso: string): string {
   return /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})/.exec(iso)?.[1] ?? iso;
 }
 
-function testcase(target: string, r: CaseResult): string {
-  // The target and role in the classname keep dashboards from merging two targets' cases.
-  const head = `    <testcase${attrs({ name: r.id, classname: `${target}.${r.role}`, time: seconds(r.durationMs) })}`;
-  const details = (): string => xmlText(renderCaseDetails(r, { color: false }));
-  switch (r.verdict) {
-    case 'pass':
-      return `${head}/>`;
-    case 'skip':
-      return `${head}>\n      <skipped${attrs({ message: r.reason ?? 'skipped' })}/>\n    </testcase>`;
-    case 'xfail':
-    case 'warn':
-      return `${head}>\n      <system-out>${xmlText(`${r.verdict === 'warn' ? `warning (${r.level} not met)` : `expected failure: ${r.reason ?? ''}`}\n`)}${details()}</system-out>\n    </testcase>`;
-    case 'fail':
-    case 'xpass':
-      return `${head}>\n      <failure${attrs({ message: r.verdict === 'fail' ? `expected ${r.expected ?? '?'}; observed ${r.observed ?? '?'}` : 'passed unexpectedly', type: r.verdict })}>${details()}</failure>\n    </testcase>`;
-    case 'error':
-      return `${head}>\n      <error${attrs({ message: r.reason ?? 'harness error', type: 'error' })}>${details()}</error>\n    </testcase>`;
-  }
-}
-
 /**
  * The fleet as JUnit XML: one `<testsuite>` per target (named after it, its verdict in the
  * properties), one `<testcase>` per case with classname `TARGET.ROLE`; a target the suite
@@ -115,7 +94,7 @@ export function renderMatrixJunit(report: MatrixReport, reports: ReadonlyMap<str
         '    </testcase>',
       );
     } else {
-      for (const r of run.cases) body.push(testcase(t.name, r));
+      for (const r of run.cases) body.push(junitTestcase(r, { name: r.id, classname: `${t.name}.${r.role}` }));
       run.problems.forEach((p, i) => {
         body.push(
           `    <testcase${attrs({ name: `problem ${i + 1}`, classname: `${t.name}.run`, time: '0.000' })}>`,

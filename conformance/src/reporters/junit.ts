@@ -65,8 +65,16 @@ function timestamp(iso: string): string {
   return m?.[1] ?? iso;
 }
 
-function testcase(r: CaseResult): string {
-  const head = `    <testcase${attrs({ name: caseLabel(r), classname: classname(r), time: seconds(r.durationMs) })}`;
+/**
+ * One case as a JUnit `<testcase>`: pass, skip (`<skipped>`), xfail and warn (`<system-out>`),
+ * fail and xpass (`<failure>`), error (`<error>`), with the case's details. `names` default to
+ * the single run's (`ID [ROLE]`, `ROLE.GROUP`); the fleet report gives its own.
+ */
+export function junitTestcase(
+  r: CaseResult,
+  names: { readonly name: string; readonly classname: string } = { name: caseLabel(r), classname: classname(r) },
+): string {
+  const head = `    <testcase${attrs({ ...names, time: seconds(r.durationMs) })}`;
   const details = (): string => xmlText(renderCaseDetails(r, { color: false }));
   switch (r.verdict) {
     case 'pass':
@@ -147,7 +155,7 @@ export function renderJunit(report: ConformanceReport): string {
     out.push(
       `  <testsuite${attrs({ name: role, tests: c.tests, failures: c.failures, errors: c.errors, skipped: c.skipped, time: seconds(c.time), timestamp: timestamp(report.startedAt) })}>`,
     );
-    out.push(...properties, ...cases.map(testcase), '  </testsuite>');
+    out.push(...properties, ...cases.map((r) => junitTestcase(r)), '  </testsuite>');
   }
   if (warnings.length > 0) {
     out.push(
