@@ -35,7 +35,16 @@ import { encodeMessage, Limits } from '../codec/src/index.js';
 import { median } from '../codec/bench/measure.js';
 import { encodeRawPacket } from './baseline-raw.js';
 import { killAll, Worker } from './workers.js';
-import { messageInput, type LoadSpec, type Mark, type WatchResult } from './workload.js';
+import {
+  messageInput,
+  type GcEvent,
+  type GcTotals,
+  type LoadSpec,
+  type Mark,
+  type Percentiles,
+  type ProbeResult,
+  type WatchResult,
+} from './workload.js';
 
 /** Options of {@link runE2eBench}. */
 export interface E2eOptions {
@@ -66,6 +75,14 @@ export interface ThroughputRound {
   readonly msgsPerSec: number;
   /** CPU time of sender and receiver together per message, ns. */
   readonly cpuNsPerMsg: number;
+  /** CPU time per message of each side, ns. */
+  readonly senderCpuNsPerMsg: number;
+  readonly receiverCpuNsPerMsg: number;
+  /** Pause time of each side's collector during the run, ms per second of the run, and its major collections. */
+  readonly senderGcMsPerSec: number;
+  readonly receiverGcMsPerSec: number;
+  readonly senderMajorGcs: number;
+  readonly receiverMajorGcs: number;
 }
 
 /** A throughput case: medians of its rounds. */
@@ -100,6 +117,33 @@ export interface RttCase {
   readonly samples: number;
   /** Median of each block, µs. */
   readonly blockP50Us: readonly number[];
+  /** The percentiles of each round (the blocks split into as many groups as there are rounds), µs. */
+  readonly roundP50Us: readonly number[];
+  readonly roundP99Us: readonly number[];
+  /** What each side's process did during the round trips (the probe: collections, loop delay, flush scheduling). */
+  readonly sides: { readonly a: RttSide; readonly b: RttSide };
+  /** The slowest 1% of the pings (at or above the p99) and what overlapped them. */
+  readonly tail: {
+    readonly pings: number;
+    /** Of them, those during which either side's collector ran. */
+    readonly withGc: number;
+    /** Of all pings, those during which either side's collector ran, and their median round trip, µs. */
+    readonly allWithGc: number;
+    readonly p50WithGcUs: number;
+  };
+}
+
+/** One side's process during the round trips. */
+export interface RttSide {
+  /** Collections, minor and major, and their pause time, ms. */
+  readonly minorGcs: number;
+  readonly majorGcs: number;
+  readonly gcMs: number;
+  readonly longestGcMs: number;
+  /** How late a 1 ms timer ran (`monitorEventLoopDelay`), µs. */
+  readonly loopDelay: Percentiles;
+  /** From each `setImmediate` call (flushes, echoes) to its callback, µs. */
+  readonly immediate: Percentiles;
 }
 
 /** The stalled-reader case. */
@@ -153,17 +197,23 @@ export interface E2eRatios {
   readonly stalled_rss_mib: number;
 }
 
+/** The smallest and largest of a ratio's per-round values. */
+export interface Spread {
+  readonly min: number;
+  readonly max: number;
+}
+
 /** A target: the ratio must be at least `min` or at most `max`. */
 export interface Target {
   readonly min?: number;
   readonly max?: number;
 }
 
-/** Acceptance targets of the end-to-end ratios (issue 7). */
+/** Acceptance targets of the end-to-end ratios (issues 7 and 14). */
 export const E2E_TARGETS: Readonly<Partial<Record<keyof E2eRatios, Target>>> = {
-  e2e_256_vs_raw: { min: 0.8 },
+  e2e_256_vs_raw: { min: 0.9 },
   e2e_64k_vs_raw: { min: 0.9 },
-  rtt_p50_vs_raw: { max: 1.2 },
+  rtt_p50_vs_raw: { max: 1.1 },
   rtt_p99_vs_raw: { max: 1.5 },
   scale_handles_100k_vs_1: { max: 1.1 },
   scale_clients_4_vs_1: { max: 1.1 },
@@ -175,6 +225,11 @@ export interface E2eReport {
   readonly mode: 'full' | 'smoke';
   readonly cases: readonly E2eCase[];
   readonly ratios: E2eRatios;
+  /**
+   * How far each ratio moved: the smallest and largest of its per-round values (the median of
+   * which is the ratio). For the stall, one run: min = max.
+   */
+  readonly spreads: Readonly<Record<keyof E2eRatios, Spread>>;
   /** Ratios for information (see `definitions.informational`). */
   readonly informational: Readonly<Record<string, number>>;
   readonly definitions: Readonly<Record<string, string>>;
@@ -277,9 +332,16 @@ async function throughputRun(
   const msgs = b1.received - b0.received;
   if (msgs <= 0) throw new Error(`${pair.impl}: ${what}: nothing arrived in ${runMs} ms`);
   const seconds = (b1.t - b0.t) / 1000;
+  const gcMs = (x: GcTotals, y: GcTotals): number => y.minorMs + y.majorMs - x.minorMs - x.majorMs;
   return {
     msgsPerSec: msgs / seconds,
     cpuNsPerMsg: ((a1.cpuUs - a0.cpuUs + (b1.cpuUs - b0.cpuUs)) * 1000) / msgs,
+    senderCpuNsPerMsg: ((a1.cpuUs - a0.cpuUs) * 1000) / msgs,
+    receiverCpuNsPerMsg: ((b1.cpuUs - b0.cpuUs) * 1000) / msgs,
+    senderGcMsPerSec: gcMs(a0.gc, a1.gc) / seconds,
+    receiverGcMsPerSec: gcMs(b0.gc, b1.gc) / seconds,
+    senderMajorGcs: a1.gc.majorCount - a0.gc.majorCount,
+    receiverMajorGcs: b1.gc.majorCount - b0.gc.majorCount,
     byKind: b1.byKind.map((n, i) => n - b0.byKind[i]!),
     bytesPerMsg: (b1.bytes - b0.bytes) / msgs,
   };
@@ -290,8 +352,15 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
 }
 
-async function rttBlock(pair: Pair, count: number): Promise<number[]> {
-  return [...(await pair.a.request({ cmd: 'ping', count, size: PING_BYTES })).rttNs!].map((ns) => ns / 1000);
+/** One block of pings: each one's round trip, µs, and when it was sent, epoch ms. */
+interface RttBlock {
+  readonly rttUs: number[];
+  readonly atMs: readonly number[];
+}
+
+async function rttBlock(pair: Pair, count: number): Promise<RttBlock> {
+  const r = await pair.a.request({ cmd: 'ping', count, size: PING_BYTES });
+  return { rttUs: r.rttNs!.map((ns) => ns / 1000), atMs: r.pingAtMs! };
 }
 
 async function stallRun(pair: Pair, seconds: number, loadMs: number): Promise<StallCase> {
@@ -341,6 +410,30 @@ async function stallRun(pair: Pair, seconds: number, loadMs: number): Promise<St
   };
 }
 
+/** A ratio: the median of its per-round values, and their smallest and largest. */
+interface Measured {
+  readonly value: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+function measured(values: readonly number[]): Measured {
+  return { value: median(values), min: Math.min(...values), max: Math.max(...values) };
+}
+
+/** A side's probe, summed up. */
+function rttSide(p: ProbeResult): RttSide {
+  const minor = p.gc.filter((g: GcEvent) => !g.major);
+  return {
+    minorGcs: minor.length,
+    majorGcs: p.gc.length - minor.length,
+    gcMs: p.gc.reduce((s, g) => s + g.durationMs, 0),
+    longestGcMs: p.gc.reduce((m, g) => Math.max(m, g.durationMs), 0),
+    loopDelay: p.loopDelay,
+    immediate: p.immediate,
+  };
+}
+
 /** Before timing: the raw baseline sends exactly the bytes the codec encodes. */
 function selfCheck(): void {
   for (const { size } of SIZES) {
@@ -374,7 +467,7 @@ function throughputCase(name: string, impl: Impl, rounds: readonly RunSample[]):
     nsPerMsg: 1e9 / msgsPerSec,
     cpuNsPerMsg: median(rounds.map((r) => r.cpuNsPerMsg)),
     spread: (Math.max(...rates) - Math.min(...rates)) / msgsPerSec,
-    rounds: rounds.map((r) => ({ msgsPerSec: r.msgsPerSec, cpuNsPerMsg: r.cpuNsPerMsg })),
+    rounds: rounds.map(({ byKind: _k, bytesPerMsg: _b, ...round }) => round),
   };
 }
 
@@ -432,7 +525,7 @@ export async function runE2eBench(options: E2eOptions = {}): Promise<E2eReport> 
     for (const p of pairs) stall.push(await stallRun(p, settings.stallSeconds, smoke ? 100 : 300));
 
     const samples = new Map<string, RunSample[]>();
-    const pass = async (record: boolean, runMs: number): Promise<void> => {
+    const pass = async (record: boolean, runMs: number, round: number): Promise<void> => {
       const run = async (key: string, pair: Pair, loads: readonly LoadSpec[]): Promise<void> => {
         const s = await throughputRun(pair, loads, settings.warmupMs, runMs, key);
         if (!record) return;
@@ -440,54 +533,63 @@ export async function runE2eBench(options: E2eOptions = {}): Promise<E2eReport> 
         list.push(s);
         samples.set(key, list);
       };
+      // A B in even rounds, B A in odd ones: neither implementation always runs first.
+      const order = round % 2 === 0 ? pairs : [...pairs].reverse();
       for (const { label, size } of SIZES) {
-        for (const p of pairs) await run(`${p.impl} e2e ${label}`, p, [{ kind: 'prl.packet', size, handles: 1 }]);
+        for (const p of order) await run(`${p.impl} e2e ${label}`, p, [{ kind: 'prl.packet', size, handles: 1 }]);
       }
       await run('kkcm send-promise 256B', kkcm, [{ kind: 'prl.packet', size: 256, handles: 1, promise: true }]);
       await run('kkcm handles', kkcm, [{ kind: 'prl.packet', size: 256, handles: HANDLES }]);
       for (const load of CLIENT_LOADS.slice(1)) await run(`kkcm alone ${load.kind}`, kkcm, [load]);
       await run('kkcm four', kkcm, CLIENT_LOADS);
-      for (const p of [kkcmDefault, rawDefault])
+      for (const p of round % 2 === 0 ? [kkcmDefault, rawDefault] : [rawDefault, kkcmDefault])
         await run(`${p.impl} default-heap 64KiB`, p, [{ kind: 'prl.packet', size: STALL_BYTES, handles: 1 }]);
     };
     if (!smoke) {
       log('warm-up pass');
-      await pass(false, settings.warmupMs);
+      await pass(false, settings.warmupMs, 0);
       for (const p of pairs) await rttBlock(p, 500);
     }
     for (let r = 0; r < settings.rounds; r++) {
       log(`round ${r + 1} of ${settings.rounds}`);
-      await pass(true, settings.runMs);
+      await pass(true, settings.runMs, r);
     }
     log(`round trips: ${settings.rttBlocks} blocks of ${settings.rttBlockPings} pings each`);
-    const rtt = new Map<Impl, number[][]>([
+    const rtt = new Map<Impl, RttBlock[]>([
       ['kkcm', []],
       ['raw', []],
     ]);
+    // Both sides of both pairs probed (collections, loop delay, flush scheduling) throughout.
+    const probed = pairs.flatMap((p) => [p.a, p.b]);
+    await Promise.all(probed.map((w) => w.request({ cmd: 'probe', on: true })));
     for (let b = 0; b < settings.rttBlocks; b++) {
       // Alternate which goes first, so that neither always follows the other.
       for (const p of b % 2 === 0 ? pairs : [...pairs].reverse())
         rtt.get(p.impl)!.push(await rttBlock(p, settings.rttBlockPings));
     }
+    const probes = (await Promise.all(probed.map((w) => w.request({ cmd: 'probe', on: false })))).map((r) => r.probe!);
+    const probeOf = (impl: Impl, side: 0 | 1): ProbeResult =>
+      probes[pairs.findIndex((p) => p.impl === impl) * 2 + side]!;
     await Promise.all([kkcm, raw, kkcmDefault, rawDefault].flatMap((p) => [p.a.stop(), p.b.stop()]));
 
     const get = (key: string): RunSample[] => samples.get(key)!;
+    /** The median over rounds of a per-round ratio, and the smallest and largest of them. */
     const perRound = (
       ours: readonly RunSample[],
       theirs: readonly RunSample[],
       f: (x: RunSample, y: RunSample) => number,
-    ): number => median(ours.map((x, i) => f(x, theirs[i]!)));
+    ): Measured => measured(ours.map((x, i) => f(x, theirs[i]!)));
     const rate = (x: RunSample, y: RunSample): number => x.msgsPerSec / y.msgsPerSec;
     const cost = (x: RunSample, y: RunSample): number => x.cpuNsPerMsg / y.cpuNsPerMsg;
     const wall = (x: RunSample, y: RunSample): number => y.msgsPerSec / x.msgsPerSec;
     const e2e = Object.fromEntries(
       SIZES.map(({ label, key }) => [key, perRound(get(`kkcm e2e ${label}`), get(`raw e2e ${label}`), rate)]),
-    );
+    ) as Record<(typeof SIZES)[number]['key'], Measured>;
     const one = get('kkcm e2e 256B');
     const alone = (k: number): RunSample[] => (k === 0 ? one : get(`kkcm alone ${CLIENT_LOADS[k]!.kind}`));
     const four = get('kkcm four');
-    const clients = (pick: (r: RunSample) => number): number =>
-      median(
+    const clients = (pick: (r: RunSample) => number): Measured =>
+      measured(
         four.map((f, i) =>
           clientsRatio(
             f,
@@ -496,36 +598,84 @@ export async function runE2eBench(options: E2eOptions = {}): Promise<E2eReport> 
           ),
         ),
       );
+    const groups = settings.rounds;
     const rttCase = (impl: Impl): RttCase => {
       const blocks = rtt.get(impl)!;
-      const all = blocks.flat().sort((x, y) => x - y);
+      const all = blocks.flatMap((b) => b.rttUs).sort((x, y) => x - y);
+      // The blocks split into as many rounds as the throughput cases had, in order.
+      const per = Math.max(1, Math.floor(blocks.length / groups));
+      const rounds: number[][] = [];
+      for (let g = 0; g * per < blocks.length && g < groups; g++)
+        rounds.push(
+          blocks
+            .slice(g * per, g === groups - 1 ? blocks.length : (g + 1) * per)
+            .flatMap((b) => b.rttUs)
+            .sort((x, y) => x - y),
+        );
+      const sides = [probeOf(impl, 0), probeOf(impl, 1)] as const;
+      const gcs = [...sides[0].gc, ...sides[1].gc];
+      const during = (at: number, us: number): boolean =>
+        gcs.some((g) => g.startMs < at + us / 1000 && g.startMs + g.durationMs > at);
+      const p99 = percentile(all, 0.99);
+      let tail = 0;
+      let tailGc = 0;
+      const withGc: number[] = [];
+      for (const b of blocks) {
+        b.rttUs.forEach((us, i) => {
+          const gc = during(b.atMs[i]!, us);
+          if (gc) withGc.push(us);
+          if (us >= p99) {
+            tail++;
+            if (gc) tailGc++;
+          }
+        });
+      }
+      withGc.sort((x, y) => x - y);
       return {
         type: 'rtt',
         id: `${impl} rtt/prl.opaque 64B`,
         name: 'rtt/prl.opaque 64B',
         impl,
         p50Us: percentile(all, 0.5),
-        p99Us: percentile(all, 0.99),
+        p99Us: p99,
         maxUs: all[all.length - 1]!,
         samples: all.length,
         blockP50Us: blocks.map((b) =>
           percentile(
-            [...b].sort((x, y) => x - y),
+            [...b.rttUs].sort((x, y) => x - y),
             0.5,
           ),
         ),
+        roundP50Us: rounds.map((r) => percentile(r, 0.5)),
+        roundP99Us: rounds.map((r) => percentile(r, 0.99)),
+        sides: { a: rttSide(sides[0]), b: rttSide(sides[1]) },
+        tail: {
+          pings: tail,
+          withGc: tailGc,
+          allWithGc: withGc.length,
+          p50WithGcUs: withGc.length === 0 ? 0 : percentile(withGc, 0.5),
+        },
       };
     };
     const rttOurs = rttCase('kkcm');
     const rttRaw = rttCase('raw');
-    const ratios: E2eRatios = {
-      ...(e2e as Pick<E2eRatios, 'e2e_64_vs_raw' | 'e2e_256_vs_raw' | 'e2e_1500_vs_raw' | 'e2e_64k_vs_raw'>),
-      rtt_p50_vs_raw: rttOurs.p50Us / rttRaw.p50Us,
-      rtt_p99_vs_raw: rttOurs.p99Us / rttRaw.p99Us,
+    const rttRatio = (pick: (c: RttCase) => readonly number[]): Measured =>
+      measured(pick(rttOurs).map((x, i) => x / pick(rttRaw)[i]!));
+    const stallGrowth: Measured = { value: stall[0]!.growthMiB, min: stall[0]!.growthMiB, max: stall[0]!.growthMiB };
+    const measuredRatios: Record<keyof E2eRatios, Measured> = {
+      ...e2e,
+      rtt_p50_vs_raw: rttRatio((c) => c.roundP50Us),
+      rtt_p99_vs_raw: rttRatio((c) => c.roundP99Us),
       scale_handles_100k_vs_1: perRound(get('kkcm handles'), one, cost),
       scale_clients_4_vs_1: clients((r) => r.cpuNsPerMsg),
-      stalled_rss_mib: stall[0]!.growthMiB,
+      stalled_rss_mib: stallGrowth,
     };
+    const ratios = Object.fromEntries(
+      Object.entries(measuredRatios).map(([k, m]) => [k, m.value]),
+    ) as unknown as E2eRatios;
+    const spreads = Object.fromEntries(
+      Object.entries(measuredRatios).map(([k, m]) => [k, { min: m.min, max: m.max }]),
+    ) as unknown as Record<keyof E2eRatios, Spread>;
 
     const cases: E2eCase[] = [];
     for (const { label } of SIZES)
@@ -545,12 +695,16 @@ export async function runE2eBench(options: E2eOptions = {}): Promise<E2eReport> 
       mode: smoke ? 'smoke' : 'full',
       cases,
       ratios,
+      spreads,
       informational: {
-        e2e_64k_vs_raw_default_heap: perRound(get('kkcm default-heap 64KiB'), get('raw default-heap 64KiB'), rate),
-        e2e_256_vs_raw_send_promise: perRound(get('kkcm send-promise 256B'), get('raw e2e 256B'), rate),
-        scale_handles_100k_vs_1_wall: perRound(get('kkcm handles'), one, wall),
-        scale_clients_4_vs_1_wall: clients((r) => 1e9 / r.msgsPerSec),
+        e2e_64k_vs_raw_default_heap: perRound(get('kkcm default-heap 64KiB'), get('raw default-heap 64KiB'), rate)
+          .value,
+        e2e_256_vs_raw_send_promise: perRound(get('kkcm send-promise 256B'), get('raw e2e 256B'), rate).value,
+        scale_handles_100k_vs_1_wall: perRound(get('kkcm handles'), one, wall).value,
+        scale_clients_4_vs_1_wall: clients((r) => 1e9 / r.msgsPerSec).value,
         rtt_p50_vs_raw_blocks: median(rttOurs.blockP50Us.map((x, i) => x / rttRaw.blockP50Us[i]!)),
+        rtt_p50_vs_raw_all_samples: rttOurs.p50Us / rttRaw.p50Us,
+        rtt_p99_vs_raw_all_samples: rttOurs.p99Us / rttRaw.p99Us,
         stalled_rss_mib_raw: stall[1]!.growthMiB,
         stalled_rss_added_by_stall_mib: stall[0]!.rssMaxMiB - stall[0]!.rssLoadMaxMiB,
         stalled_queue_max_mib: stall[0]!.queueMaxMiB,

@@ -9,7 +9,15 @@
  *
  * @module
  */
-import { performance } from 'node:perf_hooks';
+import {
+  constants,
+  createHistogram,
+  monitorEventLoopDelay,
+  performance,
+  PerformanceObserver,
+  type IntervalHistogram,
+  type RecordableHistogram,
+} from 'node:perf_hooks';
 import { HEADER_SIZE, type MessageInput } from '../codec/src/index.js';
 
 /** Message kinds the benchmark sends, one per client type. */
@@ -131,7 +139,45 @@ export type Command =
   | { readonly cmd: 'ping'; readonly count: number; readonly size: number }
   | { readonly cmd: 'rss' }
   | { readonly cmd: 'watch'; readonly on: boolean }
+  | { readonly cmd: 'probe'; readonly on: boolean }
   | { readonly cmd: 'exit' };
+
+/** The collector's work since the worker started: collections and their pauses. */
+export interface GcTotals {
+  /** Minor collections (scavenges): count and total pause, ms. */
+  readonly minorCount: number;
+  readonly minorMs: number;
+  /** Major collections (mark-compact, incremental marking steps, weak callbacks): count and total pause, ms. */
+  readonly majorCount: number;
+  readonly majorMs: number;
+}
+
+/** One collection, on the machine's clock (epoch ms, comparable between processes). */
+export interface GcEvent {
+  readonly startMs: number;
+  readonly durationMs: number;
+  readonly major: boolean;
+}
+
+/** Percentiles of a histogram, µs. */
+export interface Percentiles {
+  readonly count: number;
+  readonly p50Us: number;
+  readonly p99Us: number;
+  readonly maxUs: number;
+}
+
+/**
+ * What a worker saw while probing (the round trips): every collection; the event loop's delay
+ * (`monitorEventLoopDelay`, 1 ms resolution: how late a timer ran); and the flush scheduling, the
+ * time from each `setImmediate` call (the peer's and the raw baseline's flush, the echo's reply)
+ * to its callback.
+ */
+export interface ProbeResult {
+  readonly gc: readonly GcEvent[];
+  readonly loopDelay: Percentiles;
+  readonly immediate: Percentiles;
+}
 
 /** A counter snapshot, taken in the worker at one instant. */
 export interface Mark {
@@ -149,6 +195,8 @@ export interface Mark {
   readonly sent: number;
   /** Sum of the handles received, mod 2^32 (keeps the handle read live). */
   readonly handleSum: number;
+  /** The collector's work so far. */
+  readonly gc: GcTotals;
 }
 
 /** Memory while watching (the stall case). */
@@ -174,6 +222,9 @@ export interface Reply {
   readonly sent?: number;
   readonly mark?: Mark;
   readonly rttNs?: readonly number[];
+  /** With `rttNs`: when each ping was sent, epoch ms. */
+  readonly pingAtMs?: readonly number[];
+  readonly probe?: ProbeResult;
   readonly rss?: number;
   /** With `rss`: the V8 heap's size and the memory of ArrayBuffers at the same time, bytes. */
   readonly memory?: { readonly heapTotal: number; readonly arrayBuffers: number };
@@ -210,6 +261,76 @@ export interface BenchEndpoint {
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
+/** Percentiles of a histogram of nanoseconds, in µs. */
+function percentiles(h: RecordableHistogram | IntervalHistogram): Percentiles {
+  const count = h.count;
+  const us = (ns: number): number => (count === 0 ? 0 : ns / 1000);
+  return { count, p50Us: us(h.percentile(50)), p99Us: us(h.percentile(99)), maxUs: us(h.max) };
+}
+
+/**
+ * Counts every collection of this process (cumulative: cheap enough to stay on), and while
+ * `log` is set, records each one.
+ */
+class GcWatch {
+  minorCount = 0;
+  minorMs = 0;
+  majorCount = 0;
+  majorMs = 0;
+  log: GcEvent[] | undefined;
+
+  constructor() {
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind;
+        const major = kind !== constants.NODE_PERFORMANCE_GC_MINOR;
+        if (major) {
+          this.majorCount++;
+          this.majorMs += e.duration;
+        } else {
+          this.minorCount++;
+          this.minorMs += e.duration;
+        }
+        this.log?.push({ startMs: performance.timeOrigin + e.startTime, durationMs: e.duration, major });
+      }
+    }).observe({ entryTypes: ['gc'] });
+  }
+
+  totals(): GcTotals {
+    return { minorCount: this.minorCount, minorMs: this.minorMs, majorCount: this.majorCount, majorMs: this.majorMs };
+  }
+}
+
+/**
+ * Times every `setImmediate` of this process from the call to the callback while recording:
+ * the flush scheduling of both implementations (each flushes its queue in an immediate).
+ */
+class ImmediateWatch {
+  private readonly original = globalThis.setImmediate;
+  private histogram: RecordableHistogram | undefined;
+
+  start(): void {
+    const h = createHistogram();
+    this.histogram = h;
+    const original = this.original;
+    const timed = (<A extends unknown[]>(callback: (...args: A) => void, ...args: A): NodeJS.Immediate => {
+      const t0 = process.hrtime.bigint();
+      return original(() => {
+        h.record(Number(process.hrtime.bigint() - t0) || 1);
+        callback(...args);
+      });
+    }) as typeof setImmediate;
+    globalThis.setImmediate = timed;
+  }
+
+  stop(): Percentiles {
+    globalThis.setImmediate = this.original;
+    const h = this.histogram ?? createHistogram();
+    this.histogram = undefined;
+    return percentiles(h);
+  }
+}
+
 /**
  * Runs a worker: reads commands from the IPC channel, answers each with a {@link Reply}
  * carrying its `id`. Exits when the parent goes away.
@@ -226,6 +347,9 @@ export function serveCommands(start: (init: InitCommand, sink: EndpointSink) => 
   let loops: Promise<void>[] = [];
   let loopError: Error | undefined;
   const pings = new Map<number, () => void>();
+  const gcWatch = new GcWatch();
+  const immediates = new ImmediateWatch();
+  let loopDelay: IntervalHistogram | undefined;
   let watch:
     | {
         timer: NodeJS.Timeout;
@@ -264,17 +388,19 @@ export function serveCommands(start: (init: InitCommand, sink: EndpointSink) => 
     }
   };
 
-  const ping = async (count: number, size: number): Promise<number[]> => {
+  const ping = async (count: number, size: number): Promise<{ rttNs: number[]; pingAtMs: number[] }> => {
     const ep = endpoint!;
-    const rtts: number[] = [];
+    const rttNs: number[] = [];
+    const pingAtMs: number[] = [];
     for (let token = 1; token <= count; token++) {
       const back = new Promise<void>((resolve) => pings.set(token, resolve));
+      pingAtMs.push(performance.timeOrigin + performance.now());
       const t0 = process.hrtime.bigint();
       ep.ping(token, size);
       await back;
-      rtts.push(Number(process.hrtime.bigint() - t0));
+      rttNs.push(Number(process.hrtime.bigint() - t0));
     }
-    return rtts;
+    return { rttNs, pingAtMs };
   };
 
   const mark = (): Mark => {
@@ -287,6 +413,7 @@ export function serveCommands(start: (init: InitCommand, sink: EndpointSink) => 
       bytes,
       sent,
       handleSum,
+      gc: gcWatch.totals(),
     };
   };
 
@@ -325,7 +452,23 @@ export function serveCommands(start: (init: InitCommand, sink: EndpointSink) => 
       case 'mark':
         return { mark: mark() };
       case 'ping':
-        return { rttNs: await ping(c.count, c.size) };
+        return await ping(c.count, c.size);
+      case 'probe':
+        if (c.on) {
+          gcWatch.log = [];
+          loopDelay?.disable();
+          loopDelay = monitorEventLoopDelay({ resolution: 1 });
+          loopDelay.enable();
+          immediates.start();
+          return {};
+        } else {
+          const log = gcWatch.log ?? [];
+          gcWatch.log = undefined;
+          loopDelay?.disable();
+          const delay = loopDelay !== undefined ? percentiles(loopDelay) : percentiles(createHistogram());
+          loopDelay = undefined;
+          return { probe: { gc: log, loopDelay: delay, immediate: immediates.stop() } };
+        }
       case 'rss': {
         gc?.();
         const m = process.memoryUsage();

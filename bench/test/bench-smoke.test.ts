@@ -34,6 +34,21 @@ t.test('the benchmark runs every case in smoke mode and reports every ratio', as
     const value: unknown = report.ratios[key];
     t.ok(typeof value === 'number' && Number.isFinite(value), `${key} is a finite number`);
   }
+  for (const key of [...E2E_RATIOS, ...CODEC_RATIOS]) {
+    const spread = report.spreads[key];
+    t.ok(
+      spread !== undefined && spread.min <= report.ratios[key]! && report.ratios[key]! <= spread.max,
+      `${key}: its spread over the rounds holds the median`,
+    );
+  }
+  t.ok(Array.isArray(report.warnings), 'says whether the machine was busy');
+  for (const c of report.cases) {
+    if (c.suite !== 'e2e' || c.type !== 'rtt') continue;
+    t.equal(c.roundP99Us.length, c.roundP50Us.length, `${c.id}: a p50 and a p99 per round`);
+    t.ok(c.tail.withGc <= c.tail.pings, `${c.id}: the slow pings with a collection are some of the slow pings`);
+    for (const side of [c.sides.a, c.sides.b])
+      t.ok(side.immediate.count > 0, `${c.id}: the flush scheduling was timed (every ping is flushed in an immediate)`);
+  }
   for (const [key, value] of Object.entries(report.informational))
     t.ok(Number.isFinite(value), `informational ${key} is finite`);
   t.same(Object.keys(report.met).sort(), Object.keys(report.targets).sort(), 'every target has a verdict');

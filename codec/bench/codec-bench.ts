@@ -68,6 +68,8 @@ export interface CodecBenchReport {
   readonly cases: readonly (CaseResult & { readonly id: string })[];
   /** Required ratios, all on the 256-byte PRL PACKET (see `ratioBasis`). */
   readonly ratios: CodecRatios;
+  /** The smallest and largest per-round value of each required ratio (the median of which is the ratio). */
+  readonly spreads: Readonly<Record<keyof CodecRatios, { readonly min: number; readonly max: number }>>;
   readonly ratioBasis: string;
   /** The same ratios per message kind, and their geometric mean over both kinds. */
   readonly ratiosByMessage: Readonly<Record<string, Partial<CodecRatios>>>;
@@ -336,6 +338,17 @@ function buildCases(bp: BinaryParserDecoder): BenchCase[] {
  * machine falls on both and cancels out, where a ratio of medians would keep it.
  */
 function ratio(results: readonly CaseResult[], name: string, impl: string, baseName: string, baseImpl: string): number {
+  return median(perRoundRatios(results, name, impl, baseName, baseImpl));
+}
+
+/** The ratio within each round of two cases. */
+function perRoundRatios(
+  results: readonly CaseResult[],
+  name: string,
+  impl: string,
+  baseName: string,
+  baseImpl: string,
+): number[] {
   const find = (n: string, i: string): CaseResult => {
     const r = results.find((x) => x.name === n && x.impl === i);
     if (r === undefined) throw new Error(`no case ${n} (${i})`);
@@ -343,26 +356,40 @@ function ratio(results: readonly CaseResult[], name: string, impl: string, baseN
   };
   const ours = find(name, impl).rounds;
   const theirs = find(baseName, baseImpl).rounds;
-  return median(ours.map((x, i) => x / theirs[i]!));
+  return ours.map((x, i) => x / theirs[i]!);
+}
+
+/** The cases each ratio compares, for a message: ours, then the baseline. */
+function ratioCases(message: string): Partial<Record<keyof CodecRatios, readonly [string, string, string, string]>> {
+  const out: Partial<Record<keyof CodecRatios, readonly [string, string, string, string]>> = {
+    decode_vs_handwritten: [`decode/${message}`, 'kkcm', `decode/${message}`, 'handwritten'],
+    decode_vs_binary_parser: [`decode/${message}`, 'kkcm', `decode/${message}`, 'binary-parser'],
+    decode_vs_protobufjs: [`decode/${message}`, 'kkcm', `decode/${message}`, 'protobufjs'],
+    encode_vs_handwritten: [`encode/${message}`, 'kkcm', `encode/${message}`, 'handwritten'],
+    encode_vs_protobufjs: [`encode/${message}`, 'kkcm', `encode/${message}`, 'protobufjs'],
+  };
+  if (message === PACKET)
+    out.framer1460_vs_decode = [`framer${CHUNK_BYTES}+decode/${PACKET}`, 'kkcm', `stream-decode/${PACKET}`, 'kkcm'];
+  return out;
 }
 
 function ratiosFor(results: readonly CaseResult[], message: string): Partial<CodecRatios> {
-  const out: Record<string, number> = {
-    decode_vs_handwritten: ratio(results, `decode/${message}`, 'kkcm', `decode/${message}`, 'handwritten'),
-    decode_vs_binary_parser: ratio(results, `decode/${message}`, 'kkcm', `decode/${message}`, 'binary-parser'),
-    decode_vs_protobufjs: ratio(results, `decode/${message}`, 'kkcm', `decode/${message}`, 'protobufjs'),
-    encode_vs_handwritten: ratio(results, `encode/${message}`, 'kkcm', `encode/${message}`, 'handwritten'),
-    encode_vs_protobufjs: ratio(results, `encode/${message}`, 'kkcm', `encode/${message}`, 'protobufjs'),
-  };
-  if (message === PACKET)
-    out.framer1460_vs_decode = ratio(
-      results,
-      `framer${CHUNK_BYTES}+decode/${PACKET}`,
-      'kkcm',
-      `stream-decode/${PACKET}`,
-      'kkcm',
-    );
-  return out;
+  return Object.fromEntries(
+    Object.entries(ratioCases(message)).map(([k, c]) => [k, ratio(results, ...c)]),
+  ) as Partial<CodecRatios>;
+}
+
+/** The smallest and largest per-round value of each ratio, for a message. */
+function spreadsFor(
+  results: readonly CaseResult[],
+  message: string,
+): Record<string, { readonly min: number; readonly max: number }> {
+  return Object.fromEntries(
+    Object.entries(ratioCases(message)).map(([k, c]) => {
+      const r = perRoundRatios(results, ...c);
+      return [k, { min: Math.min(...r), max: Math.max(...r) }];
+    }),
+  );
 }
 
 function geomean(a: Partial<CodecRatios>, b: Partial<CodecRatios>): Partial<CodecRatios> {
@@ -445,6 +472,7 @@ export function runCodecBench(options: CodecBenchOptions = {}): CodecBenchReport
     mode: smoke ? 'smoke' : 'full',
     cases: [...results, ...(c?.cases ?? [])].map((r) => ({ id: `${r.impl} ${r.name}`, ...r })),
     ratios,
+    spreads: spreadsFor(results, PACKET) as CodecBenchReport['spreads'],
     ratioBasis: `${PACKET}: every required ratio is measured on the 256-byte PRL PACKET message`,
     ratiosByMessage: { [ACK]: ack, [PACKET]: pkt, geomean: geomean(ack, pkt) },
     definitions: {
