@@ -102,6 +102,14 @@ export abstract class FrameReader<T> {
   private each: ((value: T, b: Uint8Array, start: number, end: number) => void) | undefined;
   /** See {@link FrameReader.failedMessage}. */
   private failedBytes: Uint8Array | undefined;
+  /**
+   * Whether `pushEach` callbacks own what they get only until they return, so that the
+   * buffer of a large straddling message is reused for the next one (see
+   * `StreamDecoderOptions.transient`).
+   */
+  protected reuseLarge = false;
+  /** A large straddling message's buffer, free again: its callback returned. */
+  private spare: Uint8Array | undefined;
 
   constructor(options: DecodeOptions) {
     this.options = {
@@ -283,8 +291,18 @@ export abstract class FrameReader<T> {
   private allocate(length: number): Uint8Array {
     let partial: Uint8Array;
     if (length > SLAB_MESSAGE_MAX) {
-      // Uninitialised as the slab, for the same reason: the copy writes every byte first.
-      partial = new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
+      const spare = this.spare;
+      if (spare !== undefined && spare.byteLength >= length) {
+        partial = spare;
+        this.spare = undefined;
+      } else if (this.reuseLarge && this.each !== undefined) {
+        // Room for the next messages too: up to the next power of two, within the limit.
+        const size = Math.max(length, Math.min(2 ** Math.ceil(Math.log2(length)), this.options.maxMessage ?? Infinity));
+        partial = new Uint8Array(Buffer.allocUnsafeSlow(size).buffer, 0, size);
+      } else {
+        // Uninitialised as the slab, for the same reason: the copy writes every byte first.
+        partial = new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
+      }
       this.partialStart = 0;
     } else {
       if (this.slab === undefined || this.slabUsed + length > SLAB_BYTES) {
@@ -311,6 +329,8 @@ export abstract class FrameReader<T> {
     this.state = State.Header;
     this.emit(partial, start, end, out);
     this.consumed += end - start;
+    // The callback returned (emit threw otherwise): a large buffer is free for the next message.
+    if (this.reuseLarge && this.each !== undefined && end - start > SLAB_MESSAGE_MAX) this.spare = partial;
   }
 
   /**

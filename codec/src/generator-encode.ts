@@ -106,7 +106,11 @@ function genSizeFields(ctx: Ctx, fields: readonly FieldSpec[], prefix: string): 
   return lines;
 }
 
-function genWriteFields(ctx: Ctx, fields: readonly FieldSpec[], prefix: string): string[] {
+/**
+ * The lines of a writer of `fields`, or of their first `count` (a head writer: derived fields
+ * still come from every field, the ones left out included).
+ */
+function genWriteFields(ctx: Ctx, fields: readonly FieldSpec[], prefix: string, count = fields.length): string[] {
   const pathOf = (f: FieldSpec): string => (prefix === '' ? f.name : `${prefix}.${f.name}`);
   const lines: string[] = [];
   let k = 0;
@@ -114,7 +118,7 @@ function genWriteFields(ctx: Ctx, fields: readonly FieldSpec[], prefix: string):
     if (k > 0) lines.push(`o += ${k};`);
     k = 0;
   };
-  for (const f of fields) {
+  for (const f of fields.slice(0, count)) {
     const s = fieldFixedSize(ctx, f);
     if (s !== undefined && f.type !== 'struct') {
       const type = intType(ctx, f);
@@ -165,6 +169,12 @@ function genWriteFields(ctx: Ctx, fields: readonly FieldSpec[], prefix: string):
   flush();
   lines.push('return o;');
   return lines;
+}
+
+/** The name of the last field when it is a variable-length bytes field, else undefined. */
+function trailingBytes(ctx: Ctx, fields: readonly FieldSpec[]): string | undefined {
+  const last = fields[fields.length - 1];
+  return last?.type === 'bytes' && fieldFixedSize(ctx, last) === undefined ? last.name : undefined;
 }
 
 /** The text of `encode.ts`. */
@@ -220,14 +230,29 @@ export function genEncode(ctx: Ctx): string {
         .map((l) => `  ${l}`)
         .join('\n') +
       '\n}\n\n';
+    const tail = trailingBytes(ctx, m.fields);
+    if (tail !== undefined) {
+      out += `/** Writes the body of ${m.subtypeSpec.label} at \`o\` but its trailing \`${tail}\`; returns the offset where that goes. */\n`;
+      const head = genWriteFields(ctx, m.fields, 'body', m.fields.length - 1);
+      const v = head.some((l) => /\bv\./.test(l)) ? 'v' : '_v';
+      const b = head.some((l) => /\bb[[.]/.test(l)) ? 'b' : '_b';
+      out +=
+        `export function write${P}Head(${v}: P.${P}Body, ${b}: Uint8Array, o: number): number {\n` +
+        head.map((l) => `  ${l}`).join('\n') +
+        '\n}\n\n';
+    }
   }
   out +=
-    '/** Body encoder of a message: its numbers, a sizer and a writer. */\nexport interface BodyEncoder<N extends P.MessageName> {\n  readonly type: number;\n  readonly subtype: number;\n  readonly size: (v: P.MessageBodies[N]) => number;\n  readonly write: (v: P.MessageBodies[N], b: Uint8Array, o: number) => number;\n}\n\n';
+    '/** Body encoder of a message: its numbers, a sizer and a writer. */\nexport interface BodyEncoder<N extends P.MessageName> {\n  readonly type: number;\n  readonly subtype: number;\n  readonly size: (v: P.MessageBodies[N]) => number;\n  readonly write: (v: P.MessageBodies[N], b: Uint8Array, o: number) => number;\n' +
+    '  /**\n   * For a body that ends with a variable-length bytes field: its name, and a writer of\n   * everything before it (derived lengths included) that returns where it goes. What lets a\n   * sender write the header and a large payload without copying the payload.\n   */\n' +
+    '  readonly tail?: {\n    readonly field: string;\n    readonly writeHead: (v: P.MessageBodies[N], b: Uint8Array, o: number) => number;\n  };\n}\n\n';
   out +=
     '/** Body encoders by qualified message name. */\nexport const BODY_ENCODERS: { readonly [N in P.MessageName]: BodyEncoder<N> } = {\n';
   for (const m of ctx.model.messages) {
     const P = pascal(m.name);
-    out += `  '${m.name}': { type: ${hex(m.type)}, subtype: ${hex(m.subtype)}, size: size${P}, write: write${P} },\n`;
+    const tail = trailingBytes(ctx, m.fields);
+    const tailEntry = tail === undefined ? '' : `, tail: { field: '${tail}', writeHead: write${P}Head }`;
+    out += `  '${m.name}': { type: ${hex(m.type)}, subtype: ${hex(m.subtype)}, size: size${P}, write: write${P}${tailEntry} },\n`;
   }
   out += '};\n';
   return withRuntimeImports(out, [

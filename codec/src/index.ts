@@ -26,6 +26,7 @@ export {
   encodeInto,
   encodeMessage,
   encodeRaw,
+  encodeSplit,
   type ClientMessage,
   type ClientMessageName,
   type ControlMessage,
@@ -37,6 +38,7 @@ export {
   type MessageInput,
   type RawMessageInput,
   type RoutedMessage,
+  type SplitMessage,
 } from './message.js';
 export { RoutingDecoder, StreamDecoder, type StreamDecoderOptions } from './stream-decoder.js';
 export { decodeStream, iterateStream, type StreamMessage } from './stream.js';

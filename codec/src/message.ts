@@ -381,6 +381,39 @@ export function encodeMessage(msg: MessageInput, options: EncodeOptions = {}): U
   return b;
 }
 
+/** A message encoded in two parts, written one after the other: see {@link encodeSplit}. */
+export interface SplitMessage {
+  /** The header and every body field before the trailing bytes field, in a fresh buffer. */
+  readonly head: Uint8Array;
+  /** The trailing bytes field: the caller's own bytes, not a copy. */
+  readonly tail: Uint8Array;
+}
+
+/**
+ * Encodes a message whose body ends with a variable-length bytes field (a PACKET's packet, a
+ * SOCKET-DATA's data) in two parts: the head, encoded (the header's length and the field's
+ * length field count the tail), and the tail, the caller's bytes as they are. Written one
+ * after the other (a `writev`), they are exactly {@link encodeMessage}'s bytes, without
+ * copying the tail: for large payloads, what the kernel's own copy would otherwise be paid
+ * twice for. The caller must not change the tail until it is written.
+ *
+ * @returns undefined for a message whose body does not end with such a field.
+ * @throws CodecError as {@link encodeMessage}.
+ */
+export function encodeSplit(msg: MessageInput, options: EncodeOptions = {}): SplitMessage | undefined {
+  const length = encodedLength(msg);
+  const enc = BODY_ENCODERS[msg.name];
+  const split = enc.tail;
+  if (split === undefined) return undefined;
+  checkSize(length, options);
+  const h = checkHeaderInput(msg);
+  const tail = (msg.body as unknown as Record<string, Uint8Array>)[split.field]!;
+  const head = alloc(length - tail.byteLength);
+  writeHeader(head, 0, h.version, h.flags, enc.type, enc.subtype, length, h.seq);
+  (split.writeHead as (v: unknown, b: Uint8Array, o: number) => number)(msg.body, head, HEADER_SIZE);
+  return { head, tail };
+}
+
 /**
  * Encodes a message with an uninterpreted body, for any type and subtype. Used to send
  * unknown types (may-ignore tests) and by tools; ordinary senders use {@link encodeMessage}.

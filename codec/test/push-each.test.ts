@@ -216,3 +216,48 @@ t.test('a callback that throws stops the reader; its own error comes out', async
   t.throws(() => e.pushEach(unknown, () => undefined), { code: 'ERR_UNKNOWN_TYPE' });
   t.equal(toHex(e.failedMessage!), toHex(unknown), 'an unknown type is a violation of that message');
 });
+
+t.test(
+  'transient: a large straddling message reuses the buffer of the one before, once its callback returned',
+  async (t) => {
+    // Three large PACKETs (over the 4 KiB slab limit: a buffer each) and a small one, cut so
+    // that every large one straddles two chunks; sizes shrink and grow again within one power of two.
+    const frames = [packet(1, 9000), packet(2, 7000), encodeMessage(ack(3)), packet(4, 9100)].map((m) =>
+      m instanceof Uint8Array ? m : encodeMessage(m),
+    );
+    const stream = Buffer.concat(frames);
+    const chunks: Buffer[] = [];
+    for (let at = 0; at < stream.byteLength; at += 5000) chunks.push(stream.subarray(at, at + 5000));
+
+    const run = (transient: boolean): { hex: string[]; buffers: ArrayBufferLike[] } => {
+      const d = new StreamDecoder({ transient });
+      const hex: string[] = [];
+      const buffers: ArrayBufferLike[] = [];
+      for (const chunk of chunks)
+        d.pushEach(chunk, (_m, b, start, end) => {
+          // Read in the callback: the bytes are the callback's until it returns.
+          hex.push(toHex(b.subarray(start, end)));
+          if (end - start > 4096) buffers.push(b.buffer);
+        });
+      return { hex, buffers };
+    };
+    const reused = run(true);
+    t.same(reused.hex, frames.map(toHex), 'every message intact when its callback runs');
+    t.equal(reused.buffers.length, 3, 'three large messages straddled');
+    t.ok(
+      reused.buffers.every((b) => b === reused.buffers[0]),
+      'one buffer for the three (sized for 9,000 bytes and more: the next power of two)',
+    );
+    const fresh = run(false);
+    t.same(fresh.hex, frames.map(toHex), 'the same messages without it');
+    t.equal(new Set(fresh.buffers).size, 3, 'without it: a buffer of its own per message, safe to keep');
+
+    const viaPush = new StreamDecoder({ transient: true });
+    const kept = chunks.flatMap((c) => viaPush.push(c));
+    t.same(
+      kept.map((m) => json(m)),
+      frames.map((f) => json(new StreamDecoder().push(f)[0]!)),
+      'push returns several messages at once: transient does not apply to it, every one stays intact',
+    );
+  },
+);

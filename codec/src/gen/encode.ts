@@ -244,6 +244,25 @@ export function writeControlEchoRequest(v: P.ControlEchoRequestBody, b: Uint8Arr
   return o;
 }
 
+/** Writes the body of ECHO-REQUEST at `o` but its trailing `payload`; returns the offset where that goes. */
+export function writeControlEchoRequestHead(v: P.ControlEchoRequestBody, b: Uint8Array, o: number): number {
+  const x_token = v.token;
+  if (typeof x_token !== 'number' || x_token >>> 0 !== x_token) badInt(x_token, 'u32', 'body.token');
+  b[o] = x_token >>> 24;
+  b[o + 1] = x_token >>> 16;
+  b[o + 2] = x_token >>> 8;
+  b[o + 3] = x_token;
+  const x_payloadLength = bytesLength(v.payload, 'body.payload');
+  if (typeof x_payloadLength !== 'number' || x_payloadLength >>> 0 !== x_payloadLength)
+    badInt(x_payloadLength, 'u32', 'body.payloadLength');
+  b[o + 4] = x_payloadLength >>> 24;
+  b[o + 5] = x_payloadLength >>> 16;
+  b[o + 6] = x_payloadLength >>> 8;
+  b[o + 7] = x_payloadLength;
+  o += 8;
+  return o;
+}
+
 /** Body size of ECHO-REPLY; checks every derived length and count fits its field. */
 export function sizeControlEchoReply(v: P.ControlEchoReplyBody): number {
   const d_payloadLength = bytesLength(v.payload, 'body.payload');
@@ -269,6 +288,25 @@ export function writeControlEchoReply(v: P.ControlEchoReplyBody, b: Uint8Array, 
   o += 8;
   b.set(v.payload, o);
   o += v.payload.byteLength;
+  return o;
+}
+
+/** Writes the body of ECHO-REPLY at `o` but its trailing `payload`; returns the offset where that goes. */
+export function writeControlEchoReplyHead(v: P.ControlEchoReplyBody, b: Uint8Array, o: number): number {
+  const x_token = v.token;
+  if (typeof x_token !== 'number' || x_token >>> 0 !== x_token) badInt(x_token, 'u32', 'body.token');
+  b[o] = x_token >>> 24;
+  b[o + 1] = x_token >>> 16;
+  b[o + 2] = x_token >>> 8;
+  b[o + 3] = x_token;
+  const x_payloadLength = bytesLength(v.payload, 'body.payload');
+  if (typeof x_payloadLength !== 'number' || x_payloadLength >>> 0 !== x_payloadLength)
+    badInt(x_payloadLength, 'u32', 'body.payloadLength');
+  b[o + 4] = x_payloadLength >>> 24;
+  b[o + 5] = x_payloadLength >>> 16;
+  b[o + 6] = x_payloadLength >>> 8;
+  b[o + 7] = x_payloadLength;
+  o += 8;
   return o;
 }
 
@@ -539,6 +577,26 @@ export function writeSdrlSocketData(v: P.SdrlSocketDataBody, b: Uint8Array, o: n
   return o;
 }
 
+/** Writes the body of SOCKET-DATA at `o` but its trailing `data`; returns the offset where that goes. */
+export function writeSdrlSocketDataHead(v: P.SdrlSocketDataBody, b: Uint8Array, o: number): number {
+  const x_handle = v.handle;
+  if (typeof x_handle !== 'number' || x_handle >>> 0 !== x_handle) badInt(x_handle, 'u32', 'body.handle');
+  b[o] = x_handle >>> 24;
+  b[o + 1] = x_handle >>> 16;
+  b[o + 2] = x_handle >>> 8;
+  b[o + 3] = x_handle;
+  writeU64(b, o + 4, checkBig(v.streamOffset, false, 'body.streamOffset'));
+  const x_dataLength = bytesLength(v.data, 'body.data');
+  if (typeof x_dataLength !== 'number' || x_dataLength >>> 0 !== x_dataLength)
+    badInt(x_dataLength, 'u32', 'body.dataLength');
+  b[o + 12] = x_dataLength >>> 24;
+  b[o + 13] = x_dataLength >>> 16;
+  b[o + 14] = x_dataLength >>> 8;
+  b[o + 15] = x_dataLength;
+  o += 16;
+  return o;
+}
+
 /** Body size of SOCKET-DATA-ACK; checks every derived length and count fits its field. */
 export function sizeSdrlSocketDataAck(_v: P.SdrlSocketDataAckBody): number {
   return 16;
@@ -686,6 +744,35 @@ export function writePrlPacket(v: P.PrlPacketBody, b: Uint8Array, o: number): nu
   return o;
 }
 
+/** Writes the body of PACKET at `o` but its trailing `packet`; returns the offset where that goes. */
+export function writePrlPacketHead(v: P.PrlPacketBody, b: Uint8Array, o: number): number {
+  const x_handle = v.handle;
+  if (typeof x_handle !== 'number' || x_handle >>> 0 !== x_handle) badInt(x_handle, 'u32', 'body.handle');
+  b[o] = x_handle >>> 24;
+  b[o + 1] = x_handle >>> 16;
+  b[o + 2] = x_handle >>> 8;
+  b[o + 3] = x_handle;
+  const x_direction = v.direction;
+  if (typeof x_direction !== 'number' || (x_direction & 0xff) !== x_direction)
+    badInt(x_direction, 'u8', 'body.direction');
+  b[o + 4] = x_direction;
+  b[o + 5] = 0;
+  const x_ifIndex = v.ifIndex;
+  if (typeof x_ifIndex !== 'number' || (x_ifIndex & 0xffff) !== x_ifIndex) badInt(x_ifIndex, 'u16', 'body.ifIndex');
+  b[o + 6] = x_ifIndex >>> 8;
+  b[o + 7] = x_ifIndex;
+  writeU64(b, o + 8, checkBig(v.timestampNs, false, 'body.timestampNs'));
+  const x_packetLength = bytesLength(v.packet, 'body.packet');
+  if (typeof x_packetLength !== 'number' || x_packetLength >>> 0 !== x_packetLength)
+    badInt(x_packetLength, 'u32', 'body.packetLength');
+  b[o + 16] = x_packetLength >>> 24;
+  b[o + 17] = x_packetLength >>> 16;
+  b[o + 18] = x_packetLength >>> 8;
+  b[o + 19] = x_packetLength;
+  o += 20;
+  return o;
+}
+
 /** Body size of PACKET-DROP; checks every derived length and count fits its field. */
 export function sizePrlPacketDrop(_v: P.PrlPacketDropBody): number {
   return 8;
@@ -721,6 +808,11 @@ export function writePrlOpaque(v: P.PrlOpaqueBody, b: Uint8Array, o: number): nu
   return o;
 }
 
+/** Writes the body of OPAQUE at `o` but its trailing `data`; returns the offset where that goes. */
+export function writePrlOpaqueHead(_v: P.PrlOpaqueBody, _b: Uint8Array, o: number): number {
+  return o;
+}
+
 /** Body size of PROBE-ECHO; checks every derived length and count fits its field. */
 export function sizeProbeEcho(v: P.ProbeEchoBody): number {
   const d_payloadLength = bytesLength(v.payload, 'body.payload');
@@ -749,6 +841,25 @@ export function writeProbeEcho(v: P.ProbeEchoBody, b: Uint8Array, o: number): nu
   return o;
 }
 
+/** Writes the body of PROBE-ECHO at `o` but its trailing `payload`; returns the offset where that goes. */
+export function writeProbeEchoHead(v: P.ProbeEchoBody, b: Uint8Array, o: number): number {
+  const x_token = v.token;
+  if (typeof x_token !== 'number' || x_token >>> 0 !== x_token) badInt(x_token, 'u32', 'body.token');
+  b[o] = x_token >>> 24;
+  b[o + 1] = x_token >>> 16;
+  b[o + 2] = x_token >>> 8;
+  b[o + 3] = x_token;
+  const x_payloadLength = bytesLength(v.payload, 'body.payload');
+  if (typeof x_payloadLength !== 'number' || x_payloadLength >>> 0 !== x_payloadLength)
+    badInt(x_payloadLength, 'u32', 'body.payloadLength');
+  b[o + 4] = x_payloadLength >>> 24;
+  b[o + 5] = x_payloadLength >>> 16;
+  b[o + 6] = x_payloadLength >>> 8;
+  b[o + 7] = x_payloadLength;
+  o += 8;
+  return o;
+}
+
 /** Body size of PROBE-ECHO-REPLY; checks every derived length and count fits its field. */
 export function sizeProbeEchoReply(v: P.ProbeEchoReplyBody): number {
   const d_payloadLength = bytesLength(v.payload, 'body.payload');
@@ -774,6 +885,25 @@ export function writeProbeEchoReply(v: P.ProbeEchoReplyBody, b: Uint8Array, o: n
   o += 8;
   b.set(v.payload, o);
   o += v.payload.byteLength;
+  return o;
+}
+
+/** Writes the body of PROBE-ECHO-REPLY at `o` but its trailing `payload`; returns the offset where that goes. */
+export function writeProbeEchoReplyHead(v: P.ProbeEchoReplyBody, b: Uint8Array, o: number): number {
+  const x_token = v.token;
+  if (typeof x_token !== 'number' || x_token >>> 0 !== x_token) badInt(x_token, 'u32', 'body.token');
+  b[o] = x_token >>> 24;
+  b[o + 1] = x_token >>> 16;
+  b[o + 2] = x_token >>> 8;
+  b[o + 3] = x_token;
+  const x_payloadLength = bytesLength(v.payload, 'body.payload');
+  if (typeof x_payloadLength !== 'number' || x_payloadLength >>> 0 !== x_payloadLength)
+    badInt(x_payloadLength, 'u32', 'body.payloadLength');
+  b[o + 4] = x_payloadLength >>> 24;
+  b[o + 5] = x_payloadLength >>> 16;
+  b[o + 6] = x_payloadLength >>> 8;
+  b[o + 7] = x_payloadLength;
+  o += 8;
   return o;
 }
 
@@ -942,6 +1072,31 @@ export function writeProbeBurstItem(v: P.ProbeBurstItemBody, b: Uint8Array, o: n
   return o;
 }
 
+/** Writes the body of PROBE-BURST-ITEM at `o` but its trailing `payload`; returns the offset where that goes. */
+export function writeProbeBurstItemHead(v: P.ProbeBurstItemBody, b: Uint8Array, o: number): number {
+  const x_token = v.token;
+  if (typeof x_token !== 'number' || x_token >>> 0 !== x_token) badInt(x_token, 'u32', 'body.token');
+  b[o] = x_token >>> 24;
+  b[o + 1] = x_token >>> 16;
+  b[o + 2] = x_token >>> 8;
+  b[o + 3] = x_token;
+  const x_index = v.index;
+  if (typeof x_index !== 'number' || x_index >>> 0 !== x_index) badInt(x_index, 'u32', 'body.index');
+  b[o + 4] = x_index >>> 24;
+  b[o + 5] = x_index >>> 16;
+  b[o + 6] = x_index >>> 8;
+  b[o + 7] = x_index;
+  const x_payloadLength = bytesLength(v.payload, 'body.payload');
+  if (typeof x_payloadLength !== 'number' || x_payloadLength >>> 0 !== x_payloadLength)
+    badInt(x_payloadLength, 'u32', 'body.payloadLength');
+  b[o + 8] = x_payloadLength >>> 24;
+  b[o + 9] = x_payloadLength >>> 16;
+  b[o + 10] = x_payloadLength >>> 8;
+  b[o + 11] = x_payloadLength;
+  o += 12;
+  return o;
+}
+
 /** Body size of PROBE-BURST-DONE; checks every derived length and count fits its field. */
 export function sizeProbeBurstDone(_v: P.ProbeBurstDoneBody): number {
   return 8;
@@ -971,6 +1126,15 @@ export interface BodyEncoder<N extends P.MessageName> {
   readonly subtype: number;
   readonly size: (v: P.MessageBodies[N]) => number;
   readonly write: (v: P.MessageBodies[N], b: Uint8Array, o: number) => number;
+  /**
+   * For a body that ends with a variable-length bytes field: its name, and a writer of
+   * everything before it (derived lengths included) that returns where it goes. What lets a
+   * sender write the header and a large payload without copying the payload.
+   */
+  readonly tail?: {
+    readonly field: string;
+    readonly writeHead: (v: P.MessageBodies[N], b: Uint8Array, o: number) => number;
+  };
 }
 
 /** Body encoders by qualified message name. */
@@ -978,8 +1142,20 @@ export const BODY_ENCODERS: { readonly [N in P.MessageName]: BodyEncoder<N> } = 
   'control.hello': { type: 0x01, subtype: 0x01, size: sizeControlHello, write: writeControlHello },
   'control.helloAck': { type: 0x01, subtype: 0x02, size: sizeControlHelloAck, write: writeControlHelloAck },
   'control.helloReject': { type: 0x01, subtype: 0x03, size: sizeControlHelloReject, write: writeControlHelloReject },
-  'control.echoRequest': { type: 0x01, subtype: 0x04, size: sizeControlEchoRequest, write: writeControlEchoRequest },
-  'control.echoReply': { type: 0x01, subtype: 0x05, size: sizeControlEchoReply, write: writeControlEchoReply },
+  'control.echoRequest': {
+    type: 0x01,
+    subtype: 0x04,
+    size: sizeControlEchoRequest,
+    write: writeControlEchoRequest,
+    tail: { field: 'payload', writeHead: writeControlEchoRequestHead },
+  },
+  'control.echoReply': {
+    type: 0x01,
+    subtype: 0x05,
+    size: sizeControlEchoReply,
+    write: writeControlEchoReply,
+    tail: { field: 'payload', writeHead: writeControlEchoReplyHead },
+  },
   'control.error': { type: 0x01, subtype: 0x06, size: sizeControlError, write: writeControlError },
   'control.shutdown': { type: 0x01, subtype: 0x07, size: sizeControlShutdown, write: writeControlShutdown },
   'control.ack': { type: 0x01, subtype: 0x08, size: sizeControlAck, write: writeControlAck },
@@ -988,20 +1164,56 @@ export const BODY_ENCODERS: { readonly [N in P.MessageName]: BodyEncoder<N> } = 
   'iha.handleSetupV6': { type: 0x10, subtype: 0x02, size: sizeIhaHandleSetupV6, write: writeIhaHandleSetupV6 },
   'iha.handleTeardown': { type: 0x10, subtype: 0x03, size: sizeIhaHandleTeardown, write: writeIhaHandleTeardown },
   'iha.asyncNotify': { type: 0x10, subtype: 0x04, size: sizeIhaAsyncNotify, write: writeIhaAsyncNotify },
-  'sdrl.socketData': { type: 0x11, subtype: 0x01, size: sizeSdrlSocketData, write: writeSdrlSocketData },
+  'sdrl.socketData': {
+    type: 0x11,
+    subtype: 0x01,
+    size: sizeSdrlSocketData,
+    write: writeSdrlSocketData,
+    tail: { field: 'data', writeHead: writeSdrlSocketDataHead },
+  },
   'sdrl.socketDataAck': { type: 0x11, subtype: 0x02, size: sizeSdrlSocketDataAck, write: writeSdrlSocketDataAck },
   'psrm.tcpState': { type: 0x12, subtype: 0x01, size: sizePsrmTcpState, write: writePsrmTcpState },
   'psrm.stateBatch': { type: 0x12, subtype: 0x02, size: sizePsrmStateBatch, write: writePsrmStateBatch },
-  'prl.packet': { type: 0x20, subtype: 0x01, size: sizePrlPacket, write: writePrlPacket },
+  'prl.packet': {
+    type: 0x20,
+    subtype: 0x01,
+    size: sizePrlPacket,
+    write: writePrlPacket,
+    tail: { field: 'packet', writeHead: writePrlPacketHead },
+  },
   'prl.packetDrop': { type: 0x20, subtype: 0x02, size: sizePrlPacketDrop, write: writePrlPacketDrop },
-  'prl.opaque': { type: 0x20, subtype: 0x03, size: sizePrlOpaque, write: writePrlOpaque },
-  'probe.echo': { type: 0x7f, subtype: 0x01, size: sizeProbeEcho, write: writeProbeEcho },
-  'probe.echoReply': { type: 0x7f, subtype: 0x02, size: sizeProbeEchoReply, write: writeProbeEchoReply },
+  'prl.opaque': {
+    type: 0x20,
+    subtype: 0x03,
+    size: sizePrlOpaque,
+    write: writePrlOpaque,
+    tail: { field: 'data', writeHead: writePrlOpaqueHead },
+  },
+  'probe.echo': {
+    type: 0x7f,
+    subtype: 0x01,
+    size: sizeProbeEcho,
+    write: writeProbeEcho,
+    tail: { field: 'payload', writeHead: writeProbeEchoHead },
+  },
+  'probe.echoReply': {
+    type: 0x7f,
+    subtype: 0x02,
+    size: sizeProbeEchoReply,
+    write: writeProbeEchoReply,
+    tail: { field: 'payload', writeHead: writeProbeEchoReplyHead },
+  },
   'probe.queryCleanup': { type: 0x7f, subtype: 0x03, size: sizeProbeQueryCleanup, write: writeProbeQueryCleanup },
   'probe.cleanupReport': { type: 0x7f, subtype: 0x04, size: sizeProbeCleanupReport, write: writeProbeCleanupReport },
   'probe.queryTicks': { type: 0x7f, subtype: 0x05, size: sizeProbeQueryTicks, write: writeProbeQueryTicks },
   'probe.ticksReport': { type: 0x7f, subtype: 0x06, size: sizeProbeTicksReport, write: writeProbeTicksReport },
   'probe.burst': { type: 0x7f, subtype: 0x07, size: sizeProbeBurst, write: writeProbeBurst },
-  'probe.burstItem': { type: 0x7f, subtype: 0x08, size: sizeProbeBurstItem, write: writeProbeBurstItem },
+  'probe.burstItem': {
+    type: 0x7f,
+    subtype: 0x08,
+    size: sizeProbeBurstItem,
+    write: writeProbeBurstItem,
+    tail: { field: 'payload', writeHead: writeProbeBurstItemHead },
+  },
   'probe.burstDone': { type: 0x7f, subtype: 0x09, size: sizeProbeBurstDone, write: writeProbeBurstDone },
 };
