@@ -45,8 +45,9 @@ export class Dispatcher {
         pending.early.length < (core.options.queueMessages ?? Limits.defaultQueueMessages) &&
         pending.earlyBytes + msg.header.length <= (core.options.queueBytes ?? Limits.defaultQueueBytes);
       if (pending !== undefined && fits && link.state === 'bound' && !core.listens) {
-        // The master may send as soon as it bound both channels; hold until ours are.
-        pending.early.push({ link, msg });
+        // The master may send as soon as it bound both channels; hold until ours are. A copy:
+        // the bytes are the input's only until this call returns (the link reuses them).
+        pending.early.push({ link, msg: { ...msg, body: msg.body.slice() } });
         pending.earlyBytes += msg.header.length;
         return;
       }

@@ -16,6 +16,12 @@ const BATCH_BYTES = 256 * 1024;
  * messages written and waiting for the collector made up most of a sender's memory.
  */
 const RECYCLE_MIN = 4096;
+/**
+ * Trailing bytes of at least this size, handed over with `transfer`, are written as they are
+ * behind the message's head (one more buffer in the `writev`) instead of being copied; smaller
+ * ones are copied, which costs less than the extra buffer.
+ */
+export const TRANSFER_MIN = 4096;
 /** Largest buffer recycled. */
 const RECYCLE_MAX = 1024 * 1024;
 /** Bytes of free buffers a link keeps for reuse, and of written ones it remembers. */
@@ -26,19 +32,37 @@ const recycleSize = (length: number): number => 2 ** Math.ceil(Math.log2(length)
 
 /**
  * Called per run of one type in a batch taken off the queue: `key` is `type << 8 | subtype`,
- * the run is `batch[from, from + count)` and holds `bytes` bytes.
+ * the run is messages `[from, from + count)` of the batch and holds `bytes` bytes; message k is
+ * `frames[k]`, followed by `tails[k]` when it was queued in two parts.
  */
 export type RunHandler = (
   key: number,
-  batch: readonly Uint8Array[],
+  frames: readonly Uint8Array[],
+  tails: readonly (Uint8Array | undefined)[],
   from: number,
   count: number,
   bytes: number,
 ) => void;
 
-/** Encoded messages waiting for the transport, in order. The queue owns their memory. */
+/** A batch taken off the queue. */
+export interface Batch {
+  /** The messages: each whole, or its head when it was queued in two parts. */
+  readonly frames: readonly Uint8Array[];
+  /** What to write, in order: `frames` with each tail behind its head (the same array when there is none). */
+  readonly chunks: readonly Uint8Array[];
+}
+
+/**
+ * Encoded messages waiting for the transport, in order. The queue owns their memory: a
+ * message is one buffer, or a head and a tail (a payload handed over without a copy), written
+ * one after the other.
+ */
 export class OutputQueue {
   private pending: Uint8Array[] = [];
+  /** The tail behind each pending message, if it has one (aligned with `pending`). */
+  private tails: (Uint8Array | undefined)[] = [];
+  /** Pending messages that have a tail. */
+  private tailCount = 0;
   private pendingBytes = 0;
   /**
    * The types of `pending`, run-length encoded for the statistics, flat: `type << 8 | subtype`,
@@ -60,18 +84,23 @@ export class OutputQueue {
     return this.pendingBytes;
   }
 
-  /** Appends a whole encoded message (its header's type and subtype are read at bytes 6 and 7). */
-  push(frame: Uint8Array): void {
+  /**
+   * Appends an encoded message (its header's type and subtype are read at bytes 6 and 7):
+   * whole, or its head and then its tail.
+   */
+  push(frame: Uint8Array, tail?: Uint8Array): void {
     this.pending.push(frame);
-    this.pendingBytes += frame.byteLength;
+    this.tails.push(tail);
+    const size = frame.byteLength + (tail === undefined ? 0 : (this.tailCount++, tail.byteLength));
+    this.pendingBytes += size;
     const key = (frame[6]! << 8) | frame[7]!;
     const runs = this.runs;
     const last = runs.length - 3;
     if (last >= 0 && runs[last] === key) {
       runs[last + 1]!++;
-      runs[last + 2]! += frame.byteLength;
+      runs[last + 2]! += size;
     } else {
-      runs.push(key, 1, frame.byteLength);
+      runs.push(key, 1, size);
     }
     if (this.pending.length > this.highWater) this.highWater = this.pending.length;
   }
@@ -80,12 +109,19 @@ export class OutputQueue {
    * Takes the next batch off the head (at least one message, at most {@link BATCH_BYTES}
    * otherwise), calling `onRun` for each run of one type in it. The queue must not be empty.
    */
-  take(onRun: RunHandler): Uint8Array[] {
+  take(onRun: RunHandler): Batch {
+    const tails = this.tails;
     let n = 0;
     let bytes = 0;
-    while (n < this.pending.length && (n === 0 || bytes + this.pending[n]!.byteLength <= BATCH_BYTES))
-      bytes += this.pending[n++]!.byteLength;
+    for (;;) {
+      if (n >= this.pending.length) break;
+      const size = this.pending[n]!.byteLength + (tails[n]?.byteLength ?? 0);
+      if (n > 0 && bytes + size > BATCH_BYTES) break;
+      bytes += size;
+      n++;
+    }
     const batch = this.pending.splice(0, n);
+    const batchTails = tails.splice(0, n);
     this.pendingBytes -= bytes;
     const runs = this.runs;
     let i = 0;
@@ -104,17 +140,29 @@ export class OutputQueue {
         runs[i + 1]! -= count;
         runs[i + 2]! -= runBytes;
       }
-      onRun(key, batch, at, count, runBytes);
+      onRun(key, batch, batchTails, at, count, runBytes);
       at += count;
       left -= runBytes;
     }
     if (i > 0) runs.splice(0, i);
-    return batch;
+    if (this.tailCount === 0) return { frames: batch, chunks: batch };
+    const chunks: Uint8Array[] = [];
+    for (let k = 0; k < batch.length; k++) {
+      chunks.push(batch[k]!);
+      const tail = batchTails[k];
+      if (tail !== undefined) {
+        chunks.push(tail);
+        this.tailCount--;
+      }
+    }
+    return { frames: batch, chunks };
   }
 
   /** Drops everything queued. */
   clear(): void {
     this.pending = [];
+    this.tails = [];
+    this.tailCount = 0;
     this.pendingBytes = 0;
     this.runs = [];
   }

@@ -19,6 +19,7 @@ import {
   encodedLength,
   encodeInto,
   encodeMessage,
+  encodeSplit,
   ERROR_CODES,
   ERROR_VALUES,
   HANDSHAKE_MESSAGES,
@@ -39,13 +40,14 @@ import {
   type IgnoredMessage,
   type MessageInput,
   type RoutedMessage,
+  type SplitMessage,
 } from '../../codec/src/index.js';
 import { Timer, type Clock } from './clock.js';
 import { PeerError } from './errors.js';
 import type { PeerFaults } from './faults.js';
 import type { Trigger } from './reasons.js';
 import { addTraffic, type TrafficCells } from './stats.js';
-import { BufferRecycler, OutputQueue } from './link-output.js';
+import { BufferRecycler, OutputQueue, TRANSFER_MIN } from './link-output.js';
 import type { Connection } from './transport.js';
 
 /** Which side opened the connection. */
@@ -199,6 +201,9 @@ export class Link {
       maxMessage: options.maxMessage,
       anyVersion: true,
       channel: this.checkedChannel(),
+      // A message's bytes are its handler's until the handler returns (what it keeps, it
+      // copies): a large message that straddled reads reuses the previous one's buffer.
+      transient: true,
     });
     this.handshakeTimer = new Timer(options.clock);
     this.lingerTimer = new Timer(options.clock);
@@ -244,6 +249,19 @@ export class Link {
     const b = this.recycler.alloc(length);
     encodeInto(msg, b, 0, length, this.encodeOptionsValue);
     return b;
+  }
+
+  /**
+   * Encodes a message whose trailing bytes field (a PACKET's packet, a SOCKET-DATA's data) is
+   * at least {@link TRANSFER_MIN} bytes as a head and those bytes as they are, for
+   * {@link Link.enqueueFrame}: written one after the other, without copying them.
+   *
+   * @returns undefined for any other message (encode it with {@link Link.encode}).
+   * @throws CodecError when the message cannot be encoded or exceeds the peer's limit.
+   */
+  encodeSplit(msg: MessageInput): SplitMessage | undefined {
+    const split = encodeSplit(msg, this.encodeOptionsValue);
+    return split !== undefined && split.tail.byteLength >= TRANSFER_MIN ? split : undefined;
   }
 
   /** Negotiated version, once bound. */
@@ -294,9 +312,12 @@ export class Link {
    * link owns the bytes from then on: it writes into them, and may reuse their memory once
    * they are written.
    *
+   * A message encoded in two parts ({@link Link.encodeSplit}) is its head, `bytes`, and its
+   * `tail`, which the link writes right behind it and never changes.
+   *
    * @returns the sequence number it was given.
    */
-  enqueueFrame(bytes: Uint8Array): number {
+  enqueueFrame(bytes: Uint8Array, tail?: Uint8Array): number {
     const seq = this.txSeq;
     if (this.versionValue !== undefined) bytes[4] = this.versionValue;
     bytes[12] = seq >>> 24;
@@ -304,7 +325,7 @@ export class Link {
     bytes[14] = seq >>> 8;
     bytes[15] = seq;
     this.txSeq = (seq + 1) >>> 0;
-    this.queue.push(bytes);
+    this.queue.push(bytes, tail);
     this.scheduleFlush();
     return seq;
   }
@@ -721,8 +742,9 @@ export class Link {
     while (this.writable && this.queue.depth > 0) {
       this.tracingTx = this.owner.tracing;
       const batch = this.queue.take(this.countRun);
-      this.writable = this.connection.write(batch);
-      this.recycler.remember(batch);
+      this.writable = this.connection.write(batch.chunks);
+      // The heads only: a tail is the client's memory, never the recycler's.
+      this.recycler.remember(batch.frames);
       if (this.writable) this.lastOutputAt = this.options.clock.now();
       wrote = true;
     }
@@ -736,7 +758,8 @@ export class Link {
    */
   private readonly countRun = (
     key: number,
-    batch: readonly Uint8Array[],
+    frames: readonly Uint8Array[],
+    tails: readonly (Uint8Array | undefined)[],
     from: number,
     count: number,
     bytes: number,
@@ -745,8 +768,11 @@ export class Link {
     if (cells === undefined) return;
     if (this.tracingTx) {
       for (let k = from; k < from + count; k++) {
-        addTraffic(cells, 'tx', 1, batch[k]!.byteLength);
-        this.owner.onTrace(this, 'tx', undefined, batch[k]!);
+        const tail = tails[k];
+        // A message in two parts is traced whole: one copy, only while someone traces.
+        const frame = tail === undefined ? frames[k]! : Buffer.concat([frames[k]!, tail]);
+        addTraffic(cells, 'tx', 1, frame.byteLength);
+        this.owner.onTrace(this, 'tx', undefined, frame);
       }
     } else {
       addTraffic(cells, 'tx', count, bytes);

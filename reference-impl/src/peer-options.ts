@@ -133,6 +133,17 @@ export interface SendOptions {
   readonly confirm?: boolean;
   /** Channel, for types that travel on both (control and probe); default the first. */
   readonly channel?: ChannelName;
+  /**
+   * Hand the message's trailing bytes over instead of having them copied: the bytes field
+   * that ends the body (a PACKET's `packet`, a SOCKET-DATA's `data`, an OPAQUE's `data`), when
+   * it holds 4 KiB or more, is written as it is, right behind the encoded rest of the message
+   * (one `writev`), as the design's `jsr_ipc_msg_send` takes the caller's mbuf chain and frees
+   * it. From the call on those bytes are the peer's: the caller must not change them, nor
+   * reuse their memory, ever after (the peer holds them until the transport has written them,
+   * which may be long after the call returns). Default false: `send` copies every byte before
+   * it returns.
+   */
+  readonly transfer?: boolean;
 }
 
 /** What `status()` reports. */

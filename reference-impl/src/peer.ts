@@ -47,7 +47,8 @@ export class KkcmPeer extends EventEmitter<{
   event: [PeerEvent];
   /**
    * Every whole message written (`tx`) or read (`rx`), with the remote address. The bytes
-   * may be a view into a transport buffer: copy them to keep them.
+   * are a view into a buffer the peer reuses (the input, a recycled send buffer): the
+   * listener's until it returns; copy them to keep them.
    */
   frame: [ChannelName, 'tx' | 'rx', Uint8Array, string];
 }> {
@@ -255,7 +256,8 @@ export class KkcmPeer extends EventEmitter<{
 
   /**
    * Sends a message on behalf of a client (design 7.2.c). The message is encoded at once:
-   * after the call the caller's buffers are free. It goes on its type's channel.
+   * after the call the caller's buffers are free, but for the trailing bytes handed over with
+   * `transfer` (see {@link SendOptions.transfer}). It goes on its type's channel.
    *
    * @returns resolves when queued, or with `confirm` when the peer's handler accepted it.
    *   Rejects (the call itself never throws) with PeerError ERR_WRONG_CLIENT,
@@ -273,14 +275,16 @@ export class KkcmPeer extends EventEmitter<{
    * promise, no delivery confirmation. The message is encoded at once and goes on its type's
    * channel, never ahead of a `send` that waits for room there.
    *
-   * @param options - `channel`: for types that travel on both (control and probe).
+   * @param options - `channel`: for types that travel on both (control and probe);
+   *   `transfer`: hand the trailing bytes over instead of having them copied (see
+   *   {@link SendOptions.transfer}).
    * @returns true when the message was queued; false when the queue is full (nothing is
    *   queued, and it is not counted as an error): wait with `send(…, { wait: true })`.
    * @throws PeerError ERR_WRONG_CLIENT, ERR_WRONG_CHANNEL, ERR_NOT_CONFIGURED,
    *   ERR_NO_SESSION; CodecError for a message that cannot be encoded.
    */
-  trySend(client: ClientName, msg: MessageInput, options?: Pick<SendOptions, 'channel'>): boolean {
-    return this.sender.trySend(client, msg, options?.channel);
+  trySend(client: ClientName, msg: MessageInput, options?: Pick<SendOptions, 'channel' | 'transfer'>): boolean {
+    return this.sender.trySend(client, msg, options?.channel, options?.transfer === true);
   }
 
   /** Current state, roles, negotiated version and queue depths. */

@@ -36,6 +36,12 @@ export interface ClientHandlers {
    * handler refuses a message by throwing or by returning false (the design's non-zero
    * return): the refusal is counted and traced, the sender gets NACK ERR_HANDLER_FAILED when
    * it asked for confirmation, and the session stays up. [KKCM-DISP-3] [KKCM-CTL-4]
+   *
+   * The body is a view into the peer's input, the handler's until it returns: the peer reuses
+   * that memory for later messages (a large one's buffer, once its handler returned). A
+   * handler that keeps the body, or a view into it (a decoded message's bytes fields), past
+   * its return copies it (`body.slice()`). Sending it on at once is fine: `send` encodes, and
+   * so copies, before it returns.
    */
   readonly message?: (msg: ClientMessage, context: DeliveryContext) => unknown;
   /** Called at the periodic interval while the session is up. */

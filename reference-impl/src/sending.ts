@@ -44,16 +44,18 @@ export class Sender {
       const channel = link.channel!;
       // The caller's flags are encoded (and checked) as given; ackRequested is then set in the
       // header's flags byte. Not `{ ...msg, flags }`: the copy cost more than the encoding.
-      const bytes = link.encode(msg);
+      const split = options.transfer === true ? link.encodeSplit(msg) : undefined;
+      const bytes = split !== undefined ? split.head : link.encode(msg);
+      const tail = split?.tail;
       const confirm = options.confirm === true;
       if (confirm) bytes[5] = bytes[5]! | Flags.ackRequested;
       // A message waiting for room goes first: a later one that would fit must not overtake it.
       const waiting = session.waiting[channel];
-      if (waiting.length > 0 || !link.hasRoom(bytes.byteLength)) {
+      if (waiting.length > 0 || !link.hasRoom(bytes.byteLength + (tail?.byteLength ?? 0))) {
         if (options.wait !== true) throw this.core.apiError('ERR_QUEUE_FULL', `the ${channel} queue is full`);
-        return new Promise<void>((resolve, reject) => waiting.push({ bytes, confirm, resolve, reject }));
+        return new Promise<void>((resolve, reject) => waiting.push({ bytes, tail, confirm, resolve, reject }));
       }
-      const seq = link.enqueueFrame(bytes);
+      const seq = link.enqueueFrame(bytes, tail);
       if (!confirm) return RESOLVED;
       return new Promise<void>((resolve, reject) => session.confirmations[channel].push({ seq, resolve, reject }));
     } catch (err) {
@@ -62,10 +64,16 @@ export class Sender {
   }
 
   /** See {@link KkcmPeer.trySend}. */
-  trySend(client: ClientName, msg: MessageInput, channel: ChannelName | undefined): boolean {
+  trySend(client: ClientName, msg: MessageInput, channel: ChannelName | undefined, transfer = false): boolean {
     const link = this.linkFor(client, msg, channel);
     // Without room for even a header, not worth encoding.
     if (this.core.current!.waiting[link.channel!].length > 0 || !link.hasRoom(HEADER_SIZE)) return false;
+    const split = transfer ? link.encodeSplit(msg) : undefined;
+    if (split !== undefined) {
+      if (!link.hasRoom(split.head.byteLength + split.tail.byteLength)) return false;
+      link.enqueueFrame(split.head, split.tail);
+      return true;
+    }
     const bytes = link.encode(msg);
     if (!link.hasRoom(bytes.byteLength)) return false;
     link.enqueueFrame(bytes);
@@ -121,9 +129,9 @@ export class Sender {
   private admitWaiting(session: Session, channel: ChannelName, link: Link): void {
     const waiting = session.waiting[channel];
     let n = 0;
-    while (n < waiting.length && link.hasRoom(waiting[n]!.bytes.byteLength)) {
+    while (n < waiting.length && link.hasRoom(waiting[n]!.bytes.byteLength + (waiting[n]!.tail?.byteLength ?? 0))) {
       const w = waiting[n++]!;
-      const seq = link.enqueueFrame(w.bytes);
+      const seq = link.enqueueFrame(w.bytes, w.tail);
       if (w.confirm) session.confirmations[channel].push({ seq, resolve: w.resolve, reject: w.reject });
       else w.resolve();
     }

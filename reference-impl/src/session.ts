@@ -16,7 +16,9 @@ export interface Confirmation {
 
 /** A message encoded by `send` with `wait`, waiting for room in its channel's queue. */
 export interface WaitingSend {
+  /** The message, or its head when its payload was handed over (`transfer`): then `tail`. */
   readonly bytes: Uint8Array;
+  readonly tail: Uint8Array | undefined;
   readonly confirm: boolean;
   readonly resolve: () => void;
   readonly reject: (err: PeerError) => void;
