@@ -34,6 +34,7 @@ import {
   PACKET_TIMESTAMP_NS,
   payloadOf,
   serveCommands,
+  TRANSFER_MIN,
   type BenchEndpoint,
   type EndpointSink,
   type InitCommand,
@@ -46,6 +47,8 @@ const VERSION = 1;
 const PRL = 32;
 const PRL_PACKET = 1;
 const PRL_OPAQUE = 3;
+/** The buffer a connecting socket reads into, as the peer's. */
+const READ_BUFFER_BYTES = 256 * 1024;
 /** Largest batch handed to the socket in one write, as the peer's link. */
 const BATCH_BYTES = 256 * 1024;
 
@@ -70,15 +73,34 @@ export function encodeRawPacket(load: LoadSpec, i: number, seq: number): Buffer 
   const payload = payloadOf(load.size - HEADER_SIZE - PACKET_FIXED_BODY);
   const length = load.size;
   const b = Buffer.allocUnsafe(length);
+  writePacketHead(b, load, i, seq, payload.byteLength);
+  b.set(payload, 36);
+  return b;
+}
+
+/**
+ * Message `i` of a PACKET load as the raw client writes it: in one fresh buffer (a small
+ * payload, or a load that copies), or as a fresh 36-byte head and the payload itself.
+ */
+export function encodeRawPacketParts(load: LoadSpec, i: number, seq: number): readonly Buffer[] {
+  const n = load.size - HEADER_SIZE - PACKET_FIXED_BODY;
+  if (load.copy === true || n < TRANSFER_MIN) return [encodeRawPacket(load, i, seq)];
+  const payload = payloadOf(n);
+  const head = Buffer.allocUnsafe(36);
+  writePacketHead(head, load, i, seq, n);
+  return [head, Buffer.from(payload.buffer, payload.byteOffset, n)];
+}
+
+/** The header and the PACKET body's fixed fields of message `i` into `b`. */
+function writePacketHead(b: Buffer, load: LoadSpec, i: number, seq: number, payloadLength: number): void {
+  const length = load.size;
   header(b, PRL, PRL_PACKET, length, seq);
   b.writeUInt32BE(handleOf(load, i), 16);
   b[20] = 1; // direction: inbound
   b[21] = 0;
   b.writeUInt16BE(3, 22); // ifIndex
   b.writeBigUInt64BE(PACKET_TIMESTAMP_NS, 24);
-  b.writeUInt32BE(payload.byteLength, 32);
-  b.set(payload, 36);
-  return b;
+  b.writeUInt32BE(payloadLength, 32);
 }
 
 /** Encodes a PRL OPAQUE of `size` bytes whose data starts with `token`. */
@@ -100,6 +122,8 @@ export class RawFramer {
   private headFill = 0;
   private partial: Buffer | undefined;
   private partialFill = 0;
+  /** The buffer of the last straddling message, free again once its handler returned. */
+  private spare: Buffer | undefined;
 
   constructor(private readonly onMessage: (b: Buffer, start: number, end: number) => void) {}
 
@@ -117,6 +141,7 @@ export class RawFramer {
         if (this.partialFill === p.length) {
           this.partial = undefined;
           this.onMessage(p, 0, p.length);
+          this.spare = p;
         }
       } else if (this.headFill > 0 || n - o < HEADER_SIZE) {
         const take = Math.min(HEADER_SIZE - this.headFill, n - o);
@@ -125,7 +150,7 @@ export class RawFramer {
         o += take;
         if (this.headFill < HEADER_SIZE) return;
         this.headFill = 0;
-        const p = Buffer.allocUnsafe(this.length(this.head, 0));
+        const p = this.alloc(this.length(this.head, 0));
         this.head.copy(p, 0);
         this.partial = p;
         this.partialFill = HEADER_SIZE;
@@ -139,7 +164,7 @@ export class RawFramer {
           this.onMessage(chunk, o, o + length);
           o += length;
         } else {
-          const p = Buffer.allocUnsafe(length);
+          const p = this.alloc(length);
           chunk.copy(p, 0, o, n);
           this.partial = p;
           this.partialFill = n - o;
@@ -147,6 +172,16 @@ export class RawFramer {
         }
       }
     }
+  }
+
+  /** Room for a straddling message: the last one's buffer when it is large enough, else a new one (of the next power of two). */
+  private alloc(length: number): Buffer {
+    const spare = this.spare;
+    if (spare !== undefined && spare.buffer.byteLength >= length) {
+      this.spare = undefined;
+      return Buffer.from(spare.buffer, 0, length);
+    }
+    return Buffer.from(Buffer.allocUnsafeSlow(2 ** Math.ceil(Math.log2(length))).buffer, 0, length);
   }
 
   private length(b: Buffer, o: number): number {
@@ -158,7 +193,16 @@ export class RawFramer {
 
 /** A socket with the peer's output discipline: bounded queue, one batched flush per turn. */
 class RawLink {
+  /** The parts of the queued messages, in order. */
   private pending: Buffer[] = [];
+  /**
+   * Messages queued, and where each ends (counted in parts since the link started; `removed`
+   * parts have been written), so that a batch never cuts one.
+   */
+  private messages = 0;
+  private ends: number[] = [];
+  private removed = 0;
+  private added = 0;
   private pendingBytes = 0;
   private writable = true;
   private flushScheduled = false;
@@ -183,28 +227,39 @@ class RawLink {
     return s;
   }
 
-  /** Queues `b`; when the queue is full, returns a promise that queues it once there is room. */
-  send(b: Buffer): Promise<void> | undefined {
-    if (this.hasRoom(b.length)) {
-      this.enqueue(b);
+  /**
+   * Queues a message (its parts, written one after the other); when the queue is full,
+   * returns a promise that queues it once there is room.
+   */
+  send(parts: readonly Buffer[]): Promise<void> | undefined {
+    const size = parts.length === 1 ? parts[0]!.length : parts.reduce((s, p) => s + p.length, 0);
+    if (this.hasRoom(size)) {
+      this.enqueueParts(parts, size);
       return undefined;
     }
-    return this.sendLater(b);
+    return this.sendLater(parts, size);
   }
 
-  private async sendLater(b: Buffer): Promise<void> {
-    while (!this.hasRoom(b.length)) await new Promise<void>((resolve) => this.waiters.push(resolve));
-    this.enqueue(b);
+  private async sendLater(parts: readonly Buffer[], size: number): Promise<void> {
+    while (!this.hasRoom(size)) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    this.enqueueParts(parts, size);
   }
 
   private hasRoom(size: number): boolean {
-    return this.pending.length < Limits.defaultQueueMessages && this.pendingBytes + size <= Limits.defaultQueueBytes;
+    return this.messages < Limits.defaultQueueMessages && this.pendingBytes + size <= Limits.defaultQueueBytes;
   }
 
   /** Queues `b` whatever the queue holds (echo replies, as the peer's replies may). */
   enqueue(b: Buffer): void {
-    this.pending.push(b);
-    this.pendingBytes += b.length;
+    this.enqueueParts([b], b.length);
+  }
+
+  private enqueueParts(parts: readonly Buffer[], size: number): void {
+    for (const p of parts) this.pending.push(p);
+    this.added += parts.length;
+    this.ends.push(this.added);
+    this.messages++;
+    this.pendingBytes += size;
     this.scheduleFlush();
   }
 
@@ -218,11 +273,23 @@ class RawLink {
     this.flushScheduled = false;
     let wrote = false;
     while (this.writable && this.pending.length > 0 && !this.socket.destroyed) {
+      // Whole messages, up to BATCH_BYTES (at least one).
+      let m = 0;
       let n = 0;
       let bytes = 0;
-      while (n < this.pending.length && (n === 0 || bytes + this.pending[n]!.length <= BATCH_BYTES))
-        bytes += this.pending[n++]!.length;
+      while (m < this.ends.length) {
+        const end = this.ends[m]! - this.removed;
+        let size = 0;
+        for (let k = n; k < end; k++) size += this.pending[k]!.length;
+        if (m > 0 && bytes + size > BATCH_BYTES) break;
+        bytes += size;
+        n = end;
+        m++;
+      }
       const batch = this.pending.splice(0, n);
+      this.ends.splice(0, m);
+      this.removed += n;
+      this.messages -= m;
       this.pendingBytes -= bytes;
       if (batch.length === 1) {
         this.writable = this.socket.write(batch[0]!);
@@ -244,17 +311,18 @@ async function start(init: InitCommand, sink: EndpointSink): Promise<BenchEndpoi
   const echo = init.side === 'b';
   const onMessage = (b: Buffer, start: number, end: number): void => {
     if (b[start + 6] === PRL && b[start + 7] === PRL_OPAQUE) {
-      if (echo) link!.enqueue(b.subarray(start, end));
+      // A copy: the bytes are in a buffer the next read reuses, and the echo is written later.
+      if (echo) link!.enqueue(Buffer.from(b.subarray(start, end)));
       else sink.pong(b.readUInt32BE(start + HEADER_SIZE));
       return;
     }
     sink.received(b[start + 7] === PRL_PACKET ? 0 : -1, end - start, b.readUInt32BE(start + HEADER_SIZE));
   };
-  const attach = (s: Socket): void => {
+  const framer = new RawFramer(onMessage);
+  const attach = (s: Socket, reusedBuffer: boolean): void => {
     socket = s;
     link = new RawLink(s);
-    const framer = new RawFramer(onMessage);
-    s.on('data', (chunk: Buffer) => framer.push(chunk));
+    if (!reusedBuffer) s.on('data', (chunk: Buffer) => framer.push(chunk));
     s.on('error', (err) => console.error(`bench raw ${init.side}: ${err.message}`));
   };
   let port = 0;
@@ -267,7 +335,7 @@ async function start(init: InitCommand, sink: EndpointSink): Promise<BenchEndpoi
         s.destroy();
         return;
       }
-      attach(s);
+      attach(s, false);
       connected();
     });
     server = srv;
@@ -277,18 +345,30 @@ async function start(init: InitCommand, sink: EndpointSink): Promise<BenchEndpoi
     });
     port = (srv.address() as { port: number }).port;
   } else {
-    const s = createConnection({ host: HOST, port: init.port ?? 0 });
+    // As the peer's connecting socket: reads into one reused buffer (Node's `onread`).
+    const readBuffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+    const s = createConnection({
+      host: HOST,
+      port: init.port ?? 0,
+      onread: {
+        buffer: readBuffer,
+        callback: (bytes: number) => {
+          framer.push(readBuffer.subarray(0, bytes));
+          return true;
+        },
+      },
+    });
     await new Promise<void>((resolve, reject) => {
       s.once('error', reject);
       s.once('connect', () => resolve());
     });
-    attach(s);
+    attach(s, true);
     ready = Promise.resolve();
   }
   return {
     port,
     ready,
-    send: (load, i) => link!.send(encodeRawPacket(load, i, link!.nextSeq())),
+    send: (load, i) => link!.send(encodeRawPacketParts(load, i, link!.nextSeq())),
     ping: (token, size) => link!.enqueue(encodeRawOpaque(token, size, link!.nextSeq())),
     queuedBytes: () => link?.queuedBytes ?? 0,
     async close() {

@@ -33,7 +33,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeMessage, Limits } from '../codec/src/index.js';
 import { median } from '../codec/bench/measure.js';
-import { encodeRawPacket } from './baseline-raw.js';
+import { encodeRawPacket, encodeRawPacketParts } from './baseline-raw.js';
 import { killAll, Worker } from './workers.js';
 import {
   messageInput,
@@ -83,6 +83,9 @@ export interface ThroughputRound {
   readonly receiverGcMsPerSec: number;
   readonly senderMajorGcs: number;
   readonly receiverMajorGcs: number;
+  /** Minor page faults per message of each side (fresh memory mapped in by the kernel). */
+  readonly senderFaultsPerMsg: number;
+  readonly receiverFaultsPerMsg: number;
 }
 
 /** A throughput case: medians of its rounds. */
@@ -342,6 +345,8 @@ async function throughputRun(
     receiverGcMsPerSec: gcMs(b0.gc, b1.gc) / seconds,
     senderMajorGcs: a1.gc.majorCount - a0.gc.majorCount,
     receiverMajorGcs: b1.gc.majorCount - b0.gc.majorCount,
+    senderFaultsPerMsg: (a1.pageFaults - a0.pageFaults) / msgs,
+    receiverFaultsPerMsg: (b1.pageFaults - b0.pageFaults) / msgs,
     byKind: b1.byKind.map((n, i) => n - b0.byKind[i]!),
     bytesPerMsg: (b1.bytes - b0.bytes) / msgs,
   };
@@ -364,7 +369,8 @@ async function rttBlock(pair: Pair, count: number): Promise<RttBlock> {
 }
 
 async function stallRun(pair: Pair, seconds: number, loadMs: number): Promise<StallCase> {
-  const load: LoadSpec = { kind: 'prl.packet', size: STALL_BYTES, handles: 1 };
+  // Copying sends: the queue holds the encoded messages, the memory the stall is about.
+  const load: LoadSpec = { kind: 'prl.packet', size: STALL_BYTES, handles: 1, copy: true };
   const idle = await pair.a.request({ cmd: 'rss' });
   const rssIdle = idle.rss!;
   await pair.a.request({ cmd: 'watch', on: true });
@@ -443,7 +449,11 @@ function selfCheck(): void {
         const ours = Buffer.from(
           encodeMessage({ ...messageInput(load, i), seq: i } as Parameters<typeof encodeMessage>[0]),
         );
-        if (!ours.equals(encodeRawPacket(load, i, i)) || ours.length !== size)
+        if (
+          !ours.equals(encodeRawPacket(load, i, i)) ||
+          !ours.equals(Buffer.concat(encodeRawPacketParts(load, i, i))) ||
+          ours.length !== size
+        )
           throw new Error(
             `benchmark self-check failed: the raw PACKET of ${size} bytes (message ${i}) differs from the codec's`,
           );
@@ -539,6 +549,7 @@ export async function runE2eBench(options: E2eOptions = {}): Promise<E2eReport> 
         for (const p of order) await run(`${p.impl} e2e ${label}`, p, [{ kind: 'prl.packet', size, handles: 1 }]);
       }
       await run('kkcm send-promise 256B', kkcm, [{ kind: 'prl.packet', size: 256, handles: 1, promise: true }]);
+      await run('kkcm copy 64KiB', kkcm, [{ kind: 'prl.packet', size: STALL_BYTES, handles: 1, copy: true }]);
       await run('kkcm handles', kkcm, [{ kind: 'prl.packet', size: 256, handles: HANDLES }]);
       for (const load of CLIENT_LOADS.slice(1)) await run(`kkcm alone ${load.kind}`, kkcm, [load]);
       await run('kkcm four', kkcm, CLIENT_LOADS);
@@ -548,12 +559,20 @@ export async function runE2eBench(options: E2eOptions = {}): Promise<E2eReport> 
     if (!smoke) {
       log('warm-up pass');
       await pass(false, settings.warmupMs, 0);
-      for (const p of pairs) await rttBlock(p, 500);
     }
     for (let r = 0; r < settings.rounds; r++) {
       log(`round ${r + 1} of ${settings.rounds}`);
       await pass(true, settings.runMs, r);
     }
+    // The round trips on a settled machine: the default-heap pairs, on the same two CPUs,
+    // stopped; every remaining worker collected (a process that has just carried 64 KiB
+    // messages at full speed otherwise runs its collector and returns memory in the first
+    // seconds after, which showed as 1–2 ms p99s in the first blocks of both
+    // implementations); a second to settle; then a warm-up.
+    await Promise.all([kkcmDefault, rawDefault].flatMap((p) => [p.a.stop(), p.b.stop()]));
+    await Promise.all(pairs.flatMap((p) => [p.a.request({ cmd: 'rss' }), p.b.request({ cmd: 'rss' })]));
+    await sleep(smoke ? 10 : 1000);
+    if (!smoke) for (const p of pairs) await rttBlock(p, 500);
     log(`round trips: ${settings.rttBlocks} blocks of ${settings.rttBlockPings} pings each`);
     const rtt = new Map<Impl, RttBlock[]>([
       ['kkcm', []],
@@ -570,7 +589,7 @@ export async function runE2eBench(options: E2eOptions = {}): Promise<E2eReport> 
     const probes = (await Promise.all(probed.map((w) => w.request({ cmd: 'probe', on: false })))).map((r) => r.probe!);
     const probeOf = (impl: Impl, side: 0 | 1): ProbeResult =>
       probes[pairs.findIndex((p) => p.impl === impl) * 2 + side]!;
-    await Promise.all([kkcm, raw, kkcmDefault, rawDefault].flatMap((p) => [p.a.stop(), p.b.stop()]));
+    await Promise.all([kkcm, raw].flatMap((p) => [p.a.stop(), p.b.stop()]));
 
     const get = (key: string): RunSample[] => samples.get(key)!;
     /** The median over rounds of a per-round ratio, and the smallest and largest of them. */
@@ -682,6 +701,7 @@ export async function runE2eBench(options: E2eOptions = {}): Promise<E2eReport> 
       for (const impl of ['kkcm', 'raw'] as const)
         cases.push(throughputCase(`e2e/prl.packet ${label}`, impl, get(`${impl} e2e ${label}`)));
     cases.push(throughputCase('e2e-send-promise/prl.packet 256B', 'kkcm', get('kkcm send-promise 256B')));
+    cases.push(throughputCase('e2e-copy/prl.packet 64KiB', 'kkcm', get('kkcm copy 64KiB')));
     cases.push(rttOurs, rttRaw);
     cases.push(throughputCase(`scale/handles ${HANDLES}/prl.packet 256B`, 'kkcm', get('kkcm handles')));
     for (const load of CLIENT_LOADS.slice(1))
@@ -700,6 +720,7 @@ export async function runE2eBench(options: E2eOptions = {}): Promise<E2eReport> 
         e2e_64k_vs_raw_default_heap: perRound(get('kkcm default-heap 64KiB'), get('raw default-heap 64KiB'), rate)
           .value,
         e2e_256_vs_raw_send_promise: perRound(get('kkcm send-promise 256B'), get('raw e2e 256B'), rate).value,
+        e2e_64k_vs_raw_copying: perRound(get('kkcm copy 64KiB'), get('raw e2e 64KiB'), rate).value,
         scale_handles_100k_vs_1_wall: perRound(get('kkcm handles'), one, wall).value,
         scale_clients_4_vs_1_wall: clients((r) => 1e9 / r.msgsPerSec).value,
         rtt_p50_vs_raw_blocks: median(rttOurs.blockP50Us.map((x, i) => x / rttRaw.blockP50Us[i]!)),

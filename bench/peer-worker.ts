@@ -41,6 +41,8 @@ const CLIENT_OF: Readonly<Record<Kind, 'prl' | 'sdrl' | 'iha' | 'psrm'>> = {
 
 /** Options of every send: wait for room when the queue is full (one object, not one per message). */
 const WAIT = { wait: true } as const;
+const WAIT_TRANSFER = { wait: true, transfer: true } as const;
+const TRANSFER = { transfer: true } as const;
 
 async function start(init: InitCommand, sink: EndpointSink): Promise<BenchEndpoint> {
   const common = { nodeName: `bench-${init.side}`, deadConnectionMs: init.deadConnectionMs };
@@ -108,8 +110,11 @@ async function start(init: InitCommand, sink: EndpointSink): Promise<BenchEndpoi
     send(load, i) {
       const client = CLIENT_OF[load.kind];
       const msg = messageInput(load, i);
-      if (load.promise !== true && peer.trySend(client, msg)) return undefined;
-      return peer.send(client, msg, WAIT);
+      // The payload is handed over (never changed: one shared buffer per size), as the raw
+      // client writes it behind the head, unless the load copies.
+      const transfer = load.copy !== true;
+      if (load.promise !== true && peer.trySend(client, msg, transfer ? TRANSFER : undefined)) return undefined;
+      return peer.send(client, msg, transfer ? WAIT_TRANSFER : WAIT);
     },
     ping(token, size) {
       // As the raw baseline: the payload copied, the token written over its first four bytes.

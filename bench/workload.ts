@@ -39,7 +39,17 @@ export interface LoadSpec {
    * full). The raw baseline ignores it.
    */
   readonly promise?: boolean;
+  /**
+   * Copy the payload at send: the peer's default `send`, and the raw baseline's client
+   * encoding the whole message into a fresh buffer. Without it, both hand a payload of 4 KiB
+   * or more over as it is and write it behind the message's head (one `writev`): the peer's
+   * `transfer` option, the raw client's two-part write.
+   */
+  readonly copy?: boolean;
 }
+
+/** Payloads from this size up are handed over without a copy unless a load says `copy` (the peer's `TRANSFER_MIN`). */
+export const TRANSFER_MIN = 4096;
 
 /** Fixed part of a PRL PACKET body: handle, direction, reserved, ifIndex, timestampNs, packetLength. */
 export const PACKET_FIXED_BODY = 20;
@@ -197,6 +207,8 @@ export interface Mark {
   readonly handleSum: number;
   /** The collector's work so far. */
   readonly gc: GcTotals;
+  /** Minor page faults so far (`process.resourceUsage()`): pages the kernel had to map in, fresh memory touched. */
+  readonly pageFaults: number;
 }
 
 /** Memory while watching (the stall case). */
@@ -414,6 +426,7 @@ export function serveCommands(start: (init: InitCommand, sink: EndpointSink) => 
       sent,
       handleSum,
       gc: gcWatch.totals(),
+      pageFaults: process.resourceUsage().minorPageFault,
     };
   };
 
