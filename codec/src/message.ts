@@ -397,21 +397,25 @@ export interface SplitMessage {
  * copying the tail: for large payloads, what the kernel's own copy would otherwise be paid
  * twice for. The caller must not change the tail until it is written.
  *
- * @returns undefined for a message whose body does not end with such a field.
+ * @param minTail - answer undefined, before any other work, when the tail is shorter.
+ * @returns undefined for a message whose body does not end with such a field, or whose tail
+ *   is shorter than `minTail`.
  * @throws CodecError as {@link encodeMessage}.
  */
-export function encodeSplit(msg: MessageInput, options: EncodeOptions = {}): SplitMessage | undefined {
-  const length = encodedLength(msg);
-  const enc = BODY_ENCODERS[msg.name];
-  const split = enc.tail;
+export function encodeSplit(msg: MessageInput, options: EncodeOptions = {}, minTail = 0): SplitMessage | undefined {
+  const enc = BODY_ENCODERS[msg.name] as (typeof BODY_ENCODERS)[MessageName] | undefined;
+  const split = enc?.tail;
   if (split === undefined) return undefined;
+  // Asked before any work: a sender that splits only large tails pays nothing for the others.
+  const tail = (msg.body as unknown as Record<string, Uint8Array> | undefined)?.[split.field];
+  if (minTail > 0 && (!(tail instanceof Uint8Array) || tail.byteLength < minTail)) return undefined;
+  const length = encodedLength(msg);
   checkSize(length, options);
   const h = checkHeaderInput(msg);
-  const tail = (msg.body as unknown as Record<string, Uint8Array>)[split.field]!;
-  const head = alloc(length - tail.byteLength);
-  writeHeader(head, 0, h.version, h.flags, enc.type, enc.subtype, length, h.seq);
+  const head = alloc(length - tail!.byteLength);
+  writeHeader(head, 0, h.version, h.flags, enc!.type, enc!.subtype, length, h.seq);
   (split.writeHead as (v: unknown, b: Uint8Array, o: number) => number)(msg.body, head, HEADER_SIZE);
-  return { head, tail };
+  return { head, tail: tail! };
 }
 
 /**

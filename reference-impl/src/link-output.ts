@@ -24,6 +24,8 @@ const RECYCLE_MIN = 4096;
 export const TRANSFER_MIN = 4096;
 /** Largest buffer recycled. */
 const RECYCLE_MAX = 1024 * 1024;
+/** Size of the slab small messages are encoded into. */
+const SLAB_BYTES = 64 * 1024;
 /** Bytes of free buffers a link keeps for reuse, and of written ones it remembers. */
 const RECYCLE_KEEP = 2 * BATCH_BYTES;
 
@@ -44,12 +46,52 @@ export type RunHandler = (
   bytes: number,
 ) => void;
 
+/** The tails of a batch without any. */
+const NO_TAILS: readonly (Uint8Array | undefined)[] = [];
+
 /** A batch taken off the queue. */
 export interface Batch {
   /** The messages: each whole, or its head when it was queued in two parts. */
   readonly frames: readonly Uint8Array[];
-  /** What to write, in order: `frames` with each tail behind its head (the same array when there is none). */
+  /** What to write, in order: `frames` with each tail behind its head, adjacent ones merged. */
   readonly chunks: readonly Uint8Array[];
+}
+
+/**
+ * What to write for a batch: its messages in order, each tail behind its head, and messages
+ * that lie one after the other in one buffer (the slab small messages are encoded into) as
+ * one chunk. A chunk costs the transport a call and an I/O vector entry: 256-byte messages
+ * written one chunk each spent more in Node's stream machinery than in encoding.
+ */
+function coalesce(frames: readonly Uint8Array[], tails: readonly (Uint8Array | undefined)[]): Uint8Array[] {
+  const chunks: Uint8Array[] = [];
+  let run: Uint8Array | undefined;
+  let runEnd = 0;
+  let merged = false;
+  const close = (): void => {
+    if (run === undefined) return;
+    chunks.push(merged ? new Uint8Array(run.buffer, run.byteOffset, runEnd - run.byteOffset) : run);
+    run = undefined;
+  };
+  for (let k = 0; k < frames.length; k++) {
+    const f = frames[k]!;
+    if (run !== undefined && f.buffer === run.buffer && f.byteOffset === runEnd) {
+      runEnd += f.byteLength;
+      merged = true;
+    } else {
+      close();
+      run = f;
+      runEnd = f.byteOffset + f.byteLength;
+      merged = false;
+    }
+    const tail = tails[k];
+    if (tail !== undefined) {
+      close();
+      chunks.push(tail);
+    }
+  }
+  close();
+  return chunks;
 }
 
 /**
@@ -59,7 +101,10 @@ export interface Batch {
  */
 export class OutputQueue {
   private pending: Uint8Array[] = [];
-  /** The tail behind each pending message, if it has one (aligned with `pending`). */
+  /**
+   * The tail behind each pending message, if it has one: aligned with `pending` while a
+   * queued message has one, else empty (what the common case, no tails at all, pays nothing for).
+   */
   private tails: (Uint8Array | undefined)[] = [];
   /** Pending messages that have a tail. */
   private tailCount = 0;
@@ -90,8 +135,17 @@ export class OutputQueue {
    */
   push(frame: Uint8Array, tail?: Uint8Array): void {
     this.pending.push(frame);
-    this.tails.push(tail);
-    const size = frame.byteLength + (tail === undefined ? 0 : (this.tailCount++, tail.byteLength));
+    let size = frame.byteLength;
+    const tails = this.tails;
+    if (tail !== undefined) {
+      // `tails` is kept only while a queued message has one: aligned with `pending` then.
+      while (tails.length < this.pending.length - 1) tails.push(undefined);
+      tails.push(tail);
+      this.tailCount++;
+      size += tail.byteLength;
+    } else if (tails.length > 0) {
+      tails.push(undefined);
+    }
     this.pendingBytes += size;
     const key = (frame[6]! << 8) | frame[7]!;
     const runs = this.runs;
@@ -111,17 +165,21 @@ export class OutputQueue {
    */
   take(onRun: RunHandler): Batch {
     const tails = this.tails;
+    const pending = this.pending;
     let n = 0;
     let bytes = 0;
-    for (;;) {
-      if (n >= this.pending.length) break;
-      const size = this.pending[n]!.byteLength + (tails[n]?.byteLength ?? 0);
-      if (n > 0 && bytes + size > BATCH_BYTES) break;
-      bytes += size;
-      n++;
+    if (tails.length === 0) {
+      while (n < pending.length && (n === 0 || bytes + pending[n]!.byteLength <= BATCH_BYTES))
+        bytes += pending[n++]!.byteLength;
+    } else {
+      for (; n < pending.length; n++) {
+        const size = pending[n]!.byteLength + (tails[n]?.byteLength ?? 0);
+        if (n > 0 && bytes + size > BATCH_BYTES) break;
+        bytes += size;
+      }
     }
-    const batch = this.pending.splice(0, n);
-    const batchTails = tails.splice(0, n);
+    const batch = pending.splice(0, n);
+    const batchTails = tails.length === 0 ? NO_TAILS : tails.splice(0, n);
     this.pendingBytes -= bytes;
     const runs = this.runs;
     let i = 0;
@@ -145,15 +203,10 @@ export class OutputQueue {
       left -= runBytes;
     }
     if (i > 0) runs.splice(0, i);
-    if (this.tailCount === 0) return { frames: batch, chunks: batch };
-    const chunks: Uint8Array[] = [];
-    for (let k = 0; k < batch.length; k++) {
-      chunks.push(batch[k]!);
-      const tail = batchTails[k];
-      if (tail !== undefined) {
-        chunks.push(tail);
-        this.tailCount--;
-      }
+    const chunks = coalesce(batch, batchTails);
+    if (batchTails !== NO_TAILS) {
+      for (const tail of batchTails) if (tail !== undefined) this.tailCount--;
+      if (this.tailCount === 0) this.tails = [];
     }
     return { frames: batch, chunks };
   }
@@ -180,13 +233,33 @@ export class BufferRecycler {
    */
   private written: Uint8Array[] = [];
   private writtenBytes = 0;
+  /** Where small messages are encoded, one after the other, and the bytes of it handed out. */
+  private slab: Uint8Array | undefined;
+  private slabUsed = 0;
   /** Free buffers by size (powers of two), and their bytes. */
   private readonly free = new Map<number, ArrayBuffer[]>();
   private freeBytes = 0;
 
-  /** A buffer of `length` bytes to encode a message into: recycled when large, else from Node's pool. */
-  alloc(length: number): Buffer {
-    if (length < RECYCLE_MIN || length > RECYCLE_MAX) return Buffer.allocUnsafe(length);
+  /**
+   * A buffer of `length` bytes to encode a message into: recycled when large; else the next
+   * bytes of the link's slab, so that the messages queued one after the other lie one after
+   * the other in memory and go to the transport as a few large chunks (see
+   * {@link OutputQueue.take}), not one chunk each.
+   */
+  alloc(length: number): Uint8Array {
+    if (length < RECYCLE_MIN) {
+      let slab = this.slab;
+      if (slab === undefined || this.slabUsed + length > SLAB_BYTES) {
+        // Uninitialised: every byte handed out is encoded into first. Never reused: a slab is
+        // freed once none of its messages is held any more (queued, or in the transport).
+        slab = this.slab = new Uint8Array(Buffer.allocUnsafeSlow(SLAB_BYTES).buffer, 0, SLAB_BYTES);
+        this.slabUsed = 0;
+      }
+      const b = new Uint8Array(slab.buffer, this.slabUsed, length);
+      this.slabUsed += length;
+      return b;
+    }
+    if (length > RECYCLE_MAX) return Buffer.allocUnsafe(length);
     const size = recycleSize(length);
     const ab = this.free.get(size)?.pop();
     if (ab === undefined) return Buffer.from(Buffer.allocUnsafeSlow(size).buffer, 0, length);

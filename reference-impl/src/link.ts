@@ -260,8 +260,25 @@ export class Link {
    * @throws CodecError when the message cannot be encoded or exceeds the peer's limit.
    */
   encodeSplit(msg: MessageInput): SplitMessage | undefined {
-    const split = encodeSplit(msg, this.encodeOptionsValue);
-    return split !== undefined && split.tail.byteLength >= TRANSFER_MIN ? split : undefined;
+    return encodeSplit(msg, this.encodeOptionsValue, TRANSFER_MIN);
+  }
+
+  /**
+   * {@link Link.encode} for a sender that hands its payload over: a message too short to hold
+   * a {@link TRANSFER_MIN}-byte tail is encoded whole at the cost of one comparison, a longer
+   * one in two parts when it has such a tail.
+   *
+   * @throws CodecError as {@link Link.encode}.
+   */
+  encodeTransfer(msg: MessageInput): Uint8Array | SplitMessage {
+    const length = encodedLength(msg);
+    if (length >= HEADER_SIZE + TRANSFER_MIN) {
+      const split = this.encodeSplit(msg);
+      if (split !== undefined) return split;
+    }
+    const b = this.recycler.alloc(length);
+    encodeInto(msg, b, 0, length, this.encodeOptionsValue);
+    return b;
   }
 
   /** Negotiated version, once bound. */

@@ -44,9 +44,9 @@ export class Sender {
       const channel = link.channel!;
       // The caller's flags are encoded (and checked) as given; ackRequested is then set in the
       // header's flags byte. Not `{ ...msg, flags }`: the copy cost more than the encoding.
-      const split = options.transfer === true ? link.encodeSplit(msg) : undefined;
-      const bytes = split !== undefined ? split.head : link.encode(msg);
-      const tail = split?.tail;
+      const encoded = options.transfer === true ? link.encodeTransfer(msg) : link.encode(msg);
+      const bytes = encoded instanceof Uint8Array ? encoded : encoded.head;
+      const tail = encoded instanceof Uint8Array ? undefined : encoded.tail;
       const confirm = options.confirm === true;
       if (confirm) bytes[5] = bytes[5]! | Flags.ackRequested;
       // A message waiting for room goes first: a later one that would fit must not overtake it.
@@ -68,15 +68,14 @@ export class Sender {
     const link = this.linkFor(client, msg, channel);
     // Without room for even a header, not worth encoding.
     if (this.core.current!.waiting[link.channel!].length > 0 || !link.hasRoom(HEADER_SIZE)) return false;
-    const split = transfer ? link.encodeSplit(msg) : undefined;
-    if (split !== undefined) {
-      if (!link.hasRoom(split.head.byteLength + split.tail.byteLength)) return false;
-      link.enqueueFrame(split.head, split.tail);
+    const encoded = transfer ? link.encodeTransfer(msg) : link.encode(msg);
+    if (encoded instanceof Uint8Array) {
+      if (!link.hasRoom(encoded.byteLength)) return false;
+      link.enqueueFrame(encoded);
       return true;
     }
-    const bytes = link.encode(msg);
-    if (!link.hasRoom(bytes.byteLength)) return false;
-    link.enqueueFrame(bytes);
+    if (!link.hasRoom(encoded.head.byteLength + encoded.tail.byteLength)) return false;
+    link.enqueueFrame(encoded.head, encoded.tail);
     return true;
   }
 
