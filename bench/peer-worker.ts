@@ -88,11 +88,11 @@ async function start(init: InitCommand, sink: EndpointSink): Promise<BenchEndpoi
         count(msg);
         return;
       }
-      const decoded = decodeClientMessage(msg);
-      if (decoded.name !== 'prl.opaque') return;
-      const data = decoded.body.data;
+      // An OPAQUE's body is its data: read as it is, as the raw client reads its bytes.
+      const data = msg.body;
       if (echo) {
-        // The data is a view into the socket's chunk; the peer copies it as it encodes.
+        // A view into the peer's input, the handler's until it returns: the peer copies it as
+        // it encodes, at once.
         offer('prl', { name: 'prl.opaque', body: { data } });
       } else {
         sink.pong(((data[0]! << 24) | (data[1]! << 16) | (data[2]! << 8) | data[3]!) >>> 0);

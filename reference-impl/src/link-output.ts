@@ -63,35 +63,37 @@ export interface Batch {
  * one chunk. A chunk costs the transport a call and an I/O vector entry: 256-byte messages
  * written one chunk each spent more in Node's stream machinery than in encoding.
  */
-function coalesce(frames: readonly Uint8Array[], tails: readonly (Uint8Array | undefined)[]): Uint8Array[] {
+function coalesce(frames: readonly Uint8Array[], tails: readonly (Uint8Array | undefined)[]): readonly Uint8Array[] {
+  // One message (every round trip): nothing to merge.
+  if (frames.length === 1 && tails.length === 0) return frames;
   const chunks: Uint8Array[] = [];
   let run: Uint8Array | undefined;
   let runEnd = 0;
-  let merged = false;
-  const close = (): void => {
-    if (run === undefined) return;
-    chunks.push(merged ? new Uint8Array(run.buffer, run.byteOffset, runEnd - run.byteOffset) : run);
-    run = undefined;
-  };
+  let count = 0;
   for (let k = 0; k < frames.length; k++) {
     const f = frames[k]!;
     if (run !== undefined && f.buffer === run.buffer && f.byteOffset === runEnd) {
       runEnd += f.byteLength;
-      merged = true;
+      count++;
     } else {
-      close();
+      if (run !== undefined) chunks.push(runChunk(run, runEnd, count));
       run = f;
       runEnd = f.byteOffset + f.byteLength;
-      merged = false;
+      count = 1;
     }
     const tail = tails[k];
     if (tail !== undefined) {
-      close();
-      chunks.push(tail);
+      chunks.push(runChunk(run, runEnd, count), tail);
+      run = undefined;
     }
   }
-  close();
+  if (run !== undefined) chunks.push(runChunk(run, runEnd, count));
   return chunks;
+}
+
+/** A run of `count` messages from `first` to `end` in one buffer, as one chunk. */
+function runChunk(first: Uint8Array, end: number, count: number): Uint8Array {
+  return count === 1 ? first : new Uint8Array(first.buffer, first.byteOffset, end - first.byteOffset);
 }
 
 /**
