@@ -153,6 +153,11 @@ async function execRun(t: Test, role: PeerRole, peerArgs: string): Promise<void>
     'the skips are exactly the allowed ones',
   );
   for (const c of skipped) t.match(c.reason, EXEC_SKIPS[c.id]!, `${c.id} skips for its known reason`);
+  // A case that does not pass here is a regression or a race: its transcript says which.
+  for (const c of report.cases.filter((x) => x.verdict !== 'pass' && x.verdict !== 'skip'))
+    t.comment(
+      `${c.id} [${c.role}] ${c.verdict}: ${c.observed ?? c.reason ?? ''}\n${JSON.stringify(c.transcript ?? [], null, 1)}`,
+    );
   t.same(
     report.cases
       .filter((c) => c.verdict !== 'pass' && c.verdict !== 'skip')

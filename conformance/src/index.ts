@@ -42,7 +42,14 @@ export {
   type FleetTargetKind,
   type FleetTargetOptions,
 } from './fleet/targets-file.js';
-export { CaseContext, CaseFailure, CaseSkip, type PeerFacts, type SuiteSession } from './harness/context.js';
+export {
+  CaseContext,
+  CaseFailure,
+  CaseSkip,
+  type HelloConnection,
+  type PeerFacts,
+  type SuiteSession,
+} from './harness/context.js';
 export type { PeerCustomizer, PeerSide, Target } from './harness/target.js';
 export { Transcript, Wire, WaitTimeout, type Incoming } from './harness/wire.js';
 export { WireOracle, type Violation, type ViolationSink } from './harness/oracle.js';

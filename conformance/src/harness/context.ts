@@ -122,6 +122,22 @@ const FEATURE_SKIPS: Readonly<Partial<Record<CaseNeed, { bit: number; reason: st
 /** Longest wait honoured for a HELLO-REJECT sessionBusy's retryAfterMs, in ms (before scaling). */
 const BUSY_RETRY_CAP_MS = 1000;
 
+/**
+ * Most connections in a row the suite passes over when the connecting peer closes each before
+ * sending a byte (see {@link CaseContext.helloConnection}). An attempt the peer gives up leaves
+ * at most one such connection per channel; more than this in a row is a peer that never opens
+ * with a HELLO.
+ */
+const MAX_SILENT_CLOSES = 8;
+
+/** A connection from the connecting peer, and the HELLO it opened with. */
+export interface HelloConnection {
+  /** The connection. */
+  readonly wire: Wire;
+  /** Its first message. */
+  readonly hello: ControlHelloBody;
+}
+
 /** Everything a running case can use. */
 export class CaseContext {
   /** What the wire oracle saw the peer break, in order. */
@@ -207,6 +223,42 @@ export class CaseContext {
     );
     this.wires.push(wire);
     return wire;
+  }
+
+  /**
+   * The connecting peer's next connection that opens with a HELLO, and that HELLO. A
+   * connection the peer closes before sending a single byte belongs to an attempt it gave up
+   * while that connection was still being set up (the suite refused or dropped the attempt's
+   * other channel, or an earlier case ended it): no rule is broken (the peer sent nothing that
+   * is not a HELLO), so it is noted in the transcript and passed over, up to 8 in a row
+   * (`MAX_SILENT_CLOSES`).
+   *
+   * @param expected - what the failure says was expected.
+   * @param requirement - the requirement a connection without a HELLO breaks (none: the case's own).
+   * @throws CaseFailure when the first thing on a connection is not a HELLO (another message,
+   *   bytes that are no message, silence until the handshake timeout, a close after bytes),
+   *   or when the peer closed 8 connections in a row before a byte.
+   */
+  async helloConnection(
+    expected = 'HELLO as the first message of the connection',
+    requirement: string | undefined = 'KKCM-SESS-1',
+  ): Promise<HelloConnection> {
+    for (let silent = 0; ; silent++) {
+      const wire = await this.connection();
+      const r = await wire.expectMessage('control.hello', this.ms(this.facts.handshakeTimeoutMs));
+      if (r.found !== undefined) return { wire, hello: r.found.body };
+      if (r.other?.kind !== 'closed' || wire.bytesReceived > 0 || silent + 1 >= MAX_SILENT_CLOSES)
+        throw new CaseFailure(
+          expected,
+          silent + 1 >= MAX_SILENT_CLOSES && r.other?.kind === 'closed' && wire.bytesReceived === 0
+            ? `${MAX_SILENT_CLOSES} connections in a row closed by the peer before a single byte`
+            : describe(r.other),
+          requirement,
+        );
+      this.transcript.note(
+        `connection ${wire.number} closed by the peer before a byte: an attempt it gave up; taking the next connection`,
+      );
+    }
   }
 
   /**
@@ -367,11 +419,7 @@ export class CaseContext {
     let hello: ControlHelloBody | undefined;
     let id: bigint | undefined;
     while (wires.send === undefined || wires.receive === undefined) {
-      const w = await this.connection();
-      const r = await w.expectMessage('control.hello', this.ms(this.facts.handshakeTimeoutMs));
-      if (r.found === undefined)
-        throw new CaseFailure('HELLO as the first message of the connection', describe(r.other), 'KKCM-SESS-1');
-      const h = r.found.body;
+      const { wire: w, hello: h } = await this.helloConnection();
       const channel: ChannelName | undefined =
         h.channel === ChannelId.send ? 'send' : h.channel === ChannelId.receive ? 'receive' : undefined;
       if (id !== undefined && h.sessionId !== id) {

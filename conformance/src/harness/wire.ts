@@ -119,6 +119,11 @@ export class Wire {
   /** Bytes received so far (the stream offset of the next chunk). */
   private received = 0;
 
+  /** Bytes the peer has sent on this connection so far. */
+  get bytesReceived(): number {
+    return this.received;
+  }
+
   /**
    * @param connection - the connection to the peer.
    * @param number - the connection's number in the case, for the transcript.
