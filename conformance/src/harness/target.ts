@@ -7,6 +7,7 @@
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { KkcmPeer, type PeerOptions } from '../../../reference-impl/src/peer.js';
 import { tcpTransport } from '../../../reference-impl/src/tcp-transport.js';
@@ -269,8 +270,49 @@ export class EmbeddedTarget implements Target {
   }
 }
 
-/** A free TCP port on 127.0.0.1 (for a process that must be told its port up front). */
+/** Lowest port {@link freePort} picks: above the well-known and most registered services. */
+const PORT_FLOOR = 10000;
+
+/**
+ * The kernel's ephemeral port range (`net.ipv4.ip_local_port_range`), from which it takes the
+ * local port of every connecting socket and the port of a listen on port 0; undefined where it
+ * cannot be read (not Linux).
+ */
+function ephemeralRange(): readonly [number, number] | undefined {
+  try {
+    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    return lo !== undefined && hi !== undefined && Number.isInteger(lo) && Number.isInteger(hi) ? [lo, hi] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a listen on `port` at 127.0.0.1 succeeds now (the listener is closed again). */
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A free TCP port on 127.0.0.1, for a process that must be told its port up front.
+ *
+ * Between this check and the process's own listen, the port must stay free. A port from the
+ * ephemeral range does not: any connection made on the machine meanwhile may get it as its
+ * local port (a chaos worker failed with EADDRINUSE that way while other tests ran). So the
+ * port is drawn at random below that range, where only an explicit listen takes a port, and
+ * checked; where the range is unknown or leaves no room, the kernel picks (a listen on port 0).
+ */
 export async function freePort(): Promise<number> {
+  const range = ephemeralRange();
+  if (range !== undefined && range[0] - PORT_FLOOR >= 1000) {
+    for (let i = 0; i < 32; i++) {
+      const port = PORT_FLOOR + Math.floor(Math.random() * (range[0] - PORT_FLOOR));
+      if (await canListen(port)) return port;
+    }
+  }
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
