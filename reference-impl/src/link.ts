@@ -245,37 +245,30 @@ export class Link {
    * @throws CodecError when the message cannot be encoded or exceeds the peer's limit.
    */
   encode(msg: MessageInput): Uint8Array {
-    const length = encodedLength(msg);
-    const b = this.recycler.alloc(length);
-    encodeInto(msg, b, 0, length, this.encodeOptionsValue);
-    return b;
+    return this.encodeWhole(msg, encodedLength(msg));
   }
 
   /**
-   * Encodes a message whose trailing bytes field (a PACKET's packet, a SOCKET-DATA's data) is
-   * at least {@link TRANSFER_MIN} bytes as a head and those bytes as they are, for
-   * {@link Link.enqueueFrame}: written one after the other, without copying them.
-   *
-   * @returns undefined for any other message (encode it with {@link Link.encode}).
-   * @throws CodecError when the message cannot be encoded or exceeds the peer's limit.
-   */
-  encodeSplit(msg: MessageInput): SplitMessage | undefined {
-    return encodeSplit(msg, this.encodeOptionsValue, TRANSFER_MIN);
-  }
-
-  /**
-   * {@link Link.encode} for a sender that hands its payload over: a message too short to hold
-   * a {@link TRANSFER_MIN}-byte tail is encoded whole at the cost of one comparison, a longer
-   * one in two parts when it has such a tail.
+   * {@link Link.encode} for a sender that hands its payload over: a message whose trailing
+   * bytes field (a PACKET's packet, a SOCKET-DATA's or an OPAQUE's data) holds at least
+   * {@link TRANSFER_MIN} bytes is encoded as a head and those bytes as they are, for
+   * {@link Link.enqueueFrame} to write one after the other without copying them; any other
+   * message is encoded whole, one that is too short for such a tail at the cost of one
+   * comparison.
    *
    * @throws CodecError as {@link Link.encode}.
    */
   encodeTransfer(msg: MessageInput): Uint8Array | SplitMessage {
     const length = encodedLength(msg);
     if (length >= HEADER_SIZE + TRANSFER_MIN) {
-      const split = this.encodeSplit(msg);
+      const split = encodeSplit(msg, this.encodeOptionsValue, TRANSFER_MIN);
       if (split !== undefined) return split;
     }
+    return this.encodeWhole(msg, length);
+  }
+
+  /** Encodes `msg`, `length` bytes long, into a buffer of the recycler's. */
+  private encodeWhole(msg: MessageInput, length: number): Uint8Array {
     const b = this.recycler.alloc(length);
     encodeInto(msg, b, 0, length, this.encodeOptionsValue);
     return b;
@@ -329,7 +322,7 @@ export class Link {
    * link owns the bytes from then on: it writes into them, and may reuse their memory once
    * they are written.
    *
-   * A message encoded in two parts ({@link Link.encodeSplit}) is its head, `bytes`, and its
+   * A message encoded in two parts ({@link Link.encodeTransfer}) is its head, `bytes`, and its
    * `tail`, which the link writes right behind it and never changes.
    *
    * @returns the sequence number it was given.
