@@ -196,10 +196,9 @@ class RawLink {
   /** The parts of the queued messages, in order. */
   private pending: Buffer[] = [];
   /**
-   * Messages queued, and where each ends (counted in parts since the link started; `removed`
-   * parts have been written), so that a batch never cuts one.
+   * Where each queued message ends (counted in parts since the link started; `removed` parts
+   * have been written), so that a batch never cuts one: one entry per queued message.
    */
-  private messages = 0;
   private ends: number[] = [];
   private removed = 0;
   private added = 0;
@@ -246,7 +245,7 @@ class RawLink {
   }
 
   private hasRoom(size: number): boolean {
-    return this.messages < Limits.defaultQueueMessages && this.pendingBytes + size <= Limits.defaultQueueBytes;
+    return this.ends.length < Limits.defaultQueueMessages && this.pendingBytes + size <= Limits.defaultQueueBytes;
   }
 
   /** Queues `b` whatever the queue holds (echo replies, as the peer's replies may). */
@@ -258,7 +257,6 @@ class RawLink {
     for (const p of parts) this.pending.push(p);
     this.added += parts.length;
     this.ends.push(this.added);
-    this.messages++;
     this.pendingBytes += size;
     this.scheduleFlush();
   }
@@ -289,7 +287,6 @@ class RawLink {
       const batch = this.pending.splice(0, n);
       this.ends.splice(0, m);
       this.removed += n;
-      this.messages -= m;
       this.pendingBytes -= bytes;
       if (batch.length === 1) {
         this.writable = this.socket.write(batch[0]!);

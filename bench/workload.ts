@@ -48,8 +48,11 @@ export interface LoadSpec {
   readonly copy?: boolean;
 }
 
-/** Payloads from this size up are handed over without a copy unless a load says `copy` (the peer's `TRANSFER_MIN`). */
-export const TRANSFER_MIN = 4096;
+/**
+ * Payloads from this size up are handed over without a copy unless a load says `copy`: the
+ * peer's own threshold, which the raw baseline follows.
+ */
+export { TRANSFER_MIN } from '../reference-impl/src/link-output.js';
 
 /** Fixed part of a PRL PACKET body: handle, direction, reserved, ifIndex, timestampNs, packetLength. */
 export const PACKET_FIXED_BODY = 20;
